@@ -1,0 +1,46 @@
+"""``autolabel tag``: print the entities a pipeline finds, with confidences."""
+from __future__ import annotations
+
+from typing import Annotated, Iterable, Optional
+
+import typer
+
+
+def tag(model: str, texts: Iterable[str], spans_key: Optional[str] = None) -> list[dict]:
+    import spacy
+
+    nlp = spacy.load(model)
+    out = []
+    for doc in nlp.pipe(texts):
+        group = doc.spans.get(spans_key) if spans_key else _scored_group(doc)
+        scores = list(group.attrs.get("scores", [])) if group is not None else []
+        spans = list(group) if group is not None else list(doc.ents)
+        out.append(
+            {
+                "text": doc.text,
+                "spans": [
+                    {"start": s.start_char, "end": s.end_char, "label": s.label_, "text": s.text,
+                     "score": round(float(scores[i]), 4) if i < len(scores) else None}
+                    for i, s in enumerate(spans)
+                ],
+            }
+        )
+    return out
+
+
+def _scored_group(doc):
+    for group in doc.spans.values():
+        if "scores" in group.attrs:
+            return group
+    return None
+
+
+def tag_cli(
+    model: Annotated[str, typer.Argument(help="Pipeline name or path")],
+    texts: Annotated[list[str], typer.Argument(help="Texts to tag")],
+) -> None:
+    """Tag texts and print one JSON line per text."""
+    import srsly
+
+    for record in tag(model, texts):
+        typer.echo(srsly.json_dumps(record))

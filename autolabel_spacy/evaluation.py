@@ -1,0 +1,74 @@
+"""Calibration of span confidences: reliability table, ECE, precision at a threshold.
+
+Exact-span P/R/F comes from spaCy's own scorer (``Language.evaluate`` /
+``spacy.ner_scorer.v1``); this module adds what spaCy has no scorer for.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Optional
+
+import numpy as np
+from spacy.tokens import Doc
+
+
+@dataclass
+class ScoredSpan:
+    confidence: float
+    correct: bool
+
+
+def scored_spans(predicted: Iterable[Doc], gold: Iterable[Doc], spans_key: str) -> list[ScoredSpan]:
+    """Each predicted span in ``doc.spans[spans_key]`` with its confidence and
+    whether it matches a gold entity exactly (same characters, same label)."""
+    out = []
+    for pred, ref in zip(predicted, gold):
+        truth = {(e.start_char, e.end_char, e.label_) for e in ref.ents}
+        group = pred.spans.get(spans_key)
+        if group is None:
+            continue
+        scores = group.attrs.get("scores")
+        if scores is None or len(scores) != len(group):
+            raise ValueError(f"doc.spans[{spans_key!r}] has no confidence per span in attrs['scores']")
+        for span, score in zip(group, scores):
+            out.append(ScoredSpan(float(score), (span.start_char, span.end_char, span.label_) in truth))
+    return out
+
+
+def reliability_table(spans: list[ScoredSpan], n_bins: int = 10) -> list[dict]:
+    """Equal-width confidence bins: count, mean confidence, accuracy."""
+    conf = np.array([s.confidence for s in spans], dtype=float)
+    correct = np.array([s.correct for s in spans], dtype=float)
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    # bin i holds (edges[i], edges[i+1]]; confidence 0 goes to the first bin
+    idx = np.clip(np.searchsorted(edges, conf, side="left") - 1, 0, n_bins - 1)
+    rows = []
+    for i in range(n_bins):
+        sel = idx == i
+        n = int(sel.sum())
+        rows.append(
+            {
+                "low": float(edges[i]),
+                "high": float(edges[i + 1]),
+                "count": n,
+                "confidence": float(conf[sel].mean()) if n else None,
+                "accuracy": float(correct[sel].mean()) if n else None,
+            }
+        )
+    return rows
+
+
+def expected_calibration_error(spans: list[ScoredSpan], n_bins: int = 10) -> float:
+    """Count-weighted mean |accuracy - confidence| over the reliability bins."""
+    if not spans:
+        return 0.0
+    total = len(spans)
+    return float(
+        sum(r["count"] / total * abs(r["accuracy"] - r["confidence"]) for r in reliability_table(spans, n_bins) if r["count"])
+    )
+
+
+def precision_above(spans: list[ScoredSpan], threshold: float) -> tuple[Optional[float], int]:
+    """Precision of the spans with confidence >= threshold, and how many there are."""
+    chosen = [s.correct for s in spans if s.confidence >= threshold]
+    return (float(np.mean(chosen)) if chosen else None), len(chosen)

@@ -1,0 +1,277 @@
+"""Linear-chain CRF math in PyTorch: batched, masked, constrained.
+
+Pure torch: no spaCy or thinc imports, so it can be tested and reused on its own.
+All functions take the CRF parameters explicitly (``CRFParams``) so that the
+same code serves the thinc layer (whose parameters live in thinc) and tests.
+
+Conventions
+-----------
+* ``emissions``: ``[B, T, K]`` float scores, batch first.
+* ``mask``: ``[B, T]`` bool, left-aligned (every sequence is a prefix of True).
+  Sequences of length 0 are allowed: their log partition is 0 and they have
+  no tags.
+* Forbidden transitions (from the tag scheme) are *added* as ``IMPOSSIBLE`` to
+  the scores before every computation, so training (partition function),
+  decoding (Viterbi) and marginals (forward-backward) all obey them.
+* Computations run in float32 or float64 (whatever the emissions are); the CRF
+  itself should be kept in fp32 or better.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import torch
+
+# Score added to a forbidden transition. Finite (not -inf) so that gradients
+# and log-sum-exp stay NaN-free; exp(IMPOSSIBLE) underflows to exactly 0 in
+# fp32 and fp64, so forbidden paths carry no probability mass.
+IMPOSSIBLE = -1.0e4
+
+
+@dataclass
+class CRFParams:
+    """Scores of a linear-chain CRF with K tags.
+
+    ``transitions[i, j]`` scores moving from tag i to tag j; ``start``/``end``
+    score the first/last tag. The ``allowed*`` bool tensors encode the tag
+    scheme's constraints (None means everything is allowed).
+    """
+
+    transitions: torch.Tensor  # shape: [K, K]
+    start: torch.Tensor  # shape: [K]
+    end: torch.Tensor  # shape: [K]
+    allowed: Optional[torch.Tensor] = None  # shape: [K, K] bool
+    allowed_start: Optional[torch.Tensor] = None  # shape: [K] bool
+    allowed_end: Optional[torch.Tensor] = None  # shape: [K] bool
+
+    @property
+    def num_tags(self) -> int:
+        return self.transitions.shape[0]
+
+    def constrained(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Transition, start and end scores with forbidden moves set to IMPOSSIBLE."""
+        return (
+            _apply(self.transitions, self.allowed),
+            _apply(self.start, self.allowed_start),
+            _apply(self.end, self.allowed_end),
+        )
+
+
+def _apply(scores: torch.Tensor, allowed: Optional[torch.Tensor]) -> torch.Tensor:
+    if allowed is None:
+        return scores
+    penalty = torch.zeros_like(scores).masked_fill(~allowed, IMPOSSIBLE)
+    return scores + penalty
+
+
+def _check(emissions: torch.Tensor, mask: torch.Tensor, params: CRFParams) -> None:
+    if emissions.dim() != 3:
+        raise ValueError(f"emissions must be [B, T, K], got shape {tuple(emissions.shape)}")
+    if mask.shape != emissions.shape[:2]:
+        raise ValueError(
+            f"mask shape {tuple(mask.shape)} does not match emissions {tuple(emissions.shape[:2])}"
+        )
+    if emissions.shape[2] != params.num_tags:
+        raise ValueError(
+            f"emissions have {emissions.shape[2]} tags but the CRF has {params.num_tags}"
+        )
+
+
+def forward_scores(
+    emissions: torch.Tensor, mask: torch.Tensor, params: CRFParams
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Forward algorithm in log space.
+
+    Returns ``(alphas, log_z)``: alphas ``[B, T, K]`` are the log sums of all
+    prefixes ending in tag k at position t (emission at t included; positions
+    past a sequence's end repeat its last value) and ``log_z`` ``[B]`` the log
+    partition function.
+    """
+    _check(emissions, mask, params)
+    trans, start, end = params.constrained()
+    B, T, K = emissions.shape
+    if T == 0:
+        return emissions.new_zeros(B, 0, K), emissions.new_zeros(B)
+    alpha = start + emissions[:, 0]  # shape: [B, K]
+    alphas = [alpha]
+    for t in range(1, T):
+        # shape: [B, K(from), K(to)] -> [B, K(to)]
+        nxt = torch.logsumexp(alpha.unsqueeze(2) + trans.unsqueeze(0), dim=1) + emissions[:, t]
+        alpha = torch.where(mask[:, t].unsqueeze(1), nxt, alpha)
+        alphas.append(alpha)
+    log_z = torch.logsumexp(alpha + end, dim=1)  # shape: [B]
+    has_tokens = mask[:, 0]
+    return torch.stack(alphas, dim=1), torch.where(has_tokens, log_z, torch.zeros_like(log_z))
+
+
+def log_partition(emissions: torch.Tensor, mask: torch.Tensor, params: CRFParams) -> torch.Tensor:
+    """log Z for each sequence, shape ``[B]``."""
+    return forward_scores(emissions, mask, params)[1]
+
+
+def backward_scores(emissions: torch.Tensor, mask: torch.Tensor, params: CRFParams) -> torch.Tensor:
+    """Backward algorithm: ``betas[b, t, k]`` = log sum of all suffixes after
+    position t given tag k at t (emission at t excluded, end score included)."""
+    trans, _, end = params.constrained()
+    B, T, K = emissions.shape
+    if T == 0:
+        return emissions.new_zeros(B, 0, K)
+    beta = end.expand(B, K)
+    betas = [beta]
+    for t in range(T - 2, -1, -1):
+        # shape: [B, K(from), K(to)] -> [B, K(from)]
+        nxt = torch.logsumexp(trans.unsqueeze(0) + (emissions[:, t + 1] + beta).unsqueeze(1), dim=2)
+        beta = torch.where(mask[:, t + 1].unsqueeze(1), nxt, beta)
+        betas.append(beta)
+    betas.reverse()
+    return torch.stack(betas, dim=1)
+
+
+def sequence_score(
+    emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor, params: CRFParams
+) -> torch.Tensor:
+    """Unnormalised score of the given tag sequences, shape ``[B]``."""
+    _check(emissions, mask, params)
+    trans, start, end = params.constrained()
+    B, T, K = emissions.shape
+    if T == 0:
+        return emissions.new_zeros(B)
+    maskf = mask.to(emissions.dtype)
+    tags = tags.masked_fill(~mask, 0)
+    emit = emissions.gather(2, tags.unsqueeze(2)).squeeze(2)  # shape: [B, T]
+    score = (emit * maskf).sum(1) + start[tags[:, 0]] * maskf[:, 0]
+    if T > 1:
+        step = trans[tags[:, :-1], tags[:, 1:]]  # shape: [B, T-1]
+        score = score + (step * maskf[:, 1:]).sum(1)
+    lengths = mask.sum(1)
+    last = tags.gather(1, (lengths - 1).clamp(min=0).unsqueeze(1)).squeeze(1)
+    return score + end[last] * maskf[:, 0]
+
+
+def nll(
+    emissions: torch.Tensor,
+    tags: torch.Tensor,
+    mask: torch.Tensor,
+    params: CRFParams,
+    reduction: str = "sum",
+) -> torch.Tensor:
+    """Negative log-likelihood of gold ``tags`` [B, T]; reduction 'sum', 'mean' or 'none'."""
+    losses = log_partition(emissions, mask, params) - sequence_score(emissions, tags, mask, params)
+    if reduction == "none":
+        return losses
+    if reduction == "mean":
+        return losses.mean()
+    if reduction == "sum":
+        return losses.sum()
+    raise ValueError(f"unknown reduction {reduction!r}")
+
+
+def viterbi(
+    emissions: torch.Tensor, mask: torch.Tensor, params: CRFParams
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Best tag sequence per batch item: ``(tags [B, T], best_scores [B])``.
+
+    Positions past a sequence's end are filled with 0 and must be ignored.
+    """
+    _check(emissions, mask, params)
+    trans, start, end = params.constrained()
+    B, T, K = emissions.shape
+    if T == 0:
+        return torch.zeros(B, 0, dtype=torch.long), emissions.new_zeros(B)
+    score = start + emissions[:, 0]  # shape: [B, K]
+    identity = torch.arange(K, device=emissions.device).expand(B, K)
+    pointers = []
+    for t in range(1, T):
+        # shape: [B, K(from), K(to)]
+        cand = score.unsqueeze(2) + trans.unsqueeze(0)
+        best, arg = cand.max(dim=1)  # shape: [B, K(to)]
+        step_mask = mask[:, t].unsqueeze(1)
+        score = torch.where(step_mask, best + emissions[:, t], score)
+        # Past the end, point each tag to itself so the backtrace passes through.
+        pointers.append(torch.where(step_mask, arg, identity))
+    final = score + end
+    best_scores, last = final.max(dim=1)  # shape: [B]
+    tags = [last]
+    for ptr in reversed(pointers):
+        last = ptr.gather(1, last.unsqueeze(1)).squeeze(1)
+        tags.append(last)
+    tags.reverse()
+    out = torch.stack(tags, dim=1).masked_fill(~mask, 0)
+    best_scores = torch.where(mask[:, 0], best_scores, torch.zeros_like(best_scores))
+    return out, best_scores
+
+
+def marginals(emissions: torch.Tensor, mask: torch.Tensor, params: CRFParams) -> torch.Tensor:
+    """Per-token tag posteriors ``P(y_t = k | x)``, shape ``[B, T, K]``; zero past the end."""
+    alphas, _ = forward_scores(emissions, mask, params)
+    betas = backward_scores(emissions, mask, params)
+    # sum_k exp(alpha_t(k) + beta_t(k)) equals Z at every t, so normalising per
+    # position is exact and avoids subtracting the (large) log Z in fp32.
+    probs = torch.softmax(alphas + betas, dim=2)
+    return torch.where(mask.unsqueeze(2), probs, torch.zeros_like(probs))
+
+
+def segment_log_probs(
+    emissions: torch.Tensor,
+    mask: torch.Tensor,
+    params: CRFParams,
+    segments: torch.Tensor,
+    alphas: Optional[torch.Tensor] = None,
+    betas: Optional[torch.Tensor] = None,
+    log_z: Optional[torch.Tensor] = None,
+) -> torch.Tensor:
+    """Log posterior probability that a segment is labelled exactly as given.
+
+    ``segments`` is a long tensor ``[N, 7]`` with rows
+    ``(batch, start, end, first_tag, inside_tag, last_tag, stop_tag)``: the
+    tags on positions ``start .. end-1`` are ``first_tag``, then
+    ``inside_tag`` repeated, then ``last_tag`` (for one-token segments only
+    ``first_tag`` is used, so first and last must agree). If ``stop_tag >= 0``
+    the tag at position ``end`` (when it exists) must *not* be ``stop_tag``:
+    this is how a BIO span "ends" (the next tag is not its I- tag). With BILUO
+    the span is closed by its L-/U- tag and ``stop_tag`` is -1.
+
+    Computed in closed form from forward/backward scores, so the cost is O(N)
+    after one forward-backward pass.
+    """
+    trans, _, _ = params.constrained()
+    if alphas is None or log_z is None:
+        alphas, log_z = forward_scores(emissions, mask, params)
+    if betas is None:
+        betas = backward_scores(emissions, mask, params)
+    if segments.numel() == 0:
+        return emissions.new_zeros(0)
+    b, s, e, first, inside, last, stop = segments.unbind(1)
+    B, T, K = emissions.shape
+    lengths = mask.sum(1)[b]
+    n = e - s
+    if bool((n < 1).any()) or bool((e > lengths).any()):
+        raise ValueError("segments must be non-empty and inside their sequence")
+    # Cumulative emissions, so the sum over the inside run is one subtraction.
+    cum = torch.cat([emissions.new_zeros(B, 1, K), emissions.cumsum(1)], dim=1)  # shape: [B, T+1, K]
+    one = n == 1
+    score = alphas[b, s, first]
+    # two or more tokens: first -> (inside * (n-2)) -> last
+    n_inside = (n - 2).clamp(min=0).to(emissions.dtype)
+    inside_emit = cum[b, (e - 1).clamp(min=0), inside] - cum[b, (s + 1).clamp(max=T), inside]
+    inside_emit = torch.where(n > 2, inside_emit, torch.zeros_like(inside_emit))
+    multi = torch.where(
+        n > 2,
+        trans[first, inside] + (n_inside - 1).clamp(min=0) * trans[inside, inside] + trans[inside, last],
+        trans[first, last],
+    )
+    last_emit = emissions[b, (e - 1), last]
+    score = score + torch.where(one, torch.zeros_like(score), multi + inside_emit + last_emit)
+    # Close the segment.
+    end_tag = torch.where(one, first, last)
+    plain_close = betas[b, e - 1, end_tag]
+    has_next = e < lengths
+    nxt_pos = e.clamp(max=T - 1)
+    # logsumexp over next tags k != stop of trans[end_tag, k] + emit[e, k] + beta[e, k]
+    nxt_scores = trans[end_tag] + emissions[b, nxt_pos] + betas[b, nxt_pos]  # shape: [N, K]
+    banned = torch.nn.functional.one_hot(stop.clamp(min=0), K).bool() & (stop >= 0).unsqueeze(1)
+    nxt_scores = nxt_scores.masked_fill(banned, IMPOSSIBLE)
+    stop_close = torch.logsumexp(nxt_scores, dim=1)
+    close = torch.where((stop >= 0) & has_next, stop_close, plain_close)
+    return score + close - log_z[b]

@@ -1,0 +1,72 @@
+"""The CRF as a thinc layer: it owns the transition scores.
+
+Its forward pass hands the emission scores through unchanged; the component
+reads the layer's parameters with :func:`get_crf_params` to compute the CRF
+loss (adding the transition gradients back with :func:`push_crf_grads`) and to
+decode. Keeping the scores here means thinc's optimizer updates them and
+thinc serialises them (msgpack, no pickle) like any other weight. The tag
+scheme and labels live in ``attrs`` so the constraints can be rebuilt on load.
+"""
+from __future__ import annotations
+
+from typing import List, Optional, Sequence
+
+import torch
+from thinc.api import Model
+from thinc.types import Floats2d
+
+from ..schemes import TagScheme
+from .crf import CRFParams
+from .torch_bridge import push_grads, torch_params
+
+PARAM_NAMES = ["transitions", "start", "end"]
+
+
+def CRFLayer(scheme: str = "BILUO", nO: Optional[int] = None) -> Model[List[Floats2d], List[Floats2d]]:
+    return Model(
+        "crf",
+        forward,
+        init=init,
+        dims={"nO": nO},
+        attrs={"scheme": scheme, "labels": []},
+    )
+
+
+def set_labels(layer: Model, labels: Sequence[str]) -> None:
+    layer.attrs["labels"] = list(labels)
+    layer.set_dim("nO", len(get_scheme(layer).tags), force=True)
+
+
+def get_scheme(layer: Model) -> TagScheme:
+    return TagScheme(layer.attrs["scheme"], tuple(layer.attrs["labels"]))
+
+
+def init(model: Model, X=None, Y=None) -> None:
+    K = model.get_dim("nO")
+    model.set_param("transitions", model.ops.alloc2f(K, K))
+    model.set_param("start", model.ops.alloc1f(K))
+    model.set_param("end", model.ops.alloc1f(K))
+
+
+def forward(model: Model, X: List[Floats2d], is_train: bool):
+    return X, lambda dY: dY
+
+
+def get_crf_params(layer: Model, is_train: bool = False, dtype=torch.float32) -> tuple[CRFParams, dict]:
+    """CRF parameters as torch tensors (with grads when training) and the
+    leaf tensors to hand to :func:`push_crf_grads` after ``backward``."""
+    leaves = torch_params(layer, PARAM_NAMES, is_train)
+    scheme = get_scheme(layer)
+    params = CRFParams(
+        transitions=leaves["transitions"].to(dtype),
+        start=leaves["start"].to(dtype),
+        end=leaves["end"].to(dtype),
+        allowed=torch.from_numpy(scheme.allowed_transitions()),
+        allowed_start=torch.from_numpy(scheme.allowed_start()),
+        allowed_end=torch.from_numpy(scheme.allowed_end()),
+    )
+    return params, leaves
+
+
+def push_crf_grads(layer: Model, leaves: dict) -> None:
+    push_grads(layer, leaves)

@@ -1,0 +1,45 @@
+"""Registered model architectures (see ``autolabel_spacy/registrations.py``)."""
+from __future__ import annotations
+
+from typing import List, Optional
+
+from spacy.tokens import Doc
+from thinc.api import Dropout, Linear, Model, chain, with_array
+from thinc.types import Floats2d
+
+from .bilstm import BiLSTM
+from .crf_layer import CRFLayer
+
+
+def build_crf_tagger(
+    tok2vec: Model[List[Doc], List[Floats2d]],
+    scheme: str = "BILUO",
+    lstm_depth: int = 0,
+    lstm_width: int = 256,
+    dropout: float = 0.1,
+    nO: Optional[int] = None,
+) -> Model[List[Doc], List[Floats2d]]:
+    """tok2vec -> optional BiLSTM -> linear emissions -> CRF.
+
+    The output is the per-token emission scores ``[n_tokens, n_tags]`` of each
+    doc; the CRF layer (``model.get_ref("crf")``) holds the transition scores
+    and the tag scheme (``BILUO`` or ``BIO``) used for constraints.
+
+    tok2vec (Model): any spaCy tok2vec, a ``Tok2VecListener`` or a
+        ``TransformerListener``.
+    lstm_depth (int): number of BiLSTM layers; 0 disables the BiLSTM.
+    lstm_width (int): BiLSTM output width (both directions together).
+    dropout (float): dropout before the BiLSTM and before the emission layer.
+    nO (Optional[int]): number of tags; inferred from the labels if unset.
+    """
+    layers = [tok2vec]
+    if lstm_depth > 0:
+        layers += [with_array(Dropout(dropout)), BiLSTM(nO=lstm_width, depth=lstm_depth)]
+    output = Linear(nO=nO)
+    crf = CRFLayer(scheme=scheme, nO=nO)
+    model = chain(*layers, with_array(Dropout(dropout)), with_array(output), crf)
+    model.set_ref("tok2vec", tok2vec)
+    model.set_ref("output_layer", output)
+    model.set_ref("crf", crf)
+    model.attrs["scheme"] = scheme
+    return model

@@ -1,0 +1,271 @@
+"""``crf_ner``: a trainable neural-CRF named-entity recognizer with span confidences."""
+
+from dataclasses import dataclass
+from itertools import islice
+from typing import Callable, Iterable, List, Optional, Sequence
+
+import numpy as np
+from spacy.language import Language
+from spacy.pipeline import TrainablePipe
+from spacy.tokens import Doc, Span, SpanGroup
+from spacy.training import Example, validate_examples, validate_get_examples
+from spacy.util import filter_spans, registry
+from spacy.vocab import Vocab
+from thinc.api import Config, Model, Optimizer, set_dropout_rate
+from thinc.types import Floats2d
+
+MARGINALS_KEY = "autolabel_marginals"
+
+default_model_config = """
+[model]
+@architectures = "autolabel.CRFTagger.v1"
+scheme = "BILUO"
+lstm_depth = 0
+lstm_width = 256
+dropout = 0.1
+
+[model.tok2vec]
+@architectures = "spacy.HashEmbedCNN.v2"
+pretrained_vectors = null
+width = 96
+depth = 4
+embed_size = 2000
+window_size = 1
+maxout_pieces = 3
+subword_features = true
+"""
+DEFAULT_CRF_NER_MODEL = Config().from_str(default_model_config)["model"]
+
+
+@Language.factory(
+    "crf_ner",
+    assigns=["doc.ents", "token.ent_iob", "token.ent_type", "doc.spans"],
+    default_config={
+        "model": DEFAULT_CRF_NER_MODEL,
+        "spans_key": "crf_ner",
+        "overwrite_ents": True,
+        "store_marginals": False,
+        "scorer": {"@scorers": "spacy.ner_scorer.v1"},
+    },
+    default_score_weights={"ents_f": 1.0, "ents_p": 0.0, "ents_r": 0.0, "ents_per_type": None},
+)
+def make_crf_ner(
+    nlp: Language,
+    name: str,
+    model: Model[List[Doc], List[Floats2d]],
+    spans_key: str,
+    overwrite_ents: bool,
+    store_marginals: bool,
+    scorer: Optional[Callable],
+) -> "CRFEntityRecognizer":
+    """Neural-CRF entity recognizer.
+
+    model: an ``autolabel.CRFTagger.v1``-style model (emissions + CRF layer).
+    spans_key: ``doc.spans`` key for the predicted spans; their confidences are
+        in ``doc.spans[spans_key].attrs["scores"]``.
+    overwrite_ents: replace ``doc.ents`` (True) or keep existing entities and
+        add only predictions that do not overlap them (False).
+    store_marginals: also store per-token tag marginals in
+        ``doc.user_data["autolabel_marginals"]``.
+    """
+    return CRFEntityRecognizer(
+        nlp.vocab,
+        model,
+        name,
+        spans_key=spans_key,
+        overwrite_ents=overwrite_ents,
+        store_marginals=store_marginals,
+        scorer=scorer,
+    )
+
+
+@dataclass
+class DocPrediction:
+    """What ``predict`` returns for one doc (``set_annotations`` writes it)."""
+
+    spans: list  # [(start, end, label, confidence)]
+    sequence_prob: float  # posterior probability of the whole decoded tag sequence
+    marginals: Optional[np.ndarray] = None  # [n_tokens, n_tags]
+
+
+class CRFEntityRecognizer(TrainablePipe):
+    def __init__(
+        self,
+        vocab: Vocab,
+        model: Model,
+        name: str = "crf_ner",
+        *,
+        spans_key: str = "crf_ner",
+        overwrite_ents: bool = True,
+        store_marginals: bool = False,
+        scorer: Optional[Callable] = None,
+    ) -> None:
+        self.vocab = vocab
+        self.model = model
+        self.name = name
+        self.scorer = scorer
+        self.cfg = {
+            "labels": [],
+            "spans_key": spans_key,
+            "overwrite_ents": overwrite_ents,
+            "store_marginals": store_marginals,
+        }
+
+    # -- labels ------------------------------------------------------------
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return tuple(self.cfg["labels"])
+
+    @property
+    def label_data(self) -> list[str]:
+        return list(self.labels)
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        """The CRF's tag inventory (O plus the scheme's prefixed labels)."""
+        return crf_module().get_scheme(self._crf).tags
+
+    @property
+    def _crf(self) -> Model:
+        return self.model.get_ref("crf")
+
+    def add_label(self, label: str) -> int:
+        if not isinstance(label, str) or not label:
+            raise ValueError(f"{self.name}: labels must be non-empty strings, got {label!r}")
+        if label in self.labels:
+            return 0
+        if self._crf.has_param("transitions"):
+            raise ValueError(
+                f"{self.name}: cannot add label {label!r} after the model was initialized; "
+                "initialize it again with the full label set"
+            )
+        self.cfg["labels"].append(label)
+        self.vocab.strings.add(label)
+        return 1
+
+    def _set_output_dims(self) -> None:
+        crf = crf_module()
+        crf.set_labels(self._crf, self.labels)
+        self.model.get_ref("output_layer").set_dim("nO", len(self.tags), force=True)
+
+    # -- training ----------------------------------------------------------
+    def initialize(
+        self,
+        get_examples: Callable[[], Iterable[Example]],
+        *,
+        nlp: Optional[Language] = None,
+        labels: Optional[Sequence[str]] = None,
+    ) -> None:
+        validate_get_examples(get_examples, f"{type(self).__name__}.initialize")
+        if labels is None:
+            labels = sorted({ent.label_ for eg in get_examples() for ent in eg.reference.ents})
+        for label in labels:
+            self.add_label(label)
+        if not self.labels:
+            raise ValueError(
+                f"{self.name}: no entity labels found in the training examples and none given "
+                "in [initialize.components.{self.name}.labels]"
+            )
+        self._set_output_dims()
+        sample = [eg.predicted for eg in islice(get_examples(), 10)]
+        self.model.initialize(X=sample)
+
+    def update(
+        self,
+        examples: Iterable[Example],
+        *,
+        drop: float = 0.0,
+        sgd: Optional[Optimizer] = None,
+        losses: Optional[dict] = None,
+    ) -> dict:
+        if losses is None:
+            losses = {}
+        losses.setdefault(self.name, 0.0)
+        examples = list(examples)
+        validate_examples(examples, f"{type(self).__name__}.update")
+        if not any(len(eg.predicted) for eg in examples):
+            return losses
+        set_dropout_rate(self.model, drop)
+        emissions, backprop = self.model.begin_update([eg.predicted for eg in examples])
+        loss, d_emissions = self.get_loss(examples, emissions)
+        backprop(d_emissions)
+        if sgd is not None:
+            self.finish_update(sgd)
+        losses[self.name] += loss
+        return losses
+
+    def get_loss(self, examples: Iterable[Example], emissions: List[Floats2d]) -> tuple[float, List[Floats2d]]:
+        """CRF negative log-likelihood of the gold tags (tokens with unknown
+        gold tags are marginalised out). Adds the transition gradients to the
+        CRF layer and returns the emission gradients."""
+        decoding = decoding_module()
+        gold = [self._gold_tag_sets(eg) for eg in examples]
+        loss, d_emissions = decoding.crf_loss(self._crf, emissions, gold)
+        return loss, d_emissions
+
+    def _gold_tag_sets(self, eg: Example) -> np.ndarray:
+        """Bool ``[n_tokens, n_tags]``: which tags each token's gold allows."""
+        tags = self.tags
+        index = {t: i for i, t in enumerate(tags)}
+        scheme = crf_module().get_scheme(self._crf)
+        allowed = np.ones((len(eg.predicted), len(tags)), dtype=bool)
+        for i, tag in enumerate(eg.get_aligned_ner()):
+            if tag is None or tag == "-":
+                continue  # unknown: any tag
+            if tag != "O" and tag.split("-", 1)[1] not in self.cfg["labels"]:
+                tag = "O"  # a label this component does not predict
+            if scheme.name == "BIO" and tag != "O":
+                prefix, label = tag.split("-", 1)
+                tag = ("B-" if prefix in ("B", "U") else "I-") + label
+            allowed[i] = False
+            allowed[i, index[tag]] = True
+        return allowed
+
+    # -- prediction --------------------------------------------------------
+    def predict(self, docs: Iterable[Doc]) -> List[DocPrediction]:
+        docs = list(docs)
+        if not any(len(doc) for doc in docs):
+            return [DocPrediction([], 1.0) for _ in docs]
+        emissions = self.model.predict(docs)
+        return decoding_module().decode(self._crf, emissions, self.cfg["store_marginals"])
+
+    def set_annotations(self, docs: Iterable[Doc], predictions: List[DocPrediction]) -> None:
+        key = self.cfg["spans_key"]
+        for doc, pred in zip(docs, predictions):
+            spans = [Span(doc, s, e, label=label) for s, e, label, _ in pred.spans]
+            group = SpanGroup(doc, name=key, spans=spans)
+            group.attrs["scores"] = np.asarray([p for *_, p in pred.spans], dtype="float32")
+            group.attrs["sequence_prob"] = float(pred.sequence_prob)
+            doc.spans[key] = group
+            if self.cfg["overwrite_ents"]:
+                doc.set_ents(spans, default="outside")
+            else:
+                kept = list(doc.ents)
+                taken = {i for ent in kept for i in range(ent.start, ent.end)}
+                new = [s for s in spans if not taken.intersection(range(s.start, s.end))]
+                doc.set_ents(filter_spans(kept + new), default="unmodified")
+            if pred.marginals is not None:
+                doc.user_data[MARGINALS_KEY] = {"tags": list(self.tags), "probs": pred.marginals}
+
+    def token_marginals(self, docs: Iterable[Doc]) -> List[np.ndarray]:
+        """Per-token tag posteriors ``[n_tokens, n_tags]`` for each doc,
+        columns in the order of :attr:`tags`."""
+        docs = list(docs)
+        if not any(len(doc) for doc in docs):
+            return [np.zeros((0, len(self.tags)), dtype="float32") for _ in docs]
+        emissions = self.model.predict(docs)
+        return [p.marginals for p in decoding_module().decode(self._crf, emissions, True)]
+
+
+def crf_module():
+    # Imported lazily: spaCy imports every factory entry point at start-up and
+    # this keeps torch out of ``spacy.blank()``.
+    from ..ml import crf_layer
+
+    return crf_layer
+
+
+def decoding_module():
+    from . import decoding
+
+    return decoding

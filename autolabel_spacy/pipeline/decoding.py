@@ -1,0 +1,83 @@
+"""Batch glue between ``crf_ner`` and the CRF math: padding, loss, decoding.
+
+The CRF runs in float64: it is cheap next to the encoder (K is small) and
+keeps log-partition values of long documents exact.
+"""
+from __future__ import annotations
+
+from typing import List, Sequence
+
+import numpy as np
+import torch
+from thinc.api import Model
+from thinc.types import Floats2d
+
+from ..ml import crf
+from ..ml.crf_layer import get_crf_params, get_scheme, push_crf_grads
+
+DTYPE = torch.float64
+
+
+def _pad(emissions: Sequence[np.ndarray], K: int) -> tuple[np.ndarray, torch.Tensor]:
+    lengths = [e.shape[0] for e in emissions]
+    T = max(lengths, default=0)
+    padded = np.zeros((len(emissions), T, K), dtype="float32")
+    for i, e in enumerate(emissions):
+        padded[i, : e.shape[0]] = e
+    mask = torch.arange(T).unsqueeze(0) < torch.tensor(lengths).unsqueeze(1)
+    return padded, mask
+
+
+def crf_loss(layer: Model, emissions: List[Floats2d], gold: List[np.ndarray]) -> tuple[float, List[Floats2d]]:
+    """Summed NLL of the gold tag sets (one bool ``[n_tokens, n_tags]`` per doc,
+    several True values where the gold tag is unknown), the emission
+    gradients, and the transition gradients pushed into ``layer``."""
+    K = layer.get_dim("nO")
+    padded, mask = _pad(emissions, K)
+    em32 = torch.from_numpy(padded).requires_grad_()
+    params, leaves = get_crf_params(layer, is_train=True, dtype=DTYPE)
+    em = em32.to(DTYPE)
+    allowed = torch.ones(em.shape, dtype=torch.bool)
+    for i, g in enumerate(gold):
+        allowed[i, : g.shape[0]] = torch.from_numpy(g)
+    clamped = em.masked_fill(~allowed, crf.IMPOSSIBLE)
+    loss = (crf.log_partition(em, mask, params) - crf.log_partition(clamped, mask, params)).sum()
+    loss.backward()
+    push_crf_grads(layer, leaves)
+    grad = em32.grad.numpy()
+    d_emissions = [grad[i, : e.shape[0]].copy() for i, e in enumerate(emissions)]
+    return float(loss.item()), d_emissions
+
+
+def decode(layer: Model, emissions: List[Floats2d], with_marginals: bool):
+    """Viterbi tags -> spans with their posterior probabilities."""
+    from .crf_ner import DocPrediction
+
+    scheme = get_scheme(layer)
+    tags = scheme.tags
+    K = len(tags)
+    padded, mask = _pad(emissions, K)
+    em = torch.from_numpy(padded).to(DTYPE)
+    params, _ = get_crf_params(layer, dtype=DTYPE)
+    with torch.no_grad():
+        best, best_score = crf.viterbi(em, mask, params)
+        alphas, log_z = crf.forward_scores(em, mask, params)
+        betas = crf.backward_scores(em, mask, params)
+        spans, rows = [], []
+        for i, e in enumerate(emissions):
+            names = [tags[k] for k in best[i, : e.shape[0]].tolist()]
+            doc_spans = scheme.tags_to_spans(names)
+            spans.append(doc_spans)
+            rows.extend([i, s, t, *scheme.segment(s, t, label)] for s, t, label in doc_spans)
+        segments = torch.tensor(rows, dtype=torch.long).reshape(-1, 7)
+        probs = crf.segment_log_probs(em, mask, params, segments, alphas, betas, log_z).exp().tolist()
+        seq_probs = torch.exp(best_score - log_z).tolist()
+        marginals = torch.softmax(alphas + betas, dim=2).float().numpy() if with_marginals else None
+    out = []
+    pos = 0
+    for i, (e, doc_spans) in enumerate(zip(emissions, spans)):
+        scored = [(s, t, label, probs[pos + j]) for j, (s, t, label) in enumerate(doc_spans)]
+        pos += len(doc_spans)
+        doc_marg = marginals[i, : e.shape[0]].copy() if marginals is not None else None
+        out.append(DocPrediction(scored, min(1.0, seq_probs[i]), doc_marg))
+    return out

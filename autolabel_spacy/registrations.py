@@ -1,0 +1,46 @@
+"""Every name autolabel-spacy registers with spaCy, in one place.
+
+spaCy finds these through the entry points in ``pyproject.toml`` (so a config
+can name them without importing this package); :func:`register_all` registers
+them by hand for code running from a source tree that was not pip-installed.
+``tests/test_registry.py`` checks that this table and the entry points agree
+and that every name resolves.
+"""
+from __future__ import annotations
+
+import importlib
+
+# registry name -> {registered name: "module:function"}
+REGISTRATIONS: dict[str, dict[str, str]] = {
+    "factories": {
+        "crf_ner": "autolabel_spacy.pipeline.crf_ner:make_crf_ner",
+    },
+    "architectures": {
+        "autolabel.CRFTagger.v1": "autolabel_spacy.ml.models:build_crf_tagger",
+    },
+    "readers": {
+        "autolabel.TaggedCorpus.v1": "autolabel_spacy.corpora.reader:create_tagged_corpus_reader",
+    },
+}
+
+# registry name -> the entry-point group spaCy reads for it
+ENTRY_POINT_GROUPS = {name: f"spacy_{name}" for name in REGISTRATIONS}
+
+
+def load(target: str):
+    module, attr = target.split(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def register_all() -> None:
+    from spacy.util import registry
+
+    for registry_name, entries in REGISTRATIONS.items():
+        if registry_name == "factories":
+            for target in entries.values():
+                load(target)  # the @Language.factory decorator registers it
+            continue
+        reg = getattr(registry, registry_name)
+        for name, target in entries.items():
+            if not reg.has(name):
+                reg.register(name, func=load(target))

@@ -1,0 +1,250 @@
+"""Train ``crf_ner`` and spaCy's ``ner`` on one corpus, same tok2vec, seed and budget.
+
+    python benchmarks/compare_ner.py --dataset ncbi_disease --config configs/crf_fast.cfg
+
+Prints a table (test P/R/F1 by exact span match, training wall time, tagging
+words/s with ``nlp.pipe(batch_size=256)`` in one process as the median of 3
+runs after a warm-up, peak memory) plus the calibration of ``crf_ner``'s span
+confidences, and writes it as JSON and Markdown under ``--out``.
+
+The spaCy ``ner`` config is derived from the ``crf_ner`` config by swapping
+the component, so everything else (tok2vec, training loop, batches, seed,
+epochs) is identical. Each training and each evaluation runs in its own
+process so peak memory (max RSS) is measured per step.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+DATASETS = {
+    # name: (language, {split: file}); sec_fin has no dev split upstream.
+    "ncbi_disease": ("en", {"train": "train.tsv", "dev": "dev.tsv", "test": "test.tsv"}),
+    "wnut17": ("en", {"train": "train.conll", "dev": "dev.conll", "test": "test.conll"}),
+    "resume_zh": ("zh", {"train": "train.bmes", "dev": "dev.bmes", "test": "test.bmes"}),
+    "sec_fin": ("en", {"train": "train.conll", "test": "test.conll"}),
+}
+
+NER_COMPONENT = """[components]
+
+[components.ner]
+factory = "ner"
+moves = null
+update_with_oracle_cut_size = 100
+incorrect_spans_key = null
+
+[components.ner.model]
+@architectures = "spacy.TransitionBasedParser.v2"
+state_type = "ner"
+extra_state_tokens = false
+hidden_width = 64
+maxout_pieces = 2
+use_upper = true
+nO = null
+
+[components.ner.scorer]
+@scorers = "spacy.ner_scorer.v1"
+"""
+
+
+def baseline_config(crf_config: str) -> str:
+    """The same config with ``crf_ner`` replaced by spaCy's ``ner``, which
+    reads the same tok2vec (listener or its own copy of it)."""
+    from thinc.api import Config
+
+    cfg = Config().from_str(crf_config, interpolate=False)
+    crf = cfg["components"].pop("crf_ner")
+    tok2vec = crf["model"]["tok2vec"]
+    ner = Config().from_str(NER_COMPONENT)["components"]["ner"]
+    ner["model"]["tok2vec"] = tok2vec
+    cfg["components"]["ner"] = ner
+    cfg["nlp"]["pipeline"] = ["ner" if p == "crf_ner" else p for p in cfg["nlp"]["pipeline"]]
+    return cfg.to_str()
+
+
+def for_language(config_text: str, lang: str) -> str:
+    """Set the pipeline language; Chinese gets spaCy's character segmenter."""
+    from thinc.api import Config
+
+    cfg = Config().from_str(config_text, interpolate=False)
+    cfg["nlp"]["lang"] = lang
+    if lang == "zh":
+        cfg["nlp"]["tokenizer"] = {"@tokenizers": "spacy.zh.ChineseTokenizer", "segmenter": "char"}
+    return cfg.to_str()
+
+
+def convert(dataset: str, data_dir: Path, work: Path, dev_fraction: float = 0.1) -> dict:
+    from spacy.tokens import DocBin
+
+    from autolabel_spacy.corpora import docs_from_file, to_docbin
+
+    lang, files = DATASETS[dataset]
+    src = data_dir / dataset
+    if not src.is_dir():
+        raise SystemExit(f"corpus not found: {src} (set --data-dir to the folder holding {dataset}/)")
+    out = {}
+    work.mkdir(parents=True, exist_ok=True)
+    for split, name in files.items():
+        docs = list(docs_from_file(src / name, lang=lang))
+        if split == "train" and "dev" not in files:
+            # No dev split upstream: hold out the last 10% of train for model selection.
+            cut = int(len(docs) * (1 - dev_fraction))
+            to_docbin(docs[cut:]).to_disk(work / "dev.spacy")
+            out["dev"] = str(work / "dev.spacy")
+            docs = docs[:cut]
+        to_docbin(docs).to_disk(work / f"{split}.spacy")
+        out[split] = str(work / f"{split}.spacy")
+    return out
+
+
+def run_worker(args: list[str]) -> dict:
+    """Run one step in a fresh process; it prints one JSON line last."""
+    env = dict(os.environ, PYTHONHASHSEED="0")
+    proc = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stdout[-5000:] + proc.stderr[-5000:])
+        raise SystemExit(f"step failed: {' '.join(args)}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def worker_train(config: str, output: str, overrides: str) -> None:
+    from spacy.cli.train import train
+
+    start = time.perf_counter()
+    train(Path(config), Path(output), overrides=json.loads(overrides))
+    print(json.dumps({"train_seconds": time.perf_counter() - start, "train_peak_mb": peak_rss_mb()}))
+
+
+def worker_eval(model: str, test: str, spans_key: str) -> None:
+    import spacy
+    from spacy.tokens import DocBin
+    from spacy.training import Example
+
+    from autolabel_spacy import evaluation
+
+    nlp = spacy.load(model)
+    gold = list(DocBin().from_disk(test).get_docs(nlp.vocab))
+    examples = [Example(nlp.make_doc(d.text), d) for d in gold]
+    scores = nlp.evaluate(examples, batch_size=256)
+    texts = [d.text for d in gold]
+    n_words = sum(len(d) for d in gold)
+    list(nlp.pipe(texts[:512], batch_size=256))  # warm-up
+    times = []
+    for _ in range(3):
+        start = time.perf_counter()
+        predicted = list(nlp.pipe(texts, batch_size=256))
+        times.append(time.perf_counter() - start)
+    result = {
+        "p": scores["ents_p"] * 100,
+        "r": scores["ents_r"] * 100,
+        "f": scores["ents_f"] * 100,
+        "per_type": {k: {m: v * 100 for m, v in d.items()} for k, d in (scores.get("ents_per_type") or {}).items()},
+        "words_per_second": n_words / statistics.median(times),
+        "eval_peak_mb": peak_rss_mb(),
+    }
+    if spans_key:
+        spans = evaluation.scored_spans(predicted, gold, spans_key)
+        high, n_high = evaluation.precision_above(spans, 0.9)
+        result.update(
+            ece=evaluation.expected_calibration_error(spans),
+            precision_at_0_9=high,
+            share_at_0_9=n_high / max(1, len(spans)),
+            reliability=evaluation.reliability_table(spans),
+        )
+    print(json.dumps(result))
+
+
+def train_and_eval(name: str, config_text: str, paths: dict, work: Path, args, spans_key: str) -> dict:
+    cfg_path = work / f"{name}.cfg"
+    cfg_path.write_text(for_language(config_text, DATASETS[args.dataset][0]))
+    overrides = {
+        "paths.train": paths["train"],
+        "paths.dev": paths["dev"],
+        "system.seed": args.seed,
+        "training.max_epochs": args.epochs,
+        "training.max_steps": 0,
+        "training.patience": 0,
+        "training.eval_frequency": args.eval_frequency,
+    }
+    out_dir = work / name
+    row = {"model": name}
+    row.update(run_worker(["_train", str(cfg_path), str(out_dir), json.dumps(overrides)]))
+    row.update(run_worker(["_eval", str(out_dir / "model-best"), paths["test"], spans_key]))
+    return row
+
+
+def fmt(v, digits=1):
+    return "-" if v is None else f"{v:.{digits}f}"
+
+
+def markdown(result: dict) -> str:
+    lines = [
+        f"### {result['dataset']} — config `{result['config']}`, {result['epochs']} epochs, seed {result['seed']}",
+        "",
+        "| model | P | R | F1 | train s | words/s | peak MB (train/tag) | ECE | P@conf≥0.9 (share) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in result["rows"]:
+        lines.append(
+            f"| {r['model']} | {fmt(r['p'])} | {fmt(r['r'])} | {fmt(r['f'])} | {fmt(r['train_seconds'], 0)} | "
+            f"{fmt(r['words_per_second'], 0)} | {fmt(r['train_peak_mb'], 0)}/{fmt(r['eval_peak_mb'], 0)} | "
+            f"{fmt(r.get('ece'), 3)} | {fmt(r.get('precision_at_0_9'), 3)} ({fmt(r.get('share_at_0_9'), 2)}) |"
+        )
+    if len(result["rows"]) == 2:
+        crf, ner = result["rows"]
+        lines += [
+            "",
+            f"crf_ner − ner: F1 {crf['f'] - ner['f']:+.1f}; speed ratio crf_ner/ner "
+            f"{crf['words_per_second'] / ner['words_per_second']:.2f}",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--dataset", default="ncbi_disease", choices=sorted(DATASETS))
+    parser.add_argument("--config", default=str(ROOT / "configs" / "crf_fast.cfg"))
+    parser.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "data"))
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--eval-frequency", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-baseline", action="store_true", help="train crf_ner only")
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
+    args = parser.parse_args()
+
+    config_text = Path(args.config).read_text()
+    tag = f"{args.dataset}-{Path(args.config).stem}"
+    work = Path(args.out) / tag
+    paths = convert(args.dataset, Path(args.data_dir), work / "corpus")
+    spans_key = re.search(r'spans_key\s*=\s*"([^"]+)"', config_text)
+    rows = [train_and_eval("crf_ner", config_text, paths, work, args, spans_key.group(1) if spans_key else "crf_ner")]
+    if not args.no_baseline:
+        rows.append(train_and_eval("spacy_ner", baseline_config(config_text), paths, work, args, ""))
+    result = {"dataset": args.dataset, "config": Path(args.config).name, "epochs": args.epochs, "seed": args.seed, "rows": rows}
+    md = markdown(result)
+    print(md)
+    (Path(args.out) / f"{tag}.json").write_text(json.dumps(result, indent=2))
+    (Path(args.out) / f"{tag}.md").write_text(md)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "_train":
+        worker_train(*sys.argv[2:5])
+    elif len(sys.argv) > 1 and sys.argv[1] == "_eval":
+        worker_eval(*sys.argv[2:5])
+    else:
+        main()

@@ -1,0 +1,183 @@
+"""The crf_ner component: training, annotations, edge cases, serialization."""
+import random
+
+import numpy as np
+import pytest
+import spacy
+import srsly
+from spacy.tokens import Doc, DocBin
+from spacy.training import Example
+
+DRUGS = ["aspirin", "ibuprofen", "metformin", "warfarin", "insulin"]
+DISEASES = ["diabetes", "heart failure", "lung cancer", "migraine", "type 2 diabetes"]
+TEMPLATES = ["{d} is used to treat {x} .", "patients with {x} took {d} daily .", "{x} improved after {d} .", "no {x} was seen ."]
+
+
+def make_examples(nlp, n=60, seed=0):
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        t = rng.choice(TEMPLATES)
+        d, x = rng.choice(DRUGS), rng.choice(DISEASES)
+        text = t.format(d=d, x=x)
+        ents = []
+        if "{d}" in t:
+            i = text.index(d)
+            ents.append((i, i + len(d), "DRUG"))
+        i = text.index(x)
+        ents.append((i, i + len(x), "DISEASE"))
+        out.append(Example.from_dict(nlp.make_doc(text), {"entities": ents}))
+    return out
+
+
+def train(nlp, examples, steps=40):
+    opt = nlp.initialize(lambda: examples)
+    for i in range(steps):
+        nlp.update(examples[(i * 10) % len(examples):][:10] or examples[:10], sgd=opt, drop=0.1)
+    return nlp
+
+
+@pytest.fixture(scope="module")
+def trained():
+    spacy.util.fix_random_seed(0)
+    nlp = spacy.blank("en")
+    nlp.add_pipe("crf_ner", config={"store_marginals": True})
+    examples = make_examples(nlp)
+    return train(nlp, examples, steps=60), examples
+
+
+def test_learns_and_scores(trained):
+    nlp, examples = trained
+    scores = nlp.evaluate(examples)
+    assert scores["ents_f"] > 0.9
+    assert set(scores["ents_per_type"]) == {"DRUG", "DISEASE"}
+    doc = nlp("patients with migraine took insulin daily .")
+    assert [(e.text, e.label_) for e in doc.ents] == [("migraine", "DISEASE"), ("insulin", "DRUG")]
+    group = doc.spans["crf_ner"]
+    assert list(group) == list(doc.ents)
+    assert len(group.attrs["scores"]) == 2 and all(0.5 < s <= 1.0 for s in group.attrs["scores"])
+    assert 0.0 < group.attrs["sequence_prob"] <= 1.0
+
+
+def test_marginals_are_distributions(trained):
+    nlp, _ = trained
+    ner = nlp.get_pipe("crf_ner")
+    doc = nlp("no lung cancer was seen .")
+    stored = doc.user_data["autolabel_marginals"]
+    assert stored["tags"] == list(ner.tags)
+    probs = stored["probs"]
+    assert probs.shape == (len(doc), len(ner.tags))
+    assert np.allclose(probs.sum(1), 1.0, atol=1e-5)
+    (again,) = ner.token_marginals([nlp.make_doc(doc.text)])
+    assert np.allclose(again, probs, atol=1e-6)
+
+
+def test_edge_case_docs(trained):
+    nlp, _ = trained
+    long_text = " ".join(["aspirin is used to treat migraine ."] * 300)  # 2100 tokens, far longer than training docs
+    docs = list(nlp.pipe(["", "   ", "aspirin", "\n\n", long_text], batch_size=2))
+    assert [len(d.ents) for d in docs[:2]] == [0, 0]
+    assert docs[0].spans["crf_ner"].attrs["scores"].shape == (0,)
+    assert [e.text for e in docs[2].ents] in (["aspirin"], [])
+    assert len(docs[4].ents) >= 500
+    assert all(0.0 <= s <= 1.0 for s in docs[4].spans["crf_ner"].attrs["scores"])
+
+
+def test_keep_existing_entities(trained):
+    nlp, _ = trained
+    ner = nlp.get_pipe("crf_ner")
+    ner.cfg["overwrite_ents"] = False
+    try:
+        doc = nlp.make_doc("aspirin is used to treat migraine .")
+        doc.set_ents([doc.char_span(0, 7, label="MANUAL")])
+        doc = ner(doc)
+        assert [(e.text, e.label_) for e in doc.ents] == [("aspirin", "MANUAL"), ("migraine", "DISEASE")]
+    finally:
+        ner.cfg["overwrite_ents"] = True
+
+
+def test_labels_from_config_and_add_label_after_init():
+    nlp = spacy.blank("en")
+    ner = nlp.add_pipe("crf_ner")
+    examples = make_examples(nlp, 10)
+    ner.initialize(lambda: examples, nlp=nlp, labels=["DRUG", "DISEASE", "GENE"])
+    assert ner.labels == ("DRUG", "DISEASE", "GENE")
+    assert len(ner.tags) == 1 + 4 * 3
+    with pytest.raises(ValueError, match="after the model was initialized"):
+        ner.add_label("CHEMICAL")
+
+
+def test_no_labels_is_a_clear_error():
+    nlp = spacy.blank("en")
+    nlp.add_pipe("crf_ner")
+    eg = Example.from_dict(nlp.make_doc("nothing here"), {"entities": []})
+    with pytest.raises(ValueError, match="no entity labels"):
+        nlp.initialize(lambda: [eg])
+
+
+def test_bio_scheme_trains_too():
+    spacy.util.fix_random_seed(0)
+    nlp = spacy.blank("en")
+    nlp.add_pipe("crf_ner", config={"model": {"scheme": "BIO", "lstm_depth": 1, "lstm_width": 32}})
+    examples = make_examples(nlp, 40)
+    train(nlp, examples, steps=60)
+    assert nlp.get_pipe("crf_ner").tags[:3] == ("O", "B-DISEASE", "I-DISEASE")
+    assert nlp.evaluate(examples)["ents_f"] > 0.9
+
+
+def test_missing_gold_tokens_are_marginalised(trained):
+    nlp, _ = trained
+    ner = nlp.get_pipe("crf_ner")
+    doc = nlp.make_doc("aspirin helps")
+    ref = Doc(doc.vocab, words=["aspirin", "helps"], ents=["B-DRUG", None])
+    eg = Example(doc, ref)
+    allowed = ner._gold_tag_sets(eg)
+    assert allowed[0].sum() == 1 and allowed[1].all()
+    losses = ner.update([eg])
+    assert np.isfinite(losses["crf_ner"]) and losses["crf_ner"] >= 0
+
+
+def test_serialization_round_trips_without_pickle(trained, tmp_path):
+    nlp, _ = trained
+    texts = ["aspirin is used to treat migraine .", "no heart failure was seen ."]
+    before = [(d.ents, list(d.spans["crf_ner"].attrs["scores"])) for d in nlp.pipe(texts)]
+    nlp.to_disk(tmp_path / "model")
+    raw = (tmp_path / "model" / "crf_ner" / "model").read_bytes()
+    msg = srsly.msgpack_loads(raw)  # plain msgpack: no pickle, no torch.save zip
+    assert "nodes" in msg and not raw.startswith(b"PK")
+    loaded = spacy.load(tmp_path / "model")
+    after = [(d.ents, list(d.spans["crf_ner"].attrs["scores"])) for d in loaded.pipe(texts)]
+    assert [[e.text for e in b[0]] for b in before] == [[e.text for e in a[0]] for a in after]
+    assert np.allclose(np.concatenate([b[1] for b in before]), np.concatenate([a[1] for a in after]), atol=1e-6)
+    fresh = spacy.blank("en")
+    fresh.add_pipe("crf_ner", config={"store_marginals": True})
+    fresh.from_bytes(nlp.to_bytes())
+    assert [e.text for e in fresh(texts[0]).ents] == [e.text for e in before[0][0]]
+
+
+def test_bilstm_model_serializes(tmp_path):
+    spacy.util.fix_random_seed(1)
+    nlp = spacy.blank("en")
+    nlp.add_pipe("crf_ner", config={"model": {"lstm_depth": 2, "lstm_width": 16}})
+    examples = make_examples(nlp, 20)
+    train(nlp, examples, steps=5)
+    nlp.to_disk(tmp_path / "m")
+    loaded = spacy.load(tmp_path / "m")
+    text = "patients with diabetes took warfarin daily ."
+    a, b = nlp(text).spans["crf_ner"], loaded(text).spans["crf_ner"]
+    assert [s.text for s in a] == [s.text for s in b]
+    assert np.allclose(a.attrs["scores"], b.attrs["scores"], atol=1e-6)
+
+
+def test_multiprocessing_and_docbin(trained, tmp_path):
+    nlp, _ = trained
+    nlp.to_disk(tmp_path / "model")
+    loaded = spacy.load(tmp_path / "model")
+    texts = [f"patients with {x} took {d} daily ." for x in DISEASES for d in DRUGS] * 2
+    single = [[(e.text, e.label_) for e in d.ents] for d in loaded.pipe(texts)]
+    multi_docs = list(loaded.pipe(texts, n_process=2, batch_size=8))
+    assert [[(e.text, e.label_) for e in d.ents] for d in multi_docs] == single
+    assert all(len(d.spans["crf_ner"].attrs["scores"]) == len(d.ents) for d in multi_docs)
+    db = DocBin(store_user_data=True, docs=multi_docs[:3])
+    back = list(DocBin().from_bytes(db.to_bytes()).get_docs(loaded.vocab))
+    assert np.allclose(back[0].spans["crf_ner"].attrs["scores"], multi_docs[0].spans["crf_ner"].attrs["scores"])
