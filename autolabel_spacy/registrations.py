@@ -18,6 +18,9 @@ REGISTRATIONS: dict[str, dict[str, str]] = {
     "architectures": {
         "autolabel.CRFTagger.v1": "autolabel_spacy.ml.models:build_crf_tagger",
     },
+    "misc": {
+        "autolabel.calibrate_before_save.v1": "autolabel_spacy.calibration:make_calibrate_before_save",
+    },
     "readers": {
         "autolabel.TaggedCorpus.v1": "autolabel_spacy.corpora.reader:create_tagged_corpus_reader",
     },

@@ -69,6 +69,7 @@ def baseline_config(crf_config: str) -> str:
     ner["model"]["tok2vec"] = tok2vec
     cfg["components"]["ner"] = ner
     cfg["nlp"]["pipeline"] = ["ner" if p == "crf_ner" else p for p in cfg["nlp"]["pipeline"]]
+    cfg["training"]["before_to_disk"] = None  # crf_ner's calibration hook
     return cfg.to_str()
 
 

@@ -7,7 +7,15 @@ import torch
 from autolabel_spacy.ml import crf
 from autolabel_spacy.schemes import TagScheme
 
-torch.set_default_dtype(torch.float64)
+
+
+@pytest.fixture(autouse=True)
+def float64():
+    """Brute-force comparisons in float64; restored afterwards for other tests."""
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(old)
 
 
 def make_params(K, scheme=None, seed=0):

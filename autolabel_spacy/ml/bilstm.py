@@ -56,7 +56,7 @@ def init(model: Model, X: Optional[List[Floats2d]] = None, Y=None) -> None:
     seed = int(model.ops.xp.random.randint(0, 2**31 - 1))
     with torch.random.fork_rng():
         torch.manual_seed(seed)
-        fresh = torch.nn.LSTM(model.get_dim("nI"), model.get_dim("nO") // 2, num_layers=model.attrs["depth"], bidirectional=True, batch_first=True)
+        fresh = torch.nn.LSTM(model.get_dim("nI"), model.get_dim("nO") // 2, num_layers=model.attrs["depth"], bidirectional=True, batch_first=True, dtype=torch.float32)
     init_params_from_module(model, fresh)
     model.attrs["template"] = None
 

@@ -109,6 +109,7 @@ class CRFEntityRecognizer(TrainablePipe):
             "spans_key": spans_key,
             "overwrite_ents": overwrite_ents,
             "store_marginals": store_marginals,
+            "temperature": 1.0,
         }
 
     # -- labels ------------------------------------------------------------
@@ -227,7 +228,9 @@ class CRFEntityRecognizer(TrainablePipe):
         if not any(len(doc) for doc in docs):
             return [DocPrediction([], 1.0) for _ in docs]
         emissions = self.model.predict(docs)
-        return decoding_module().decode(self._crf, emissions, self.cfg["store_marginals"])
+        return decoding_module().decode(
+            self._crf, emissions, self.cfg["store_marginals"], self.cfg.get("temperature", 1.0)
+        )
 
     def set_annotations(self, docs: Iterable[Doc], predictions: List[DocPrediction]) -> None:
         key = self.cfg["spans_key"]
@@ -254,7 +257,43 @@ class CRFEntityRecognizer(TrainablePipe):
         if not any(len(doc) for doc in docs):
             return [np.zeros((0, len(self.tags)), dtype="float32") for _ in docs]
         emissions = self.model.predict(docs)
-        return [p.marginals for p in decoding_module().decode(self._crf, emissions, True)]
+        return [
+            p.marginals
+            for p in decoding_module().decode(self._crf, emissions, True, self.cfg.get("temperature", 1.0))
+        ]
+
+    # -- calibration -------------------------------------------------------
+    def calibrate(self, examples: Iterable[Example], batch_size: int = 256) -> dict:
+        """Fit the temperature of the span confidences on held-out examples
+        (see :mod:`autolabel_spacy.calibration`); returns the chosen
+        temperature and the span log-loss before and after."""
+        from ..calibration import best_temperature, log_loss
+
+        decoding = decoding_module()
+        examples = [eg for eg in examples if len(eg.predicted)]
+        batches = []
+        correct: list = []
+        for i in range(0, len(examples), batch_size):
+            chunk = examples[i : i + batch_size]
+            emissions = self.model.predict([eg.predicted for eg in chunk])
+            spans, best = decoding.viterbi_spans(self._crf, emissions)
+            batches.append((emissions, spans, best))
+            for eg, doc_spans in zip(chunk, spans):
+                doc = eg.predicted
+                truth = {(e.start_char, e.end_char, e.label_) for e in eg.reference.ents}
+                correct += [(doc[s].idx, doc[e - 1].idx + len(doc[e - 1]), label) in truth for s, e, label in doc_spans]
+
+        def probs_at(t: float) -> list:
+            out = []
+            for emissions, spans, best in batches:
+                span_probs, _, _ = decoding.posteriors(self._crf, emissions, spans, best, t)
+                out += [p for doc in span_probs for p in doc]
+            return out
+
+        before = log_loss(probs_at(self.cfg.get("temperature", 1.0)), correct)
+        temperature = best_temperature(probs_at, correct) if correct else 1.0
+        self.cfg["temperature"] = temperature
+        return {"temperature": temperature, "log_loss_before": before, "log_loss_after": log_loss(probs_at(temperature), correct), "spans": len(correct)}
 
 
 def crf_module():

@@ -49,35 +49,66 @@ def crf_loss(layer: Model, emissions: List[Floats2d], gold: List[np.ndarray]) ->
     return float(loss.item()), d_emissions
 
 
-def decode(layer: Model, emissions: List[Floats2d], with_marginals: bool):
-    """Viterbi tags -> spans with their posterior probabilities."""
-    from .crf_ner import DocPrediction
+def _scaled(params: crf.CRFParams, temperature: float) -> crf.CRFParams:
+    if temperature == 1.0:
+        return params
+    return crf.CRFParams(
+        params.transitions / temperature,
+        params.start / temperature,
+        params.end / temperature,
+        params.allowed,
+        params.allowed_start,
+        params.allowed_end,
+    )
 
+
+def viterbi_spans(layer: Model, emissions: List[Floats2d]):
+    """Best tag sequence of each doc as spans, and its unnormalised score."""
     scheme = get_scheme(layer)
-    tags = scheme.tags
-    K = len(tags)
-    padded, mask = _pad(emissions, K)
+    padded, mask = _pad(emissions, len(scheme.tags))
     em = torch.from_numpy(padded).to(DTYPE)
     params, _ = get_crf_params(layer, dtype=DTYPE)
     with torch.no_grad():
         best, best_score = crf.viterbi(em, mask, params)
+    spans = [
+        scheme.tags_to_spans([scheme.tags[k] for k in best[i, : e.shape[0]].tolist()])
+        for i, e in enumerate(emissions)
+    ]
+    return spans, best_score
+
+
+def posteriors(layer: Model, emissions: List[Floats2d], spans, best_score, temperature: float = 1.0, with_marginals: bool = False):
+    """Posterior probability of each span, of each doc's decoded sequence and
+    (optionally) per-token marginals, with all CRF scores divided by
+    ``temperature`` (the calibration; it never changes the Viterbi path)."""
+    scheme = get_scheme(layer)
+    padded, mask = _pad(emissions, len(scheme.tags))
+    em = torch.from_numpy(padded).to(DTYPE) / temperature
+    params = _scaled(get_crf_params(layer, dtype=DTYPE)[0], temperature)
+    rows = [[i, s, t, *scheme.segment(s, t, label)] for i, doc_spans in enumerate(spans) for s, t, label in doc_spans]
+    with torch.no_grad():
         alphas, log_z = crf.forward_scores(em, mask, params)
         betas = crf.backward_scores(em, mask, params)
-        spans, rows = [], []
-        for i, e in enumerate(emissions):
-            names = [tags[k] for k in best[i, : e.shape[0]].tolist()]
-            doc_spans = scheme.tags_to_spans(names)
-            spans.append(doc_spans)
-            rows.extend([i, s, t, *scheme.segment(s, t, label)] for s, t, label in doc_spans)
         segments = torch.tensor(rows, dtype=torch.long).reshape(-1, 7)
         probs = crf.segment_log_probs(em, mask, params, segments, alphas, betas, log_z).exp().tolist()
-        seq_probs = torch.exp(best_score - log_z).tolist()
+        seq_probs = torch.exp(best_score / temperature - log_z).clamp(max=1.0).tolist()
         marginals = torch.softmax(alphas + betas, dim=2).float().numpy() if with_marginals else None
-    out = []
-    pos = 0
-    for i, (e, doc_spans) in enumerate(zip(emissions, spans)):
-        scored = [(s, t, label, probs[pos + j]) for j, (s, t, label) in enumerate(doc_spans)]
+    span_probs, pos = [], 0
+    for doc_spans in spans:
+        span_probs.append(probs[pos : pos + len(doc_spans)])
         pos += len(doc_spans)
+    return span_probs, seq_probs, marginals
+
+
+def decode(layer: Model, emissions: List[Floats2d], with_marginals: bool, temperature: float = 1.0):
+    """Viterbi tags -> spans with their posterior probabilities."""
+    from .crf_ner import DocPrediction
+
+    spans, best_score = viterbi_spans(layer, emissions)
+    span_probs, seq_probs, marginals = posteriors(layer, emissions, spans, best_score, temperature, with_marginals)
+    out = []
+    for i, e in enumerate(emissions):
+        scored = [(s, t, label, p) for (s, t, label), p in zip(spans[i], span_probs[i])]
         doc_marg = marginals[i, : e.shape[0]].copy() if marginals is not None else None
-        out.append(DocPrediction(scored, min(1.0, seq_probs[i]), doc_marg))
+        out.append(DocPrediction(scored, seq_probs[i], doc_marg))
     return out

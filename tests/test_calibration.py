@@ -1,0 +1,45 @@
+import numpy as np
+import pytest
+import spacy
+
+from autolabel_spacy import evaluation
+from autolabel_spacy.calibration import best_temperature, calibrate, log_loss
+
+
+def test_golden_section_recovers_the_true_temperature():
+    rng = np.random.default_rng(0)
+    logits = rng.normal(0, 4, 20000)
+    correct = rng.random(20000) < 1 / (1 + np.exp(-logits / 2.0))  # true temperature 2
+    probs_at = lambda t: 1 / (1 + np.exp(-logits / t))  # noqa: E731
+    t = best_temperature(probs_at, correct)
+    assert abs(t - 2.0) < 0.1
+    assert log_loss(probs_at(t), correct) < log_loss(probs_at(1.0), correct)
+
+
+def test_reliability_and_ece():
+    spans = [evaluation.ScoredSpan(0.95, True)] * 9 + [evaluation.ScoredSpan(0.95, False)] + [evaluation.ScoredSpan(0.15, False)] * 10
+    table = evaluation.reliability_table(spans)
+    assert table[9]["count"] == 10 and table[9]["accuracy"] == pytest.approx(0.9)
+    assert table[1]["count"] == 10 and table[1]["accuracy"] == 0.0
+    assert evaluation.expected_calibration_error(spans) == pytest.approx(0.5 * 0.05 + 0.5 * 0.15)
+    assert evaluation.precision_above(spans, 0.9) == (pytest.approx(0.9), 10)
+
+
+def test_calibrate_sets_a_temperature_that_keeps_predictions(tmp_path):
+    from test_crf_ner import make_examples, train
+
+    spacy.util.fix_random_seed(0)
+    nlp = spacy.blank("en")
+    nlp.add_pipe("crf_ner")
+    train(nlp, make_examples(nlp, 60), steps=8)  # under-trained: confidences are off
+    held_out = make_examples(nlp, 60, seed=1)
+    texts = [eg.reference.text for eg in held_out]
+    before = [[(e.start, e.end, e.label_) for e in d.ents] for d in nlp.pipe(texts)]
+    result = calibrate(nlp, "crf_ner", held_out)
+    ner = nlp.get_pipe("crf_ner")
+    assert ner.cfg["temperature"] == result["temperature"] != 1.0
+    assert result["log_loss_after"] <= result["log_loss_before"]
+    after = [[(e.start, e.end, e.label_) for e in d.ents] for d in nlp.pipe(texts)]
+    assert after == before  # temperature never changes the decoded spans
+    nlp.to_disk(tmp_path / "m")
+    assert spacy.load(tmp_path / "m").get_pipe("crf_ner").cfg["temperature"] == result["temperature"]
