@@ -20,6 +20,7 @@ REGISTRATIONS: dict[str, dict[str, str]] = {
     },
     "misc": {
         "autolabel.calibrate_before_save.v1": "autolabel_spacy.calibration:make_calibrate_before_save",
+        "autolabel.transformer_name.v1": "autolabel_spacy.ml.transformer:transformer_name",
     },
     "readers": {
         "autolabel.TaggedCorpus.v1": "autolabel_spacy.corpora.reader:create_tagged_corpus_reader",

@@ -108,10 +108,12 @@ def convert(dataset: str, data_dir: Path, work: Path, dev_fraction: float = 0.1)
     return out
 
 
-def run_worker(args: list[str]) -> dict:
-    """Run one step in a fresh process; it prints one JSON line last."""
+def run_worker(args: list[str], log: Path) -> dict:
+    """Run one step in a fresh process (its output also goes to ``log``); it
+    prints one JSON line last."""
     env = dict(os.environ, PYTHONHASHSEED="0")
     proc = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, env=env)
+    log.write_text(proc.stdout + proc.stderr)
     if proc.returncode != 0:
         sys.stderr.write(proc.stdout[-5000:] + proc.stderr[-5000:])
         raise SystemExit(f"step failed: {' '.join(args)}")
@@ -183,8 +185,8 @@ def train_and_eval(name: str, config_text: str, paths: dict, work: Path, args, s
     }
     out_dir = work / name
     row = {"model": name}
-    row.update(run_worker(["_train", str(cfg_path), str(out_dir), json.dumps(overrides)]))
-    row.update(run_worker(["_eval", str(out_dir / "model-best"), paths["test"], spans_key]))
+    row.update(run_worker(["_train", str(cfg_path), str(out_dir), json.dumps(overrides)], work / f"{name}.train.log"))
+    row.update(run_worker(["_eval", str(out_dir / "model-best"), paths["test"], spans_key], work / f"{name}.eval.log"))
     return row
 
 

@@ -64,3 +64,22 @@ def test_spacy_package_builds_a_loadable_package(trained_dir):
     data = next(pkg.glob("en_ncbi_crf-0.0.1/en_ncbi_crf/en_ncbi_crf-0.0.1"))
     nlp = spacy.load(data)
     assert "crf_ner" in nlp.pipe_names
+
+
+def test_transformer_config_trains_offline_and_loads(shared_data, tmp_path):
+    """The transformer config builds from the offline MiniLM package, trains a
+    few steps with no network and reloads."""
+    src = shared_data / "ncbi_disease"
+    run(BIN / "autolabel", "convert", src / "train.tsv", tmp_path / "train.spacy", "--limit", "40")
+    run(BIN / "autolabel", "convert", src / "dev.tsv", tmp_path / "dev.spacy", "--limit", "10")
+    env = dict(__import__("os").environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+    run(
+        sys.executable, "-m", "spacy", "train", ROOT / "configs" / "crf_transformer.cfg",
+        "--output", tmp_path / "out", "--paths.train", tmp_path / "train.spacy", "--paths.dev", tmp_path / "dev.spacy",
+        "--training.max_steps", "2", "--training.eval_frequency", "2", "--training.max_epochs", "0",
+        env=env,
+    )
+    nlp = spacy.load(tmp_path / "out" / "model-last")
+    assert nlp.pipe_names == ["transformer", "crf_ner"]
+    doc = nlp("Ovarian cancer is common .")
+    assert len(doc.spans["crf_ner"].attrs["scores"]) == len(doc.ents)

@@ -1,0 +1,32 @@
+"""The benchmark compares like with like: the spaCy ner config is the crf_ner
+config with only the component swapped."""
+import sys
+from pathlib import Path
+
+import pytest
+from thinc.api import Config
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from compare_ner import baseline_config, for_language  # noqa: E402
+
+
+@pytest.mark.parametrize("name", ["crf_fast.cfg", "crf_accurate.cfg", "crf_transformer.cfg"])
+def test_baseline_shares_everything_but_the_component(name):
+    text = (ROOT / "configs" / name).read_text()
+    crf = Config().from_str(text, interpolate=False)
+    ner = Config().from_str(baseline_config(text), interpolate=False)
+    assert ner["nlp"]["pipeline"] == [p if p != "crf_ner" else "ner" for p in crf["nlp"]["pipeline"]]
+    assert ner["components"]["ner"]["model"]["tok2vec"] == crf["components"]["crf_ner"]["model"]["tok2vec"]
+    for section in ("training", "components"):
+        for key in crf[section]:
+            if key in ("crf_ner", "before_to_disk"):
+                continue
+            assert ner[section][key] == crf[section][key], (section, key)
+    assert ner["training"]["before_to_disk"] is None
+
+
+def test_chinese_gets_the_character_segmenter():
+    cfg = Config().from_str(for_language((ROOT / "configs" / "crf_fast.cfg").read_text(), "zh"), interpolate=False)
+    assert cfg["nlp"]["lang"] == "zh"
+    assert cfg["nlp"]["tokenizer"]["segmenter"] == "char"
