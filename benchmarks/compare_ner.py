@@ -4,7 +4,8 @@
 
 Prints a table (test P/R/F1 by exact span match, training wall time, tagging
 words/s with ``nlp.pipe(batch_size=256)`` in one process as the median of 3
-runs after a warm-up, peak memory) plus the calibration of ``crf_ner``'s span
+runs after a warm-up — with a baseline, both pipelines are timed in one
+process with their runs interleaved — and peak memory) plus the calibration of ``crf_ner``'s span
 confidences, and writes it as JSON and Markdown under ``--out``.
 
 The spaCy ``ner`` config is derived from the ``crf_ner`` config by swapping
@@ -171,6 +172,29 @@ def worker_eval(model: str, test: str, spans_key: str) -> None:
     print(json.dumps(result))
 
 
+def worker_speed(models: str, test: str) -> None:
+    """Tagging speed of several pipelines, measured in one process with the
+    runs interleaved (A B A B A B) so machine noise hits all of them alike."""
+    import spacy
+    from spacy.tokens import DocBin
+
+    nlps = {name: spacy.load(path) for name, path in json.loads(models).items()}
+    any_nlp = next(iter(nlps.values()))
+    gold = list(DocBin().from_disk(test).get_docs(any_nlp.vocab))
+    texts = [d.text for d in gold]
+    n_words = sum(len(d) for d in gold)
+    for nlp in nlps.values():
+        list(nlp.pipe(texts[:512], batch_size=256))  # warm-up
+    times = {name: [] for name in nlps}
+    for _ in range(3):
+        for name, nlp in nlps.items():
+            start = time.perf_counter()
+            for _doc in nlp.pipe(texts, batch_size=256):
+                pass
+            times[name].append(time.perf_counter() - start)
+    print(json.dumps({name: n_words / statistics.median(t) for name, t in times.items()}))
+
+
 def train_and_eval(name: str, config_text: str, paths: dict, work: Path, args, spans_key: str) -> dict:
     cfg_path = work / f"{name}.cfg"
     cfg_path.write_text(for_language(config_text, DATASETS[args.dataset][0]))
@@ -237,6 +261,11 @@ def main() -> None:
     rows = [train_and_eval("crf_ner", config_text, paths, work, args, spans_key.group(1) if spans_key else "crf_ner")]
     if not args.no_baseline:
         rows.append(train_and_eval("spacy_ner", baseline_config(config_text), paths, work, args, ""))
+    if len(rows) > 1:
+        models = {r["model"]: str(work / r["model"] / "model-best") for r in rows}
+        speeds = run_worker(["_speed", json.dumps(models), paths["test"]], work / "speed.log")
+        for r in rows:
+            r["words_per_second"] = speeds[r["model"]]
     result = {"dataset": args.dataset, "config": Path(args.config).name, "epochs": args.epochs, "seed": args.seed, "rows": rows}
     md = markdown(result)
     print(md)
@@ -247,6 +276,8 @@ def main() -> None:
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "_train":
         worker_train(*sys.argv[2:5])
+    elif len(sys.argv) > 1 and sys.argv[1] == "_speed":
+        worker_speed(*sys.argv[2:4])
     elif len(sys.argv) > 1 and sys.argv[1] == "_eval":
         worker_eval(*sys.argv[2:5])
     else:

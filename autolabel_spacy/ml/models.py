@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import List, Optional
 
 from spacy.tokens import Doc
-from thinc.api import Dropout, Linear, Model, chain, with_array
+from thinc.api import Dropout, Linear, Maxout, Model, chain, with_array
 from thinc.types import Floats2d
 
 from .bilstm import BiLSTM
@@ -17,6 +17,7 @@ def build_crf_tagger(
     lstm_depth: int = 0,
     lstm_width: int = 256,
     dropout: float = 0.1,
+    hidden_width: int = 0,
     nO: Optional[int] = None,
 ) -> Model[List[Doc], List[Floats2d]]:
     """tok2vec -> optional BiLSTM -> linear emissions -> CRF.
@@ -30,14 +31,19 @@ def build_crf_tagger(
     lstm_depth (int): number of BiLSTM layers; 0 disables the BiLSTM.
     lstm_width (int): BiLSTM output width (both directions together).
     dropout (float): dropout before the BiLSTM and before the emission layer.
+    hidden_width (int): width of a maxout hidden layer before the emissions;
+        0 means the emissions are linear in the encoder output.
     nO (Optional[int]): number of tags; inferred from the labels if unset.
     """
     layers = [tok2vec]
     if lstm_depth > 0:
         layers += [with_array(Dropout(dropout)), BiLSTM(nO=lstm_width, depth=lstm_depth)]
+    layers.append(with_array(Dropout(dropout)))
+    if hidden_width > 0:
+        layers.append(with_array(Maxout(hidden_width, nP=2, dropout=dropout, normalize=True)))
     output = Linear(nO=nO)
     crf = CRFLayer(scheme=scheme, nO=nO)
-    model = chain(*layers, with_array(Dropout(dropout)), with_array(output), crf)
+    model = chain(*layers, with_array(output), crf)
     model.set_ref("tok2vec", tok2vec)
     model.set_ref("output_layer", output)
     model.set_ref("crf", crf)

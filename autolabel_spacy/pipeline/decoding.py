@@ -14,6 +14,7 @@ from thinc.types import Floats2d
 
 from ..ml import crf
 from ..ml.crf_layer import get_crf_params, get_scheme, push_crf_grads
+from ..ml.torch_bridge import single_threaded
 
 DTYPE = torch.float64
 
@@ -28,6 +29,7 @@ def _pad(emissions: Sequence[np.ndarray], K: int) -> tuple[np.ndarray, torch.Ten
     return padded, mask
 
 
+@single_threaded()
 def crf_loss(layer: Model, emissions: List[Floats2d], gold: List[np.ndarray]) -> tuple[float, List[Floats2d]]:
     """Summed NLL of the gold tag sets (one bool ``[n_tokens, n_tags]`` per doc,
     several True values where the gold tag is unknown), the emission
@@ -62,6 +64,7 @@ def _scaled(params: crf.CRFParams, temperature: float) -> crf.CRFParams:
     )
 
 
+@single_threaded()
 def viterbi_spans(layer: Model, emissions: List[Floats2d]):
     """Best tag sequence of each doc as spans, and its unnormalised score."""
     scheme = get_scheme(layer)
@@ -77,6 +80,7 @@ def viterbi_spans(layer: Model, emissions: List[Floats2d]):
     return spans, best_score
 
 
+@single_threaded()
 def posteriors(layer: Model, emissions: List[Floats2d], spans, best_score, temperature: float = 1.0, with_marginals: bool = False):
     """Posterior probability of each span, of each doc's decoded sequence and
     (optionally) per-token marginals, with all CRF scores divided by
