@@ -235,7 +235,7 @@ def markdown(result: dict) -> str:
         crf, ner = result["rows"]
         lines += [
             "",
-            f"crf_ner − ner: F1 {crf['f'] - ner['f']:+.1f}; speed ratio crf_ner/ner "
+            f"crf_ner − ner: F1 {crf['f'] - ner['f']:+.2f}; speed ratio crf_ner/ner "
             f"{crf['words_per_second'] / ner['words_per_second']:.2f}",
         ]
     return "\n".join(lines) + "\n"
