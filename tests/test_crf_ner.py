@@ -181,3 +181,20 @@ def test_multiprocessing_and_docbin(trained, tmp_path):
     db = DocBin(store_user_data=True, docs=multi_docs[:3])
     back = list(DocBin().from_bytes(db.to_bytes()).get_docs(loaded.vocab))
     assert np.allclose(back[0].spans["crf_ner"].attrs["scores"], multi_docs[0].spans["crf_ner"].attrs["scores"])
+
+
+def test_length_grouped_decoding_matches_one_padded_batch(trained, monkeypatch):
+    from autolabel_spacy.pipeline import decoding
+
+    nlp, _ = trained
+    texts = ["aspirin", "no migraine was seen .", "", "patients with heart failure took warfarin daily ."] * 3
+    docs = [nlp.make_doc(t) for t in texts]
+    ner = nlp.get_pipe("crf_ner")
+    monkeypatch.setattr(decoding, "DECODE_GROUP", 2)
+    grouped = ner.predict(docs)
+    monkeypatch.setattr(decoding, "DECODE_GROUP", None)
+    whole = ner.predict(docs)
+    for a, b in zip(grouped, whole):
+        assert [s[:3] for s in a.spans] == [s[:3] for s in b.spans]
+        assert np.allclose([s[3] for s in a.spans], [s[3] for s in b.spans], atol=1e-9)
+        assert np.allclose(a.marginals, b.marginals, atol=1e-6)
