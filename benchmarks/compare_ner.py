@@ -86,7 +86,6 @@ def for_language(config_text: str, lang: str) -> str:
 
 
 def convert(dataset: str, data_dir: Path, work: Path, dev_fraction: float = 0.1) -> dict:
-    from spacy.tokens import DocBin
 
     from autolabel_spacy.corpora import docs_from_file, to_docbin
 

@@ -6,7 +6,7 @@ type every spaCy tok2vec produces. Widths may be left to ``init``:
 """
 from __future__ import annotations
 
-from typing import Callable, List, Optional
+from typing import List, Optional
 
 import numpy as np
 import torch
