@@ -9,6 +9,7 @@ scheme and labels live in ``attrs`` so the constraints can be rebuilt on load.
 """
 from __future__ import annotations
 
+import functools
 from typing import List, Optional, Sequence
 
 import torch
@@ -56,16 +57,27 @@ def get_crf_params(layer: Model, is_train: bool = False, dtype=torch.float32) ->
     """CRF parameters as torch tensors (with grads when training) and the
     leaf tensors to hand to :func:`push_crf_grads` after ``backward``."""
     leaves = torch_params(layer, PARAM_NAMES, is_train)
-    scheme = get_scheme(layer)
+    allowed, allowed_start, allowed_end = _constraints(get_scheme(layer))
     params = CRFParams(
         transitions=leaves["transitions"].to(dtype),
         start=leaves["start"].to(dtype),
         end=leaves["end"].to(dtype),
-        allowed=torch.from_numpy(scheme.allowed_transitions()),
-        allowed_start=torch.from_numpy(scheme.allowed_start()),
-        allowed_end=torch.from_numpy(scheme.allowed_end()),
+        allowed=allowed,
+        allowed_start=allowed_start,
+        allowed_end=allowed_end,
     )
     return params, leaves
+
+
+@functools.lru_cache(maxsize=64)
+def _constraints(scheme: TagScheme) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The scheme's constraint masks, built once per (scheme, labels): the
+    K x K table is a Python loop, and this runs on every decoded batch."""
+    return (
+        torch.from_numpy(scheme.allowed_transitions()),
+        torch.from_numpy(scheme.allowed_start()),
+        torch.from_numpy(scheme.allowed_end()),
+    )
 
 
 def push_crf_grads(layer: Model, leaves: dict) -> None:
