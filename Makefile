@@ -11,13 +11,16 @@ DEMO := autolabel_spacy/demo
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+PLUGINS := plugins/autolabel-medical plugins/autolabel-finance plugins/autolabel-resume-zh
+
+$(STAMP): pyproject.toml $(addsuffix /pyproject.toml,$(PLUGINS))
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[transformers,test]"
+	$(PY) -m pip install --quiet -e ".[transformers,test]" $(addprefix -e ,$(PLUGINS))
 	touch $(STAMP)
 
 demo: setup
+	$(VENV)/bin/autolabel domains list
 	$(VENV)/bin/autolabel convert $(DEMO)/train.tsv corpus/demo/train.spacy
 	$(VENV)/bin/autolabel convert $(DEMO)/dev.tsv corpus/demo/dev.spacy
 	$(PY) -m spacy train configs/crf_fast.cfg --output training/demo \

@@ -14,13 +14,18 @@ import importlib
 REGISTRATIONS: dict[str, dict[str, str]] = {
     "factories": {
         "crf_ner": "autolabel_spacy.pipeline.crf_ner:make_crf_ner",
+        "domain_vocab": "autolabel_spacy.pipeline.domain_vocab:make_domain_vocab",
     },
     "architectures": {
         "autolabel.CRFTagger.v1": "autolabel_spacy.ml.models:build_crf_tagger",
+        "autolabel.GazetteerFeatures.v1": "autolabel_spacy.ml.gazetteer:build_gazetteer_features",
     },
     "misc": {
         "autolabel.calibrate_before_save.v1": "autolabel_spacy.calibration:make_calibrate_before_save",
         "autolabel.transformer_name.v1": "autolabel_spacy.ml.transformer:transformer_name",
+    },
+    "callbacks": {
+        "autolabel.domain_tokenizer.v1": "autolabel_spacy.domains:make_domain_tokenizer",
     },
     "readers": {
         "autolabel.TaggedCorpus.v1": "autolabel_spacy.corpora.reader:create_tagged_corpus_reader",

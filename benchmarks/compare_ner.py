@@ -240,16 +240,22 @@ def markdown(result: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def argument_parser(doc: str) -> argparse.ArgumentParser:
+    """The options every benchmark here shares."""
+    parser = argparse.ArgumentParser(description=doc.split("\n")[0])
     parser.add_argument("--dataset", default="ncbi_disease", choices=sorted(DATASETS))
     parser.add_argument("--config", default=str(ROOT / "configs" / "crf_fast.cfg"))
     parser.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "data"))
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--eval-frequency", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--no-baseline", action="store_true", help="train crf_ner only")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
+    return parser
+
+
+def main() -> None:
+    parser = argument_parser(__doc__)
+    parser.add_argument("--no-baseline", action="store_true", help="train crf_ner only")
     args = parser.parse_args()
 
     config_text = Path(args.config).read_text()

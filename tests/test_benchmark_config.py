@@ -30,3 +30,24 @@ def test_chinese_gets_the_character_segmenter():
     cfg = Config().from_str(for_language((ROOT / "configs" / "crf_fast.cfg").read_text(), "zh"), interpolate=False)
     assert cfg["nlp"]["lang"] == "zh"
     assert cfg["nlp"]["tokenizer"]["segmenter"] == "char"
+
+
+@pytest.mark.parametrize("name", ["crf_fast.cfg", "crf_accurate.cfg"])
+def test_gazetteer_ablation_only_adds_the_vocabulary(name):
+    from gazetteer_ablation import with_gazetteer
+
+    text = (ROOT / "configs" / name).read_text()
+    plain = Config().from_str(text, interpolate=False)
+    gaz = Config().from_str(with_gazetteer(text, "/tmp/v.tsv"), interpolate=False)
+    assert gaz["nlp"]["pipeline"] == [p for p in plain["nlp"]["pipeline"] if p != "crf_ner"] + ["domain_vocab", "crf_ner"]
+    wrapped = gaz["components"]["crf_ner"]["model"]["tok2vec"]
+    assert wrapped["@architectures"] == "autolabel.GazetteerFeatures.v1"
+    assert wrapped["tok2vec"] == plain["components"]["crf_ner"]["model"]["tok2vec"]
+    assert gaz["training"]["annotating_components"] == ["domain_vocab"]
+    assert gaz["initialize"]["components"]["domain_vocab"]["vocab_path"] == "/tmp/v.tsv"
+    for key in plain["training"]:
+        if key != "annotating_components":
+            assert gaz["training"][key] == plain["training"][key], key
+    gaz["components"]["crf_ner"]["model"]["tok2vec"] = plain["components"]["crf_ner"]["model"]["tok2vec"]
+    del gaz["components"]["domain_vocab"]
+    assert gaz["components"] == plain["components"]

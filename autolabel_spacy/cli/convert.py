@@ -1,12 +1,13 @@
-"""``autolabel convert``: token-per-line corpora -> spaCy ``.spacy`` files."""
+"""``autolabel convert``: annotation files from one format to another
+(any format an installed plugin provides; ``autolabel formats`` lists them)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
-from ..corpora import CorpusFormatError, docs_from_file, to_docbin
+from ..corpora import CorpusFormatError
 
 
 def convert(
@@ -17,11 +18,20 @@ def convert(
     limit: int = 0,
     n_sents: int = 1,
     strict: bool = False,
+    input_format: Optional[str] = None,
+    output_format: Optional[str] = None,
 ) -> dict:
-    """Convert one corpus file; returns counts of docs, tokens and entities."""
-    docs = list(docs_from_file(input_path, lang=lang, scheme=scheme, limit=limit, n_sents=n_sents, strict=strict))
-    output_path.parent.mkdir(parents=True, exist_ok=True)
-    to_docbin(docs).to_disk(output_path)
+    """Convert one file; returns counts of docs, tokens and entities."""
+    import spacy
+
+    from ..formats import format_for_path, read_docs, write_docs
+    from ..hooks.manager import get_plugins
+
+    nlp = spacy.blank(lang)  # zh: spaCy's default character segmenter
+    input_format = input_format or format_for_path(input_path, get_plugins().formats())
+    options = {"scheme": scheme, "limit": limit, "n_sents": n_sents, "strict": strict} if input_format == "conll" else {}
+    docs = list(read_docs(input_path, nlp, input_format, **options))
+    write_docs(docs, output_path, output_format)
     return {
         "docs": len(docs),
         "tokens": sum(len(d) for d in docs),
@@ -30,18 +40,20 @@ def convert(
 
 
 def convert_cli(
-    input_path: Annotated[Path, typer.Argument(help="CoNLL/TSV file, one token per line")],
-    output_path: Annotated[Path, typer.Argument(help="Output .spacy file")],
+    input_path: Annotated[Path, typer.Argument(help="Input file (format from its extension or --from)")],
+    output_path: Annotated[Path, typer.Argument(help="Output file (format from its extension or --to)")],
     lang: Annotated[str, typer.Option(help="spaCy language code (zh: character tokens, no spaces)")] = "en",
-    scheme: Annotated[str, typer.Option(help="auto, iob2, iob1, io, biluo or bmes")] = "auto",
-    limit: Annotated[int, typer.Option(help="Read only the first N sentences (0: all)")] = 0,
-    n_sents: Annotated[int, typer.Option(help="Sentences per doc")] = 1,
-    strict: Annotated[bool, typer.Option(help="Fail on tag-sequence violations instead of reading them leniently")] = False,
+    scheme: Annotated[str, typer.Option(help="conll input: auto, iob2, iob1, io, biluo or bmes")] = "auto",
+    limit: Annotated[int, typer.Option(help="conll input: read only the first N sentences (0: all)")] = 0,
+    n_sents: Annotated[int, typer.Option(help="conll input: sentences per doc")] = 1,
+    strict: Annotated[bool, typer.Option(help="conll input: fail on tag-sequence violations")] = False,
+    input_format: Annotated[Optional[str], typer.Option("--from", help="Input format name")] = None,
+    output_format: Annotated[Optional[str], typer.Option("--to", help="Output format name")] = None,
 ) -> None:
-    """Convert a token-per-line NER corpus to a spaCy DocBin."""
+    """Convert an annotated corpus between formats (CoNLL/TSV, .spacy, JSONL, plugins')."""
     try:
-        counts = convert(input_path, output_path, lang, scheme, limit, n_sents, strict)
-    except CorpusFormatError as err:
+        counts = convert(input_path, output_path, lang, scheme, limit, n_sents, strict, input_format, output_format)
+    except (CorpusFormatError, ValueError, LookupError) as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(1)
     typer.echo(f"{output_path}: {counts['docs']} docs, {counts['tokens']} tokens, {counts['entities']} entities")

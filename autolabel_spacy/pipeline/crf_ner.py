@@ -45,6 +45,7 @@ DEFAULT_CRF_NER_MODEL = Config().from_str(default_model_config)["model"]
         "spans_key": "crf_ner",
         "overwrite_ents": True,
         "store_marginals": False,
+        "domain": None,
         "scorer": {"@scorers": "spacy.ner_scorer.v1"},
     },
     default_score_weights={"ents_f": 1.0, "ents_p": 0.0, "ents_r": 0.0, "ents_per_type": None},
@@ -56,6 +57,7 @@ def make_crf_ner(
     spans_key: str,
     overwrite_ents: bool,
     store_marginals: bool,
+    domain: Optional[str],
     scorer: Optional[Callable],
 ) -> "CRFEntityRecognizer":
     """Neural-CRF entity recognizer.
@@ -67,6 +69,8 @@ def make_crf_ner(
         add only predictions that do not overlap them (False).
     store_marginals: also store per-token tag marginals in
         ``doc.user_data["autolabel_marginals"]``.
+    domain: name of an installed domain plugin (``autolabel domains list``)
+        whose label scheme the component predicts.
     """
     return CRFEntityRecognizer(
         nlp.vocab,
@@ -75,6 +79,7 @@ def make_crf_ner(
         spans_key=spans_key,
         overwrite_ents=overwrite_ents,
         store_marginals=store_marginals,
+        domain=domain,
         scorer=scorer,
     )
 
@@ -98,6 +103,7 @@ class CRFEntityRecognizer(TrainablePipe):
         spans_key: str = "crf_ner",
         overwrite_ents: bool = True,
         store_marginals: bool = False,
+        domain: Optional[str] = None,
         scorer: Optional[Callable] = None,
     ) -> None:
         self.vocab = vocab
@@ -110,7 +116,30 @@ class CRFEntityRecognizer(TrainablePipe):
             "overwrite_ents": overwrite_ents,
             "store_marginals": store_marginals,
             "temperature": 1.0,
+            "domain": domain,
         }
+        if domain is not None:
+            try:
+                self._add_domain_labels()
+            except LookupError:
+                # Not installed here: fine when a saved pipeline is loaded (its
+                # labels come from disk); initialize() raises the full error.
+                pass
+
+    def _domain_labels(self) -> list[str]:
+        from ..hooks.manager import get_domain
+
+        spec = get_domain(self.cfg["domain"])
+        if spec.language != self.vocab.lang:
+            raise ValueError(
+                f"{self.name}: domain {spec.name!r} is for language {spec.language!r}, "
+                f"but the pipeline's language is {self.vocab.lang!r}"
+            )
+        return spec.label_names
+
+    def _add_domain_labels(self) -> None:
+        for label in self._domain_labels():
+            self.add_label(label)
 
     # -- labels ------------------------------------------------------------
     @property
@@ -158,7 +187,15 @@ class CRFEntityRecognizer(TrainablePipe):
         labels: Optional[Sequence[str]] = None,
     ) -> None:
         validate_get_examples(get_examples, f"{type(self).__name__}.initialize")
-        if labels is None:
+        if labels is None and self.cfg.get("domain"):
+            labels = self._domain_labels()
+            unknown = sorted({ent.label_ for eg in get_examples() for ent in eg.reference.ents} - set(labels))
+            if unknown:
+                raise ValueError(
+                    f"{self.name}: the training data has labels {unknown} that domain "
+                    f"{self.cfg['domain']!r} does not define (its labels: {labels})"
+                )
+        elif labels is None:
             labels = sorted({ent.label_ for eg in get_examples() for ent in eg.reference.ents})
         for label in labels:
             self.add_label(label)

@@ -1,0 +1,20 @@
+"""``autolabel formats``: annotation formats and weak labelers on offer."""
+from __future__ import annotations
+
+import typer
+
+
+def formats_cli() -> None:
+    """List the annotation formats and weak labelers of the core and installed plugins."""
+    from ..hooks.manager import get_plugins
+
+    plugins = get_plugins()
+    typer.echo("formats:")
+    for name, spec in sorted(plugins.formats().items()):
+        modes = "/".join(m for m, fn in (("read", spec.read), ("write", spec.write)) if fn is not None)
+        typer.echo(f"  {name}\t{modes}\t{' '.join(spec.extensions)}\t{spec.description}")
+    typer.echo("labelers:")
+    for name, spec in sorted(plugins.labelers().items()):
+        typer.echo(f"  {name}\t{spec.description}")
+    for problem in plugins.problems:
+        typer.echo(f"warning: {problem}", err=True)

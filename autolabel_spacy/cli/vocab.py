@@ -1,0 +1,52 @@
+"""``autolabel vocab build``: a term list from an annotated corpus."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+app = typer.Typer(no_args_is_help=True, help="Build vocabularies (term -> label) for domain_vocab and plugins.")
+
+
+def build(
+    input_path: Path,
+    output_path: Path,
+    lang: str = "en",
+    input_format: Optional[str] = None,
+    attr: str = "LOWER",
+    min_count: int = 1,
+    min_precision: float = 0.5,
+):
+    import spacy
+
+    from ..formats import read_docs
+    from ..vocab_builder import build_vocabulary
+
+    nlp = spacy.blank(lang)
+    docs = read_docs(input_path, nlp, input_format)
+    vocab = build_vocabulary(
+        docs, nlp.make_doc, output_path.stem, input_path.name, attr=attr, min_count=min_count, min_precision=min_precision
+    )
+    output_path.parent.mkdir(parents=True, exist_ok=True)
+    vocab.to_tsv(output_path)
+    return vocab
+
+
+@app.command("build")
+def build_cli(
+    input_path: Annotated[Path, typer.Argument(help="Annotated corpus (any readable format)")],
+    output_path: Annotated[Path, typer.Argument(help="Output term<TAB>label file")],
+    lang: Annotated[str, typer.Option(help="spaCy language code")] = "en",
+    input_format: Annotated[Optional[str], typer.Option("--from", help="Input format (default: from extension)")] = None,
+    attr: Annotated[str, typer.Option(help="LOWER (case-insensitive) or ORTH")] = "LOWER",
+    min_count: Annotated[int, typer.Option(help="Keep terms annotated at least this often")] = 1,
+    min_precision: Annotated[float, typer.Option(help="Keep terms annotated in at least this share of their occurrences")] = 0.5,
+) -> None:
+    """Build a vocabulary from a corpus's annotated entities."""
+    try:
+        vocab = build(input_path, output_path, lang, input_format, attr, min_count, min_precision)
+    except (ValueError, LookupError) as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"{output_path}: {len(vocab.terms)} terms; {vocab.provenance}")

@@ -1,0 +1,76 @@
+"""Gazetteer features: vocabulary matches as extra input to the tagger.
+
+``autolabel.GazetteerFeatures.v1`` wraps any tok2vec: each token gets, next
+to its tok2vec vector, an embedding of its position in a vocabulary match
+(``B``/``I``/``L``/``U`` + the match's label, or "no match") read from
+``doc.spans[spans_key]``, which the ``domain_vocab`` component writes. With
+``match_dropout`` > 0 a share of the matches is hidden during training, so the
+model learns to use the vocabulary without trusting it blindly (a vocabulary
+built from the training data covers every training entity, but not every
+entity at test time).
+"""
+from __future__ import annotations
+
+from typing import List
+
+import numpy as np
+from spacy.strings import hash_string
+from spacy.tokens import Doc
+from spacy.util import filter_spans
+from thinc.api import HashEmbed, Model, chain, concatenate, with_array
+from thinc.types import Floats2d, Ints1d
+
+NO_MATCH = 0
+
+
+def build_gazetteer_features(
+    tok2vec: Model[List[Doc], List[Floats2d]],
+    spans_key: str = "domain_vocab",
+    width: int = 16,
+    rows: int = 256,
+    match_dropout: float = 0.0,
+) -> Model[List[Doc], List[Floats2d]]:
+    """``tok2vec`` output concatenated with a ``width``-wide embedding of each
+    token's vocabulary-match tag (hashed into ``rows`` rows)."""
+    features = chain(match_tag_ids(spans_key, match_dropout), with_array(HashEmbed(nO=width, nV=rows, seed=17)))
+    model = concatenate(tok2vec, features)
+    model.set_ref("tok2vec", tok2vec)
+    model.set_ref("gazetteer", features)
+    return model
+
+
+def match_tag_ids(spans_key: str, match_dropout: float = 0.0) -> Model[List[Doc], List[Ints1d]]:
+    if not 0.0 <= match_dropout < 1.0:
+        raise ValueError(f"match_dropout must be in [0, 1), got {match_dropout}")
+    return Model(
+        "match_tag_ids",
+        _match_tag_ids_forward,
+        attrs={"spans_key": spans_key, "match_dropout": match_dropout},
+    )
+
+
+def _match_tag_ids_forward(model: Model, docs: List[Doc], is_train: bool):
+    key = model.attrs["spans_key"]
+    drop = model.attrs["match_dropout"] if is_train else 0.0
+    out = []
+    for doc in docs:
+        ids = np.full((len(doc),), NO_MATCH, dtype="uint64")
+        spans = filter_spans(doc.spans[key]) if key in doc.spans else []
+        for span in spans:
+            if drop and np.random.random() < drop:
+                continue
+            ids[span.start : span.end] = match_tags(span.label_, len(span))
+        out.append(model.ops.asarray(ids, dtype="uint64"))
+
+    def backprop(d_ids):
+        return []
+
+    return out, backprop
+
+
+def match_tags(label: str, length: int) -> list[int]:
+    """Hashed BILU tags of a match of ``length`` tokens."""
+    if length == 1:
+        return [hash_string(f"U-{label}")]
+    inside = hash_string(f"I-{label}")
+    return [hash_string(f"B-{label}")] + [inside] * (length - 2) + [hash_string(f"L-{label}")]

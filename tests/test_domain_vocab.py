@@ -1,0 +1,167 @@
+"""domain_vocab, gazetteer features, the vocabulary builder, and crf_ner's
+domain option."""
+import numpy as np
+import pytest
+import spacy
+from spacy.strings import hash_string
+from spacy.tokens import Span
+from spacy.training import Example
+from thinc.api import Config
+
+from autolabel_spacy.domains import Vocabulary
+from autolabel_spacy.hooks.manager import DISABLE_ENV, reset_plugins
+from autolabel_spacy.ml.gazetteer import NO_MATCH, match_tag_ids
+from autolabel_spacy.vocab_builder import build_vocabulary
+from autolabel_spacy.vocab_matcher import VocabMatcher
+
+TERMS = {"breast cancer": "Disease", "cancer": "Disease", "tamoxifen": "Chemical", "Cancer Centre": "ORG"}
+
+
+def test_matcher_longest_case_and_overlaps():
+    nlp = spacy.blank("en")
+    doc = nlp("Tamoxifen at the Cancer Centre treats breast cancer .")
+    longest = VocabMatcher(nlp.make_doc)
+    longest.add(TERMS)
+    assert [(s.text, s.label_) for s in longest(doc)] == [
+        ("Tamoxifen", "Chemical"),
+        ("Cancer Centre", "ORG"),
+        ("breast cancer", "Disease"),
+    ]
+    every = VocabMatcher(nlp.make_doc, longest=False)
+    every.add(TERMS)
+    assert ("cancer", "Disease") in [(s.text, s.label_) for s in every(doc)]
+    exact = VocabMatcher(nlp.make_doc, attr="ORTH")
+    exact.add(TERMS)
+    assert [s.text for s in exact(doc)] == ["Cancer Centre", "breast cancer"]
+    with pytest.raises(ValueError, match="attr must be one of"):
+        VocabMatcher(nlp.make_doc, attr="POS")
+
+
+def test_component_serializes_its_terms_and_loads_without_the_plugin(tmp_path, monkeypatch):
+    nlp = spacy.blank("en")
+    nlp.add_pipe("domain_vocab", config={"domain": "medical"})
+    doc = nlp("Asthma patients took salbutamol .")
+    assert [(s.text, s.label_) for s in doc.spans["domain_vocab"]] == [("Asthma", "Disease"), ("salbutamol", "Chemical")]
+    nlp.to_disk(tmp_path / "p")
+    monkeypatch.setenv(DISABLE_ENV, "autolabel-medical")  # as if the plugin were not installed
+    reset_plugins()
+    try:
+        loaded = spacy.load(tmp_path / "p")
+        assert loaded.get_pipe("domain_vocab").terms == nlp.get_pipe("domain_vocab").terms
+        again = spacy.blank("en")
+        again.add_pipe("domain_vocab").from_bytes(nlp.get_pipe("domain_vocab").to_bytes())
+        doc = again("salbutamol for asthma")
+        assert [s.text for s in doc.spans["domain_vocab"]] == ["salbutamol", "asthma"]
+        with pytest.raises(LookupError, match="unknown domain 'medical'"):
+            spacy.blank("en").add_pipe("domain_vocab", config={"domain": "medical"}).initialize()
+    finally:
+        reset_plugins()
+
+
+def test_initialize_from_a_vocabulary_file(tmp_path):
+    Vocabulary("v", {"widget": "THING"}, "written for this test").to_tsv(tmp_path / "v.tsv")
+    nlp = spacy.blank("en")
+    nlp.add_pipe("domain_vocab")
+    with pytest.raises(ValueError, match="no terms"):
+        nlp.get_pipe("domain_vocab").initialize()
+    nlp.get_pipe("domain_vocab").initialize(vocab_path=str(tmp_path / "v.tsv"))
+    doc = nlp("a Widget")
+    assert [s.label_ for s in doc.spans["domain_vocab"]] == ["THING"]
+    assert "written for this test" in nlp.get_pipe("domain_vocab").cfg["sources"][0]
+
+
+def test_vocabulary_tsv_errors_name_the_line(tmp_path):
+    path = tmp_path / "bad.tsv"
+    path.write_text("# provenance: test\nfoo\tA\nbar\n")
+    with pytest.raises(ValueError, match=r"bad.tsv:3: expected 'term<TAB>label'"):
+        Vocabulary.from_tsv(path)
+    path.write_text("foo\tA\nfoo\tB\n")
+    with pytest.raises(ValueError, match=r"bad.tsv:2: term 'foo' has two labels"):
+        Vocabulary.from_tsv(path)
+
+
+def test_builder_keeps_terms_that_are_usually_entities():
+    nlp = spacy.blank("en")
+    docs = []
+    for text, spans in [
+        ("breast cancer is common", [(0, 13, "Disease")]),
+        ("Breast cancer again", [(0, 13, "Disease")]),
+        ("the cell line", [(4, 8, "Chemical")]),
+        ("a cell wall", []),
+        ("one cell more", []),
+    ]:
+        doc = nlp.make_doc(text)
+        doc.ents = [doc.char_span(s, e, label=label) for s, e, label in spans]
+        docs.append(doc)
+    vocab = build_vocabulary(docs, nlp.make_doc, "v", "test docs")
+    assert vocab.terms == {"breast cancer": "Disease"}  # 'cell' is an entity in 1 of 3 occurrences
+    assert "1 of 2 entity strings kept" in vocab.provenance and "test docs" in vocab.provenance
+    assert build_vocabulary(docs, nlp.make_doc, "v", "t", min_precision=0.3).terms == {
+        "breast cancer": "Disease",
+        "cell": "Chemical",
+    }
+
+
+def test_gazetteer_ids_are_bilu_tags_and_dropout_is_training_only():
+    nlp = spacy.blank("en")
+    doc = nlp("a b c d e")
+    doc.spans["domain_vocab"] = [Span(doc, 1, 4, "X"), Span(doc, 4, 5, "Y")]
+    layer = match_tag_ids("domain_vocab", match_dropout=0.5)
+    ids = layer.predict([doc, nlp("no key")])
+    expected = [NO_MATCH] + [hash_string(t) for t in ("B-X", "I-X", "L-X", "U-Y")]
+    assert ids[0].tolist() == expected and ids[1].tolist() == [NO_MATCH, NO_MATCH]
+    np.random.seed(0)
+    dropped = [layer([doc], is_train=True)[0][0] for _ in range(50)]
+    assert any((d == NO_MATCH).sum() > 1 for d in dropped)
+    assert all(d.tolist() == expected or (d == NO_MATCH).sum() > 1 for d in dropped)
+
+
+GAZETTEER_MODEL = """
+[model]
+@architectures = "autolabel.CRFTagger.v1"
+
+[model.tok2vec]
+@architectures = "autolabel.GazetteerFeatures.v1"
+width = 8
+
+[model.tok2vec.tok2vec]
+@architectures = "spacy.HashEmbedCNN.v2"
+pretrained_vectors = null
+width = 32
+depth = 1
+embed_size = 300
+window_size = 1
+maxout_pieces = 3
+subword_features = true
+"""
+
+
+def test_crf_ner_learns_from_vocabulary_features(tmp_path):
+    """A word never seen in training is tagged because the vocabulary knows it."""
+    nlp = spacy.blank("en")
+    nlp.add_pipe("domain_vocab").add_terms({"aspirin": "Chemical", "ibuprofen": "Chemical", "zorbinex": "Chemical"})
+    nlp.add_pipe("crf_ner", config=Config().from_str(GAZETTEER_MODEL))
+    texts = ["take aspirin daily", "take ibuprofen daily", "take water daily", "buy food daily"]
+    examples = []
+    for text in texts:
+        doc = nlp.make_doc(text)
+        word = doc[1]
+        ents = [(word.idx, word.idx + len(word), "Chemical")] if word.text in ("aspirin", "ibuprofen") else []
+        examples.append(Example.from_dict(doc, {"entities": ents}))
+    optimizer = nlp.initialize(lambda: examples)
+    for _ in range(60):
+        nlp.update(examples, sgd=optimizer, annotates=["domain_vocab"])
+    assert [e.text for e in nlp("take zorbinex daily").ents] == ["zorbinex"]
+    assert [e.text for e in nlp("take juice daily").ents] == []
+    nlp.to_disk(tmp_path / "p")
+    assert [e.text for e in spacy.load(tmp_path / "p")("take zorbinex daily").ents] == ["zorbinex"]
+
+
+def test_crf_ner_domain_labels_and_training_data_checks():
+    nlp = spacy.blank("en")
+    ner = nlp.add_pipe("crf_ner", config={"domain": "medical"})
+    assert ner.labels == ("Disease", "Chemical")
+    doc = nlp.make_doc("Acme sells aspirin")
+    bad = [Example.from_dict(doc, {"entities": [(0, 4, "ORG")]})]
+    with pytest.raises(ValueError, match=r"labels \['ORG'\] that domain 'medical' does not define"):
+        nlp.initialize(lambda: bad)
