@@ -36,6 +36,11 @@ class Vocabulary:
     name: str
     terms: dict[str, str]
     provenance: str
+    # Cross-validation support, for vocabularies built from training data
+    # (``autolabel vocab build --folds K``): term -> bitmask of the folds of
+    # the training docs it was annotated in. See ``ml/gazetteer.py``.
+    n_folds: int = 0
+    folds: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def from_tsv(cls, path, name: Optional[str] = None, provenance: Optional[str] = None) -> "Vocabulary":
@@ -43,6 +48,8 @@ class Vocabulary:
         set the provenance, other ``#`` lines and blank lines are skipped."""
         path = Path(path)
         terms: dict[str, str] = {}
+        folds: dict[str, int] = {}
+        n_folds = 0
         found_provenance = []
         for lineno, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), start=1):
             if not line.strip():
@@ -51,8 +58,13 @@ class Vocabulary:
                 text = line[1:].strip()
                 if text.lower().startswith("provenance:"):
                     found_provenance.append(text.split(":", 1)[1].strip())
+                elif text.lower().startswith("folds:"):
+                    n_folds = int(text.split(":", 1)[1])
                 continue
             parts = line.split("\t")
+            if len(parts) == 3 and n_folds and parts[2].strip().isdigit():
+                folds[parts[0].strip()] = int(parts[2])
+                parts = parts[:2]
             if len(parts) != 2 or not parts[0].strip() or not parts[1].strip():
                 raise ValueError(f"{path}:{lineno}: expected 'term<TAB>label', got {line!r}")
             term, label = parts[0].strip(), parts[1].strip()
@@ -63,11 +75,18 @@ class Vocabulary:
             name=name or path.stem,
             terms=terms,
             provenance=provenance or " ".join(found_provenance) or f"read from {path.name}",
+            n_folds=n_folds,
+            folds=folds,
         )
 
     def to_tsv(self, path) -> None:
+        """``term<TAB>label`` lines (plus ``<TAB>fold bitmask`` with folds)."""
         lines = [f"# provenance: {self.provenance}"]
-        lines += [f"{term}\t{label}" for term, label in sorted(self.terms.items())]
+        if self.n_folds:
+            lines.append(f"# folds: {self.n_folds}")
+            lines += [f"{term}\t{label}\t{self.folds.get(term, 0)}" for term, label in sorted(self.terms.items())]
+        else:
+            lines += [f"{term}\t{label}" for term, label in sorted(self.terms.items())]
         Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")
 
     @property

@@ -55,7 +55,7 @@ def with_gazetteer(config_text: str, vocab_path: str, width: int = 16, match_dro
     return cfg.to_str()
 
 
-def build_train_vocab(train_spacy: str, lang: str, out: Path) -> dict:
+def build_train_vocab(train_spacy: str, lang: str, out: Path, folds: int = 0) -> dict:
     import spacy
     from spacy.tokens import DocBin
 
@@ -63,9 +63,33 @@ def build_train_vocab(train_spacy: str, lang: str, out: Path) -> dict:
 
     nlp = spacy.blank(lang)
     docs = list(DocBin().from_disk(train_spacy).get_docs(nlp.vocab))
-    vocab = build_vocabulary(docs, nlp.make_doc, "train_vocab", f"the training split ({train_spacy})")
+    vocab = build_vocabulary(docs, nlp.make_doc, "train_vocab", f"the training split ({train_spacy})", folds=folds)
     vocab.to_tsv(out)
     return {"terms": len(vocab.terms), "provenance": vocab.provenance}
+
+
+def vocab_coverage(vocab_path: Path, docbin: str, lang: str, training: bool = False) -> dict:
+    """Share of gold entities the vocabulary matches exactly (recall) and
+    share of matches that are gold entities (precision); ``training``: as the
+    tagger sees it in training (a vocabulary with folds hides from each doc
+    the terms only its own fold taught)."""
+    import spacy
+    from spacy.tokens import DocBin
+
+    from autolabel_spacy.ml.gazetteer import match_tag_ids
+    from autolabel_spacy.pipeline.domain_vocab import DomainVocab
+
+    nlp = spacy.blank(lang)
+    component = DomainVocab(nlp)
+    component.initialize(vocab_path=str(vocab_path))
+    visible = match_tag_ids("domain_vocab")
+    n_gold = n_found = n_hit = 0
+    for doc in DocBin().from_disk(docbin).get_docs(nlp.vocab):
+        gold = {(e.start, e.end, e.label_) for e in doc.ents}
+        ids = visible([component(doc)], is_train=training)[0][0]
+        found = {(s.start, s.end, s.label_) for s in doc.spans["domain_vocab"] if ids[s.start] != 0}
+        n_gold, n_found, n_hit = n_gold + len(gold), n_found + len(found), n_hit + len(gold & found)
+    return {"recall": round(n_hit / max(1, n_gold), 3), "precision": round(n_hit / max(1, n_found), 3)}
 
 
 def markdown(result: dict) -> str:
@@ -73,7 +97,9 @@ def markdown(result: dict) -> str:
         f"### {result['dataset']} — gazetteer ablation, config `{result['config']}`, "
         f"{result['epochs']} epochs, seed {result['seed']}",
         "",
-        f"vocabulary: {result['vocab']['terms']} terms, {result['vocab']['provenance']}",
+        f"vocabulary: {result['vocab']['terms']} terms, {result['vocab']['provenance']}; "
+        f"exact-match coverage {result['vocab']['coverage']}; "
+        f"folds {result.get('folds', 0)}, match_dropout {result['match_dropout']}",
         "",
         "| model | P | R | F1 | train s | words/s | ECE | P@conf≥0.9 (share) |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
@@ -96,7 +122,12 @@ def markdown(result: dict) -> str:
 
 def main() -> None:
     parser = compare_ner.argument_parser(__doc__)
-    parser.add_argument("--match-dropout", type=float, default=0.3)
+    parser.add_argument(
+        "--match-dropout",
+        default="auto",
+        help="share of vocabulary matches hidden in training; auto: 1 - dev coverage / train coverage (as trained)",
+    )
+    parser.add_argument("--folds", type=int, default=5, help="cross-validation folds of the vocabulary (0: none)")
     parser.add_argument("--width", type=int, default=16)
     args = parser.parse_args()
 
@@ -105,9 +136,25 @@ def main() -> None:
     work = Path(args.out) / tag
     paths = compare_ner.convert(args.dataset, Path(args.data_dir), work / "corpus")
     vocab_path = work / "train_vocab.tsv"
-    vocab = build_train_vocab(paths["train"], compare_ner.DATASETS[args.dataset][0], vocab_path)
-    print(f"vocabulary from the training split: {vocab['terms']} terms", flush=True)
-    gaz_text = with_gazetteer(config_text, str(vocab_path), args.width, args.match_dropout)
+    lang = compare_ner.DATASETS[args.dataset][0]
+    vocab = build_train_vocab(paths["train"], lang, vocab_path, args.folds)
+    coverage = {
+        "train": vocab_coverage(vocab_path, paths["train"], lang),
+        "train_as_trained": vocab_coverage(vocab_path, paths["train"], lang, training=True),
+        "dev": vocab_coverage(vocab_path, paths["dev"], lang),
+    }
+    vocab["coverage"] = coverage
+    if args.match_dropout == "auto":
+        # Hide as many matches in training as the vocabulary misses on held-out
+        # text, so the tagger sees "no match" on true entities as often as it
+        # will at test time (it never sees the test split for this).
+        seen = coverage["train_as_trained"]["recall"]
+        match_dropout = round(max(0.0, 1.0 - coverage["dev"]["recall"] / seen), 2)
+    else:
+        match_dropout = float(args.match_dropout)
+    print(f"vocabulary from the training split: {vocab['terms']} terms; coverage {coverage}; "
+          f"match_dropout {match_dropout}", flush=True)
+    gaz_text = with_gazetteer(config_text, str(vocab_path), args.width, match_dropout)
     rows = []
     for name, text in (("crf_ner", config_text), ("crf_ner+vocab", gaz_text)):
         rows.append(compare_ner.train_and_eval(name, text, paths, work, args, "crf_ner"))
@@ -121,7 +168,8 @@ def main() -> None:
         "config": Path(args.config).name,
         "epochs": args.epochs,
         "seed": args.seed,
-        "match_dropout": args.match_dropout,
+        "match_dropout": match_dropout,
+        "folds": args.folds,
         "vocab": vocab,
         "rows": rows,
     }

@@ -165,3 +165,36 @@ def test_crf_ner_domain_labels_and_training_data_checks():
     bad = [Example.from_dict(doc, {"entities": [(0, 4, "ORG")]})]
     with pytest.raises(ValueError, match=r"labels \['ORG'\] that domain 'medical' does not define"):
         nlp.initialize(lambda: bad)
+
+
+def test_cross_validated_vocabulary_hides_a_docs_own_fold_in_training_only(tmp_path):
+    from autolabel_spacy.vocab_builder import text_fold
+
+    nlp = spacy.blank("en")
+    texts = [f"patient {i} had asthma" for i in range(12)] + ["one case of zorbinex syndrome"]
+    docs = []
+    for text in texts:
+        doc = nlp.make_doc(text)
+        start = len(doc) - 1 if "asthma" in text else len(doc) - 2
+        doc.ents = [Span(doc, start, len(doc), "Disease")]
+        docs.append(doc)
+    vocab = build_vocabulary(docs, nlp.make_doc, "v", "test", folds=4)
+    rare = vocab.folds["zorbinex syndrome"]
+    assert rare == 1 << text_fold(texts[-1], 4)  # taught by one doc's fold only
+    assert bin(vocab.folds["asthma"]).count("1") > 1
+    vocab.to_tsv(tmp_path / "v.tsv")
+    back = Vocabulary.from_tsv(tmp_path / "v.tsv")
+    assert (back.n_folds, back.folds, back.terms) == (4, vocab.folds, vocab.terms)
+
+    component = nlp.add_pipe("domain_vocab")
+    component.initialize(vocab_path=str(tmp_path / "v.tsv"))
+    loaded = spacy.blank("en")
+    loaded.add_pipe("domain_vocab").from_bytes(component.to_bytes())
+    layer = match_tag_ids("domain_vocab")
+    for pipeline in (nlp, loaded):
+        doc = pipeline(texts[-1])
+        assert doc.spans["domain_vocab"].attrs["n_folds"] == 4
+        assert (layer.predict([doc])[0] != NO_MATCH).sum() == 2  # inference: every match
+        assert (layer([doc], is_train=True)[0][0] != NO_MATCH).sum() == 0  # training: hidden
+        doc = pipeline(texts[0])
+        assert (layer([doc], is_train=True)[0][0] != NO_MATCH).sum() == 1  # taught by other folds too

@@ -17,6 +17,7 @@ def build(
     attr: str = "LOWER",
     min_count: int = 1,
     min_precision: float = 0.5,
+    folds: int = 0,
 ):
     import spacy
 
@@ -26,7 +27,8 @@ def build(
     nlp = spacy.blank(lang)
     docs = read_docs(input_path, nlp, input_format)
     vocab = build_vocabulary(
-        docs, nlp.make_doc, output_path.stem, input_path.name, attr=attr, min_count=min_count, min_precision=min_precision
+        docs, nlp.make_doc, output_path.stem, input_path.name, attr=attr, min_count=min_count, min_precision=min_precision,
+        folds=folds,
     )
     output_path.parent.mkdir(parents=True, exist_ok=True)
     vocab.to_tsv(output_path)
@@ -42,10 +44,11 @@ def build_cli(
     attr: Annotated[str, typer.Option(help="LOWER (case-insensitive) or ORTH")] = "LOWER",
     min_count: Annotated[int, typer.Option(help="Keep terms annotated at least this often")] = 1,
     min_precision: Annotated[float, typer.Option(help="Keep terms annotated in at least this share of their occurrences")] = 0.5,
+    folds: Annotated[int, typer.Option(help="Record K cross-validation folds per term, for gazetteer features trained on this same corpus")] = 0,
 ) -> None:
     """Build a vocabulary from a corpus's annotated entities."""
     try:
-        vocab = build(input_path, output_path, lang, input_format, attr, min_count, min_precision)
+        vocab = build(input_path, output_path, lang, input_format, attr, min_count, min_precision, folds)
     except (ValueError, LookupError) as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(1)

@@ -7,7 +7,10 @@ to its tok2vec vector, an embedding of its position in a vocabulary match
 ``match_dropout`` > 0 a share of the matches is hidden during training, so the
 model learns to use the vocabulary without trusting it blindly (a vocabulary
 built from the training data covers every training entity, but not every
-entity at test time).
+entity at test time). A vocabulary built with folds (``autolabel vocab build
+--folds K``) does this properly: in training, a match is hidden from a doc
+when only the doc's own fold taught the vocabulary that term, so training
+text sees the vocabulary as new text would (cross-validated gazetteer).
 """
 from __future__ import annotations
 
@@ -19,6 +22,8 @@ from spacy.tokens import Doc
 from spacy.util import filter_spans
 from thinc.api import HashEmbed, Model, chain, concatenate, with_array
 from thinc.types import Floats2d, Ints1d
+
+from ..vocab_builder import text_fold
 
 NO_MATCH = 0
 
@@ -55,8 +60,12 @@ def _match_tag_ids_forward(model: Model, docs: List[Doc], is_train: bool):
     out = []
     for doc in docs:
         ids = np.full((len(doc),), NO_MATCH, dtype="uint64")
-        spans = filter_spans(doc.spans[key]) if key in doc.spans else []
-        for span in spans:
+        group = doc.spans[key] if key in doc.spans else []
+        spans = list(group)
+        if is_train and len(spans) and group.attrs.get("n_folds"):
+            own = 1 << text_fold(doc.text, group.attrs["n_folds"])
+            spans = [s for s, mask in zip(spans, group.attrs["folds"]) if mask == 0 or mask & ~own]
+        for span in filter_spans(spans):
             if drop and np.random.random() < drop:
                 continue
             ids[span.start : span.end] = match_tags(span.label_, len(span))

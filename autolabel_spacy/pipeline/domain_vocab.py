@@ -79,6 +79,8 @@ class DomainVocab(Pipe):
             "sources": [],
         }
         self.matcher = VocabMatcher(nlp.make_doc, attr=attr, longest=longest)
+        self.n_folds = 0
+        self.folds: dict[str, int] = {}  # term key -> bitmask of training folds
         self._loaded = False
 
     @property
@@ -91,8 +93,18 @@ class DomainVocab(Pipe):
         pipeline's meta, also before ``from_disk``, so it loads nothing)."""
         return tuple(sorted(set(self.matcher.terms.values())))
 
-    def add_terms(self, terms: dict[str, str], source: str = "added by add_terms") -> None:
+    def _key(self, text: str) -> str:
+        return text if self.cfg["attr"] == "ORTH" else text.lower()
+
+    def add_terms(self, terms: dict[str, str], source: str = "added by add_terms", vocabulary=None) -> None:
+        """Add ``term -> label`` pairs; a :class:`Vocabulary` built with folds
+        also brings its fold support (see ``ml/gazetteer.py``)."""
         self.matcher.add(terms)
+        if vocabulary is not None and vocabulary.n_folds:
+            if self.n_folds and self.n_folds != vocabulary.n_folds:
+                raise ValueError(f"{self.name}: vocabularies with {self.n_folds} and {vocabulary.n_folds} folds")
+            self.n_folds = vocabulary.n_folds
+            self.folds.update({self._key(t): m for t, m in vocabulary.folds.items()})
         self.cfg["sources"].append(f"{source} ({len(terms)} terms)")
         self._loaded = True
 
@@ -108,10 +120,11 @@ class DomainVocab(Pipe):
         if self.cfg["domain"] or vocab_path is not None:
             self.matcher = VocabMatcher(self.nlp.make_doc, attr=self.cfg["attr"], longest=self.cfg["longest"])
             self.cfg["sources"] = []
+            self.n_folds, self.folds = 0, {}
             self._load_domain()
         if vocab_path is not None:
             vocab = Vocabulary.from_tsv(vocab_path)
-            self.add_terms(vocab.terms, source=f"{Path(vocab_path).name}: {vocab.provenance}")
+            self.add_terms(vocab.terms, source=f"{Path(vocab_path).name}: {vocab.provenance}", vocabulary=vocab)
         if not self.matcher.terms:
             raise ValueError(f"{self.name}: no terms; set a domain or [initialize.components.{self.name}] vocab_path")
         self._loaded = True
@@ -137,7 +150,12 @@ class DomainVocab(Pipe):
     def __call__(self, doc: Doc) -> Doc:
         self._ensure_loaded()
         key = self.cfg["spans_key"]
-        doc.spans[key] = SpanGroup(doc, name=key, spans=self.matcher(doc))
+        spans = self.matcher(doc)
+        group = SpanGroup(doc, name=key, spans=spans)
+        if self.n_folds:
+            group.attrs["n_folds"] = self.n_folds
+            group.attrs["folds"] = [self.folds.get(self._key(span.text), 0) for span in spans]
+        doc.spans[key] = group
         return doc
 
     def pipe(self, stream: Iterable[Doc], *, batch_size: int = 128) -> Iterable[Doc]:
@@ -148,13 +166,17 @@ class DomainVocab(Pipe):
     def _serializers(self):
         return {
             "cfg": lambda: srsly.json_dumps(self.cfg),
-            "terms": lambda: srsly.msgpack_dumps(self.matcher.terms),
+            "terms": lambda: srsly.msgpack_dumps(self._term_data()),
         }
 
-    def _load(self, cfg: dict, terms: dict) -> None:
+    def _term_data(self) -> dict:
+        return {"terms": self.matcher.terms, "n_folds": self.n_folds, "folds": self.folds}
+
+    def _load(self, cfg: dict, data: dict) -> None:
         self.cfg.update(cfg)
         self.matcher = VocabMatcher(self.nlp.make_doc, attr=self.cfg["attr"], longest=self.cfg["longest"])
-        self.matcher.add(terms)
+        self.matcher.add(data.get("terms", {}))
+        self.n_folds, self.folds = data.get("n_folds", 0), dict(data.get("folds", {}))
         self._loaded = True
 
     def to_bytes(self, *, exclude=SimpleFrozenList()) -> bytes:
@@ -174,7 +196,7 @@ class DomainVocab(Pipe):
         path = Path(path)
         serializers = {
             "cfg": lambda p: srsly.write_json(p, self.cfg),
-            "terms.msgpack": lambda p: srsly.write_msgpack(p, self.matcher.terms),
+            "terms.msgpack": lambda p: srsly.write_msgpack(p, self._term_data()),
         }
         to_disk(path, serializers, exclude)
 
