@@ -30,7 +30,7 @@ def docs():
     return out
 
 
-@pytest.mark.parametrize("name", ["jsonl", "spacy", "conll"])
+@pytest.mark.parametrize("name", ["jsonl", "spacy", "conll", "labelstudio", "prodigy", "doccano"])
 def test_every_builtin_format_round_trips(tmp_path, docs, name):
     spec = Plugins(entry_points=False).formats()[name]  # what the autolabel_formats hook returned
     path = tmp_path / f"out{spec.extensions[0]}"
@@ -70,3 +70,90 @@ def test_formats_cli_lists_builtins_and_labelers():
     assert result.exit_code == 0
     for name in ("conll", "jsonl", "spacy", "vocab", "patterns"):
         assert f"  {name}\t" in result.stdout
+
+
+def scored_doc(nlp):
+    import numpy as np
+    from spacy.tokens import SpanGroup
+
+    doc = nlp.make_doc("Tamoxifen lowers breast cancer risk .")
+    spans = [doc.char_span(0, 9, "Chemical"), doc.char_span(17, 30, "Disease")]
+    doc.ents = spans
+    group = SpanGroup(doc, name="crf_ner", spans=spans)
+    group.attrs["scores"] = np.asarray([0.91, 0.42], dtype="float32")
+    group.attrs["sequence_prob"] = 0.38
+    doc.spans["crf_ner"] = group
+    doc.user_data["meta"] = {"id": "pmid-1"}
+    return doc
+
+
+def test_label_studio_tasks_carry_predictions_with_scores(tmp_path):
+    nlp = spacy.blank("en")
+    write_docs([scored_doc(nlp)], tmp_path / "tasks.labelstudio.json")
+    tasks = srsly.read_json(tmp_path / "tasks.labelstudio.json")
+    prediction = tasks[0]["predictions"][0]
+    assert tasks[0]["data"] == {"text": "Tamoxifen lowers breast cancer risk .", "meta": {"id": "pmid-1"}}
+    assert prediction["score"] == pytest.approx(0.38)
+    assert [(r["value"]["labels"], r["value"]["text"], round(r["score"], 2)) for r in prediction["result"]] == [
+        (["Chemical"], "Tamoxifen", 0.91),
+        (["Disease"], "breast cancer", 0.42),
+    ]
+    assert all(r["from_name"] == "label" and r["to_name"] == "text" and r["type"] == "labels" for r in prediction["result"])
+
+
+def test_label_studio_export_reads_the_latest_valid_annotation(tmp_path):
+    from autolabel_spacy.formats.labelstudio import read_labelstudio_records
+
+    def result(start, end, label):
+        return {"type": "labels", "from_name": "label", "to_name": "text", "value": {"start": start, "end": end, "labels": [label]}}
+
+    export = [
+        {"id": 1, "data": {"text": "Tamoxifen lowers risk"}, "annotations": [
+            {"id": 10, "created_at": "2026-01-01", "result": [result(0, 9, "Disease")]},
+            {"id": 11, "created_at": "2026-01-02", "result": [result(0, 9, "Chemical")]},
+            {"id": 12, "created_at": "2026-01-03", "was_cancelled": True, "result": []}]},
+        {"id": 2, "data": {"text": "skipped"}, "annotations": [{"was_cancelled": True, "result": []}]},
+        {"id": 3, "data": {"text": "Tamoxifen lowers risk"}, "annotations": [{"result": [result(0, 5, "Chemical")]}]},
+        {"id": 4, "data": {"text": "Tamoxifen lowers risk"}, "annotations": [{"result": [result(0, 9, "Gene")]}]},
+    ]
+    srsly.write_json(tmp_path / "export.json", export)
+    records = list(read_labelstudio_records(tmp_path / "export.json", spacy.blank("en"), labels=["Chemical", "Disease"]))
+    assert [(e.text, e.label_) for e in records[0].doc.ents] == [("Tamoxifen", "Chemical")]
+    assert records[0].doc.user_data["meta"] == {"labelstudio_id": 1}
+    assert records[1].error == "every annotation of this task was cancelled"
+    assert "does not match token boundaries" in records[2].error and records[2].where.endswith("export.json#2")
+    assert "unknown label 'Gene'" in records[3].error
+    expanded = list(read_labelstudio_records(tmp_path / "export.json", spacy.blank("en"), align="expand"))
+    assert [e.text for e in expanded[2].doc.ents] == ["Tamoxifen"]
+    contracted = list(read_labelstudio_records(tmp_path / "export.json", spacy.blank("en"), align="contract"))
+    assert "does not match" in contracted[2].error  # nothing inside [0:5] is a whole token
+
+
+def test_prodigy_and_doccano_records(tmp_path):
+    from autolabel_spacy.formats.doccano import read_doccano_records
+    from autolabel_spacy.formats.prodigy import read_prodigy_records
+
+    nlp = spacy.blank("en")
+    write_docs([scored_doc(nlp)], tmp_path / "out.prodigy.jsonl")
+    task = list(srsly.read_jsonl(tmp_path / "out.prodigy.jsonl"))[0]
+    assert task["spans"][1] == {"start": 17, "end": 30, "token_start": 2, "token_end": 3, "label": "Disease", "score": pytest.approx(0.42)}
+    assert task["tokens"][0] == {"text": "Tamoxifen", "start": 0, "end": 9, "id": 0, "ws": True}
+    (tmp_path / "answers.jsonl").write_bytes(
+        b'{"text": "a b", "spans": [], "answer": "accept"}\n'
+        b'{"text": "a b", "spans": [], "answer": "reject"}\n'
+        b'{"text": "a b", "spans": [\n'
+        b'\xff\xfe{"text": "bad bytes"}\n'
+    )
+    records = list(read_prodigy_records(tmp_path / "answers.jsonl", nlp))
+    assert records[0].doc is not None
+    assert records[1].error == "answer is 'reject'; only accepted examples are imported"
+    assert records[2].error.startswith("invalid JSON") and records[2].where.endswith(":3")
+    assert records[3].error.startswith("not valid UTF-8")
+    (tmp_path / "d.jsonl").write_text(
+        '{"text": "Tamoxifen works", "entities": [{"start_offset": 0, "end_offset": 9, "label": "Chemical"}], "source": "x"}\n'
+        '{"text": "Tamoxifen works", "label": [[0, 9]]}\n'
+    )
+    records = list(read_doccano_records(tmp_path / "d.jsonl", nlp))
+    assert [(e.text, e.label_) for e in records[0].doc.ents] == [("Tamoxifen", "Chemical")]
+    assert records[0].doc.user_data["meta"] == {"source": "x"}
+    assert "label 0 must be [start, end, label]" in records[1].error

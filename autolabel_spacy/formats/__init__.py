@@ -13,9 +13,12 @@ from typing import Callable, Optional
 class FormatSpec:
     """An annotation format.
 
-    read: ``read(path, nlp) -> Iterator[Doc]`` with gold entities in
-        ``doc.ents``; raises an error naming the file and record on bad input.
-    write: ``write(docs, path) -> None``.
+    read: ``read(path, nlp, **options) -> Iterator[Doc]`` with the entities
+        in ``doc.ents``; raises an error naming the file and record on bad input.
+    write: ``write(docs, path) -> None``; consumes ``docs`` as a stream.
+    read_records: optional ``read_records(path, nlp, align=, labels=) ->
+        Iterator[Record]`` yielding a doc or the reason per record, so that
+        one bad record does not stop an import (see ``formats/records.py``).
     """
 
     name: str
@@ -23,6 +26,7 @@ class FormatSpec:
     extensions: tuple[str, ...] = ()
     read: Optional[Callable] = None
     write: Optional[Callable] = None
+    read_records: Optional[Callable] = None
 
 
 def validate_format(spec) -> list[str]:
@@ -33,18 +37,19 @@ def validate_format(spec) -> list[str]:
         problems.append("format has no name")
     if spec.read is None and spec.write is None:
         problems.append(f"format {spec.name!r} can neither read nor write")
-    for fn in (spec.read, spec.write):
+    for fn in (spec.read, spec.write, spec.read_records):
         if fn is not None and not callable(fn):
             problems.append(f"format {spec.name!r}: {fn!r} is not callable")
     return problems
 
 
 def format_for_path(path, formats: dict) -> str:
-    """The name of the format whose extension ``path`` ends with."""
+    """The name of the format whose extension ``path`` ends with (the longest
+    match: ``x.prodigy.jsonl`` is prodigy, ``x.jsonl`` is jsonl)."""
     name = str(path).lower()
-    for spec in formats.values():
-        if any(name.endswith(ext) for ext in spec.extensions):
-            return spec.name
+    matches = [(len(ext), spec.name) for spec in formats.values() for ext in spec.extensions if name.endswith(ext)]
+    if matches:
+        return max(matches)[1]
     raise ValueError(f"cannot tell the format of {path} from its extension; name one with --format")
 
 

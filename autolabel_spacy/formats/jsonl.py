@@ -1,63 +1,69 @@
 """JSON lines with character offsets: ``{"text": ..., "spans": [{"start",
-"end", "label"}], "meta": {...}}`` — the format most annotation tools speak.
+"end", "label", "score"}], "score": ..., "meta": {...}}``.
 
 Reading tokenizes each text with the pipeline's tokenizer; a span whose
-offsets do not fall on token boundaries is an error naming the line, never
-dropped.
+offsets do not fall on token boundaries is an error naming the line (or is
+snapped to tokens with ``align="expand"|"contract"``), never dropped.
 """
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Optional
 
 import srsly
 from spacy.tokens import Doc
-from spacy.util import filter_spans
+
+from .records import (
+    META_KEY,
+    Record,
+    RecordError,
+    doc_confidence,
+    make_doc,
+    open_for_write,
+    records_from_json_lines,
+    scored_entities,
+    strict,
+)
+
+JSONLFormatError = RecordError
 
 
-class JSONLFormatError(ValueError):
-    pass
+def read_jsonl_records(path, nlp, align: str = "strict", labels: Optional[Iterable[str]] = None) -> Iterator[Record]:
+    def to_doc(record: dict, where: str) -> Doc:
+        spans = []
+        for i, span in enumerate(record.get("spans") or []):
+            try:
+                spans.append((int(span["start"]), int(span["end"]), str(span["label"])))
+            except (KeyError, TypeError, ValueError):
+                raise RecordError(where, f"span {i} needs integer 'start', 'end' and a 'label': {span!r}") from None
+        if not isinstance(record.get("text"), str):
+            raise RecordError(where, "a record needs a 'text' string")
+        doc = make_doc(nlp, record["text"], spans, where, align, labels)
+        if record.get("meta"):
+            doc.user_data[META_KEY] = record["meta"]
+        return doc
+
+    return records_from_json_lines(path, to_doc)
 
 
-def read_jsonl(path, nlp) -> Iterator[Doc]:
-    for lineno, record in enumerate(srsly.read_jsonl(path), start=1):
-        yield record_to_doc(record, nlp, where=f"{path}:{lineno}")
-
-
-def record_to_doc(record: dict, nlp, where: str = "record") -> Doc:
-    if not isinstance(record, dict) or not isinstance(record.get("text"), str):
-        raise JSONLFormatError(f"{where}: a record needs a 'text' string")
-    doc = nlp.make_doc(record["text"])
-    spans = []
-    for i, span in enumerate(record.get("spans") or []):
-        try:
-            start, end, label = int(span["start"]), int(span["end"]), str(span["label"])
-        except (KeyError, TypeError, ValueError):
-            raise JSONLFormatError(f"{where}: span {i} needs integer 'start', 'end' and a 'label': {span!r}") from None
-        char_span = doc.char_span(start, end, label=label)
-        if char_span is None:
-            raise JSONLFormatError(
-                f"{where}: span {i} [{start}:{end}] {record['text'][start:end]!r} does not match token boundaries"
-            )
-        spans.append(char_span)
-    if filter_spans(spans) != sorted(spans):
-        raise JSONLFormatError(f"{where}: spans overlap; entities must not overlap")
-    doc.ents = spans
-    if record.get("meta"):
-        doc.user_data["meta"] = record["meta"]
-    return doc
+def read_jsonl(path, nlp, **options) -> Iterator[Doc]:
+    return strict(read_jsonl_records(path, nlp, **options))
 
 
 def doc_to_record(doc: Doc) -> dict:
-    record = {
-        "text": doc.text,
-        "spans": [{"start": e.start_char, "end": e.end_char, "label": e.label_} for e in doc.ents],
-    }
-    if doc.user_data.get("meta"):
-        record["meta"] = doc.user_data["meta"]
+    spans = []
+    for start, end, label, score in scored_entities(doc):
+        span = {"start": start, "end": end, "label": label, "text": doc.text[start:end]}
+        if score is not None:
+            span["score"] = round(score, 6)
+        spans.append(span)
+    record = {"text": doc.text, "spans": spans}
+    confidence = doc_confidence(doc)
+    if confidence is not None:
+        record["score"] = round(confidence, 6)
+    if doc.user_data.get(META_KEY):
+        record["meta"] = doc.user_data[META_KEY]
     return record
 
 
 def write_jsonl(docs: Iterable[Doc], path) -> None:
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    srsly.write_jsonl(path, (doc_to_record(doc) for doc in docs))
+    srsly.write_jsonl(open_for_write(path), (doc_to_record(doc) for doc in docs))

@@ -1,0 +1,129 @@
+"""Label Studio: tasks with ``predictions`` to import for review, and the
+JSON export of reviewed tasks (their ``annotations``) to read back.
+
+Written: a JSON array of tasks, each
+``{"data": {"text": ..., "meta": ...}, "predictions": [{"model_version",
+"score", "result": [{"from_name": "label", "to_name": "text", "type":
+"labels", "value": {"start", "end", "text", "labels": [L]}, "score"}]}]}``,
+importable as is into a project whose labeling config has
+``<Labels name="label" toName="text">`` and ``<Text name="text" value="$text"/>``.
+Read: an export (JSON array, or JSON lines); a task's latest annotation that
+was not cancelled gives its spans (tasks with none are errors, not skipped);
+a task with only predictions is read from its predictions.
+"""
+from __future__ import annotations
+
+import json
+from typing import Iterable, Iterator, Optional
+
+from spacy.tokens import Doc
+
+from .records import META_KEY, Record, RecordError, doc_confidence, make_doc, open_for_write, scored_entities, strict
+
+FROM_NAME = "label"
+TO_NAME = "text"
+MODEL_VERSION = "autolabel-spacy"
+
+
+def doc_to_task(doc: Doc) -> dict:
+    result = []
+    for i, (start, end, label, score) in enumerate(scored_entities(doc)):
+        item = {
+            "id": f"s{i}",
+            "from_name": FROM_NAME,
+            "to_name": TO_NAME,
+            "type": "labels",
+            "value": {"start": start, "end": end, "text": doc.text[start:end], "labels": [label]},
+        }
+        if score is not None:
+            item["score"] = round(score, 6)
+        result.append(item)
+    data = {"text": doc.text}
+    if doc.user_data.get(META_KEY):
+        data["meta"] = doc.user_data[META_KEY]
+    prediction = {"model_version": MODEL_VERSION, "result": result}
+    confidence = doc_confidence(doc)
+    if confidence is not None:
+        prediction["score"] = round(confidence, 6)
+    return {"data": data, "predictions": [prediction]}
+
+
+def write_labelstudio(docs: Iterable[Doc], path) -> None:
+    """A JSON array, written as a stream (one task per line)."""
+    with open(open_for_write(path), "w", encoding="utf-8") as out:
+        out.write("[")
+        for n, doc in enumerate(docs):
+            out.write(("\n" if n == 0 else ",\n") + json.dumps(doc_to_task(doc), ensure_ascii=False))
+        out.write("\n]\n")
+
+
+def _tasks(path) -> Iterator[tuple[str, object]]:
+    with open(path, "rb") as f:
+        raw = f.read()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise RecordError(str(path), f"not valid UTF-8 ({err.reason} at byte {err.start})") from None
+    if text.lstrip().startswith("["):
+        try:
+            tasks = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise RecordError(f"{path}:{err.lineno}", f"invalid JSON ({err.msg})") from None
+        for n, task in enumerate(tasks):
+            yield f"{path}#{n}", task
+        return
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        if line.strip():
+            try:
+                yield f"{path}:{lineno}", json.loads(line)
+            except json.JSONDecodeError as err:
+                yield f"{path}:{lineno}", RecordError(f"{path}:{lineno}", f"invalid JSON ({err.msg})")
+
+
+def _task_to_doc(task, where: str, nlp, align: str, labels) -> Doc:
+    if not isinstance(task, dict) or not isinstance(task.get("data"), dict):
+        raise RecordError(where, "a Label Studio task needs a 'data' object")
+    text = task["data"].get(TO_NAME)
+    if not isinstance(text, str):
+        raise RecordError(where, f"task data has no {TO_NAME!r} string")
+    done = [a for a in task.get("annotations") or [] if not a.get("was_cancelled")]
+    if done:
+        source = max(done, key=lambda a: (a.get("updated_at") or a.get("created_at") or "", a.get("id") or 0))
+    elif task.get("annotations"):
+        raise RecordError(where, "every annotation of this task was cancelled")
+    elif task.get("predictions"):
+        source = task["predictions"][-1]
+    else:
+        raise RecordError(where, "the task has no annotations")
+    spans = []
+    for i, item in enumerate(source.get("result") or []):
+        if item.get("type") not in ("labels", None):
+            continue  # other control tags (choices, ratings) carry no spans
+        value = item.get("value") or {}
+        if not value.get("labels") or len(value["labels"]) != 1:
+            raise RecordError(where, f"result {i} needs exactly one label, got {value.get('labels')!r}")
+        spans.append((value.get("start"), value.get("end"), value["labels"][0]))
+    doc = make_doc(nlp, text, spans, where, align, labels)
+    meta = {k: v for k, v in task["data"].items() if k != TO_NAME}
+    meta = meta.get("meta", meta) if list(meta) == ["meta"] else meta
+    if task.get("id") is not None:
+        meta = {**meta, "labelstudio_id": task["id"]}
+    if meta:
+        doc.user_data[META_KEY] = meta
+    return doc
+
+
+def read_labelstudio_records(path, nlp, align: str = "strict", labels: Optional[Iterable[str]] = None) -> Iterator[Record]:
+    labels = list(labels) if labels is not None else None
+    for where, task in _tasks(path):
+        raw = json.dumps(task, ensure_ascii=False) if not isinstance(task, RecordError) else None
+        try:
+            if isinstance(task, RecordError):
+                raise task
+            yield Record(where, doc=_task_to_doc(task, where, nlp, align, labels), raw=raw)
+        except RecordError as err:
+            yield Record(where, error=err.reason, raw=raw)
+
+
+def read_labelstudio(path, nlp, **options) -> Iterator[Doc]:
+    return strict(read_labelstudio_records(path, nlp, **options))

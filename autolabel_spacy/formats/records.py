@@ -1,0 +1,136 @@
+"""What every annotation format shares: one record in, one doc out, and an
+error naming the record otherwise.
+
+Readers of record-based formats yield :class:`Record` (a doc, or the reason
+it could not be read) so that a workflow can route bad records to an errors
+file and keep going; the format's plain ``read`` raises on the first one.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, Optional
+
+from spacy.tokens import Doc
+from spacy.util import filter_spans
+
+ALIGN_MODES = ("strict", "expand", "contract")
+META_KEY = "meta"  # doc.user_data key for a record's metadata
+
+
+class RecordError(ValueError):
+    def __init__(self, where: str, reason: str) -> None:
+        super().__init__(f"{where}: {reason}")
+        self.where = where
+        self.reason = reason
+
+
+@dataclass
+class Record:
+    where: str  # "file:line" (or "file#n")
+    doc: Optional[Doc] = None
+    error: Optional[str] = None
+    raw: Optional[str] = None  # the input line, kept for errors files
+
+
+def make_doc(
+    nlp,
+    text,
+    spans: Iterable[tuple],
+    where: str,
+    align: str = "strict",
+    labels: Optional[Iterable[str]] = None,
+) -> Doc:
+    """A doc of ``text`` with ``spans`` ``(start_char, end_char, label)`` as
+    entities. Offsets off token boundaries are an error unless ``align`` is
+    ``expand`` or ``contract``; overlapping spans and labels outside
+    ``labels`` are errors."""
+    if align not in ALIGN_MODES:
+        raise ValueError(f"align must be one of {ALIGN_MODES}, got {align!r}")
+    if not isinstance(text, str):
+        raise RecordError(where, "the record has no text string")
+    doc = nlp.make_doc(text)
+    known = set(labels) if labels is not None else None
+    ents = []
+    for i, (start, end, label) in enumerate(spans):
+        if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(text)):
+            raise RecordError(where, f"span {i} has invalid offsets [{start}:{end}] for a text of {len(text)} characters")
+        if known is not None and label not in known:
+            raise RecordError(where, f"span {i} {text[start:end]!r} has unknown label {label!r} (known: {sorted(known)})")
+        span = doc.char_span(start, end, label=label, alignment_mode=align)
+        if span is None or len(span) == 0:
+            hint = "" if align != "strict" else "; use --align expand or contract to snap it to tokens"
+            raise RecordError(where, f"span {i} [{start}:{end}] {text[start:end]!r} does not match token boundaries{hint}")
+        ents.append(span)
+    if filter_spans(ents) != sorted(ents):
+        raise RecordError(where, "spans overlap; entities must not overlap")
+    doc.ents = ents
+    return doc
+
+
+def json_lines(path) -> Iterator[tuple[str, object, str]]:
+    """(where, parsed record or RecordError, raw line) for each non-blank line;
+    bytes that are not UTF-8 and invalid JSON are errors of that line only."""
+    with open(path, "rb") as f:
+        for lineno, raw in enumerate(f, start=1):
+            where = f"{path}:{lineno}"
+            try:
+                line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
+            except UnicodeDecodeError as err:
+                yield where, RecordError(where, f"not valid UTF-8 ({err.reason} at byte {err.start})"), repr(raw)
+                continue
+            if not line.strip():
+                continue
+            try:
+                yield where, json.loads(line), line.rstrip("\n")
+            except json.JSONDecodeError as err:
+                yield where, RecordError(where, f"invalid JSON ({err.msg} at column {err.colno})"), line.rstrip("\n")
+
+
+def records_from_json_lines(path, to_doc: Callable[[dict, str], Doc]) -> Iterator[Record]:
+    for where, record, raw in json_lines(path):
+        if isinstance(record, RecordError):
+            yield Record(where, error=record.reason, raw=raw)
+            continue
+        try:
+            if not isinstance(record, dict):
+                raise RecordError(where, f"expected a JSON object, got {type(record).__name__}")
+            yield Record(where, doc=to_doc(record, where), raw=raw)
+        except RecordError as err:
+            yield Record(where, error=err.reason, raw=raw)
+
+
+def strict(records: Iterator[Record]) -> Iterator[Doc]:
+    """The docs of a record stream; the first bad record raises."""
+    for record in records:
+        if record.error is not None:
+            raise RecordError(record.where, record.error)
+        yield record.doc
+
+
+def scored_entities(doc: Doc) -> list[tuple[int, int, str, Optional[float]]]:
+    """``(start_char, end_char, label, confidence)`` of the doc's predicted
+    entities; the confidence comes from the scored span group (``crf_ner``'s)
+    when there is one, else it is None."""
+    for group in doc.spans.values():
+        if "scores" in group.attrs and len(group) == len(group.attrs["scores"]):
+            return [
+                (s.start_char, s.end_char, s.label_, float(p)) for s, p in zip(group, group.attrs["scores"])
+            ]
+    return [(e.start_char, e.end_char, e.label_, None) for e in doc.ents]
+
+
+def doc_confidence(doc: Doc) -> Optional[float]:
+    """Probability that the doc's whole predicted annotation is right
+    (``crf_ner``'s ``sequence_prob``), or None."""
+    for group in doc.spans.values():
+        if "sequence_prob" in group.attrs:
+            return float(group.attrs["sequence_prob"])
+    return None
+
+
+def open_for_write(path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
