@@ -80,12 +80,13 @@ def json_lines(path) -> Iterator[tuple[str, object, str]]:
             except UnicodeDecodeError as err:
                 yield where, RecordError(where, f"not valid UTF-8 ({err.reason} at byte {err.start})"), repr(raw)
                 continue
+            line = line.rstrip("\r\n")
             if not line.strip():
                 continue
             try:
-                yield where, json.loads(line), line.rstrip("\n")
+                yield where, json.loads(line), line
             except json.JSONDecodeError as err:
-                yield where, RecordError(where, f"invalid JSON ({err.msg} at column {err.colno})"), line.rstrip("\n")
+                yield where, RecordError(where, f"invalid JSON ({err.msg}: column {err.colno})"), line
 
 
 def records_from_json_lines(path, to_doc: Callable[[dict, str], Doc]) -> Iterator[Record]:

@@ -1,0 +1,41 @@
+"""``autolabel annotate``: tag raw text, route by confidence."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+
+def annotate_cli(
+    model: Annotated[str, typer.Argument(help="Trained pipeline (name or path)")],
+    input_path: Annotated[Path, typer.Argument(help=".txt (one doc per line), .jsonl, .csv or a directory of .txt")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Output file; its extension picks the format")],
+    output_format: Annotated[Optional[str], typer.Option("--format", help="Output format (autolabel formats)")] = None,
+    accept_threshold: Annotated[
+        Optional[float], typer.Option(help="Auto-accept docs whose annotation has at least this probability")
+    ] = None,
+    n_process: Annotated[int, typer.Option(help="Processes for nlp.pipe")] = 1,
+    batch_size: Annotated[int, typer.Option(help="Docs per batch")] = 64,
+    resume: Annotated[bool, typer.Option(help="Finish an interrupted run")] = False,
+    column: Annotated[str, typer.Option(help="Text field of .jsonl / column of .csv input")] = "text",
+    max_chars: Annotated[int, typer.Option(help="Longer texts go to the errors file")] = 1_000_000,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar")] = True,
+) -> None:
+    """Annotate raw text with confidences; with --accept-threshold, split into accepted and review sets."""
+    from ..workflow.annotate import annotate
+
+    try:
+        summary = annotate(
+            model, input_path, output, output_format, accept_threshold, n_process, batch_size, resume, column, max_chars, progress
+        )
+    except (ValueError, LookupError, FileExistsError, OSError) as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(1)
+    typer.echo(
+        f"{summary.inputs} records: {summary.annotated} annotated "
+        + (f"({summary.accepted} accepted, {summary.review} to review) " if accept_threshold is not None else "")
+        + f"and {summary.errors} errors"
+    )
+    for name, path in summary.outputs.items():
+        typer.echo(f"  {name}: {path}")

@@ -1,0 +1,298 @@
+"""``annotate``: raw text -> annotations with confidences, routed by confidence.
+
+The run streams: each record is tagged and appended (one JSON line, flushed)
+to a part file in ``<output>.parts/`` — ``accepted``, ``review`` or
+``errors``. Memory stays constant however large the input. When every input
+is accounted for, the parts are converted to the requested format and
+written atomically (temporary file + rename):
+
+- without ``accept_threshold``: ``<output>`` holds every annotated doc;
+- with it: ``<name>.accepted.<ext>`` (docs whose whole annotation has
+  probability ≥ threshold, i.e. ``crf_ner``'s ``sequence_prob``) and
+  ``<name>.review.<ext>`` (the rest, most uncertain first);
+- always: ``<name>.errors.jsonl`` (input records that could not be used, with
+  their line and reason), ``<name>.decisions.jsonl`` (per record: decision,
+  confidence, threshold, span confidences) and ``<name>.summary.json``.
+
+A run that is killed leaves its parts; ``resume=True`` skips the records
+already in them (an incomplete last line is discarded) and finishes with
+exactly one output per input.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Iterator, Optional
+
+from ..formats.records import META_KEY, doc_confidence, scored_entities
+from .inputs import DEFAULT_MAX_CHARS, TextRecord, read_inputs
+
+PARTS = ("accepted", "review", "errors")
+SCORED_KEY = "autolabel"  # span group of docs rebuilt from the parts
+
+
+@dataclass
+class AnnotateSummary:
+    model: str
+    input: str
+    inputs: int
+    annotated: int
+    accepted: int
+    review: int
+    errors: int
+    accept_threshold: Optional[float]
+    resumed: int
+    outputs: dict
+
+
+def output_paths(output: Path, routed: bool) -> dict[str, Path]:
+    """``x.labelstudio.json`` -> ``x.accepted.labelstudio.json`` etc."""
+    base, _, ext = output.name.partition(".")
+    ext = ext or "jsonl"
+    at = output.parent
+    paths = {
+        "errors": at / f"{base}.errors.jsonl",
+        "decisions": at / f"{base}.decisions.jsonl",
+        "summary": at / f"{base}.summary.json",
+        "parts": at / f"{base}.parts",
+    }
+    if routed:
+        paths["accepted"] = at / f"{base}.accepted.{ext}"
+        paths["review"] = at / f"{base}.review.{ext}"
+    else:
+        paths["all"] = output
+    return paths
+
+
+def annotate(
+    model,
+    input_path,
+    output,
+    output_format: Optional[str] = None,
+    accept_threshold: Optional[float] = None,
+    n_process: int = 1,
+    batch_size: int = 64,
+    resume: bool = False,
+    column: str = "text",
+    max_chars: int = DEFAULT_MAX_CHARS,
+    progress: bool = True,
+) -> AnnotateSummary:
+    import spacy
+
+    from ..formats import format_for_path
+    from ..hooks.manager import get_plugins
+
+    output = Path(output)
+    if accept_threshold is not None and not 0.0 <= accept_threshold <= 1.0:
+        raise ValueError(f"accept_threshold must be in [0, 1], got {accept_threshold}")
+    spec = get_plugins().format(output_format or format_for_path(output, get_plugins().formats()))
+    if spec.write is None:
+        raise ValueError(f"format {spec.name!r} cannot be written")
+    nlp = spacy.load(model) if isinstance(model, (str, Path)) else model
+    paths = output_paths(output, accept_threshold is not None)
+    parts_dir = paths["parts"]
+    if parts_dir.exists() and not resume:
+        raise FileExistsError(f"{parts_dir} holds an unfinished run: pass --resume to finish it, or delete it")
+    parts_dir.mkdir(parents=True, exist_ok=True)
+    done = {name: _recover_part(parts_dir / f"{name}.jsonl") for name in PARTS}
+    done_ids = set().union(*done.values())
+    files = {name: open(parts_dir / f"{name}.jsonl", "a", encoding="utf-8") for name in PARTS}
+    try:
+        _annotate_stream(
+            nlp, read_inputs(input_path, column, max_chars), done_ids, files, accept_threshold, n_process, batch_size, progress
+        )
+    finally:
+        for f in files.values():
+            f.close()
+
+    counts = _finalize(nlp, spec, paths, accept_threshold)
+    summary = AnnotateSummary(
+        model=str(model) if isinstance(model, (str, Path)) else nlp.meta.get("name", "pipeline"),
+        input=str(input_path),
+        inputs=sum(counts.values()),
+        annotated=sum(counts.values()) - counts["errors"],
+        accepted=counts.get("accepted", 0),
+        review=counts.get("review", 0),
+        errors=counts["errors"],
+        accept_threshold=accept_threshold,
+        resumed=len(done_ids),
+        outputs={k: str(v) for k, v in paths.items() if k != "parts"},
+    )
+    _atomic_write_text(paths["summary"], json.dumps(asdict(summary), indent=2) + "\n")
+    shutil.rmtree(parts_dir)
+    return summary
+
+
+def _annotate_stream(nlp, records, done_ids, files, threshold, n_process, batch_size, progress) -> None:
+    from tqdm import tqdm
+
+    bar = tqdm(unit="doc", desc="annotate", disable=not progress, dynamic_ncols=True)
+
+    def valid() -> Iterator[tuple[str, TextRecord]]:
+        for record in records:
+            if record.id in done_ids:
+                continue
+            if record.error is not None:
+                _append(files["errors"], {"id": record.id, "error": record.error, "raw": record.raw})
+                bar.update(1)
+                continue
+            yield record.text, record
+
+    for doc, record in nlp.pipe(valid(), as_tuples=True, n_process=n_process, batch_size=batch_size):
+        out = _doc_record(doc, record)
+        if threshold is None:
+            part = "accepted"  # one output; "accepted" is just the part's name
+        else:
+            part = "accepted" if (out.get("score") is not None and out["score"] >= threshold) else "review"
+            out["decision"] = {"route": part, "threshold": threshold}
+        _append(files[part], out)
+        bar.update(1)
+    bar.close()
+
+
+def _doc_record(doc, record: TextRecord) -> dict:
+    spans = [
+        {"start": s, "end": e, "label": label, "text": doc.text[s:e], "score": None if p is None else round(p, 6)}
+        for s, e, label, p in scored_entities(doc)
+    ]
+    score = doc_confidence(doc)
+    return {
+        "id": record.id,
+        "text": doc.text,
+        "spans": spans,
+        "score": None if score is None else round(score, 6),
+        "meta": record.meta,
+    }
+
+
+def _append(f, record: dict) -> None:
+    f.write(json.dumps(record, ensure_ascii=False) + "\n")
+    f.flush()
+
+
+def _recover_part(path: Path) -> set[str]:
+    """Ids already in a part file; a torn last line (killed mid-write) is cut."""
+    if not path.exists():
+        return set()
+    ids, good_bytes = set(), 0
+    with open(path, "rb") as f:
+        for line in f:
+            if not line.endswith(b"\n"):
+                break
+            try:
+                ids.add(json.loads(line)["id"])
+            except (json.JSONDecodeError, KeyError, UnicodeDecodeError):
+                break
+            good_bytes += len(line)
+    if good_bytes != path.stat().st_size:
+        with open(path, "r+b") as f:
+            f.truncate(good_bytes)
+    return ids
+
+
+def _part_records(path: Path) -> Iterator[dict]:
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            yield json.loads(line)
+
+
+def _record_doc(nlp, record: dict):
+    """The doc of a part record, entities and confidences restored."""
+    import numpy as np
+    from spacy.tokens import SpanGroup
+
+    doc = nlp.make_doc(record["text"])
+    spans = [doc.char_span(s["start"], s["end"], label=s["label"]) for s in record["spans"]]
+    doc.ents = spans
+    group = SpanGroup(doc, name=SCORED_KEY, spans=spans)
+    if all(s["score"] is not None for s in record["spans"]):
+        group.attrs["scores"] = np.asarray([s["score"] for s in record["spans"]], dtype="float32")
+    if record.get("score") is not None:
+        group.attrs["sequence_prob"] = record["score"]
+    doc.spans[SCORED_KEY] = group
+    meta = dict(record.get("meta") or {})
+    meta["autolabel_id"] = record["id"]
+    if record.get("decision"):
+        meta["autolabel_decision"] = {**record["decision"], "score": record.get("score")}
+    doc.user_data[META_KEY] = meta
+    return doc
+
+
+def _review_order(path: Path) -> Iterator[dict]:
+    """Records of a part file, least confident first, holding only
+    (confidence, file offset) pairs in memory."""
+    index = []
+    with open(path, "rb") as f:
+        offset = 0
+        for line in f:
+            score = json.loads(line).get("score")
+            index.append((score if score is not None else -1.0, offset))
+            offset += len(line)
+        for _, at in sorted(index):
+            f.seek(at)
+            yield json.loads(f.readline())
+
+
+def _finalize(nlp, spec, paths: dict, threshold: Optional[float]) -> dict:
+    parts = paths["parts"]
+    counts = {}
+    if threshold is None:
+        counts["all"] = _write_docs(nlp, spec, _part_records(parts / "accepted.jsonl"), paths["all"])
+    else:
+        counts["accepted"] = _write_docs(nlp, spec, _part_records(parts / "accepted.jsonl"), paths["accepted"])
+        counts["review"] = _write_docs(nlp, spec, _review_order(parts / "review.jsonl"), paths["review"])
+    counts["errors"] = _copy_jsonl(_part_records(parts / "errors.jsonl"), paths["errors"])
+    decisions = (
+        {
+            "id": r["id"],
+            "decision": (r.get("decision") or {}).get("route", "annotated"),
+            "score": r.get("score"),
+            "threshold": threshold,
+            "span_scores": [s["score"] for s in r["spans"]],
+        }
+        for name in ("accepted", "review")
+        for r in _part_records(parts / f"{name}.jsonl")
+    )
+    _copy_jsonl(decisions, paths["decisions"])
+    return counts
+
+
+def _write_docs(nlp, spec, records, path: Path) -> int:
+    count = 0
+
+    def docs():
+        nonlocal count
+        for record in records:
+            count += 1
+            yield _record_doc(nlp, record)
+
+    tmp = _tmp_path(path)
+    spec.write(docs(), tmp)
+    os.replace(tmp, path)
+    return count
+
+
+def _copy_jsonl(records, path: Path) -> int:
+    tmp = _tmp_path(path)
+    count = 0
+    with open(tmp, "w", encoding="utf-8") as out:
+        for record in records:
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            count += 1
+    os.replace(tmp, path)
+    return count
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    tmp = _tmp_path(path)
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _tmp_path(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # keep the extension last so writers that look at it still recognise it
+    return path.with_name(f".tmp-{os.getpid()}-{path.name}")

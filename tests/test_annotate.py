@@ -1,0 +1,137 @@
+"""autolabel annotate: every record accounted for, routing, resume, formats."""
+import json
+
+import pytest
+import spacy
+import srsly
+from spacy.language import Language
+from typer.testing import CliRunner
+
+from autolabel_spacy.cli import build_app
+from autolabel_spacy.formats import read_docs
+from autolabel_spacy.workflow.annotate import annotate
+from test_crf_ner import make_examples, train
+
+TEXTS = [
+    "patients with migraine took aspirin daily .",
+    "no diabetes was seen .",
+    "warfarin is used to treat heart failure .",
+    "lung cancer improved after metformin .",
+    "the weather was fine .",
+    "insulin is used to treat type 2 diabetes .",
+]
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    spacy.util.fix_random_seed(0)
+    nlp = spacy.blank("en")
+    nlp.add_pipe("crf_ner")
+    train(nlp, make_examples(nlp), steps=30)
+    path = tmp_path_factory.mktemp("model") / "pipeline"
+    nlp.to_disk(path)
+    return path
+
+
+def messy_jsonl(path):
+    lines = [json.dumps({"text": t, "meta": {"n": i}}).encode() for i, t in enumerate(TEXTS)]
+    lines[1:1] = [b'{"text": "broken json', b'{"body": "no text field"}', b'{"text": "   "}', b'\xff\xfe{"text": "bytes"}']
+    lines.append(json.dumps({"text": "x" * 500}).encode())
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    return len(lines)
+
+
+def test_every_record_is_accounted_for_and_routed(model, tmp_path):
+    n = messy_jsonl(tmp_path / "in.jsonl")
+    summary = annotate(model, tmp_path / "in.jsonl", tmp_path / "out" / "ann.jsonl", accept_threshold=0.99999, max_chars=400, progress=False)
+    assert summary.inputs == n == summary.accepted + summary.review + summary.errors
+    assert summary.errors == 5 and summary.annotated == len(TEXTS)
+    errors = {e["id"]: e["error"] for e in srsly.read_jsonl(tmp_path / "out" / "ann.errors.jsonl")}
+    assert errors == {
+        "in.jsonl:2": "invalid JSON (Unterminated string starting at: column 10)",
+        "in.jsonl:3": "missing 'text' string field",
+        "in.jsonl:4": "empty text",
+        "in.jsonl:5": "not valid UTF-8 (invalid start byte at byte 0)",
+        "in.jsonl:11": "text of 500 characters exceeds --max-chars 400",
+    }
+    accepted = list(srsly.read_jsonl(tmp_path / "out" / "ann.accepted.jsonl"))
+    review = list(srsly.read_jsonl(tmp_path / "out" / "ann.review.jsonl"))
+    assert all(r["score"] >= 0.99999 for r in accepted) and all(r["score"] < 0.99999 for r in review)
+    assert accepted and len(review) >= 2
+    assert [r["score"] for r in review] == sorted(r["score"] for r in review)  # most uncertain first
+    assert sorted(r["meta"]["n"] for r in accepted + review) == list(range(len(TEXTS)))
+    decisions = list(srsly.read_jsonl(tmp_path / "out" / "ann.decisions.jsonl"))
+    assert {d["decision"] for d in decisions} <= {"accepted", "review"} and len(decisions) == len(TEXTS)
+    for d in decisions:
+        assert d["threshold"] == pytest.approx(0.99999) and 0.0 <= d["score"] <= 1.0, d
+    assert accepted[0]["meta"]["autolabel_decision"] == {
+        "route": "accepted",
+        "threshold": pytest.approx(0.99999),
+        "score": accepted[0]["score"],
+    }
+    assert not (tmp_path / "out" / "ann.parts").exists()
+
+
+@pytest.mark.parametrize("ext", ["jsonl", "labelstudio.json", "prodigy.jsonl", "doccano.jsonl", "conll", "spacy"])
+def test_every_output_format_reads_back_the_same_spans(model, tmp_path, ext):
+    (tmp_path / "in.txt").write_text("\n".join(TEXTS) + "\n")
+    annotate(model, tmp_path / "in.txt", tmp_path / f"ann.{ext}", progress=False)
+    reference = spacy.load(model)
+    expected = [[(e.start_char, e.end_char, e.label_) for e in doc.ents] for doc in reference.pipe(TEXTS)]
+    assert any(expected)
+    back = list(read_docs(tmp_path / f"ann.{ext}", spacy.blank("en")))
+    assert [[(e.start_char, e.end_char, e.label_) for e in d.ents] for d in back] == expected
+
+
+CRASH = {"after": None, "seen": 0}
+
+
+@Language.component("crash_after_n_docs")
+def crash_after_n_docs(doc):
+    CRASH["seen"] += 1
+    if CRASH["after"] is not None and CRASH["seen"] > CRASH["after"]:
+        raise KeyboardInterrupt("simulated kill")
+    return doc
+
+
+def test_resume_after_a_kill_gives_one_output_per_input(model, tmp_path):
+    nlp = spacy.load(model)
+    nlp.add_pipe("crash_after_n_docs")
+    texts = [f"{t} ({i})" for i in range(10) for t in TEXTS]
+    (tmp_path / "in.txt").write_text("\n".join(texts) + "\n")
+    out = tmp_path / "ann.jsonl"
+    CRASH.update(after=25, seen=0)
+    with pytest.raises(KeyboardInterrupt):
+        annotate(nlp, tmp_path / "in.txt", out, accept_threshold=0.5, batch_size=4, progress=False)
+    parts = tmp_path / "ann.parts"
+    written = sum(1 for name in ("accepted", "review") for _ in open(parts / f"{name}.jsonl"))
+    assert 0 < written < len(texts) and not out.exists()
+    with open(parts / "review.jsonl", "a") as f:
+        f.write('{"id": "in.txt:999", "text": "torn')  # killed mid-line
+    with pytest.raises(FileExistsError, match="--resume"):
+        annotate(nlp, tmp_path / "in.txt", out, accept_threshold=0.5, progress=False)
+    CRASH.update(after=None)
+    summary = annotate(nlp, tmp_path / "in.txt", out, accept_threshold=0.5, resume=True, progress=False)
+    assert summary.resumed == written
+    ids = [r["meta"]["autolabel_id"] for name in ("accepted", "review") for r in srsly.read_jsonl(tmp_path / f"ann.{name}.jsonl")]
+    assert sorted(ids) == sorted(f"in.txt:{i}" for i in range(1, len(texts) + 1))  # no losses, no duplicates
+
+
+def test_csv_and_directory_inputs_and_the_cli(model, tmp_path):
+    (tmp_path / "in.csv").write_text('id,body\n1,"' + TEXTS[0] + '"\n2,"' + TEXTS[2] + '"\n')
+    runner = CliRunner()
+    result = runner.invoke(
+        build_app(),
+        ["annotate", str(model), str(tmp_path / "in.csv"), "-o", str(tmp_path / "a.jsonl"), "--column", "body", "--no-progress"],
+    )
+    assert result.exit_code == 0, result.output
+    assert "2 records: 2 annotated and 0 errors" in result.stdout
+    assert [r["meta"]["id"] for r in srsly.read_jsonl(tmp_path / "a.jsonl")] == ["1", "2"]
+    bad = runner.invoke(build_app(), ["annotate", str(model), str(tmp_path / "in.csv"), "-o", str(tmp_path / "b.jsonl")])
+    assert bad.exit_code == 1 and "no column 'text'" in bad.stderr
+    (tmp_path / "docs").mkdir()
+    for i, text in enumerate(TEXTS[:3]):
+        (tmp_path / "docs" / f"{i}.txt").write_text(text)
+    summary = annotate(model, tmp_path / "docs", tmp_path / "c.jsonl", n_process=2, batch_size=1, progress=False)
+    assert summary.annotated == 3
+    assert [r["meta"]["source"] for r in srsly.read_jsonl(tmp_path / "c.jsonl")] == ["0.txt", "1.txt", "2.txt"]
