@@ -135,3 +135,41 @@ def test_csv_and_directory_inputs_and_the_cli(model, tmp_path):
     summary = annotate(model, tmp_path / "docs", tmp_path / "c.jsonl", n_process=2, batch_size=1, progress=False)
     assert summary.annotated == 3
     assert [r["meta"]["source"] for r in srsly.read_jsonl(tmp_path / "c.jsonl")] == ["0.txt", "1.txt", "2.txt"]
+
+
+def test_annotate_export_correct_import_round_trip(model, tmp_path):
+    """Label Studio: tasks out, reviewer fixes one span, export back in."""
+    (tmp_path / "in.txt").write_text("\n".join(TEXTS) + "\n")
+    annotate(model, tmp_path / "in.txt", tmp_path / "tasks.labelstudio.json", progress=False)
+    tasks = srsly.read_json(tmp_path / "tasks.labelstudio.json")
+    export = []
+    for i, task in enumerate(tasks):
+        result = task["predictions"][0]["result"]
+        if i == 0:  # the reviewer drops the first span and mislabels... nothing else
+            result = result[1:]
+        export.append({"id": i, "data": task["data"], "annotations": [{"id": i, "result": result}]})
+    export.append({"id": 99, "data": {"text": "aspirin helps"}, "annotations": [{"result": [
+        {"type": "labels", "value": {"start": 0, "end": 4, "labels": ["DRUG"]}}]}]})
+    export.append({"id": 100, "data": {"text": "aspirin helps"}, "annotations": [{"result": [
+        {"type": "labels", "value": {"start": 0, "end": 7, "labels": ["GENE"]}}]}]})
+    srsly.write_json(tmp_path / "export.json", export)
+    result = CliRunner().invoke(
+        build_app(),
+        ["import", str(tmp_path / "export.json"), str(tmp_path / "train.spacy"), "--format", "labelstudio", "--model", str(model)],
+    )
+    assert result.exit_code == 0, result.output
+    assert f"{len(TEXTS) + 2} records: {len(TEXTS)} imported" in result.stdout and "2 errors" in result.stdout
+    errors = list(srsly.read_jsonl(tmp_path / "train.import-errors.jsonl"))
+    assert [e["record"].rsplit("#", 1)[1] for e in errors] == [str(len(TEXTS)), str(len(TEXTS) + 1)]
+    assert "does not match token boundaries" in errors[0]["error"] and "--align" in errors[0]["error"]
+    assert "unknown label 'GENE'" in errors[1]["error"]
+    from spacy.tokens import DocBin
+
+    docs = list(DocBin().from_disk(tmp_path / "train.spacy").get_docs(spacy.blank("en").vocab))
+    predicted = [[(e.start_char, e.end_char, e.label_) for e in d.ents] for d in spacy.load(model).pipe(TEXTS)]
+    assert [[(e.start_char, e.end_char, e.label_) for e in d.ents] for d in docs] == [predicted[0][1:]] + predicted[1:]
+    fixed = CliRunner().invoke(
+        build_app(),
+        ["import", str(tmp_path / "export.json"), str(tmp_path / "t2.spacy"), "--format", "labelstudio", "--align", "expand"],
+    )
+    assert f"{len(TEXTS) + 2} imported" in fixed.stdout  # no label set given, span snapped to 'aspirin'

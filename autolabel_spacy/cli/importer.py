@@ -1,0 +1,32 @@
+"""``autolabel import``: corrections from Label Studio, Prodigy, doccano -> .spacy."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+
+def import_cli(
+    input_path: Annotated[Path, typer.Argument(help="Export of the review tool")],
+    output: Annotated[Path, typer.Argument(help="Output .spacy file for training")],
+    input_format: Annotated[Optional[str], typer.Option("--format", help="labelstudio, prodigy, doccano, jsonl… (default: from the extension)")] = None,
+    lang: Annotated[str, typer.Option(help="spaCy language of the texts")] = "en",
+    align: Annotated[str, typer.Option(help="strict: report spans off token boundaries; expand or contract: snap them")] = "strict",
+    labels: Annotated[Optional[str], typer.Option(help="Comma-separated known labels")] = None,
+    model: Annotated[Optional[str], typer.Option(help="Take the known labels from this pipeline")] = None,
+    domain: Annotated[Optional[str], typer.Option(help="Take the known labels from this domain")] = None,
+) -> None:
+    """Import corrected annotations; bad records go to an errors file with the reason."""
+    from ..workflow.importer import import_annotations, known_labels
+
+    try:
+        label_set = known_labels(labels.split(",") if labels else None, model, domain)
+        summary = import_annotations(input_path, output, input_format, lang, align, label_set)
+    except (ValueError, LookupError, OSError) as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(1)
+    typer.echo(
+        f"{summary.records} records: {summary.imported} imported ({summary.entities} entities) -> {summary.output}; "
+        f"{summary.errors} errors -> {summary.errors_path}"
+    )
