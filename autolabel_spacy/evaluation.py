@@ -72,3 +72,62 @@ def precision_above(spans: list[ScoredSpan], threshold: float) -> tuple[Optional
     """Precision of the spans with confidence >= threshold, and how many there are."""
     chosen = [s.correct for s in spans if s.confidence >= threshold]
     return (float(np.mean(chosen)) if chosen else None), len(chosen)
+
+
+@dataclass
+class ScoredDoc:
+    confidence: float  # probability that the whole annotation is right
+    correct: bool  # predicted entities == gold entities exactly
+
+
+def scored_docs(predicted: Iterable[Doc], gold: Iterable[Doc]) -> list[ScoredDoc]:
+    """Per doc: its annotation's confidence (``sequence_prob`` of the scored
+    span group) and whether all its entities are exactly right."""
+    from .formats.records import doc_confidence
+
+    out = []
+    for pred, ref in zip(predicted, gold):
+        confidence = doc_confidence(pred)
+        if confidence is None:
+            raise ValueError("predicted docs carry no annotation confidence (sequence_prob); is crf_ner in the pipeline?")
+        same = {(e.start_char, e.end_char, e.label_) for e in pred.ents} == {(e.start_char, e.end_char, e.label_) for e in ref.ents}
+        out.append(ScoredDoc(confidence, same))
+    return out
+
+
+def routing_curve(docs: list[ScoredDoc], thresholds: Optional[Iterable[float]] = None) -> list[dict]:
+    """Auto-accepting docs with confidence >= t: for each t the share accepted
+    (coverage) and the share of accepted docs that are exactly right."""
+    if thresholds is None:
+        thresholds = sorted({0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.97, 0.98, 0.99, 0.995, 0.999, 0.9999})
+    conf = np.array([d.confidence for d in docs], dtype=float)
+    correct = np.array([d.correct for d in docs], dtype=bool)
+    rows = []
+    for t in thresholds:
+        sel = conf >= t
+        rows.append(
+            {
+                "threshold": float(t),
+                "coverage": float(sel.mean()) if len(docs) else 0.0,
+                "accepted": int(sel.sum()),
+                "accuracy": float(correct[sel].mean()) if sel.any() else None,
+            }
+        )
+    return rows
+
+
+def recommend_threshold(docs: list[ScoredDoc], target_accuracy: float = 0.99) -> Optional[dict]:
+    """The lowest confidence threshold (so the most docs auto-accepted) at
+    which the accepted docs are at least ``target_accuracy`` exactly right,
+    searched over every distinct confidence; None if no threshold reaches it."""
+    if not docs:
+        return None
+    order = sorted(docs, key=lambda d: -d.confidence)
+    best = None
+    n_correct = 0
+    for i, doc in enumerate(order, start=1):
+        n_correct += doc.correct
+        last_of_tie = i == len(order) or order[i].confidence < doc.confidence
+        if last_of_tie and n_correct / i >= target_accuracy:
+            best = {"threshold": doc.confidence, "coverage": i / len(order), "accuracy": n_correct / i, "accepted": i}
+    return best

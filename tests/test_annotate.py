@@ -173,3 +173,19 @@ def test_annotate_export_correct_import_round_trip(model, tmp_path):
         ["import", str(tmp_path / "export.json"), str(tmp_path / "t2.spacy"), "--format", "labelstudio", "--align", "expand"],
     )
     assert f"{len(TEXTS) + 2} imported" in fixed.stdout  # no label set given, span snapped to 'aspirin'
+
+
+def test_evaluate_reports_labels_calibration_and_routing(model, tmp_path):
+    from spacy.tokens import DocBin
+
+    nlp = spacy.blank("en")
+    DocBin(docs=[eg.reference for eg in make_examples(nlp, n=40, seed=3)]).to_disk(tmp_path / "gold.spacy")
+    result = CliRunner().invoke(build_app(), ["evaluate", str(model), str(tmp_path / "gold.spacy"), "-o", str(tmp_path / "r.json")])
+    assert result.exit_code == 0, result.output
+    report = srsly.read_json(tmp_path / "r.json")
+    assert set(report["per_label"]) == {"DRUG", "DISEASE"} and report["ents_f"] > 0.9
+    assert sum(r["count"] for r in report["reliability"]) > 40
+    coverage = [r["coverage"] for r in report["routing"]]
+    assert coverage == sorted(coverage, reverse=True)
+    assert report["recommended"]["accuracy"] >= 0.99
+    assert "recommended --accept-threshold" in result.stdout

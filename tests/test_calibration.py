@@ -43,3 +43,27 @@ def test_calibrate_sets_a_temperature_that_keeps_predictions(tmp_path):
     assert after == before  # temperature never changes the decoded spans
     nlp.to_disk(tmp_path / "m")
     assert spacy.load(tmp_path / "m").get_pipe("crf_ner").cfg["temperature"] == result["temperature"]
+
+
+def test_recommended_threshold_is_the_lowest_that_reaches_the_target():
+    import itertools
+    import random
+
+    from autolabel_spacy.evaluation import ScoredDoc, recommend_threshold, routing_curve
+
+    rng = random.Random(0)
+    for _ in range(50):
+        docs = [ScoredDoc(round(rng.random(), 2), rng.random() < 0.8) for _ in range(rng.randint(1, 30))]
+        target = rng.choice([0.8, 0.9, 0.99])
+        best = None
+        for t in sorted({d.confidence for d in docs}):  # brute force over every cut
+            chosen = [d.correct for d in docs if d.confidence >= t]
+            if sum(chosen) / len(chosen) >= target:
+                best = t
+                break
+        got = recommend_threshold(docs, target)
+        assert (got and got["threshold"]) == best
+        if got:
+            row = routing_curve(docs, [got["threshold"]])[0]
+            assert row["coverage"] == got["coverage"] and row["accuracy"] == got["accuracy"] >= target
+    assert list(itertools.islice(routing_curve([ScoredDoc(0.5, True)], [0.9]), 1))[0]["accuracy"] is None

@@ -6,13 +6,14 @@ import typer
 
 
 def build_app() -> typer.Typer:
-    from . import annotate, convert, domains, formats, importer, tag, vocab
+    from . import annotate, convert, domains, evaluate, formats, importer, tag, vocab
 
     app = typer.Typer(no_args_is_help=True, help="Automatic data annotation with neural-CRF spaCy pipelines.")
     app.command("convert")(convert.convert_cli)
     app.command("tag")(tag.tag_cli)
     app.command("annotate")(annotate.annotate_cli)
     app.command("import")(importer.import_cli)
+    app.command("evaluate")(evaluate.evaluate_cli)
     app.command("formats")(formats.formats_cli)
     app.add_typer(domains.app, name="domains")
     app.add_typer(vocab.app, name="vocab")

@@ -1,0 +1,51 @@
+"""``autolabel evaluate``: accuracy, calibration and routing of a pipeline."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+
+def _pct(v) -> str:
+    return "-" if v is None else f"{100 * v:.1f}"
+
+
+def evaluate_cli(
+    model: Annotated[str, typer.Argument(help="Trained pipeline")],
+    data: Annotated[Path, typer.Argument(help="Gold data in any readable format (.spacy, .conll, .jsonl…)")],
+    data_format: Annotated[Optional[str], typer.Option("--format", help="Format of the data")] = None,
+    target_accuracy: Annotated[float, typer.Option(help="Accuracy the auto-accepted docs must reach")] = 0.99,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Also write the report as JSON")] = None,
+) -> None:
+    """Per-label P/R/F1, span calibration (reliability, ECE) and the routing curve with a recommended threshold."""
+    import srsly
+
+    from ..workflow.evaluate import evaluate
+
+    try:
+        report = evaluate(model, data, data_format, target_accuracy)
+    except (ValueError, LookupError, OSError) as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"{report['docs']} docs: P {_pct(report['ents_p'])}  R {_pct(report['ents_r'])}  F1 {_pct(report['ents_f'])}")
+    typer.echo("label\tP\tR\tF1")
+    for label, s in sorted(report["per_label"].items()):
+        typer.echo(f"{label}\t{_pct(s['p'])}\t{_pct(s['r'])}\t{_pct(s['f'])}")
+    typer.echo(f"span confidence ECE {report['span_ece']:.3f}; reliability (confidence bin: count, mean confidence, accuracy):")
+    for row in report["reliability"]:
+        if row["count"]:
+            typer.echo(f"  ({row['low']:.1f}, {row['high']:.1f}]\t{row['count']}\t{row['confidence']:.3f}\t{row['accuracy']:.3f}")
+    typer.echo(f"docs exactly right: {_pct(report['doc_accuracy'])}%; routing (threshold: auto-accepted share, their accuracy):")
+    for row in report["routing"]:
+        typer.echo(f"  {row['threshold']:g}\t{_pct(row['coverage'])}%\t{_pct(row['accuracy'])}%")
+    rec = report["recommended"]
+    if rec:
+        typer.echo(
+            f"recommended --accept-threshold {rec['threshold']:.6g}: {_pct(rec['coverage'])}% of docs auto-accepted, "
+            f"{_pct(rec['accuracy'])}% of them exactly right (target {_pct(target_accuracy)}%)"
+        )
+    else:
+        typer.echo(f"no threshold reaches {_pct(target_accuracy)}% accuracy on these docs")
+    if output:
+        srsly.write_json(output, report)

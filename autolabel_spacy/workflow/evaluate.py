@@ -1,0 +1,36 @@
+"""``evaluate``: per-label P/R/F1, calibration of span confidences, and the
+coverage/accuracy curve of routing by doc confidence with a recommended
+auto-accept threshold."""
+from __future__ import annotations
+
+from typing import Optional
+
+
+def evaluate(model, data, data_format: Optional[str] = None, target_accuracy: float = 0.99, batch_size: int = 256) -> dict:
+    import spacy
+    from spacy.training import Example
+
+    from .. import evaluation
+    from ..formats import read_docs
+
+    nlp = spacy.load(model) if not hasattr(model, "pipe") else model
+    gold = list(read_docs(data, nlp, data_format))
+    examples = [Example(nlp.make_doc(doc.text), doc) for doc in gold]
+    scores = nlp.evaluate(examples, batch_size=batch_size)
+    predicted = list(nlp.pipe((doc.text for doc in gold), batch_size=batch_size))
+    group_key = next((k for k in predicted[0].spans if "scores" in predicted[0].spans[k].attrs), None) if predicted else None
+    spans = evaluation.scored_spans(predicted, gold, group_key) if group_key else []
+    docs = evaluation.scored_docs(predicted, gold)
+    return {
+        "docs": len(gold),
+        "ents_p": scores["ents_p"],
+        "ents_r": scores["ents_r"],
+        "ents_f": scores["ents_f"],
+        "per_label": scores.get("ents_per_type") or {},
+        "span_ece": evaluation.expected_calibration_error(spans),
+        "reliability": evaluation.reliability_table(spans),
+        "doc_accuracy": sum(d.correct for d in docs) / max(1, len(docs)),
+        "routing": evaluation.routing_curve(docs),
+        "target_accuracy": target_accuracy,
+        "recommended": evaluation.recommend_threshold(docs, target_accuracy),
+    }
