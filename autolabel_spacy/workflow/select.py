@@ -1,0 +1,161 @@
+"""``select``: the most informative docs of an unlabelled pool (active learning).
+
+Uncertainty comes from ``crf_ner``'s CRF posteriors, length-normalised so
+long docs are not picked just for being long:
+
+- ``least_confidence``: ``1 - P(best tag sequence) ** (1 / n_tokens)``;
+- ``margin``: mean over tokens of ``1 - (p1 - p2)``, the gap between the
+  two most probable tags of each token's marginal;
+- ``entropy``: mean over tokens of the entropy of the tag marginal.
+
+With ``diversity`` > 0 the batch is picked greedily by maximal marginal
+relevance: each next doc maximises ``(1 - diversity) * uncertainty -
+diversity * (max cosine similarity to the docs already picked)``, with bags of
+hashed lowercase words as vectors, so one batch is not N near-duplicates.
+"""
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from typing import Iterable, Optional
+
+import numpy as np
+
+STRATEGIES = ("least_confidence", "margin", "entropy", "random")
+HASH_DIM = 4096
+
+
+@dataclass
+class Candidate:
+    index: int
+    uncertainty: float
+    doc: object
+
+
+def uncertainty(doc, strategy: str) -> float:
+    from ..formats.records import doc_confidence
+    from ..pipeline.crf_ner import MARGINALS_KEY
+
+    n = len(doc)
+    if n == 0:
+        return 0.0
+    if strategy == "least_confidence":
+        p = doc_confidence(doc)
+        return float(1.0 - max(p, 1e-300) ** (1.0 / n))
+    probs = np.asarray(doc.user_data[MARGINALS_KEY]["probs"], dtype="float64")
+    if strategy == "margin":
+        top = np.sort(probs, axis=1)[:, -2:]
+        return float(np.mean(1.0 - (top[:, 1] - top[:, 0])))
+    if strategy == "entropy":
+        return float(np.mean(-(probs * np.log(np.clip(probs, 1e-12, 1.0))).sum(axis=1)))
+    raise ValueError(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
+
+
+def bag_of_words(doc) -> np.ndarray:
+    vec = np.zeros(HASH_DIM, dtype="float32")
+    for token in doc:
+        if not token.is_punct and not token.is_space:
+            vec[zlib.crc32(token.lower_.encode("utf-8")) % HASH_DIM] += 1.0
+    norm = np.linalg.norm(vec)
+    return vec / norm if norm else vec
+
+
+def score_pool(nlp, texts: Iterable[str], strategy: str, batch_size: int = 256) -> list[Candidate]:
+    """Tag the pool and score every doc (marginals are stored only here)."""
+    ner = nlp.get_pipe("crf_ner")
+    stored = ner.cfg["store_marginals"]
+    ner.cfg["store_marginals"] = strategy in ("margin", "entropy")
+    try:
+        return [
+            Candidate(i, uncertainty(doc, strategy) if strategy != "random" else 0.0, doc)
+            for i, doc in enumerate(nlp.pipe(texts, batch_size=batch_size))
+        ]
+    finally:
+        ner.cfg["store_marginals"] = stored
+
+
+def pick(candidates: list[Candidate], n: int, diversity: float = 0.0, seed: int = 0) -> list[Candidate]:
+    """The ``n`` docs to label next, most informative first."""
+    if not 0.0 <= diversity < 1.0:
+        raise ValueError(f"diversity must be in [0, 1), got {diversity}")
+    if n >= len(candidates):
+        n = len(candidates)
+    if all(c.uncertainty == 0.0 for c in candidates) or not candidates:
+        rng = np.random.default_rng(seed)
+        return [candidates[i] for i in rng.permutation(len(candidates))[:n]]
+    ranked = sorted(candidates, key=lambda c: (-c.uncertainty, c.index))
+    if diversity == 0.0:
+        return ranked[:n]
+    pool = ranked[: max(n * 10, n)]
+    top = max(c.uncertainty for c in pool) or 1.0
+    vectors = np.stack([bag_of_words(c.doc) for c in pool])
+    chosen: list[int] = []
+    max_sim = np.zeros(len(pool), dtype="float32")
+    available = np.ones(len(pool), dtype=bool)
+    gain = np.array([c.uncertainty / top for c in pool], dtype="float32")
+    for _ in range(n):
+        value = np.where(available, (1.0 - diversity) * gain - diversity * max_sim, -np.inf)
+        best = int(np.argmax(value))
+        chosen.append(best)
+        available[best] = False
+        max_sim = np.maximum(max_sim, vectors @ vectors[best])
+    return [pool[i] for i in chosen]
+
+
+def select(
+    model,
+    pool_texts: Iterable[str],
+    n: int,
+    strategy: str = "least_confidence",
+    diversity: float = 0.0,
+    seed: int = 0,
+    batch_size: int = 256,
+    nlp=None,
+) -> list[Candidate]:
+    import spacy
+
+    if strategy not in STRATEGIES:
+        raise ValueError(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
+    nlp = nlp or spacy.load(model)
+    if "crf_ner" not in nlp.pipe_names:
+        raise ValueError("select needs a pipeline with a crf_ner component")
+    return pick(score_pool(nlp, pool_texts, strategy, batch_size), n, diversity, seed)
+
+
+def select_file(
+    model,
+    pool_path,
+    output,
+    n: int,
+    strategy: str = "least_confidence",
+    diversity: float = 0.0,
+    output_format: Optional[str] = None,
+    column: str = "text",
+    seed: int = 0,
+) -> dict:
+    """Select from a raw-text pool file and write the picked docs (with the
+    model's pre-annotations, rank and uncertainty in their meta) in any
+    writable format. Pool records that cannot be read are counted, not used."""
+    import spacy
+
+    from ..formats import write_docs
+    from ..formats.records import META_KEY
+    from .inputs import read_inputs
+
+    nlp = spacy.load(model)
+    records, errors = [], []
+    for record in read_inputs(pool_path, column):
+        (errors if record.error else records).append(record)
+    chosen = select(None, (r.text for r in records), n, strategy, diversity, seed, nlp=nlp)
+    docs = []
+    for rank, c in enumerate(chosen, start=1):
+        c.doc.user_data[META_KEY] = {
+            **records[c.index].meta,
+            "autolabel_id": records[c.index].id,
+            "rank": rank,
+            "strategy": strategy,
+            "uncertainty": round(c.uncertainty, 6),
+        }
+        docs.append(c.doc)
+    write_docs(docs, output, output_format)
+    return {"pool": len(records) + len(errors), "unreadable": len(errors), "selected": len(docs), "output": str(output)}
