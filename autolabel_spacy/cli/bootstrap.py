@@ -1,0 +1,49 @@
+"""``autolabel bootstrap``: train crf_ner from a vocabulary alone, then annotate."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+
+def bootstrap_cli(
+    raw: Annotated[Path, typer.Argument(help="Raw text: .txt, .jsonl, .csv or a directory of .txt")],
+    output_dir: Annotated[Path, typer.Option("--output", "-o", help="Folder for the weak corpus, the model and annotations")],
+    domain: Annotated[Optional[str], typer.Option(help="Domain whose vocabularies give the weak labels")] = None,
+    vocab: Annotated[Optional[Path], typer.Option(help="A term<TAB>label file instead of (or besides) a domain")] = None,
+    config: Annotated[Path, typer.Option(help="Training config (without gazetteer features)")] = Path("configs/crf_fast.cfg"),
+    lang: Annotated[Optional[str], typer.Option(help="Language (default: the domain's, else en)")] = None,
+    epochs: Annotated[int, typer.Option(help="Training epochs")] = 10,
+    unknown: Annotated[bool, typer.Option(help="Leave probable missed mentions unannotated instead of O")] = True,
+    column: Annotated[str, typer.Option(help="Text field of .jsonl / column of .csv")] = "text",
+) -> None:
+    """Weak-label raw text with a domain vocabulary, train crf_ner on it, and annotate the text."""
+    from ..domains import Vocabulary
+    from ..hooks.manager import get_domain
+    from ..workflow.annotate import annotate
+    from ..workflow.bootstrap import bootstrap
+    from ..workflow.inputs import read_inputs
+
+    try:
+        terms, language = {}, lang or "en"
+        if domain:
+            spec = get_domain(domain)
+            terms.update(spec.all_terms())
+            language = lang or spec.language
+        if vocab:
+            terms.update(Vocabulary.from_tsv(vocab).terms)
+        if not terms:
+            raise ValueError("give --domain or --vocab")
+        texts = [r.text for r in read_inputs(raw, column) if r.error is None]
+        overrides = {"training.max_epochs": epochs, "training.max_steps": 0}
+        result = bootstrap(texts, terms, output_dir, config, lang=language, overrides=overrides, unknown=unknown)
+        summary = annotate(result["model"], raw, output_dir / "annotations.jsonl", column=column, progress=False)
+    except (ValueError, LookupError, OSError) as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(1)
+    typer.echo(
+        f"weak labels: {result['weak_entities']} entities in {result['docs']} docs, "
+        f"{result['unknown_tokens']} of {result['tokens']} tokens left unknown; model {result['model']}; "
+        f"annotations {summary.outputs['all']} ({summary.annotated} docs, {summary.errors} errors)"
+    )

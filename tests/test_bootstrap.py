@@ -1,0 +1,41 @@
+"""autolabel bootstrap: weak labels with unknown regions, then real training."""
+import spacy
+from spacy.tokens import DocBin
+from typer.testing import CliRunner
+
+from autolabel_spacy.cli import build_app
+from autolabel_spacy.workflow.bootstrap import HeadCues, weak_corpus
+
+ROOT = __import__("pathlib").Path(__file__).resolve().parent.parent
+
+
+def test_weak_labels_leave_probable_missed_mentions_unknown():
+    nlp = spacy.blank("en")
+    terms = {"cystic fibrosis": "Disease", "tuberculosis": "Disease", "fibrosis": "Disease", "scoliosis": "Disease",
+             "Marfan syndrome": "Disease", "Down syndrome": "Disease"}
+    cues = HeadCues(terms, nlp.make_doc)
+    assert {"syndrome", "fibrosis"} <= cues.heads and "osis" in cues.suffixes
+    doc = weak_corpus(nlp, ["Cystic fibrosis and severe Noonan syndrome and halitosis were seen in the clinic ."], terms)[0]
+    tags = [(t.text, t.ent_iob_ or "?") for t in doc]
+    assert tags[:2] == [("Cystic", "B"), ("fibrosis", "I")]
+    assert [t for t, iob in tags if iob == "?"] == ["severe", "Noonan", "syndrome", "halitosis"]
+    assert all(iob == "O" for t, iob in tags if t in ("and", "were", "seen", "clinic"))
+
+
+def test_bootstrap_cli_trains_from_a_vocabulary_alone(tmp_path):
+    drugs = ["aspirin", "ibuprofen", "metformin", "warfarin", "insulin", "heparin", "codeine", "morphine"]
+    texts = [f"the patient took {d} {when} ." for d in drugs for when in ("daily", "at night", "twice", "with food")]
+    (tmp_path / "raw.txt").write_text("\n".join(texts) + "\n")
+    (tmp_path / "vocab.tsv").write_text("# provenance: test\n" + "\n".join(f"{d}\tDRUG" for d in drugs[:5]) + "\n")
+    result = CliRunner().invoke(
+        build_app(),
+        ["bootstrap", str(tmp_path / "raw.txt"), "-o", str(tmp_path / "out"), "--vocab", str(tmp_path / "vocab.tsv"),
+         "--config", str(ROOT / "configs" / "crf_fast.cfg"), "--epochs", "12", "--no-unknown"],
+    )
+    assert result.exit_code == 0, result.output
+    nlp = spacy.load(tmp_path / "out" / "model" / "model-best")
+    doc = nlp("the patient took heparin daily .")  # never in the vocabulary
+    assert [(e.text, e.label_) for e in doc.ents] == [("heparin", "DRUG")]
+    weak = list(DocBin().from_disk(tmp_path / "out" / "corpus" / "train.spacy").get_docs(nlp.vocab))
+    assert sum(len(d.ents) for d in weak) > 0
+    assert len((tmp_path / "out" / "annotations.jsonl").read_text().splitlines()) == len(texts)
