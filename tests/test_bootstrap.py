@@ -23,19 +23,20 @@ def test_weak_labels_leave_probable_missed_mentions_unknown():
 
 
 def test_bootstrap_cli_trains_from_a_vocabulary_alone(tmp_path):
-    drugs = ["aspirin", "ibuprofen", "metformin", "warfarin", "insulin", "heparin", "codeine", "morphine"]
+    drugs = ["aspirin", "ibuprofen", "metformin", "warfarin", "insulin"]
     texts = [f"the patient took {d} {when} ." for d in drugs for when in ("daily", "at night", "twice", "with food")]
+    texts += [f"the patient {verb} {when} ." for verb in ("slept", "walked", "ate") for when in ("daily", "at night")]
     (tmp_path / "raw.txt").write_text("\n".join(texts) + "\n")
-    (tmp_path / "vocab.tsv").write_text("# provenance: test\n" + "\n".join(f"{d}\tDRUG" for d in drugs[:5]) + "\n")
+    (tmp_path / "vocab.tsv").write_text("# provenance: test\n" + "\n".join(f"{d}\tDRUG" for d in drugs) + "\n")
     result = CliRunner().invoke(
         build_app(),
         ["bootstrap", str(tmp_path / "raw.txt"), "-o", str(tmp_path / "out"), "--vocab", str(tmp_path / "vocab.tsv"),
          "--config", str(ROOT / "configs" / "crf_fast.cfg"), "--epochs", "12", "--no-unknown"],
     )
     assert result.exit_code == 0, result.output
-    nlp = spacy.load(tmp_path / "out" / "model" / "model-best")
-    doc = nlp("the patient took heparin daily .")  # never in the vocabulary
-    assert [(e.text, e.label_) for e in doc.ents] == [("heparin", "DRUG")]
+    nlp = spacy.load(tmp_path / "out" / "model" / "model-last")
+    doc = nlp("the patient took zorbamycin daily .")  # in neither the vocabulary nor the text
+    assert [(e.text, e.label_) for e in doc.ents] == [("zorbamycin", "DRUG")]
     weak = list(DocBin().from_disk(tmp_path / "out" / "corpus" / "train.spacy").get_docs(nlp.vocab))
     assert sum(len(d.ents) for d in weak) > 0
     assert len((tmp_path / "out" / "annotations.jsonl").read_text().splitlines()) == len(texts)

@@ -198,3 +198,19 @@ def test_length_grouped_decoding_matches_one_padded_batch(trained, monkeypatch):
         assert [s[:3] for s in a.spans] == [s[:3] for s in b.spans]
         assert np.allclose([s[3] for s in a.spans], [s[3] for s in b.spans], atol=1e-9)
         assert np.allclose(a.marginals, b.marginals, atol=1e-6)
+
+
+def test_span_probabilities_of_given_spans(trained):
+    nlp, examples = trained
+    ner = nlp.get_pipe("crf_ner")
+    docs = list(nlp.pipe([eg.reference.text for eg in examples[:8]]))
+    predicted = [[(s.start, s.end, s.label_) for s in doc.spans["crf_ner"]] for doc in docs]
+    probs = ner.span_probabilities(docs, predicted)
+    for doc, p in zip(docs, probs):
+        assert np.allclose(p, doc.spans["crf_ner"].attrs["scores"], atol=1e-5)
+    # a span that contradicts the prediction gets a low probability
+    first = docs[0].spans["crf_ner"][0]
+    wrong = "DRUG" if first.label_ == "DISEASE" else "DISEASE"
+    assert ner.span_probabilities(docs[:1], [[(first.start, first.end, wrong)]])[0][0] < 0.1
+    with pytest.raises(ValueError, match="unknown label 'GENE'"):
+        ner.span_probabilities(docs[:1], [[(0, 1, "GENE")]])

@@ -6,7 +6,7 @@ import typer
 
 
 def build_app() -> typer.Typer:
-    from . import annotate, bootstrap, convert, domains, evaluate, formats, importer, select, tag, vocab
+    from . import annotate, audit, bootstrap, convert, domains, evaluate, formats, importer, select, tag, vocab
 
     app = typer.Typer(no_args_is_help=True, help="Automatic data annotation with neural-CRF spaCy pipelines.")
     app.command("convert")(convert.convert_cli)
@@ -16,6 +16,7 @@ def build_app() -> typer.Typer:
     app.command("evaluate")(evaluate.evaluate_cli)
     app.command("select")(select.select_cli)
     app.command("bootstrap")(bootstrap.bootstrap_cli)
+    app.command("audit")(audit.audit_cli)
     app.command("formats")(formats.formats_cli)
     app.add_typer(domains.app, name="domains")
     app.add_typer(vocab.app, name="vocab")

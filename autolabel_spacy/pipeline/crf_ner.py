@@ -299,6 +299,27 @@ class CRFEntityRecognizer(TrainablePipe):
             for p in decoding_module().decode(self._crf, emissions, True, self.cfg.get("temperature", 1.0))
         ]
 
+    def span_probabilities(self, docs: Iterable[Doc], spans: Sequence[Sequence[tuple]]) -> List[List[float]]:
+        """Posterior probability (calibrated) that each given ``(start, end,
+        label)`` token span is exactly an entity of that label, e.g. for
+        spans a human annotated. The docs must have passed the components
+        before this one (a tok2vec listener reads their output)."""
+        docs = list(docs)
+        known = set(self.labels)
+        for doc_spans in spans:
+            for _, _, label in doc_spans:
+                if label not in known:
+                    raise ValueError(f"{self.name}: unknown label {label!r} (labels: {sorted(known)})")
+        if not any(len(doc) for doc in docs):
+            return [[] for _ in docs]
+        emissions = self.model.predict(docs)
+        decoding = decoding_module()
+        unused_best = decoding.torch.zeros(len(docs), dtype=decoding.DTYPE)
+        probs, _, _ = decoding.posteriors(
+            self._crf, emissions, [list(s) for s in spans], unused_best, self.cfg.get("temperature", 1.0)
+        )
+        return probs
+
     # -- calibration -------------------------------------------------------
     def calibrate(self, examples: Iterable[Example], batch_size: int = 256) -> dict:
         """Fit the temperature of the span confidences on held-out examples

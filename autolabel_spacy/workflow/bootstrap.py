@@ -130,7 +130,9 @@ def bootstrap(
         "weak_entities": sum(len(d.ents) for d in docs),
         "unknown_tokens": n_missing,
         "tokens": sum(len(d) for d in docs),
-        "model": str(output_dir / "model" / "model-best"),
+        # the last checkpoint: the dev split is weak-labelled, so "best on dev"
+        # would only mean "most like the dictionary"
+        "model": str(output_dir / "model" / "model-last"),
     }
 
 

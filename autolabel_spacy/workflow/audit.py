@@ -1,0 +1,137 @@
+"""``audit``: probable label errors in a human-labelled corpus.
+
+The corpus is split into k folds; for each fold a ``crf_ner`` is trained on
+the other folds (so no doc is judged by a model that saw its labels), and its
+calibrated CRF posteriors are compared with the given labels:
+
+- a given span the model finds improbable (``P(span) = p``) is doubtful —
+  a wrong label, a shifted boundary or a spurious span; score ``1 - p``;
+- a span the model predicts, overlapping no given span, is probably missing;
+  score its confidence.
+
+Confident-learning style, each label has its own threshold: the mean
+probability the models give to the given spans of that label (its average
+self-confidence). A doubtful span below it, or a missing span above it, is
+*flagged*. Issues come ranked by score, with the reason.
+"""
+from __future__ import annotations
+
+import random
+import tempfile
+from collections import defaultdict
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Optional
+
+from spacy.tokens import Doc, DocBin
+
+
+@dataclass
+class Issue:
+    doc: int  # index of the doc in the corpus
+    record: str  # its id in the source, if the format had one
+    kind: str  # "doubtful" (a given span) or "missing" (a predicted span)
+    start: int  # token offsets
+    end: int
+    label: str
+    text: str
+    score: float  # how sure the audit is that this is an error
+    flagged: bool  # beyond its label's confident-learning threshold
+    reason: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def folds_of(n: int, k: int, seed: int = 0) -> list[int]:
+    order = list(range(n))
+    random.Random(seed).shuffle(order)
+    fold = [0] * n
+    for rank, i in enumerate(order):
+        fold[i] = rank % k
+    return fold
+
+
+def audit(
+    docs: list[Doc],
+    config,
+    k: int = 5,
+    overrides: Optional[dict] = None,
+    work_dir=None,
+    seed: int = 0,
+    record_ids: Optional[list[str]] = None,
+) -> list[Issue]:
+    import spacy
+    from spacy.cli.train import train
+
+    if k < 2:
+        raise ValueError("k must be at least 2")
+    if len(docs) < k:
+        raise ValueError(f"need at least k={k} docs, got {len(docs)}")
+    work = Path(work_dir or tempfile.mkdtemp(prefix="autolabel-audit-"))
+    fold = folds_of(len(docs), k, seed)
+    judged: dict[int, tuple] = {}
+    for f in range(k):
+        train_docs = [d for d, g in zip(docs, fold) if g != f]
+        held_out = [i for i, g in enumerate(fold) if g == f]
+        fold_dir = work / f"fold{f}"
+        fold_dir.mkdir(parents=True, exist_ok=True)
+        cut = max(1, len(train_docs) // 10)  # dev split for checkpoint selection and calibration
+        DocBin(docs=train_docs[cut:]).to_disk(fold_dir / "train.spacy")
+        DocBin(docs=train_docs[:cut]).to_disk(fold_dir / "dev.spacy")
+        settings = {"paths.train": str(fold_dir / "train.spacy"), "paths.dev": str(fold_dir / "dev.spacy"), "system.seed": seed}
+        settings.update(overrides or {})
+        train(Path(config), fold_dir / "model", overrides=settings)
+        nlp = spacy.load(fold_dir / "model" / "model-last")  # after the full budget; dev is small
+        ner = nlp.get_pipe("crf_ner")
+        # the corpus's own tokens, so every given span maps onto the model's input
+        inputs = (Doc(nlp.vocab, words=[t.text for t in docs[i]], spaces=[bool(t.whitespace_) for t in docs[i]]) for i in held_out)
+        predicted = list(nlp.pipe(inputs, batch_size=256))
+        given = [[(e.start, e.end, e.label_) for e in docs[i].ents if e.label_ in ner.labels] for i in held_out]
+        unseen = [[e for e in docs[i].ents if e.label_ not in ner.labels] for i in held_out]
+        probs = ner.span_probabilities(predicted, given)
+        for i, pred, spans, p, rare in zip(held_out, predicted, given, probs, unseen):
+            judged[i] = (pred, spans, p, rare)
+    return _issues(docs, judged, record_ids)
+
+
+def _issues(docs, judged: dict, record_ids) -> list[Issue]:
+    by_label = defaultdict(list)
+    for pred, spans, probs, _ in judged.values():
+        for (_, _, label), p in zip(spans, probs):
+            by_label[label].append(p)
+    threshold = {label: sum(ps) / len(ps) for label, ps in by_label.items()}
+    issues = []
+    for i, (pred, spans, probs, unseen) in sorted(judged.items()):
+        rid = record_ids[i] if record_ids else str(i)
+        for ent in unseen:
+            reason = f"label {ent.label_!r} occurs in no other fold, so no model could judge it"
+            issues.append(Issue(i, rid, "unjudged", ent.start, ent.end, ent.label_, ent.text, 0.0, False, reason))
+        scored = pred.spans.get(_scored_key(pred))
+        predicted = list(zip(scored, scored.attrs["scores"])) if scored is not None else []
+        for (s, e, label), p in zip(spans, probs):
+            rival = [(sp, q) for sp, q in predicted if sp.start < e and s < sp.end and (sp.start, sp.end, sp.label_) != (s, e, label)]
+            if rival:
+                sp, q = max(rival, key=lambda x: x[1])
+                reason = f"the model prefers {sp.text!r} as {sp.label_} (p={q:.2f}) over the given span (p={p:.2f})"
+            else:
+                reason = f"the model gives the given span p={p:.2f} and finds no entity there"
+            issues.append(
+                Issue(i, rid, "doubtful", s, e, label, pred[s:e].text, float(1.0 - p), bool(p < threshold.get(label, 0.5)), reason)
+            )
+        for sp, q in predicted:
+            if any(sp.start < e and s < sp.end for s, e, _ in spans):
+                continue  # judged with the given span it overlaps
+            reason = f"the model finds {sp.text!r} as {sp.label_} (p={q:.2f}) where nothing is annotated"
+            issues.append(
+                Issue(i, rid, "missing", sp.start, sp.end, sp.label_, sp.text, float(q), bool(q >= threshold.get(sp.label_, 0.5)), reason)
+            )
+    issues.sort(key=lambda x: (-x.score, x.doc, x.start))
+    return issues
+
+
+def _scored_key(doc) -> Optional[str]:
+    for key, group in doc.spans.items():
+        if "scores" in group.attrs:
+            return key
+    return None
