@@ -1,0 +1,63 @@
+"""Review effort: how much of a test set can be auto-accepted, and how right.
+
+    python benchmarks/review_effort.py --model training/ncbi/model-best \
+        --dev corpus/ncbi/dev.spacy --test corpus/ncbi/test.spacy
+
+The auto-accept threshold is the one ``autolabel evaluate`` recommends on the
+*dev* set (lowest threshold whose accepted dev docs reach ``--target``
+exact-match accuracy); it is then applied to the test set, where the share
+of sentences auto-accepted and their exact-match accuracy are reported.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--dev", required=True)
+    parser.add_argument("--test", required=True)
+    parser.add_argument("--target", type=float, default=0.99)
+    parser.add_argument("--out", default=None, help="write the result as JSON here")
+    args = parser.parse_args()
+
+    import spacy
+    from spacy.tokens import DocBin
+
+    from autolabel_spacy import evaluation
+
+    nlp = spacy.load(args.model)
+
+    def scored(path):
+        gold = list(DocBin().from_disk(path).get_docs(nlp.vocab))
+        return evaluation.scored_docs(nlp.pipe((d.text for d in gold), batch_size=256), gold)
+
+    dev, test = scored(args.dev), scored(args.test)
+    rec = evaluation.recommend_threshold(dev, args.target)
+    if rec is None:
+        raise SystemExit(f"no threshold reaches {args.target} on dev")
+    row = evaluation.routing_curve(test, [rec["threshold"]])[0]
+    result = {
+        "model": args.model,
+        "target": args.target,
+        "threshold_from_dev": rec["threshold"],
+        "dev": rec,
+        "test": row,
+        "test_docs": len(test),
+        "test_docs_exactly_right": sum(d.correct for d in test) / len(test),
+    }
+    print(
+        f"threshold {rec['threshold']:.6g} (dev: {rec['coverage']:.1%} accepted, {rec['accuracy']:.2%} right) -> "
+        f"test: {row['coverage']:.1%} of {len(test)} sentences auto-accepted, "
+        f"{(row['accuracy'] or 0):.2%} of them exactly right "
+        f"(all test sentences exactly right: {result['test_docs_exactly_right']:.1%})"
+    )
+    if args.out:
+        Path(args.out).write_text(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
