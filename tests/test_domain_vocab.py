@@ -198,3 +198,19 @@ def test_cross_validated_vocabulary_hides_a_docs_own_fold_in_training_only(tmp_p
         assert (layer([doc], is_train=True)[0][0] != NO_MATCH).sum() == 0  # training: hidden
         doc = pipeline(texts[0])
         assert (layer([doc], is_train=True)[0][0] != NO_MATCH).sum() == 1  # taught by other folds too
+
+
+def test_unmatched_tokens_get_zero_features_unless_learned():
+    from autolabel_spacy.ml.gazetteer import build_gazetteer_features
+    from thinc.api import Model
+
+    nlp = spacy.blank("en")
+    doc = nlp("a b c")
+    doc.spans["domain_vocab"] = [Span(doc, 1, 2, "X")]
+    zeros = Model("zeros", lambda model, docs, is_train: ([model.ops.alloc2f(len(d), 2) for d in docs], lambda d: []))
+    for learn, expect_zero_rows in ((False, True), (True, False)):
+        layer = build_gazetteer_features(zeros, width=4, learn_no_match=learn)
+        layer.initialize()
+        out = layer.predict([doc])[0][:, 2:]
+        assert (np.abs(out[[0, 2]]).sum() == 0) == expect_zero_rows
+        assert np.abs(out[1]).sum() > 0

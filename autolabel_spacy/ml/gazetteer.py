@@ -34,14 +34,38 @@ def build_gazetteer_features(
     width: int = 16,
     rows: int = 256,
     match_dropout: float = 0.0,
+    learn_no_match: bool = False,
 ) -> Model[List[Doc], List[Floats2d]]:
     """``tok2vec`` output concatenated with a ``width``-wide embedding of each
-    token's vocabulary-match tag (hashed into ``rows`` rows)."""
-    features = chain(match_tag_ids(spans_key, match_dropout), with_array(HashEmbed(nO=width, nV=rows, seed=17)))
+    token's vocabulary-match tag (hashed into ``rows`` rows). Unmatched tokens
+    get zeros (the vocabulary only ever adds evidence), or a learned vector
+    of their own with ``learn_no_match``."""
+    embed = HashEmbed(nO=width, nV=rows, seed=17)
+    if not learn_no_match:
+        embed = zero_unmatched(embed)
+    features = chain(match_tag_ids(spans_key, match_dropout), with_array(embed))
     model = concatenate(tok2vec, features)
     model.set_ref("tok2vec", tok2vec)
     model.set_ref("gazetteer", features)
     return model
+
+
+def zero_unmatched(embed: Model) -> Model:
+    """``embed`` with the rows of unmatched tokens (id ``NO_MATCH``) zeroed."""
+
+    def forward(model: Model, ids, is_train: bool):
+        vectors, backprop_embed = embed(ids, is_train)
+        keep = model.ops.asarray((ids != NO_MATCH).astype("float32"))[:, None]
+
+        def backprop(d_vectors):
+            return backprop_embed(d_vectors * keep)
+
+        return vectors * keep, backprop
+
+    def init(model: Model, X=None, Y=None) -> None:
+        embed.initialize()
+
+    return Model("zero_unmatched", forward, init=init, layers=[embed], dims={"nO": embed.get_dim("nO")})
 
 
 def match_tag_ids(spans_key: str, match_dropout: float = 0.0) -> Model[List[Doc], List[Ints1d]]:
