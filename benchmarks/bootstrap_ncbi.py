@@ -40,6 +40,8 @@ def partial_dictionary(train_docs, share: float, seed: int) -> dict[str, str]:
 def main() -> None:
     parser = compare_ner.argument_parser(__doc__)
     parser.add_argument("--share", type=float, default=0.3, help="share of training sentences for dictionary (b)")
+    parser.add_argument("--unknown-rate", type=float, default=0.0, help="share of unmatched tokens left unannotated")
+    parser.add_argument("--only", type=int, default=None, help="run only dictionary setting 0 (a) or 1 (b)")
     args = parser.parse_args()
 
     import spacy
@@ -60,11 +62,15 @@ def main() -> None:
     }
     rows = []
     for i, (name, terms) in enumerate(settings.items()):
+        if args.only is not None and i != args.only:
+            continue
         dictionary = prf(dictionary_predictions(nlp, test_docs, terms), test_docs)
         start = time.perf_counter()
         overrides = {"training.max_epochs": args.epochs, "training.max_steps": 0, "system.seed": args.seed,
                      "training.eval_frequency": args.eval_frequency}
-        result = bootstrap(raw, terms, work / f"setting{i}", args.config, overrides=overrides, seed=args.seed)
+        result = bootstrap(
+            raw, terms, work / f"setting{i}", args.config, overrides=overrides, seed=args.seed, unknown_rate=args.unknown_rate
+        )
         seconds = time.perf_counter() - start
         model = spacy.load(result["model"])
         boot = prf(list(model.pipe((d.text for d in test_docs), batch_size=256)), test_docs)
@@ -73,7 +79,7 @@ def main() -> None:
         print(f"{name}: dictionary F1 {dictionary['f']:.2f} -> bootstrapped F1 {boot['f']:.2f}", flush=True)
     lines = [
         f"### NCBI-disease test — bootstrapped from dictionaries, config `{Path(args.config).name}`, "
-        f"{args.epochs} epochs, seed {args.seed}",
+        f"{args.epochs} epochs, seed {args.seed}, unknown rate {args.unknown_rate}",
         "",
         "| dictionary | terms | dictionary P/R/F1 | bootstrapped P/R/F1 | Δ F1 | weak entities | unknown tokens |",
         "|---|---:|---:|---:|---:|---:|---:|",

@@ -40,3 +40,13 @@ def test_bootstrap_cli_trains_from_a_vocabulary_alone(tmp_path):
     weak = list(DocBin().from_disk(tmp_path / "out" / "corpus" / "train.spacy").get_docs(nlp.vocab))
     assert sum(len(d.ents) for d in weak) > 0
     assert len((tmp_path / "out" / "annotations.jsonl").read_text().splitlines()) == len(texts)
+
+
+def test_unknown_rate_leaves_a_share_of_unmatched_tokens_unannotated():
+    nlp = spacy.blank("en")
+    texts = ["aspirin " + " ".join(f"w{i}" for i in range(50))] * 20
+    for rate in (0.0, 0.5):
+        docs = weak_corpus(nlp, texts, {"aspirin": "DRUG"}, unknown=False, unknown_rate=rate, seed=1)
+        assert all(d[0].ent_type_ == "DRUG" for d in docs)  # matches are always kept
+        share = sum(t.ent_iob == 0 for d in docs for t in d[1:]) / sum(len(d) - 1 for d in docs)
+        assert abs(share - rate) < 0.05

@@ -9,6 +9,11 @@
    *unannotated* instead of O. ``crf_ner`` trains with a partial-label CRF
    loss, which sums over every tag there, so a missed mention is not taught
    as O (the "unknown" tokens of AutoNER, Shang et al. 2018).
+   Besides, a random share (``unknown_rate``) of the remaining unmatched
+   tokens is left unannotated too — negative sampling for the
+   unlabelled-entity problem (Li et al. 2021): the tagger still learns what O
+   looks like from the rest, but is no longer taught that every mention the
+   dictionary missed is O.
 3. ``spacy train`` on the weak labels, then the model can annotate.
 """
 from __future__ import annotations
@@ -51,10 +56,16 @@ class HeadCues:
         return word in self.heads or (len(word) > SUFFIX_LEN + 2 and word[-SUFFIX_LEN:] in self.suffixes)
 
 
-def weak_label(doc: Doc, matches: list[Span], cues: Optional[HeadCues]) -> Doc:
-    """Matches as entities, probable missed mentions unannotated, the rest O."""
+def weak_label(
+    doc: Doc, matches: list[Span], cues: Optional[HeadCues], unknown_rate: float = 0.0, rng: Optional[random.Random] = None
+) -> Doc:
+    """Matches as entities, probable missed mentions and a random
+    ``unknown_rate`` share of the other tokens unannotated, the rest O."""
     taken = {i for span in matches for i in range(span.start, span.end)}
     missing = []
+    if unknown_rate > 0.0:
+        rng = rng or random.Random(0)
+        missing += [Span(doc, t.i, t.i + 1) for t in doc if t.i not in taken and rng.random() < unknown_rate]
     if cues is not None:
         for token in doc:
             if token.i in taken or not cues.is_head(token):
@@ -83,13 +94,19 @@ def _merge(spans: list[Span]) -> list[Span]:
     return out
 
 
-def weak_corpus(nlp, texts: Iterable[str], terms: dict[str, str], attr: str = "LOWER", unknown: bool = True) -> list[Doc]:
+def weak_corpus(
+    nlp, texts: Iterable[str], terms: dict[str, str], attr: str = "LOWER", unknown: bool = True,
+    unknown_rate: float = 0.0, seed: int = 0,
+) -> list[Doc]:
     from ..vocab_matcher import VocabMatcher
 
+    if not 0.0 <= unknown_rate < 1.0:
+        raise ValueError(f"unknown_rate must be in [0, 1), got {unknown_rate}")
     matcher = VocabMatcher(nlp.make_doc, attr=attr)
     matcher.add(terms)
     cues = HeadCues(terms, nlp.make_doc) if unknown else None
-    return [weak_label(doc, matcher(doc), cues) for doc in nlp.tokenizer.pipe(texts)]
+    rng = random.Random(seed)
+    return [weak_label(doc, matcher(doc), cues, unknown_rate, rng) for doc in nlp.tokenizer.pipe(texts)]
 
 
 def bootstrap(
@@ -102,6 +119,7 @@ def bootstrap(
     overrides: Optional[dict] = None,
     unknown: bool = True,
     seed: int = 0,
+    unknown_rate: float = 0.0,
 ) -> dict:
     """Weak-label ``texts`` with ``terms`` and train ``config`` on them;
     returns paths and counts. The dev split is weak-labelled too (there is no
@@ -111,7 +129,7 @@ def bootstrap(
 
     output_dir = Path(output_dir)
     nlp = spacy.blank(lang)
-    docs = weak_corpus(nlp, texts, terms, unknown=unknown)
+    docs = weak_corpus(nlp, texts, terms, unknown=unknown, unknown_rate=unknown_rate, seed=seed)
     if len(docs) < 2:
         raise ValueError("bootstrap needs at least two texts")
     order = list(range(len(docs)))
