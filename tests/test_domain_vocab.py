@@ -214,3 +214,18 @@ def test_unmatched_tokens_get_zero_features_unless_learned():
         out = layer.predict([doc])[0][:, 2:]
         assert (np.abs(out[[0, 2]]).sum() == 0) == expect_zero_rows
         assert np.abs(out[1]).sum() > 0
+
+
+def test_vocab_build_cli_writes_terms_with_provenance_and_folds(tmp_path):
+    from typer.testing import CliRunner
+
+    from autolabel_spacy.cli import build_app
+
+    (tmp_path / "train.conll").write_text(
+        "Breast\tB-Disease\ncancer\tI-Disease\nrisk\tO\n\nbreast\tB-Disease\ncancer\tI-Disease\n\ncell\tO\nlines\tO\n\n"
+    )
+    result = CliRunner().invoke(build_app(), ["vocab", "build", str(tmp_path / "train.conll"), str(tmp_path / "v.tsv"), "--folds", "3"])
+    assert result.exit_code == 0, result.output
+    vocab = Vocabulary.from_tsv(tmp_path / "v.tsv")
+    assert set(vocab.terms.values()) == {"Disease"} and [t.lower() for t in vocab.terms] == ["breast cancer"]
+    assert vocab.n_folds == 3 and "train.conll" in vocab.provenance
