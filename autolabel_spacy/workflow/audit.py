@@ -7,7 +7,9 @@ calibrated CRF posteriors are compared with the given labels:
 - a given span the model finds improbable (``P(span) = p``) is doubtful —
   a wrong label, a shifted boundary or a spurious span; score ``1 - p``;
 - a span the model predicts, overlapping no given span, is probably missing;
-  score its confidence.
+  score ``1 - P(O)`` of its least-O token (the given annotation says O
+  there, so the score is again one minus the probability of what was given,
+  comparable with the doubtful spans' scores).
 
 Confident-learning style, each label has its own threshold: the mean
 probability the models give to the given spans of that label (its average
@@ -84,6 +86,7 @@ def audit(
         train(Path(config), fold_dir / "model", overrides=settings)
         nlp = spacy.load(fold_dir / "model" / "model-last")  # after the full budget; dev is small
         ner = nlp.get_pipe("crf_ner")
+        ner.cfg["store_marginals"] = True
         # the corpus's own tokens, so every given span maps onto the model's input
         inputs = (Doc(nlp.vocab, words=[t.text for t in docs[i]], spaces=[bool(t.whitespace_) for t in docs[i]]) for i in held_out)
         predicted = list(nlp.pipe(inputs, batch_size=256))
@@ -122,12 +125,27 @@ def _issues(docs, judged: dict, record_ids) -> list[Issue]:
         for sp, q in predicted:
             if any(sp.start < e and s < sp.end for s, e, _ in spans):
                 continue  # judged with the given span it overlaps
-            reason = f"the model finds {sp.text!r} as {sp.label_} (p={q:.2f}) where nothing is annotated"
+            not_o = _not_outside(pred, sp, q)
+            reason = (
+                f"the model finds {sp.text!r} as {sp.label_} (p={q:.2f}; P(not O)={not_o:.2f}) where nothing is annotated"
+            )
             issues.append(
-                Issue(i, rid, "missing", sp.start, sp.end, sp.label_, sp.text, float(q), bool(q >= threshold.get(sp.label_, 0.5)), reason)
+                Issue(i, rid, "missing", sp.start, sp.end, sp.label_, sp.text, not_o, bool(q >= threshold.get(sp.label_, 0.5)), reason)
             )
     issues.sort(key=lambda x: (-x.score, x.doc, x.start))
     return issues
+
+
+def _not_outside(doc, span, fallback: float) -> float:
+    """Largest probability, over the span's tokens, of a tag other than O."""
+    from ..pipeline.crf_ner import MARGINALS_KEY
+
+    stored = doc.user_data.get(MARGINALS_KEY)
+    if not stored:
+        return float(fallback)
+    outside = stored["tags"].index("O")
+    probs = stored["probs"][span.start : span.end, outside]
+    return float(1.0 - probs.min()) if len(probs) else float(fallback)
 
 
 def _scored_key(doc) -> Optional[str]:
