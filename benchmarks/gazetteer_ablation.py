@@ -22,7 +22,9 @@ import compare_ner  # noqa: E402  (the shared train/eval/speed workers)
 ROOT = compare_ner.ROOT
 
 
-def with_gazetteer(config_text: str, vocab_path: str, width: int = 16, match_dropout: float = 0.3) -> str:
+def with_gazetteer(
+    config_text: str, vocab_path: str, width: int = 16, match_dropout: float = 0.3, learn_no_match: bool = False
+) -> str:
     """The same config with vocabulary features: ``domain_vocab`` (terms from
     ``vocab_path``) runs before ``crf_ner`` in training and inference, and the
     tagger's tok2vec is wrapped in ``autolabel.GazetteerFeatures.v1``."""
@@ -46,6 +48,7 @@ def with_gazetteer(config_text: str, vocab_path: str, width: int = 16, match_dro
         "width": width,
         "rows": 256,
         "match_dropout": match_dropout,
+        "learn_no_match": learn_no_match,
         "tok2vec": model["tok2vec"],
     }
     training = cfg["training"]
@@ -128,6 +131,7 @@ def main() -> None:
         help="share of vocabulary matches hidden in training; auto: 1 - dev coverage / train coverage (as trained)",
     )
     parser.add_argument("--folds", type=int, default=5, help="cross-validation folds of the vocabulary (0: none)")
+    parser.add_argument("--learn-no-match", action="store_true", help="a learned vector for unmatched tokens (default: zeros)")
     parser.add_argument("--width", type=int, default=16)
     args = parser.parse_args()
 
@@ -154,7 +158,7 @@ def main() -> None:
         match_dropout = float(args.match_dropout)
     print(f"vocabulary from the training split: {vocab['terms']} terms; coverage {coverage}; "
           f"match_dropout {match_dropout}", flush=True)
-    gaz_text = with_gazetteer(config_text, str(vocab_path), args.width, match_dropout)
+    gaz_text = with_gazetteer(config_text, str(vocab_path), args.width, match_dropout, args.learn_no_match)
     rows = []
     for name, text in (("crf_ner", config_text), ("crf_ner+vocab", gaz_text)):
         rows.append(compare_ner.train_and_eval(name, text, paths, work, args, "crf_ner"))
@@ -170,6 +174,7 @@ def main() -> None:
         "seed": args.seed,
         "match_dropout": match_dropout,
         "folds": args.folds,
+        "learn_no_match": args.learn_no_match,
         "vocab": vocab,
         "rows": rows,
     }
