@@ -6,6 +6,7 @@ The core's own formats (``conll``, ``spacy``, ``jsonl``) are registered by
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Callable, Optional
 
 
@@ -15,6 +16,7 @@ class FormatSpec:
 
     read: ``read(path, nlp, **options) -> Iterator[Doc]`` with the entities
         in ``doc.ents``; raises an error naming the file and record on bad input.
+        Derived from ``read_records`` when only that is given.
     write: ``write(docs, path) -> None``; consumes ``docs`` as a stream.
     read_records: optional ``read_records(path, nlp, align=, labels=) ->
         Iterator[Record]`` yielding a doc or the reason per record, so that
@@ -27,6 +29,12 @@ class FormatSpec:
     read: Optional[Callable] = None
     write: Optional[Callable] = None
     read_records: Optional[Callable] = None
+
+    def __post_init__(self) -> None:
+        if self.read is None and callable(self.read_records):
+            from .records import read_strictly
+
+            object.__setattr__(self, "read", partial(read_strictly, self.read_records))
 
 
 def validate_format(spec) -> list[str]:

@@ -17,14 +17,14 @@ from .records import (
     open_for_write,
     records_from_json_lines,
     scored_entities,
-    strict,
 )
 
 
 def doc_to_task(doc: Doc) -> dict:
-    task = {"text": doc.text, "label": [[s, e, label] for s, e, label, _ in scored_entities(doc)]}
+    entities = scored_entities(doc)
+    task = {"text": doc.text, "label": [[s, e, label] for s, e, label, _ in entities]}
     meta = dict(doc.user_data.get(META_KEY) or {})
-    scores = [round(p, 6) for *_, p in scored_entities(doc) if p is not None]
+    scores = [round(p, 6) for *_, p in entities if p is not None]
     if scores:
         meta["span_scores"] = scores
     confidence = doc_confidence(doc)
@@ -62,6 +62,3 @@ def read_doccano_records(path, nlp, align: str = "strict", labels: Optional[Iter
 
     return records_from_json_lines(path, to_doc)
 
-
-def read_doccano(path, nlp, **options) -> Iterator[Doc]:
-    return strict(read_doccano_records(path, nlp, **options))

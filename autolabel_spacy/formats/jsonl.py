@@ -21,7 +21,6 @@ from .records import (
     open_for_write,
     records_from_json_lines,
     scored_entities,
-    strict,
 )
 
 JSONLFormatError = RecordError
@@ -44,9 +43,6 @@ def read_jsonl_records(path, nlp, align: str = "strict", labels: Optional[Iterab
 
     return records_from_json_lines(path, to_doc)
 
-
-def read_jsonl(path, nlp, **options) -> Iterator[Doc]:
-    return strict(read_jsonl_records(path, nlp, **options))
 
 
 def doc_to_record(doc: Doc) -> dict:

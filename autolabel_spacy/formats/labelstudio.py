@@ -18,7 +18,7 @@ from typing import Iterable, Iterator, Optional
 
 from spacy.tokens import Doc
 
-from .records import META_KEY, Record, RecordError, doc_confidence, make_doc, open_for_write, scored_entities, strict
+from .records import META_KEY, Record, RecordError, doc_confidence, make_doc, open_for_write, scored_entities
 
 FROM_NAME = "label"
 TO_NAME = "text"
@@ -124,6 +124,3 @@ def read_labelstudio_records(path, nlp, align: str = "strict", labels: Optional[
         except RecordError as err:
             yield Record(where, error=err.reason, raw=raw)
 
-
-def read_labelstudio(path, nlp, **options) -> Iterator[Doc]:
-    return strict(read_labelstudio_records(path, nlp, **options))

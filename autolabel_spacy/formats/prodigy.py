@@ -21,7 +21,6 @@ from .records import (
     open_for_write,
     records_from_json_lines,
     scored_entities,
-    strict,
 )
 
 
@@ -69,6 +68,3 @@ def read_prodigy_records(path, nlp, align: str = "strict", labels: Optional[Iter
 
     return records_from_json_lines(path, to_doc)
 
-
-def read_prodigy(path, nlp, **options) -> Iterator[Doc]:
-    return strict(read_prodigy_records(path, nlp, **options))

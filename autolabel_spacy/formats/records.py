@@ -102,9 +102,9 @@ def records_from_json_lines(path, to_doc: Callable[[dict, str], Doc]) -> Iterato
             yield Record(where, error=err.reason, raw=raw)
 
 
-def strict(records: Iterator[Record]) -> Iterator[Doc]:
-    """The docs of a record stream; the first bad record raises."""
-    for record in records:
+def read_strictly(read_records: Callable[..., Iterator[Record]], path, nlp, **options) -> Iterator[Doc]:
+    """The docs a record reader yields; the first bad record raises."""
+    for record in read_records(path, nlp, **options):
         if record.error is not None:
             raise RecordError(record.where, record.error)
         yield record.doc

@@ -10,10 +10,10 @@ def autolabel_formats() -> list:
     from ..formats import FormatSpec
     from ..formats.conll import read_conll, write_conll
     from ..formats.docbin import read_docbin, write_docbin
-    from ..formats.doccano import read_doccano, read_doccano_records, write_doccano
-    from ..formats.jsonl import read_jsonl, read_jsonl_records, write_jsonl
-    from ..formats.labelstudio import read_labelstudio, read_labelstudio_records, write_labelstudio
-    from ..formats.prodigy import read_prodigy, read_prodigy_records, write_prodigy
+    from ..formats.doccano import read_doccano_records, write_doccano
+    from ..formats.jsonl import read_jsonl_records, write_jsonl
+    from ..formats.labelstudio import read_labelstudio_records, write_labelstudio
+    from ..formats.prodigy import read_prodigy_records, write_prodigy
 
     return [
         FormatSpec(
@@ -28,7 +28,6 @@ def autolabel_formats() -> list:
             "jsonl",
             'JSON lines {"text", "spans": [{"start", "end", "label", "score"}], "score", "meta"}',
             (".jsonl",),
-            read=read_jsonl,
             write=write_jsonl,
             read_records=read_jsonl_records,
         ),
@@ -36,7 +35,6 @@ def autolabel_formats() -> list:
             "labelstudio",
             "Label Studio tasks with predictions (write) / JSON export with annotations (read)",
             (".labelstudio.json", ".ls.json"),
-            read=read_labelstudio,
             write=write_labelstudio,
             read_records=read_labelstudio_records,
         ),
@@ -44,7 +42,6 @@ def autolabel_formats() -> list:
             "prodigy",
             "Prodigy ner_manual JSONL (tokens, spans with token offsets, answer)",
             (".prodigy.jsonl",),
-            read=read_prodigy,
             write=write_prodigy,
             read_records=read_prodigy_records,
         ),
@@ -52,7 +49,6 @@ def autolabel_formats() -> list:
             "doccano",
             "doccano sequence-labelling JSONL (label: [[start, end, LABEL]])",
             (".doccano.jsonl",),
-            read=read_doccano,
             write=write_doccano,
             read_records=read_doccano_records,
         ),
