@@ -9,10 +9,12 @@ import typer
 def tag(model: str, texts: Iterable[str], spans_key: Optional[str] = None) -> list[dict]:
     import spacy
 
+    from ..formats.records import scored_group
+
     nlp = spacy.load(model)
     out = []
     for doc in nlp.pipe(texts):
-        group = doc.spans.get(spans_key) if spans_key else _scored_group(doc)
+        group = doc.spans.get(spans_key) if spans_key else scored_group(doc)
         scores = list(group.attrs.get("scores", [])) if group is not None else []
         spans = list(group) if group is not None else list(doc.ents)
         out.append(
@@ -26,13 +28,6 @@ def tag(model: str, texts: Iterable[str], spans_key: Optional[str] = None) -> li
             }
         )
     return out
-
-
-def _scored_group(doc):
-    for group in doc.spans.values():
-        if "scores" in group.attrs:
-            return group
-    return None
 
 
 def tag_cli(

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Optional
 
-from spacy.tokens import Doc
+from spacy.tokens import Doc, SpanGroup
 from spacy.util import filter_spans
 
 ALIGN_MODES = ("strict", "expand", "contract")
@@ -110,15 +110,22 @@ def read_strictly(read_records: Callable[..., Iterator[Record]], path, nlp, **op
         yield record.doc
 
 
-def scored_entities(doc: Doc) -> list[tuple[int, int, str, Optional[float]]]:
-    """``(start_char, end_char, label, confidence)`` of the doc's predicted
-    entities; the confidence comes from the scored span group (``crf_ner``'s)
-    when there is one, else it is None."""
+def scored_group(doc: Doc) -> Optional[SpanGroup]:
+    """The span group of predicted spans with one confidence each in
+    ``attrs["scores"]`` (``crf_ner``'s), or None."""
     for group in doc.spans.values():
         if "scores" in group.attrs and len(group) == len(group.attrs["scores"]):
-            return [
-                (s.start_char, s.end_char, s.label_, float(p)) for s, p in zip(group, group.attrs["scores"])
-            ]
+            return group
+    return None
+
+
+def scored_entities(doc: Doc) -> list[tuple[int, int, str, Optional[float]]]:
+    """``(start_char, end_char, label, confidence)`` of the doc's predicted
+    entities; the confidence comes from the scored span group when there is
+    one, else it is None."""
+    group = scored_group(doc)
+    if group is not None:
+        return [(s.start_char, s.end_char, s.label_, float(p)) for s, p in zip(group, group.attrs["scores"])]
     return [(e.start_char, e.end_char, e.label_, None) for e in doc.ents]
 
 

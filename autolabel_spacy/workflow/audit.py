@@ -99,6 +99,8 @@ def audit(
 
 
 def _issues(docs, judged: dict, record_ids) -> list[Issue]:
+    from ..formats.records import scored_group
+
     by_label = defaultdict(list)
     for pred, spans, probs, _ in judged.values():
         for (_, _, label), p in zip(spans, probs):
@@ -110,7 +112,7 @@ def _issues(docs, judged: dict, record_ids) -> list[Issue]:
         for ent in unseen:
             reason = f"label {ent.label_!r} occurs in no other fold, so no model could judge it"
             issues.append(Issue(i, rid, "unjudged", ent.start, ent.end, ent.label_, ent.text, 0.0, False, reason))
-        scored = pred.spans.get(_scored_key(pred))
+        scored = scored_group(pred)
         predicted = list(zip(scored, scored.attrs["scores"])) if scored is not None else []
         for (s, e, label), p in zip(spans, probs):
             rival = [(sp, q) for sp, q in predicted if sp.start < e and s < sp.end and (sp.start, sp.end, sp.label_) != (s, e, label)]
@@ -146,10 +148,3 @@ def _not_outside(doc, span, fallback: float) -> float:
     outside = stored["tags"].index("O")
     probs = stored["probs"][span.start : span.end, outside]
     return float(1.0 - probs.min()) if len(probs) else float(fallback)
-
-
-def _scored_key(doc) -> Optional[str]:
-    for key, group in doc.spans.items():
-        if "scores" in group.attrs:
-            return key
-    return None
