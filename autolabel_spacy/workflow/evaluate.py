@@ -8,18 +8,20 @@ from typing import Optional
 
 def evaluate(model, data, data_format: Optional[str] = None, target_accuracy: float = 0.99, batch_size: int = 256) -> dict:
     import spacy
+    from spacy.scorer import Scorer
     from spacy.training import Example
 
     from .. import evaluation
     from ..formats import read_docs
+    from ..formats.records import scored_group
 
     nlp = spacy.load(model) if not hasattr(model, "pipe") else model
     gold = list(read_docs(data, nlp, data_format))
-    examples = [Example(nlp.make_doc(doc.text), doc) for doc in gold]
-    scores = nlp.evaluate(examples, batch_size=batch_size)
+    # one pass of the pipeline serves spaCy's scorer and the calibration figures
     predicted = list(nlp.pipe((doc.text for doc in gold), batch_size=batch_size))
-    group_key = next((k for k in predicted[0].spans if "scores" in predicted[0].spans[k].attrs), None) if predicted else None
-    spans = evaluation.scored_spans(predicted, gold, group_key) if group_key else []
+    scores = Scorer(nlp).score([Example(pred, ref) for pred, ref in zip(predicted, gold)])
+    group = scored_group(predicted[0]) if predicted else None
+    spans = evaluation.scored_spans(predicted, gold, group.name) if group is not None else []
     docs = evaluation.scored_docs(predicted, gold)
     return {
         "docs": len(gold),
