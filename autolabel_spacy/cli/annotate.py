@@ -6,6 +6,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from .errors import reported
+
 
 def annotate_cli(
     model: Annotated[str, typer.Argument(help="Trained pipeline (name or path)")],
@@ -25,13 +27,10 @@ def annotate_cli(
     """Annotate raw text with confidences; with --accept-threshold, split into accepted and review sets."""
     from ..workflow.annotate import annotate
 
-    try:
+    with reported():
         summary = annotate(
             model, input_path, output, output_format, accept_threshold, n_process, batch_size, resume, column, max_chars, progress
         )
-    except (ValueError, LookupError, FileExistsError, OSError) as err:
-        typer.echo(f"error: {err}", err=True)
-        raise typer.Exit(1)
     typer.echo(
         f"{summary.inputs} records: {summary.annotated} annotated "
         + (f"({summary.accepted} accepted, {summary.review} to review) " if accept_threshold is not None else "")

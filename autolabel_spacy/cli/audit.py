@@ -6,6 +6,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from .errors import reported
+
 
 def audit_cli(
     data: Annotated[Path, typer.Argument(help="Labelled corpus in any readable format")],
@@ -25,14 +27,11 @@ def audit_cli(
     from ..formats.records import META_KEY
     from ..workflow.audit import audit
 
-    try:
+    with reported():
         docs = list(read_docs(data, spacy.blank(lang), data_format))
         ids = [str((d.user_data.get(META_KEY) or {}).get("id", i)) for i, d in enumerate(docs)]
         overrides = {"training.max_epochs": epochs, "training.max_steps": 0, "nlp.lang": lang}
         issues = audit(docs, config, k, overrides, record_ids=ids)
-    except (ValueError, LookupError, OSError) as err:
-        typer.echo(f"error: {err}", err=True)
-        raise typer.Exit(1)
     srsly.write_jsonl(output, (issue.to_dict() for issue in issues))
     flagged = sum(issue.flagged for issue in issues)
     typer.echo(f"{len(issues)} spans judged, {flagged} flagged -> {output}")

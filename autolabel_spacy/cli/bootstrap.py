@@ -6,6 +6,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from .errors import reported
+
 
 def bootstrap_cli(
     raw: Annotated[Path, typer.Argument(help="Raw text: .txt, .jsonl, .csv or a directory of .txt")],
@@ -25,7 +27,7 @@ def bootstrap_cli(
     from ..workflow.bootstrap import bootstrap
     from ..workflow.inputs import read_inputs
 
-    try:
+    with reported():
         terms, language = {}, lang or "en"
         if domain:
             spec = get_domain(domain)
@@ -39,9 +41,6 @@ def bootstrap_cli(
         overrides = {"training.max_epochs": epochs, "training.max_steps": 0}
         result = bootstrap(texts, terms, output_dir, config, lang=language, overrides=overrides, unknown=unknown)
         summary = annotate(result["model"], raw, output_dir / "annotations.jsonl", column=column, progress=False)
-    except (ValueError, LookupError, OSError) as err:
-        typer.echo(f"error: {err}", err=True)
-        raise typer.Exit(1)
     typer.echo(
         f"weak labels: {result['weak_entities']} entities in {result['docs']} docs, "
         f"{result['unknown_tokens']} of {result['tokens']} tokens left unknown; model {result['model']}; "

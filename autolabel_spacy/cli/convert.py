@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..corpora import CorpusFormatError
+from .errors import reported
 
 
 def convert(
@@ -51,9 +51,6 @@ def convert_cli(
     output_format: Annotated[Optional[str], typer.Option("--to", help="Output format name")] = None,
 ) -> None:
     """Convert an annotated corpus between formats (CoNLL/TSV, .spacy, JSONL, plugins')."""
-    try:
+    with reported((ValueError, LookupError)):  # CorpusFormatError is a ValueError
         counts = convert(input_path, output_path, lang, scheme, limit, n_sents, strict, input_format, output_format)
-    except (CorpusFormatError, ValueError, LookupError) as err:
-        typer.echo(f"error: {err}", err=True)
-        raise typer.Exit(1)
     typer.echo(f"{output_path}: {counts['docs']} docs, {counts['tokens']} tokens, {counts['entities']} entities")

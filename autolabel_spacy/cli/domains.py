@@ -5,6 +5,8 @@ from typing import Annotated
 
 import typer
 
+from .errors import reported
+
 app = typer.Typer(no_args_is_help=True, help="Domain plugins: label schemes, vocabularies, defaults.")
 
 
@@ -33,11 +35,8 @@ def show_cli(name: Annotated[str, typer.Argument(help="Domain name")]) -> None:
     from ..hooks.manager import get_plugins
 
     plugins = get_plugins()
-    try:
+    with reported((LookupError,)):
         spec = plugins.domain(name)
-    except LookupError as err:
-        typer.echo(f"error: {err}", err=True)
-        raise typer.Exit(1)
     typer.echo(f"domain: {spec.name}  (language {spec.language}; plugin {spec.plugin} {spec.version})")
     typer.echo(spec.description)
     typer.echo("labels:")

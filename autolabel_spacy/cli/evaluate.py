@@ -6,6 +6,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from .errors import reported
+
 
 def _pct(v) -> str:
     return "-" if v is None else f"{100 * v:.1f}"
@@ -23,11 +25,8 @@ def evaluate_cli(
 
     from ..workflow.evaluate import evaluate
 
-    try:
+    with reported():
         report = evaluate(model, data, data_format, target_accuracy)
-    except (ValueError, LookupError, OSError) as err:
-        typer.echo(f"error: {err}", err=True)
-        raise typer.Exit(1)
     typer.echo(f"{report['docs']} docs: P {_pct(report['ents_p'])}  R {_pct(report['ents_r'])}  F1 {_pct(report['ents_f'])}")
     typer.echo("label\tP\tR\tF1")
     for label, s in sorted(report["per_label"].items()):

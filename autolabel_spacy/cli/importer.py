@@ -6,6 +6,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from .errors import reported
+
 
 def import_cli(
     input_path: Annotated[Path, typer.Argument(help="Export of the review tool")],
@@ -20,12 +22,9 @@ def import_cli(
     """Import corrected annotations; bad records go to an errors file with the reason."""
     from ..workflow.importer import import_annotations, known_labels
 
-    try:
+    with reported():
         label_set = known_labels(labels.split(",") if labels else None, model, domain)
         summary = import_annotations(input_path, output, input_format, lang, align, label_set)
-    except (ValueError, LookupError, OSError) as err:
-        typer.echo(f"error: {err}", err=True)
-        raise typer.Exit(1)
     typer.echo(
         f"{summary.records} records: {summary.imported} imported ({summary.entities} entities) -> {summary.output}; "
         f"{summary.errors} errors -> {summary.errors_path}"

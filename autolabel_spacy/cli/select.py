@@ -6,6 +6,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from .errors import reported
+
 
 def select_cli(
     model: Annotated[str, typer.Argument(help="Current pipeline (with crf_ner)")],
@@ -21,11 +23,8 @@ def select_cli(
     """Select the N most informative docs for human labelling (active learning)."""
     from ..workflow.select import select_file
 
-    try:
+    with reported():
         summary = select_file(model, pool, output, n, strategy, diversity, output_format, column, seed)
-    except (ValueError, LookupError, OSError) as err:
-        typer.echo(f"error: {err}", err=True)
-        raise typer.Exit(1)
     typer.echo(
         f"selected {summary['selected']} of {summary['pool']} docs ({summary['unreadable']} unreadable) -> {summary['output']}"
     )

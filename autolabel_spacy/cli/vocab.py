@@ -6,6 +6,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from .errors import reported
+
 app = typer.Typer(no_args_is_help=True, help="Build vocabularies (term -> label) for domain_vocab and plugins.")
 
 
@@ -47,9 +49,6 @@ def build_cli(
     folds: Annotated[int, typer.Option(help="Record K cross-validation folds per term, for gazetteer features trained on this same corpus")] = 0,
 ) -> None:
     """Build a vocabulary from a corpus's annotated entities."""
-    try:
+    with reported((ValueError, LookupError)):
         vocab = build(input_path, output_path, lang, input_format, attr, min_count, min_precision, folds)
-    except (ValueError, LookupError) as err:
-        typer.echo(f"error: {err}", err=True)
-        raise typer.Exit(1)
     typer.echo(f"{output_path}: {len(vocab.terms)} terms; {vocab.provenance}")
