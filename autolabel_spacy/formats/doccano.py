@@ -12,8 +12,8 @@ from .records import (
     META_KEY,
     Record,
     RecordError,
-    doc_confidence,
     make_doc,
+    meta_with_score,
     open_for_write,
     records_from_json_lines,
     scored_entities,
@@ -23,13 +23,10 @@ from .records import (
 def doc_to_task(doc: Doc) -> dict:
     entities = scored_entities(doc)
     task = {"text": doc.text, "label": [[s, e, label] for s, e, label, _ in entities]}
-    meta = dict(doc.user_data.get(META_KEY) or {})
+    meta = meta_with_score(doc)
     scores = [round(p, 6) for *_, p in entities if p is not None]
     if scores:
         meta["span_scores"] = scores
-    confidence = doc_confidence(doc)
-    if confidence is not None:
-        meta["score"] = round(confidence, 6)
     task.update(meta)  # doccano keeps extra keys as metadata
     return task
 

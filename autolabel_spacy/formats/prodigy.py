@@ -16,8 +16,8 @@ from .records import (
     META_KEY,
     Record,
     RecordError,
-    doc_confidence,
     make_doc,
+    meta_with_score,
     open_for_write,
     records_from_json_lines,
     scored_entities,
@@ -36,10 +36,7 @@ def doc_to_task(doc: Doc) -> dict:
             item["score"] = round(score, 6)
         spans.append(item)
     task = {"text": doc.text, "tokens": tokens, "spans": spans}
-    meta = dict(doc.user_data.get(META_KEY) or {})
-    confidence = doc_confidence(doc)
-    if confidence is not None:
-        meta["score"] = round(confidence, 6)
+    meta = meta_with_score(doc)
     if meta:
         task["meta"] = meta
     return task

@@ -138,6 +138,15 @@ def doc_confidence(doc: Doc) -> Optional[float]:
     return None
 
 
+def meta_with_score(doc: Doc) -> dict:
+    """A copy of the doc's metadata, plus ``score``: its annotation's confidence."""
+    meta = dict(doc.user_data.get(META_KEY) or {})
+    confidence = doc_confidence(doc)
+    if confidence is not None:
+        meta["score"] = round(confidence, 6)
+    return meta
+
+
 def open_for_write(path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
