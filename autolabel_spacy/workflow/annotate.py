@@ -27,7 +27,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterator, Optional
 
-from ..formats.records import META_KEY, doc_confidence, scored_entities
+from ..formats.jsonl import doc_to_record
+from ..formats.records import META_KEY
 from .inputs import DEFAULT_MAX_CHARS, TextRecord, read_inputs
 
 PARTS = ("accepted", "review", "errors")
@@ -154,18 +155,9 @@ def _annotate_stream(nlp, records, done_ids, files, threshold, n_process, batch_
 
 
 def _doc_record(doc, record: TextRecord) -> dict:
-    spans = [
-        {"start": s, "end": e, "label": label, "text": doc.text[s:e], "score": None if p is None else round(p, 6)}
-        for s, e, label, p in scored_entities(doc)
-    ]
-    score = doc_confidence(doc)
-    return {
-        "id": record.id,
-        "text": doc.text,
-        "spans": spans,
-        "score": None if score is None else round(score, 6),
-        "meta": record.meta,
-    }
+    """A part-file line: the ``jsonl`` format's record plus the input's id."""
+    doc.user_data[META_KEY] = record.meta
+    return {"id": record.id, **doc_to_record(doc)}
 
 
 def _append(f, record: dict) -> None:
@@ -208,7 +200,7 @@ def _record_doc(nlp, record: dict):
     spans = [doc.char_span(s["start"], s["end"], label=s["label"]) for s in record["spans"]]
     doc.ents = spans
     group = SpanGroup(doc, name=SCORED_KEY, spans=spans)
-    if all(s["score"] is not None for s in record["spans"]):
+    if all(s.get("score") is not None for s in record["spans"]):
         group.attrs["scores"] = np.asarray([s["score"] for s in record["spans"]], dtype="float32")
     if record.get("score") is not None:
         group.attrs["sequence_prob"] = record["score"]
@@ -251,7 +243,7 @@ def _finalize(nlp, spec, paths: dict, threshold: Optional[float]) -> dict:
             "decision": (r.get("decision") or {}).get("route", "annotated"),
             "score": r.get("score"),
             "threshold": threshold,
-            "span_scores": [s["score"] for s in r["spans"]],
+            "span_scores": [s.get("score") for s in r["spans"]],
         }
         for name in ("accepted", "review")
         for r in _part_records(parts / f"{name}.jsonl")
