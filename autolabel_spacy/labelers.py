@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Optional
 
-from spacy.tokens import Doc, Span  # noqa: F401  (Span: the labeler output type)
+from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
 from .vocab_matcher import VocabMatcher
