@@ -95,10 +95,10 @@ def audit(
         probs = ner.span_probabilities(predicted, given)
         for i, pred, spans, p, rare in zip(held_out, predicted, given, probs, unseen):
             judged[i] = (pred, spans, p, rare)
-    return _issues(docs, judged, record_ids)
+    return _issues(judged, record_ids)
 
 
-def _issues(docs, judged: dict, record_ids) -> list[Issue]:
+def _issues(judged: dict, record_ids) -> list[Issue]:
     from ..formats.records import scored_group
 
     by_label = defaultdict(list)
