@@ -1,13 +1,12 @@
 # The two commands of the README:
-#   make demo   set everything up, train briefly on the shipped demo corpus, tag text
+#   make demo   set everything up, run the project's demo workflow (project.yml) on the shipped demo corpus
 #   make test   set everything up, run the whole test suite (what .ci/run calls)
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-DEMO := autolabel_spacy/demo
 
-.PHONY: setup demo test benchmark clean
+.PHONY: setup demo test clean
 
 setup: $(STAMP)
 
@@ -16,26 +15,22 @@ PLUGINS := plugins/autolabel-medical plugins/autolabel-finance plugins/autolabel
 $(STAMP): pyproject.toml $(addsuffix /pyproject.toml,$(PLUGINS))
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[transformers,test]" $(addprefix -e ,$(PLUGINS))
+	$(PY) -m pip install --quiet -e ".[transformers,project,test]" $(addprefix -e ,$(PLUGINS))
 	touch $(STAMP)
 
+# convert -> train -> evaluate -> annotate -> package; a second run skips every
+# step whose inputs did not change (project.lock). No .pyc files are written
+# so the package step's hash of autolabel_spacy/ stays put between runs.
 demo: setup
 	$(VENV)/bin/autolabel domains list
-	$(VENV)/bin/autolabel convert $(DEMO)/train.tsv corpus/demo/train.spacy
-	$(VENV)/bin/autolabel convert $(DEMO)/dev.tsv corpus/demo/dev.spacy
-	$(PY) -m spacy train configs/crf_fast.cfg --output training/demo \
-		--paths.train corpus/demo/train.spacy --paths.dev corpus/demo/dev.spacy \
-		--training.max_epochs 8 --training.max_steps 0 --training.eval_frequency 50
+	PYTHONDONTWRITEBYTECODE=1 $(PY) -m spacy project run demo .
 	$(VENV)/bin/autolabel tag training/demo/model-best \
 		"Patients with asthma received salbutamol twice daily ." \
-		"Tamoxifen reduced the risk of breast cancer in older adults ." \
+		"She developed nephrotic syndrome three weeks after starting rituximab ." \
 		"The clinic enrolled 120 volunteers in March ."
 
 test: setup
 	$(PY) -m pytest -q
 
-benchmark: setup
-	$(PY) benchmarks/compare_ner.py --dataset ncbi_disease --config configs/crf_fast.cfg
-
 clean:
-	rm -rf corpus training benchmarks/results
+	rm -rf corpus training metrics review vocab packages project.lock benchmarks/results

@@ -28,13 +28,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-DATASETS = {
-    # name: (language, {split: file}); sec_fin has no dev split upstream.
-    "ncbi_disease": ("en", {"train": "train.tsv", "dev": "dev.tsv", "test": "test.tsv"}),
-    "wnut17": ("en", {"train": "train.conll", "dev": "dev.conll", "test": "test.conll"}),
-    "resume_zh": ("zh", {"train": "train.bmes", "dev": "dev.bmes", "test": "test.bmes"}),
-    "sec_fin": ("en", {"train": "train.conll", "test": "test.conll"}),
-}
+# name -> spaCy language; each is a folder of --data-dir with train.*, dev.*
+# (sec_fin has none upstream: autolabel's corpus conversion holds one out of
+# train) and test.*.
+DATASETS = {"ncbi_disease": "en", "wnut17": "en", "resume_zh": "zh", "sec_fin": "en"}
 
 NER_COMPONENT = """[components]
 
@@ -85,27 +82,15 @@ def for_language(config_text: str, lang: str) -> str:
     return cfg.to_str()
 
 
-def convert(dataset: str, data_dir: Path, work: Path, dev_fraction: float = 0.1) -> dict:
+def convert(dataset: str, data_dir: Path, work: Path) -> dict:
+    """``autolabel corpus`` on one benchmark corpus; returns the .spacy path per split."""
+    from autolabel_spacy.corpora.splits import CorpusFolderError, convert_splits
 
-    from autolabel_spacy.corpora import docs_from_file, to_docbin
-
-    lang, files = DATASETS[dataset]
-    src = data_dir / dataset
-    if not src.is_dir():
-        raise SystemExit(f"corpus not found: {src} (set --data-dir to the folder holding {dataset}/)")
-    out = {}
-    work.mkdir(parents=True, exist_ok=True)
-    for split, name in files.items():
-        docs = list(docs_from_file(src / name, lang=lang))
-        if split == "train" and "dev" not in files:
-            # No dev split upstream: hold out the last 10% of train for model selection.
-            cut = int(len(docs) * (1 - dev_fraction))
-            to_docbin(docs[cut:]).to_disk(work / "dev.spacy")
-            out["dev"] = str(work / "dev.spacy")
-            docs = docs[:cut]
-        to_docbin(docs).to_disk(work / f"{split}.spacy")
-        out[split] = str(work / f"{split}.spacy")
-    return out
+    try:
+        convert_splits(data_dir / dataset, work, lang=DATASETS[dataset])
+    except CorpusFolderError as e:
+        raise SystemExit(f"{e} (set --data-dir to the folder holding {dataset}/)")
+    return {split: str(work / f"{split}.spacy") for split in ("train", "dev", "test")}
 
 
 def run_worker(args: list[str], log: Path) -> dict:
@@ -196,7 +181,7 @@ def worker_speed(models: str, test: str) -> None:
 
 def train_and_eval(name: str, config_text: str, paths: dict, work: Path, args, spans_key: str) -> dict:
     cfg_path = work / f"{name}.cfg"
-    cfg_path.write_text(for_language(config_text, DATASETS[args.dataset][0]))
+    cfg_path.write_text(for_language(config_text, DATASETS[args.dataset]))
     overrides = {
         "paths.train": paths["train"],
         "paths.dev": paths["dev"],

@@ -140,7 +140,7 @@ def main() -> None:
     work = Path(args.out) / tag
     paths = compare_ner.convert(args.dataset, Path(args.data_dir), work / "corpus")
     vocab_path = work / "train_vocab.tsv"
-    lang = compare_ner.DATASETS[args.dataset][0]
+    lang = compare_ner.DATASETS[args.dataset]
     vocab = build_train_vocab(paths["train"], lang, vocab_path, args.folds)
     coverage = {
         "train": vocab_coverage(vocab_path, paths["train"], lang),

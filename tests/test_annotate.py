@@ -189,3 +189,34 @@ def test_evaluate_reports_labels_calibration_and_routing(model, tmp_path):
     assert coverage == sorted(coverage, reverse=True)
     assert report["recommended"]["accuracy"] >= 0.99
     assert "recommended --accept-threshold" in result.stdout
+
+    # annotate takes the threshold from that report (the project's annotate step)
+    (tmp_path / "in.txt").write_text("\n".join(TEXTS) + "\n")
+    out = tmp_path / "routed.jsonl"
+    routed = CliRunner().invoke(
+        build_app(), ["annotate", str(model), str(tmp_path / "in.txt"), "-o", str(out), "--accept-threshold-from", str(tmp_path / "r.json")]
+    )
+    assert routed.exit_code == 0, routed.output
+    threshold = report["recommended"]["threshold"]
+    assert f"threshold {threshold:.6f}" in routed.stdout
+    summary = srsly.read_json(tmp_path / "routed.summary.json")
+    assert summary["accept_threshold"] == pytest.approx(threshold) and summary["accepted"] + summary["review"] == len(TEXTS)
+    assert all(r["score"] >= threshold for r in srsly.read_jsonl(tmp_path / "routed.accepted.jsonl"))
+    assert all(r["score"] < threshold for r in srsly.read_jsonl(tmp_path / "routed.review.jsonl"))
+
+    # a report where no threshold reached the target: only certain docs are accepted
+    srsly.write_json(tmp_path / "none.json", dict(report, recommended=None))
+    strict = CliRunner().invoke(
+        build_app(), ["annotate", str(model), str(tmp_path / "in.txt"), "-o", str(tmp_path / "s.jsonl"), "--accept-threshold-from", str(tmp_path / "none.json")]
+    )
+    assert strict.exit_code == 0 and "only docs with probability 1.0 are accepted" in strict.stdout
+    # not a report, or both options: a clear error
+    bad = CliRunner().invoke(
+        build_app(), ["annotate", str(model), str(tmp_path / "in.txt"), "-o", str(tmp_path / "b.jsonl"), "--accept-threshold-from", str(tmp_path / "in.txt")]
+    )
+    assert bad.exit_code == 1 and "not a report of `autolabel evaluate --output`" in bad.output
+    both = CliRunner().invoke(
+        build_app(), ["annotate", str(model), str(tmp_path / "in.txt"), "-o", str(tmp_path / "b.jsonl"),
+                      "--accept-threshold", "0.5", "--accept-threshold-from", str(tmp_path / "r.json")]
+    )
+    assert both.exit_code == 1 and "not both" in both.output

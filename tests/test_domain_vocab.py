@@ -229,3 +229,10 @@ def test_vocab_build_cli_writes_terms_with_provenance_and_folds(tmp_path):
     vocab = Vocabulary.from_tsv(tmp_path / "v.tsv")
     assert set(vocab.terms.values()) == {"Disease"} and [t.lower() for t in vocab.terms] == ["breast cancer"]
     assert vocab.n_folds == 3 and "train.conll" in vocab.provenance
+
+    # --domain checks the corpus labels against an installed domain's labels
+    ok = CliRunner().invoke(build_app(), ["vocab", "build", str(tmp_path / "train.conll"), str(tmp_path / "m.tsv"), "--domain", "medical"])
+    assert ok.exit_code == 0, ok.output
+    wrong = CliRunner().invoke(build_app(), ["vocab", "build", str(tmp_path / "train.conll"), str(tmp_path / "f.tsv"), "--domain", "finance"])
+    assert wrong.exit_code == 1 and "labels ['Disease'] that domain 'finance' does not define" in wrong.output
+    assert not (tmp_path / "f.tsv").exists()

@@ -6,10 +6,11 @@ import typer
 
 
 def build_app() -> typer.Typer:
-    from . import annotate, audit, bootstrap, convert, domains, evaluate, formats, importer, select, tag, vocab
+    from . import annotate, audit, bootstrap, convert, corpus, domains, evaluate, formats, importer, select, tag, vocab
 
     app = typer.Typer(no_args_is_help=True, help="Automatic data annotation with neural-CRF spaCy pipelines.")
     app.command("convert")(convert.convert_cli)
+    app.command("corpus")(corpus.corpus_cli)
     app.command("tag")(tag.tag_cli)
     app.command("annotate")(annotate.annotate_cli)
     app.command("import")(importer.import_cli)

@@ -17,6 +17,10 @@ def annotate_cli(
     accept_threshold: Annotated[
         Optional[float], typer.Option(help="Auto-accept docs whose annotation has at least this probability")
     ] = None,
+    accept_threshold_from: Annotated[
+        Optional[Path],
+        typer.Option(help="Use the threshold that `autolabel evaluate --output` recommended in this report (run it on dev data)"),
+    ] = None,
     n_process: Annotated[int, typer.Option(help="Processes for nlp.pipe")] = 1,
     batch_size: Annotated[int, typer.Option(help="Docs per batch")] = 64,
     resume: Annotated[bool, typer.Option(help="Finish an interrupted run")] = False,
@@ -25,9 +29,14 @@ def annotate_cli(
     progress: Annotated[bool, typer.Option(help="Show a progress bar")] = True,
 ) -> None:
     """Annotate raw text with confidences; with --accept-threshold, split into accepted and review sets."""
-    from ..workflow.annotate import annotate
+    from ..workflow.annotate import annotate, threshold_from_report
 
     with reported():
+        if accept_threshold_from is not None:
+            if accept_threshold is not None:
+                raise ValueError("give --accept-threshold or --accept-threshold-from, not both")
+            accept_threshold, why = threshold_from_report(accept_threshold_from)
+            typer.echo(why)
         summary = annotate(
             model, input_path, output, output_format, accept_threshold, n_process, batch_size, resume, column, max_chars, progress
         )

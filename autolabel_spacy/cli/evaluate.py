@@ -47,4 +47,5 @@ def evaluate_cli(
     else:
         typer.echo(f"no threshold reaches {_pct(target_accuracy)}% accuracy on these docs")
     if output:
+        output.parent.mkdir(parents=True, exist_ok=True)
         srsly.write_json(output, report)

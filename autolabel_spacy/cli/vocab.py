@@ -20,6 +20,7 @@ def build(
     min_count: int = 1,
     min_precision: float = 0.5,
     folds: int = 0,
+    domain: Optional[str] = None,
 ):
     import spacy
 
@@ -32,9 +33,21 @@ def build(
         docs, nlp.make_doc, output_path.stem, input_path.name, attr=attr, min_count=min_count, min_precision=min_precision,
         folds=folds,
     )
+    if domain:
+        check_domain_labels(vocab, domain)
     output_path.parent.mkdir(parents=True, exist_ok=True)
     vocab.to_tsv(output_path)
     return vocab
+
+
+def check_domain_labels(vocab, domain: str) -> None:
+    """A vocabulary meant for a domain may only use that domain's labels."""
+    from ..hooks.manager import get_domain
+
+    labels = set(get_domain(domain).label_names)
+    unknown = sorted(set(vocab.terms.values()) - labels)
+    if unknown:
+        raise ValueError(f"the corpus has labels {unknown} that domain {domain!r} does not define (its labels: {sorted(labels)})")
 
 
 @app.command("build")
@@ -47,8 +60,12 @@ def build_cli(
     min_count: Annotated[int, typer.Option(help="Keep terms annotated at least this often")] = 1,
     min_precision: Annotated[float, typer.Option(help="Keep terms annotated in at least this share of their occurrences")] = 0.5,
     folds: Annotated[int, typer.Option(help="Record K cross-validation folds per term, for gazetteer features trained on this same corpus")] = 0,
+    domain: Annotated[Optional[str], typer.Option(help="Installed domain whose labels the corpus must use ('null': no check)")] = None,
 ) -> None:
     """Build a vocabulary from a corpus's annotated entities."""
     with reported((ValueError, LookupError)):
-        vocab = build(input_path, output_path, lang, input_format, attr, min_count, min_precision, folds)
+        vocab = build(
+            input_path, output_path, lang, input_format, attr, min_count, min_precision, folds,
+            None if domain in (None, "", "null") else domain,
+        )
     typer.echo(f"{output_path}: {len(vocab.terms)} terms; {vocab.provenance}")

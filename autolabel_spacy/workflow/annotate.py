@@ -288,3 +288,22 @@ def _tmp_path(path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     # keep the extension last so writers that look at it still recognise it
     return path.with_name(f".tmp-{os.getpid()}-{path.name}")
+
+
+def threshold_from_report(path) -> tuple[float, str]:
+    """The auto-accept threshold an ``evaluate`` report recommends, and a line
+    saying where it came from. A report whose target accuracy no threshold
+    reached gives 1.0: only docs the model is certain of are accepted."""
+    import srsly
+
+    try:
+        report = srsly.read_json(path)
+        recommended, target = report["recommended"], report["target_accuracy"]
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise ValueError(f"{path}: not a report of `autolabel evaluate --output` ({e})") from e
+    if recommended is None:
+        return 1.0, f"{path}: no threshold reached accuracy {target}; only docs with probability 1.0 are accepted"
+    return float(recommended["threshold"]), (
+        f"{path}: threshold {recommended['threshold']:.6f} (accepted {recommended['coverage']:.1%} "
+        f"of its docs at accuracy {recommended['accuracy']:.3f}, target {target})"
+    )

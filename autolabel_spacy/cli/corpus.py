@@ -1,0 +1,28 @@
+"""``autolabel corpus``: a corpus folder's train/dev/test splits -> ``.spacy``
+files (and ``raw.txt`` for the annotation step), as the project's
+``convert`` step runs it."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .errors import reported
+
+
+def corpus_cli(
+    folder: Annotated[Path, typer.Argument(help="Folder with train.* and optional dev.*, test.*, raw.txt")],
+    output: Annotated[Path, typer.Argument(help="Output folder for train/dev/test.spacy and raw.txt")],
+    lang: Annotated[str, typer.Option(help="spaCy language code (zh: character tokens, no spaces)")] = "en",
+    scheme: Annotated[str, typer.Option(help="auto, iob2, iob1, io, biluo or bmes")] = "auto",
+    dev_fraction: Annotated[float, typer.Option(help="Share of train held out as dev when there is no dev split")] = 0.1,
+) -> None:
+    """Convert every split of a token-per-line corpus folder to .spacy."""
+    from ..corpora.splits import convert_splits
+
+    with reported((ValueError,)):  # incl. CorpusFolderError and CorpusFormatError (file:line)
+        counts = convert_splits(folder, output, lang=lang, dev_fraction=dev_fraction, scheme=scheme)
+    for split, c in counts.items():
+        typer.echo(f"{split}: {c.docs} docs, {c.tokens} tokens, {c.entities} entities")
+    typer.echo(f"wrote {output}")

@@ -1,0 +1,125 @@
+"""project.yml: the demo workflow end to end (and a rerun that skips every
+step), the packaged pipeline in a fresh venv, the assets' pins and checksums
+against the local corpora, and the README's generated section."""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import srsly
+from weasel.util import load_project_config
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO_STEPS = ["convert", "train", "evaluate", "annotate", "package"]
+PIPELINE_WHEEL = "packages/en_autolabel_demo-0.1.0/dist/en_autolabel_demo-0.1.0-py3-none-any.whl"
+CORE_WHEEL = "packages/wheels/autolabel_spacy-0.1.0-py3-none-any.whl"
+
+
+def spacy_cli(*args, cwd=ROOT, env=None):
+    proc = subprocess.run(
+        [sys.executable, "-m", "spacy", *args], cwd=cwd, capture_output=True, text=True, env=env
+    )
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    return proc.stdout
+
+
+def test_every_workflow_step_is_a_command_with_outputs():
+    config = load_project_config(ROOT)
+    commands = {c["name"]: c for c in config["commands"]}
+    assert config["workflows"]["demo"] == DEMO_STEPS
+    for required in ("convert", "vocab", "train", "evaluate", "annotate", "package", "package-plugins", "benchmark"):
+        assert required in config["workflows"]["all"]
+    for workflow in config["workflows"].values():
+        for step in workflow:
+            # a command without outputs always reruns, so "nothing changed" would never hold
+            assert commands[step].get("outputs"), step
+    assert set(config["vars"]) >= {"dataset", "config", "gpu_id", "data_dir", "domain"}
+    # every plugin in plugins/ is packaged
+    plugin_dirs = {p.name for p in (ROOT / "plugins").iterdir() if (p / "pyproject.toml").exists()}
+    script = " ".join(commands["package-plugins"]["script"])
+    assert {d for d in plugin_dirs if f"plugins/{d}" in script} == plugin_dirs
+
+
+def test_assets_are_pinned_and_match_the_local_corpora(shared_data, tmp_path):
+    config = load_project_config(ROOT, overrides={"vars.data_dir": str(shared_data)})
+    assert len(config["assets"]) == 11
+    for asset in config["assets"]:
+        # a raw URL at a full commit hash, never a branch
+        assert re.match(r"https://raw\.githubusercontent\.com/[^/]+/[^/]+/[0-9a-f]{40}/", asset["url"]), asset["url"]
+    # `spacy project assets` with data_dir at the local copy: every file is
+    # found with its checksum, nothing is downloaded or copied
+    out = spacy_cli("project", "assets", str(ROOT), "--vars.data_dir", str(shared_data))
+    assert out.count("Skipping download with matching checksum") == 11, out
+    assert "Downloaded" not in out and "Copied" not in out
+
+
+def test_readme_has_the_current_project_document(tmp_path):
+    readme = tmp_path / "README.md"
+    shutil.copyfile(ROOT / "README.md", readme)
+    spacy_cli("project", "document", str(ROOT), "--output", str(readme), "--no-emoji")
+    assert readme.read_text() == (ROOT / "README.md").read_text(), (
+        "README.md is out of date: run `python -m spacy project document . --output README.md --no-emoji`"
+    )
+
+
+def _copy_project(dest: Path) -> None:
+    skip = shutil.ignore_patterns(".*", "__pycache__", "*.egg-info", "build", "dist")
+    for name in ("project.yml", "pyproject.toml", "README.md", "configs", "assets", "autolabel_spacy"):
+        src = ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, ignore=skip)
+        else:
+            shutil.copyfile(src, dest / name)
+    for extra in (dest / "assets").iterdir():  # only the shipped demo corpus, no downloaded corpora
+        if extra.name != "demo":
+            shutil.rmtree(extra) if extra.is_dir() else extra.unlink()
+
+
+@pytest.mark.slow
+def test_demo_workflow_end_to_end_then_nothing_changed(tmp_path):
+    project = tmp_path / "project"
+    project.mkdir()
+    _copy_project(project)
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+    spacy_cli("project", "run", "demo", str(project), env=env)
+
+    test = srsly.read_json(project / "metrics/demo/test.json")
+    dev = srsly.read_json(project / "metrics/demo/dev.json")
+    # half of the test sentences use names the model never saw in training
+    assert test["ents_f"] > 0.7 and set(test["per_label"]) == {"Chemical", "Disease"}
+    assert dev["recommended"] is not None and 0 <= test["span_ece"] < 0.2
+
+    summary = srsly.read_json(project / "review/demo.summary.json")
+    n_raw = len((project / "assets/demo/raw.txt").read_text().splitlines())
+    accepted = json.loads((project / "review/demo.accepted.labelstudio.json").read_text())
+    review = json.loads((project / "review/demo.review.labelstudio.json").read_text())
+    assert len(accepted) + len(review) == n_raw and len(accepted) > 0 and len(review) > 0
+    assert summary["errors"] == 0
+    assert (project / PIPELINE_WHEEL).exists() and (project / CORE_WHEEL).exists()
+
+    again = spacy_cli("project", "run", "demo", str(project), env=env)
+    for step in DEMO_STEPS:
+        assert f"Skipping '{step}': nothing changed" in again, again
+
+    # the pipeline wheel (with the autolabel-spacy wheel it requires) in a
+    # fresh venv: spacy.load of its name tags text
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    pip = subprocess.run(
+        [str(venv / "bin/python"), "-m", "pip", "install", "--quiet", str(project / PIPELINE_WHEEL), str(project / CORE_WHEEL)],
+        capture_output=True, text=True,
+    )
+    assert pip.returncode == 0, pip.stderr[-4000:]
+    code = (
+        "import json, spacy; nlp = spacy.load('en_autolabel_demo');"
+        "doc = nlp('She developed nephrotic syndrome three weeks after starting rituximab .');"
+        "print(json.dumps([[e.text, e.label_] for e in doc.ents]))"
+    )
+    run = subprocess.run([str(venv / "bin/python"), "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr[-4000:]
+    ents = json.loads(run.stdout.strip().splitlines()[-1])
+    assert ["rituximab", "Chemical"] in ents, ents
