@@ -15,7 +15,7 @@ PLUGINS := plugins/autolabel-medical plugins/autolabel-finance plugins/autolabel
 $(STAMP): pyproject.toml $(addsuffix /pyproject.toml,$(PLUGINS))
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[transformers,project,test]" $(addprefix -e ,$(PLUGINS))
+	$(PY) -m pip install --quiet -e ".[transformers,project,ray,test]" $(addprefix -e ,$(PLUGINS))
 	touch $(STAMP)
 
 # convert -> train -> evaluate -> annotate -> package; a second run skips every

@@ -27,6 +27,10 @@ def annotate_cli(
     column: Annotated[str, typer.Option(help="Text field of .jsonl / column of .csv input")] = "text",
     max_chars: Annotated[int, typer.Option(help="Longer texts go to the errors file")] = 1_000_000,
     progress: Annotated[bool, typer.Option(help="Show a progress bar")] = True,
+    engine: Annotated[str, typer.Option(help="local (this machine, --n-process) or ray (Ray Data actors; extra [ray])")] = "local",
+    address: Annotated[Optional[str], typer.Option(help="ray: address of a running cluster (default: start a local Ray)")] = None,
+    num_workers: Annotated[int, typer.Option(help="ray: actors, each loading the pipeline once")] = 1,
+    shard_size: Annotated[int, typer.Option(help="ray: records per input shard")] = 10_000,
 ) -> None:
     """Annotate raw text with confidences; with --accept-threshold, split into accepted and review sets."""
     from ..workflow.annotate import annotate, threshold_from_report
@@ -38,7 +42,8 @@ def annotate_cli(
             accept_threshold, why = threshold_from_report(accept_threshold_from)
             typer.echo(why)
         summary = annotate(
-            model, input_path, output, output_format, accept_threshold, n_process, batch_size, resume, column, max_chars, progress
+            model, input_path, output, output_format, accept_threshold, n_process, batch_size, resume, column, max_chars, progress,
+            engine=engine, address=address, num_workers=num_workers, shard_size=shard_size,
         )
     typer.echo(
         f"{summary.inputs} records: {summary.annotated} annotated "

@@ -17,6 +17,11 @@ written atomically (temporary file + rename):
 A run that is killed leaves its parts; ``resume=True`` skips the records
 already in them (an incomplete last line is discarded) and finishes with
 exactly one output per input.
+
+Engines: ``local`` tags in this process (``n_process`` > 1: spaCy's
+multiprocessing); ``ray`` (``ray_engine.py``) tags shards on Ray Data actors.
+Both feed the same part files through :func:`routed_record`, so their
+outputs are identical.
 """
 from __future__ import annotations
 
@@ -32,6 +37,7 @@ from ..formats.records import META_KEY
 from .inputs import DEFAULT_MAX_CHARS, TextRecord, read_inputs
 
 PARTS = ("accepted", "review", "errors")
+ENGINES = ("local", "ray")
 SCORED_KEY = "autolabel"  # span group of docs rebuilt from the parts
 
 
@@ -80,13 +86,31 @@ def annotate(
     column: str = "text",
     max_chars: int = DEFAULT_MAX_CHARS,
     progress: bool = True,
+    engine: str = "local",
+    address: Optional[str] = None,
+    num_workers: int = 1,
+    shard_size: int = 10_000,
 ) -> AnnotateSummary:
+    """Tag every record of ``input_path`` and write the outputs described
+    above. ``engine="local"`` tags in this process (``n_process`` > 1: spaCy's
+    multiprocessing); ``engine="ray"`` writes the records to shards of
+    ``shard_size`` and tags them with Ray Data on ``num_workers`` actors, each
+    loading the pipeline once (``address``: an existing cluster; none: a local
+    Ray started and stopped here). Both stream and give the same outputs."""
     import spacy
 
     from ..formats import format_for_path
     from ..hooks.manager import get_plugins
 
     output = Path(output)
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}: choose one of {', '.join(ENGINES)}")
+    if engine == "ray":
+        from .ray_engine import require_ray
+
+        require_ray()  # before any work: a clear message if the extra is missing
+        if not isinstance(model, (str, Path)):
+            raise ValueError("engine 'ray' needs the pipeline as a name or path, which each worker loads")
     if accept_threshold is not None and not 0.0 <= accept_threshold <= 1.0:
         raise ValueError(f"accept_threshold must be in [0, 1], got {accept_threshold}")
     spec = get_plugins().format(output_format or format_for_path(output, get_plugins().formats()))
@@ -101,10 +125,17 @@ def annotate(
     done = {name: _recover_part(parts_dir / f"{name}.jsonl") for name in PARTS}
     done_ids = set().union(*done.values())
     files = {name: open(parts_dir / f"{name}.jsonl", "a", encoding="utf-8") for name in PARTS}
+    records = read_inputs(input_path, column, max_chars)
     try:
-        _annotate_stream(
-            nlp, read_inputs(input_path, column, max_chars), done_ids, files, accept_threshold, n_process, batch_size, progress
-        )
+        if engine == "ray":
+            from .ray_engine import annotate_stream_ray
+
+            annotate_stream_ray(
+                model, records, done_ids, files, accept_threshold, batch_size, progress,
+                address=address, num_workers=num_workers, shard_size=shard_size, shard_dir=parts_dir / "shards",
+            )
+        else:
+            _annotate_stream(nlp, records, done_ids, files, accept_threshold, n_process, batch_size, progress)
     finally:
         for f in files.values():
             f.close()
@@ -133,31 +164,41 @@ def _annotate_stream(nlp, records, done_ids, files, threshold, n_process, batch_
     bar = tqdm(unit="doc", desc="annotate", disable=not progress, dynamic_ncols=True)
 
     def valid() -> Iterator[tuple[str, TextRecord]]:
-        for record in records:
-            if record.id in done_ids:
-                continue
-            if record.error is not None:
-                _append(files["errors"], {"id": record.id, "error": record.error, "raw": record.raw})
-                bar.update(1)
-                continue
+        for record in skip_done_and_errors(records, done_ids, files["errors"], on_error=lambda: bar.update(1)):
             yield record.text, record
 
     for doc, record in nlp.pipe(valid(), as_tuples=True, n_process=n_process, batch_size=batch_size):
-        out = _doc_record(doc, record)
-        if threshold is None:
-            part = "accepted"  # one output; "accepted" is just the part's name
-        else:
-            part = "accepted" if (out.get("score") is not None and out["score"] >= threshold) else "review"
-            out["decision"] = {"route": part, "threshold": threshold}
+        part, out = routed_record(doc, record.id, record.meta, threshold)
         _append(files[part], out)
         bar.update(1)
     bar.close()
 
 
-def _doc_record(doc, record: TextRecord) -> dict:
-    """A part-file line: the ``jsonl`` format's record plus the input's id."""
-    doc.user_data[META_KEY] = record.meta
-    return {"id": record.id, **doc_to_record(doc)}
+def routed_record(doc, record_id: str, meta: dict, threshold: Optional[float]) -> tuple[str, dict]:
+    """The part a tagged doc goes to and its part-file line (the ``jsonl``
+    format's record plus the input's id and, when routing, the decision).
+    Every engine calls this, so their outputs are the same."""
+    doc.user_data[META_KEY] = meta
+    out = {"id": record_id, **doc_to_record(doc)}
+    if threshold is None:
+        return "accepted", out  # one output; "accepted" is just the part's name
+    part = "accepted" if (out.get("score") is not None and out["score"] >= threshold) else "review"
+    out["decision"] = {"route": part, "threshold": threshold}
+    return part, out
+
+
+def skip_done_and_errors(records, done_ids: set, errors_file, on_error=None) -> Iterator[TextRecord]:
+    """The records still to tag: those already in the part files (a resumed
+    run) are skipped, and those that cannot be used go to the errors part."""
+    for record in records:
+        if record.id in done_ids:
+            continue
+        if record.error is not None:
+            _append(errors_file, {"id": record.id, "error": record.error, "raw": record.raw})
+            if on_error is not None:
+                on_error()
+            continue
+        yield record
 
 
 def _append(f, record: dict) -> None:

@@ -1,0 +1,156 @@
+"""The ``ray`` engine of ``annotate``: Ray Data with a pool of actors, each
+loading the pipeline once.
+
+The driver streams the input once: records already done (``--resume``) are
+skipped, unusable ones go to the errors part exactly as in the local engine,
+and the rest are written to shards of JSON lines under ``<output>.parts/``.
+Ray Data reads the shards, tags them in batches on ``num_workers`` actors and
+streams the results back in input order (``preserve_order``); the driver
+appends each to its part file as it arrives, so memory stays flat and
+``--resume`` works the same. An actor that dies is restarted by Ray and its
+unfinished batch is run again; a batch's results reach the part files only
+once it is complete, so every record is still accounted for exactly once.
+
+Ray is an optional extra: ``pip install "autolabel-spacy[ray]"``.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Iterable, Optional
+
+from .annotate import routed_record, skip_done_and_errors
+from .inputs import TextRecord
+
+INSTALL_HINT = 'the ray engine needs Ray Data: pip install "autolabel-spacy[ray]"'
+
+
+class MissingExtraError(LookupError):
+    """An optional extra that a requested feature needs is not installed."""
+
+
+def require_ray() -> None:
+    try:
+        import ray  # noqa: F401
+        import ray.data  # noqa: F401
+    except ImportError as e:
+        raise MissingExtraError(f"{INSTALL_HINT} ({e})") from None
+
+
+class Annotator:
+    """A Ray Data actor: loads the pipeline once, tags batches of shard lines."""
+
+    def __init__(self, model: str, threshold: Optional[float], batch_size: int) -> None:
+        import spacy
+
+        self.nlp = spacy.load(model)
+        self.threshold = threshold
+        self.batch_size = batch_size
+
+    def __call__(self, batch: dict) -> dict:
+        records = [json.loads(line) for line in batch["text"]]
+        parts, lines = [], []
+        docs = self.nlp.pipe((r["text"] for r in records), batch_size=self.batch_size)
+        for doc, record in zip(docs, records):
+            part, out = routed_record(doc, record["id"], record["meta"], self.threshold)
+            parts.append(part)
+            lines.append(json.dumps(out, ensure_ascii=False))
+        return {"part": parts, "line": lines}
+
+
+def write_shards(records: Iterable[TextRecord], shard_dir: Path, shard_size: int) -> list[Path]:
+    """The records as JSON lines, ``shard_size`` per file, in input order."""
+    if shard_size < 1:
+        raise ValueError(f"shard_size must be at least 1, got {shard_size}")
+    shard_dir.mkdir(parents=True, exist_ok=True)
+    for old in shard_dir.glob("shard-*.jsonl"):  # from an interrupted run: rewritten from what is left
+        old.unlink()
+    paths: list[Path] = []
+    out = None
+    n = 0
+    try:
+        for record in records:
+            if n % shard_size == 0:
+                if out is not None:
+                    out.close()
+                paths.append(shard_dir / f"shard-{len(paths):06d}.jsonl")
+                out = open(paths[-1], "w", encoding="utf-8")
+            out.write(json.dumps({"id": record.id, "text": record.text, "meta": record.meta}, ensure_ascii=False) + "\n")
+            n += 1
+    finally:
+        if out is not None:
+            out.close()
+    return paths
+
+
+def start_ray(address: Optional[str], num_workers: int) -> bool:
+    """Join ``address``, or start a local Ray; returns whether it was started
+    here (and so must be shut down here)."""
+    import ray
+
+    if ray.is_initialized():
+        return False
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # a local, single-user cluster
+    quiet = {"include_dashboard": False, "log_to_driver": False, "configure_logging": False}
+    if address:
+        ray.init(address=address, **quiet)
+    else:
+        # one logical CPU beyond the actors' for the shard reads and the driver
+        ray.init(num_cpus=max(os.cpu_count() or 1, num_workers) + 1, **quiet)
+    return True
+
+
+def annotate_stream_ray(
+    model,
+    records: Iterable[TextRecord],
+    done_ids: set,
+    files: dict,
+    threshold: Optional[float],
+    batch_size: int,
+    progress: bool,
+    *,
+    address: Optional[str],
+    num_workers: int,
+    shard_size: int,
+    shard_dir: Path,
+) -> None:
+    import ray
+    from tqdm import tqdm
+
+    if num_workers < 1:
+        raise ValueError(f"num_workers must be at least 1, got {num_workers}")
+    # a path the workers can open whatever their working directory; else a package name
+    model = str(Path(model).resolve()) if Path(model).exists() else str(model)
+    todo = skip_done_and_errors(records, done_ids, files["errors"])
+    shards = write_shards(todo, shard_dir, shard_size)
+    if not shards:
+        return
+    started = start_ray(address, num_workers)
+    bar = tqdm(unit="doc", desc="annotate (ray)", disable=not progress, dynamic_ncols=True)
+    try:
+        ctx = ray.data.DataContext.get_current()
+        ctx.execution_options.preserve_order = True  # results come back in input order
+        ctx.enable_progress_bars = False  # our own bar counts docs
+        ctx.print_on_execution_start = False
+        logging.getLogger("ray.data").setLevel(logging.WARNING)
+        ds = ray.data.read_text([str(p) for p in shards], num_cpus=0.25)
+        ds = ds.map_batches(
+            Annotator,
+            fn_constructor_args=(model, threshold, batch_size),
+            batch_size=batch_size,
+            batch_format="numpy",
+            compute=ray.data.ActorPoolStrategy(size=num_workers),
+            num_cpus=1,
+        )
+        for batch in ds.iter_batches(batch_size=None, batch_format="numpy"):
+            for part, line in zip(batch["part"], batch["line"]):
+                files[part].write(str(line) + "\n")
+                bar.update(1)
+            for f in files.values():
+                f.flush()
+    finally:
+        bar.close()
+        if started:
+            ray.shutdown()
