@@ -30,7 +30,8 @@ import os
 import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Iterator, Optional
+from itertools import islice
+from typing import Iterable, Iterator, Optional
 
 from ..formats.jsonl import doc_to_record
 from ..formats.records import META_KEY
@@ -38,6 +39,9 @@ from .inputs import DEFAULT_MAX_CHARS, TextRecord, read_inputs
 
 PARTS = ("accepted", "review", "errors")
 ENGINES = ("local", "ray")
+# docs per spaCy memory zone (one process) and per set of worker processes (n_process > 1)
+ZONE_DOCS = 10_000
+ZONE_DOCS_MULTIPROCESS = 100_000
 SCORED_KEY = "autolabel"  # span group of docs rebuilt from the parts
 
 
@@ -167,11 +171,24 @@ def _annotate_stream(nlp, records, done_ids, files, threshold, n_process, batch_
         for record in skip_done_and_errors(records, done_ids, files["errors"], on_error=lambda: bar.update(1)):
             yield record.text, record
 
-    for doc, record in nlp.pipe(valid(), as_tuples=True, n_process=n_process, batch_size=batch_size):
-        part, out = routed_record(doc, record.id, record.meta, threshold)
-        _append(files[part], out)
-        bar.update(1)
+    # Each chunk runs in a spaCy memory zone: the strings and lexemes of its
+    # texts are freed at its end, so the vocab does not grow with the input.
+    # With n_process > 1 each chunk also gets fresh worker processes, whose
+    # vocabs would otherwise grow.
+    zone = ZONE_DOCS if n_process == 1 else ZONE_DOCS_MULTIPROCESS
+    for chunk in chunked(valid(), zone):
+        with nlp.memory_zone():
+            for doc, record in nlp.pipe(chunk, as_tuples=True, n_process=n_process, batch_size=batch_size):
+                part, out = routed_record(doc, record.id, record.meta, threshold)
+                _append(files[part], out)
+                bar.update(1)
     bar.close()
+
+
+def chunked(items: Iterable, size: int) -> Iterator[list]:
+    it = iter(items)
+    while chunk := list(islice(it, size)):
+        yield chunk
 
 
 def routed_record(doc, record_id: str, meta: dict, threshold: Optional[float]) -> tuple[str, dict]:
@@ -298,9 +315,13 @@ def _write_docs(nlp, spec, records, path: Path) -> int:
 
     def docs():
         nonlocal count
-        for record in records:
-            count += 1
-            yield _record_doc(nlp, record)
+        for chunk in chunked(records, ZONE_DOCS):
+            # the writers consume each doc before asking for the next, so the
+            # zone can free a chunk's strings once its docs are written
+            with nlp.memory_zone():
+                for record in chunk:
+                    count += 1
+                    yield _record_doc(nlp, record)
 
     tmp = _tmp_path(path)
     spec.write(docs(), tmp)

@@ -52,11 +52,12 @@ class Annotator:
     def __call__(self, batch: dict) -> dict:
         records = [json.loads(line) for line in batch["text"]]
         parts, lines = [], []
-        docs = self.nlp.pipe((r["text"] for r in records), batch_size=self.batch_size)
-        for doc, record in zip(docs, records):
-            part, out = routed_record(doc, record["id"], record["meta"], self.threshold)
-            parts.append(part)
-            lines.append(json.dumps(out, ensure_ascii=False))
+        with self.nlp.memory_zone():  # the vocab does not grow with the input
+            docs = self.nlp.pipe((r["text"] for r in records), batch_size=self.batch_size)
+            for doc, record in zip(docs, records):
+                part, out = routed_record(doc, record["id"], record["meta"], self.threshold)
+                parts.append(part)
+                lines.append(json.dumps(out, ensure_ascii=False))
         return {"part": parts, "line": lines}
 
 
