@@ -220,3 +220,18 @@ def test_evaluate_reports_labels_calibration_and_routing(model, tmp_path):
                       "--accept-threshold", "0.5", "--accept-threshold-from", str(tmp_path / "r.json")]
     )
     assert both.exit_code == 1 and "not both" in both.output
+
+
+def test_the_vocab_does_not_grow_with_the_input(model, tmp_path):
+    """Memory stays flat: every token string of the input is new, and none
+    of them stays in the pipeline's vocab after the run (spaCy memory zones)."""
+    nlp = spacy.load(model)
+    (tmp_path / "in.txt").write_text("".join(f"zq{i}x took aspirin for migraine{i} .\n" for i in range(3000)))
+    before = len(nlp.vocab.strings)
+    summary = annotate(nlp, tmp_path / "in.txt", tmp_path / "out.jsonl", accept_threshold=0.5, progress=False)
+    assert summary.inputs == 3000 and summary.errors == 0
+    # (spaCy's lexeme counter still counts the freed transient lexemes, so
+    # the string store is what tells)
+    assert len(nlp.vocab.strings) == before
+    texts = [r["text"] for name in ("accepted", "review") for r in srsly.read_jsonl(tmp_path / f"out.{name}.jsonl")]
+    assert sorted(texts) == sorted(f"zq{i}x took aspirin for migraine{i} ." for i in range(3000))
