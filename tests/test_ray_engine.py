@@ -108,3 +108,30 @@ def test_a_killed_worker_still_leaves_every_record_exactly_once(model, tmp_path)
     assert set(ids) | set(errors) == {f"in.jsonl:{i + 1}" for i in range(n)}
     summary = srsly.read_json(tmp_path / "out" / "a.summary.json")
     assert summary["inputs"] == n and summary["accepted"] + summary["review"] + summary["errors"] == n
+
+
+@pytest.mark.slow
+def test_joins_an_existing_cluster_with_address(model, tmp_path):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    ray_cli = str(Path(sys.executable).parent / "ray")
+    env = dict(os.environ, RAY_AUTH_MODE="disabled")
+    subprocess.run(
+        [ray_cli, "start", "--head", "--port", str(port), "--num-cpus", "2", "--include-dashboard", "false", "--disable-usage-stats"],
+        check=True, capture_output=True, env=env,
+    )
+    try:
+        (tmp_path / "in.txt").write_text("\n".join(TEXTS) + "\n")
+        local = annotate(model, tmp_path / "in.txt", tmp_path / "local" / "a.jsonl", accept_threshold=0.99, progress=False)
+        joined = annotate(
+            model, tmp_path / "in.txt", tmp_path / "joined" / "a.jsonl", accept_threshold=0.99, progress=False,
+            engine="ray", address=f"127.0.0.1:{port}", num_workers=2,
+        )
+        assert joined.inputs == local.inputs == len(TEXTS)
+        for name in OUTPUTS:
+            assert (tmp_path / "joined" / f"a.{name}").read_bytes() == (tmp_path / "local" / f"a.{name}").read_bytes(), name
+    finally:
+        subprocess.run([ray_cli, "stop", "--force"], capture_output=True, env=env)

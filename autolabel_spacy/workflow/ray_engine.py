@@ -98,8 +98,7 @@ def start_ray(address: Optional[str], num_workers: int) -> bool:
     if address:
         ray.init(address=address, **quiet)
     else:
-        # one logical CPU beyond the actors' for the shard reads and the driver
-        ray.init(num_cpus=max(os.cpu_count() or 1, num_workers) + 1, **quiet)
+        ray.init(num_cpus=max(os.cpu_count() or 1, num_workers), **quiet)
     return True
 
 
@@ -136,7 +135,9 @@ def annotate_stream_ray(
         ctx.enable_progress_bars = False  # our own bar counts docs
         ctx.print_on_execution_start = False
         logging.getLogger("ray.data").setLevel(logging.WARNING)
-        ds = ray.data.read_text([str(p) for p in shards], num_cpus=0.25)
+        # Reading shards takes no CPU slot: with as many actors as the
+        # cluster has CPUs, reads that needed one could never be scheduled.
+        ds = ray.data.read_text([str(p) for p in shards], num_cpus=0)
         ds = ds.map_batches(
             Annotator,
             fn_constructor_args=(model, threshold, batch_size),
