@@ -9,6 +9,10 @@ import typer
 
 from .errors import reported
 
+# options that `autolabel corpus` shares, reading the same token-per-line files
+LangOption = Annotated[str, typer.Option("--lang", help="spaCy language code (zh: character tokens, no spaces)")]
+SchemeOption = Annotated[str, typer.Option("--scheme", help="tag scheme of token-per-line input: auto, iob2, iob1, io, biluo or bmes")]
+
 
 def convert(
     input_path: Path,
@@ -42,8 +46,8 @@ def convert(
 def convert_cli(
     input_path: Annotated[Path, typer.Argument(help="Input file (format from its extension or --from)")],
     output_path: Annotated[Path, typer.Argument(help="Output file (format from its extension or --to)")],
-    lang: Annotated[str, typer.Option(help="spaCy language code (zh: character tokens, no spaces)")] = "en",
-    scheme: Annotated[str, typer.Option(help="conll input: auto, iob2, iob1, io, biluo or bmes")] = "auto",
+    lang: LangOption = "en",
+    scheme: SchemeOption = "auto",
     limit: Annotated[int, typer.Option(help="conll input: read only the first N sentences (0: all)")] = 0,
     n_sents: Annotated[int, typer.Option(help="conll input: sentences per doc")] = 1,
     strict: Annotated[bool, typer.Option(help="conll input: fail on tag-sequence violations")] = False,

@@ -8,14 +8,15 @@ from typing import Annotated
 
 import typer
 
+from .convert import LangOption, SchemeOption
 from .errors import reported
 
 
 def corpus_cli(
     folder: Annotated[Path, typer.Argument(help="Folder with train.* and optional dev.*, test.*, raw.txt")],
     output: Annotated[Path, typer.Argument(help="Output folder for train/dev/test.spacy and raw.txt")],
-    lang: Annotated[str, typer.Option(help="spaCy language code (zh: character tokens, no spaces)")] = "en",
-    scheme: Annotated[str, typer.Option(help="auto, iob2, iob1, io, biluo or bmes")] = "auto",
+    lang: LangOption = "en",
+    scheme: SchemeOption = "auto",
     dev_fraction: Annotated[float, typer.Option(help="Share of train held out as dev when there is no dev split")] = 0.1,
 ) -> None:
     """Convert every split of a token-per-line corpus folder to .spacy."""
