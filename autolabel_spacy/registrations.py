@@ -19,6 +19,7 @@ REGISTRATIONS: dict[str, dict[str, str]] = {
     "architectures": {
         "autolabel.CRFTagger.v1": "autolabel_spacy.ml.models:build_crf_tagger",
         "autolabel.GazetteerFeatures.v1": "autolabel_spacy.ml.gazetteer:build_gazetteer_features",
+        "autolabel.PretrainedSubwordEmbed.v1": "autolabel_spacy.ml.subword_vectors:build_pretrained_subword_embed",
     },
     "misc": {
         "autolabel.calibrate_before_save.v1": "autolabel_spacy.calibration:make_calibrate_before_save",
