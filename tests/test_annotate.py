@@ -1,5 +1,6 @@
 """autolabel annotate: every record accounted for, routing, resume, formats."""
 import json
+from pathlib import Path
 
 import pytest
 import spacy
@@ -235,3 +236,30 @@ def test_the_vocab_does_not_grow_with_the_input(model, tmp_path):
     assert len(nlp.vocab.strings) == before
     texts = [r["text"] for name in ("accepted", "review") for r in srsly.read_jsonl(tmp_path / f"out.{name}.jsonl")]
     assert sorted(texts) == sorted(f"zq{i}x took aspirin for migraine{i} ." for i in range(3000))
+
+
+@pytest.mark.parametrize("threshold", [None, 0.5])
+def test_jsonl_written_from_records_equals_jsonl_written_from_docs(model, tmp_path, threshold, monkeypatch):
+    """The jsonl format's write_records fast path (no re-tokenizing) writes
+    byte for byte what its doc writer writes."""
+    import dataclasses
+
+    from autolabel_spacy.hooks.manager import get_plugins
+
+    src = tmp_path / "in.jsonl"
+    lines = [json.dumps({"text": t, "meta": {"n": i, "tags": ["a", "é"]}}, ensure_ascii=False) for i, t in enumerate(TEXTS * 3)]
+    lines.append(json.dumps({"text": "Ünïcode text with aspirin and “quotes” / slashes"}, ensure_ascii=False))
+    src.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    fast = annotate(model, src, tmp_path / "fast" / "out.jsonl", accept_threshold=threshold, progress=False)
+    plugins = get_plugins()
+    real_format = plugins.format
+    monkeypatch.setattr(plugins, "format", lambda name: dataclasses.replace(real_format(name), write_records=None))
+    slow = annotate(model, src, tmp_path / "slow" / "out.jsonl", accept_threshold=threshold, progress=False)
+    assert fast.inputs == slow.inputs == len(lines)
+    outputs = [k for k in fast.outputs if k not in ("summary",)]
+    assert set(outputs) >= ({"all"} if threshold is None else {"accepted", "review"})
+    for key in outputs:
+        a, b = Path(fast.outputs[key]).read_bytes(), Path(slow.outputs[key]).read_bytes()
+        assert a == b, key
+    spans = [s for r in srsly.read_jsonl(fast.outputs["all" if threshold is None else "review"]) for s in r["spans"]]
+    assert spans and all("score" in s for s in spans)

@@ -21,6 +21,11 @@ class FormatSpec:
     read_records: optional ``read_records(path, nlp, align=, labels=) ->
         Iterator[Record]`` yielding a doc or the reason per record, so that
         one bad record does not stop an import (see ``formats/records.py``).
+    write_records: optional ``write_records(records, path) -> None`` for a
+        format whose records are the ``jsonl`` format's records (``text``,
+        ``spans`` with character offsets, ``score``, ``meta``): it writes
+        them without tokenizing, and must write exactly what ``write`` writes
+        for the docs of those records. ``annotate`` uses it when present.
     """
 
     name: str
@@ -29,6 +34,7 @@ class FormatSpec:
     read: Optional[Callable] = None
     write: Optional[Callable] = None
     read_records: Optional[Callable] = None
+    write_records: Optional[Callable] = None
 
     def __post_init__(self) -> None:
         if self.read is None and callable(self.read_records):
@@ -45,7 +51,7 @@ def validate_format(spec) -> list[str]:
         problems.append("format has no name")
     if spec.read is None and spec.write is None:
         problems.append(f"format {spec.name!r} can neither read nor write")
-    for fn in (spec.read, spec.write, spec.read_records):
+    for fn in (spec.read, spec.write, spec.read_records, spec.write_records):
         if fn is not None and not callable(fn):
             problems.append(f"format {spec.name!r}: {fn!r} is not callable")
     return problems

@@ -62,4 +62,10 @@ def doc_to_record(doc: Doc) -> dict:
 
 
 def write_jsonl(docs: Iterable[Doc], path) -> None:
-    srsly.write_jsonl(open_for_write(path), (doc_to_record(doc) for doc in docs))
+    write_jsonl_records((doc_to_record(doc) for doc in docs), path)
+
+
+def write_jsonl_records(records: Iterable[dict], path) -> None:
+    """Records already in this format's shape (what :func:`doc_to_record`
+    gives), written without building docs."""
+    srsly.write_jsonl(open_for_write(path), records)

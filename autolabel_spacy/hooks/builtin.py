@@ -11,7 +11,7 @@ def autolabel_formats() -> list:
     from ..formats.conll import read_conll, write_conll
     from ..formats.docbin import read_docbin, write_docbin
     from ..formats.doccano import read_doccano_records, write_doccano
-    from ..formats.jsonl import read_jsonl_records, write_jsonl
+    from ..formats.jsonl import read_jsonl_records, write_jsonl, write_jsonl_records
     from ..formats.labelstudio import read_labelstudio_records, write_labelstudio
     from ..formats.prodigy import read_prodigy_records, write_prodigy
 
@@ -30,6 +30,7 @@ def autolabel_formats() -> list:
             (".jsonl",),
             write=write_jsonl,
             read_records=read_jsonl_records,
+            write_records=write_jsonl_records,
         ),
         FormatSpec(
             "labelstudio",

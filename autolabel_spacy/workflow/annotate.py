@@ -25,6 +25,7 @@ outputs are identical.
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -115,12 +116,18 @@ def annotate(
         require_ray()  # before any work: a clear message if the extra is missing
         if not isinstance(model, (str, Path)):
             raise ValueError("engine 'ray' needs the pipeline as a name or path, which each worker loads")
+        if not Path(model).exists() and not spacy.util.is_package(str(model)):
+            raise ValueError(f"{model}: no such pipeline (neither a path nor an installed package)")
     if accept_threshold is not None and not 0.0 <= accept_threshold <= 1.0:
         raise ValueError(f"accept_threshold must be in [0, 1], got {accept_threshold}")
     spec = get_plugins().format(output_format or format_for_path(output, get_plugins().formats()))
     if spec.write is None:
         raise ValueError(f"format {spec.name!r} cannot be written")
-    nlp = spacy.load(model) if isinstance(model, (str, Path)) else model
+
+    @functools.cache
+    def pipeline():  # the ray engine's driver only needs it for some output formats
+        return spacy.load(model) if isinstance(model, (str, Path)) else model
+
     paths = output_paths(output, accept_threshold is not None)
     parts_dir = paths["parts"]
     if parts_dir.exists() and not resume:
@@ -139,14 +146,14 @@ def annotate(
                 address=address, num_workers=num_workers, shard_size=shard_size, shard_dir=parts_dir / "shards",
             )
         else:
-            _annotate_stream(nlp, records, done_ids, files, accept_threshold, n_process, batch_size, progress)
+            _annotate_stream(pipeline(), records, done_ids, files, accept_threshold, n_process, batch_size, progress)
     finally:
         for f in files.values():
             f.close()
 
-    counts = _finalize(nlp, spec, paths, accept_threshold)
+    counts = _finalize(pipeline, spec, paths, accept_threshold)
     summary = AnnotateSummary(
-        model=str(model) if isinstance(model, (str, Path)) else nlp.meta.get("name", "pipeline"),
+        model=str(model) if isinstance(model, (str, Path)) else pipeline().meta.get("name", "pipeline"),
         input=str(input_path),
         inputs=sum(counts.values()),
         annotated=sum(counts.values()) - counts["errors"],
@@ -263,12 +270,31 @@ def _record_doc(nlp, record: dict):
     if record.get("score") is not None:
         group.attrs["sequence_prob"] = record["score"]
     doc.spans[SCORED_KEY] = group
+    doc.user_data[META_KEY] = _output_meta(record)
+    return doc
+
+
+def _output_record(record: dict) -> dict:
+    """A part record as the ``jsonl`` format writes its doc (what
+    ``doc_to_record(_record_doc(nlp, record))`` gives), without tokenizing."""
+    scored = all(s.get("score") is not None for s in record["spans"])
+    out = {
+        "text": record["text"],
+        "spans": [s if scored else {k: v for k, v in s.items() if k != "score"} for s in record["spans"]],
+    }
+    if record.get("score") is not None:
+        out["score"] = record["score"]
+    out["meta"] = _output_meta(record)
+    return out
+
+
+def _output_meta(record: dict) -> dict:
+    """The input's meta plus the record id and, when routed, the decision."""
     meta = dict(record.get("meta") or {})
     meta["autolabel_id"] = record["id"]
     if record.get("decision"):
         meta["autolabel_decision"] = {**record["decision"], "score": record.get("score")}
-    doc.user_data[META_KEY] = meta
-    return doc
+    return meta
 
 
 def _review_order(path: Path) -> Iterator[dict]:
@@ -286,14 +312,14 @@ def _review_order(path: Path) -> Iterator[dict]:
             yield json.loads(f.readline())
 
 
-def _finalize(nlp, spec, paths: dict, threshold: Optional[float]) -> dict:
+def _finalize(pipeline, spec, paths: dict, threshold: Optional[float]) -> dict:
     parts = paths["parts"]
     counts = {}
     if threshold is None:
-        counts["all"] = _write_docs(nlp, spec, _part_records(parts / "accepted.jsonl"), paths["all"])
+        counts["all"] = _write_docs(pipeline, spec, _part_records(parts / "accepted.jsonl"), paths["all"])
     else:
-        counts["accepted"] = _write_docs(nlp, spec, _part_records(parts / "accepted.jsonl"), paths["accepted"])
-        counts["review"] = _write_docs(nlp, spec, _review_order(parts / "review.jsonl"), paths["review"])
+        counts["accepted"] = _write_docs(pipeline, spec, _part_records(parts / "accepted.jsonl"), paths["accepted"])
+        counts["review"] = _write_docs(pipeline, spec, _review_order(parts / "review.jsonl"), paths["review"])
     counts["errors"] = _copy_jsonl(_part_records(parts / "errors.jsonl"), paths["errors"])
     decisions = (
         {
@@ -310,8 +336,24 @@ def _finalize(nlp, spec, paths: dict, threshold: Optional[float]) -> dict:
     return counts
 
 
-def _write_docs(nlp, spec, records, path: Path) -> int:
+def _write_docs(pipeline, spec, records, path: Path) -> int:
+    """The part records in the output format; formats with ``write_records``
+    take them as they are, the others as docs rebuilt with the pipeline's
+    tokenizer (``pipeline``: a callable giving the pipeline)."""
     count = 0
+    tmp = _tmp_path(path)
+    if spec.write_records is not None:
+
+        def output_records():
+            nonlocal count
+            for record in records:
+                count += 1
+                yield _output_record(record)
+
+        spec.write_records(output_records(), tmp)
+        os.replace(tmp, path)
+        return count
+    nlp = pipeline()
 
     def docs():
         nonlocal count
@@ -323,7 +365,6 @@ def _write_docs(nlp, spec, records, path: Path) -> int:
                     count += 1
                     yield _record_doc(nlp, record)
 
-    tmp = _tmp_path(path)
     spec.write(docs(), tmp)
     os.replace(tmp, path)
     return count

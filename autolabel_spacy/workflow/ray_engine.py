@@ -4,10 +4,14 @@ loading the pipeline once.
 The driver streams the input once: records already done (``--resume``) are
 skipped, unusable ones go to the errors part exactly as in the local engine,
 and the rest are written to shards of JSON lines under ``<output>.parts/``.
-Ray Data reads the shards, tags them in batches on ``num_workers`` actors and
-streams the results back in input order (``preserve_order``); the driver
-appends each to its part file as it arrives, so memory stays flat and
-``--resume`` works the same. An actor that dies is restarted by Ray and its
+The dataset Ray Data runs is the list of slices of those shards (file, byte
+offset, number of lines; ``batch_size`` records each), so no read tasks run
+and the driver never holds the texts: each of the ``num_workers`` actors
+reads its slice, tags it, and the results stream back in input order
+(``preserve_order``); the driver appends each to its part file as it
+arrives, so memory stays flat and ``--resume`` works the same. (Actors must
+see the driver's files: on a multi-machine cluster, put the output on
+shared storage.) An actor that dies is restarted by Ray and its
 unfinished batch is run again; a batch's results reach the part files only
 once it is complete, so every record is still accounted for exactly once.
 
@@ -50,7 +54,11 @@ class Annotator:
         self.batch_size = batch_size
 
     def __call__(self, batch: dict) -> dict:
-        records = [json.loads(line) for line in batch["text"]]
+        records = [
+            json.loads(line)
+            for path, offset, count in zip(batch["path"], batch["offset"], batch["count"])
+            for line in read_slice(str(path), int(offset), int(count))
+        ]
         parts, lines = [], []
         with self.nlp.memory_zone():  # the vocab does not grow with the input
             docs = self.nlp.pipe((r["text"] for r in records), batch_size=self.batch_size)
@@ -61,29 +69,46 @@ class Annotator:
         return {"part": parts, "line": lines}
 
 
-def write_shards(records: Iterable[TextRecord], shard_dir: Path, shard_size: int) -> list[Path]:
-    """The records as JSON lines, ``shard_size`` per file, in input order."""
-    if shard_size < 1:
-        raise ValueError(f"shard_size must be at least 1, got {shard_size}")
+def write_shards(records: Iterable[TextRecord], shard_dir: Path, shard_size: int, slice_size: int) -> list[dict]:
+    """The records as JSON lines, ``shard_size`` per file, in input order;
+    returns the slices of the files (``path``, byte ``offset``, line
+    ``count``), ``slice_size`` lines each, in input order."""
+    if shard_size < 1 or slice_size < 1:
+        raise ValueError(f"shard_size and batch_size must be at least 1, got {shard_size} and {slice_size}")
     shard_dir.mkdir(parents=True, exist_ok=True)
     for old in shard_dir.glob("shard-*.jsonl"):  # from an interrupted run: rewritten from what is left
         old.unlink()
-    paths: list[Path] = []
+    slices: list[dict] = []
     out = None
-    n = 0
+    n = offset = 0
     try:
         for record in records:
             if n % shard_size == 0:
                 if out is not None:
                     out.close()
-                paths.append(shard_dir / f"shard-{len(paths):06d}.jsonl")
-                out = open(paths[-1], "w", encoding="utf-8")
-            out.write(json.dumps({"id": record.id, "text": record.text, "meta": record.meta}, ensure_ascii=False) + "\n")
+                path = shard_dir / f"shard-{n // shard_size:06d}.jsonl"
+                out = open(path, "wb")
+                offset = 0
+            if n % shard_size % slice_size == 0:
+                slices.append({"path": str(path), "offset": offset, "count": 0})
+            line = (json.dumps({"id": record.id, "text": record.text, "meta": record.meta}, ensure_ascii=False) + "\n").encode("utf-8")
+            out.write(line)
+            offset += len(line)
+            slices[-1]["count"] += 1
             n += 1
     finally:
         if out is not None:
             out.close()
-    return paths
+    return slices
+
+
+def read_slice(path: str, offset: int, count: int) -> list[str]:
+    with open(path, "rb") as f:
+        f.seek(offset)
+        lines = [f.readline().decode("utf-8") for _ in range(count)]
+    if len(lines) != count or not lines[-1].endswith("\n"):
+        raise RuntimeError(f"{path}: expected {count} lines at byte {offset}, the shard is shorter (was it changed?)")
+    return lines
 
 
 def start_ray(address: Optional[str], num_workers: int) -> bool:
@@ -124,8 +149,8 @@ def annotate_stream_ray(
     # a path the workers can open whatever their working directory; else a package name
     model = str(Path(model).resolve()) if Path(model).exists() else str(model)
     todo = skip_done_and_errors(records, done_ids, files["errors"])
-    shards = write_shards(todo, shard_dir, shard_size)
-    if not shards:
+    slices = write_shards(todo, shard_dir, shard_size, batch_size)
+    if not slices:
         return
     started = start_ray(address, num_workers)
     bar = tqdm(unit="doc", desc="annotate (ray)", disable=not progress, dynamic_ncols=True)
@@ -135,13 +160,12 @@ def annotate_stream_ray(
         ctx.enable_progress_bars = False  # our own bar counts docs
         ctx.print_on_execution_start = False
         logging.getLogger("ray.data").setLevel(logging.WARNING)
-        # Reading shards takes no CPU slot: with as many actors as the
-        # cluster has CPUs, reads that needed one could never be scheduled.
-        ds = ray.data.read_text([str(p) for p in shards], num_cpus=0)
+        # one block per slice, so every actor gets work however few slices
+        ds = ray.data.from_items(slices, override_num_blocks=len(slices))
         ds = ds.map_batches(
             Annotator,
             fn_constructor_args=(model, threshold, batch_size),
-            batch_size=batch_size,
+            batch_size=1,  # one slice: batch_size records
             batch_format="numpy",
             compute=ray.data.ActorPoolStrategy(size=num_workers),
             num_cpus=1,
