@@ -9,7 +9,8 @@ text; ``--source`` takes any token-per-line corpus or .txt file instead),
 repeated and shuffled with a fixed seed, one per line of a .txt input, each
 ending with its number so no two are the same. Every (size, engine) runs in
 its own process, with routing on (``--accept-threshold``) and JSONL outputs.
-Reported per run: docs/s and words/s (whitespace words of the input, whole
+With ``--repeats R`` each (size, engine) runs R times, interleaved, and
+the row reports the median time. Reported: docs/s and words/s (whitespace words of the input, whole
 run: reading, tagging, routing, writing the outputs), the peak RSS of the
 annotating process itself, and the peak of the summed RSS of its whole
 process tree (spaCy's worker processes, or Ray's raylet, GCS and actors),
@@ -25,6 +26,7 @@ import os
 import random
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import threading
@@ -159,7 +161,8 @@ def digest(out_dir: Path) -> str:
 
 def markdown(result: dict) -> str:
     lines = [
-        f"### annotate at scale: model `{result['model']}`, {result['cpus']} CPUs, batch {result['batch_size']}",
+        f"### annotate at scale: model `{result['model']}`, {result['cpus']} CPUs, batch {result['batch_size']}, "
+        f"median of {result['repeats']} run(s)",
         "",
         "| docs | engine | docs/s | words/s | seconds | peak RSS MB (process) | peak RSS MB (process tree) | outputs = first engine's |",
         "|---:|---|---:|---:|---:|---:|---:|---|",
@@ -204,6 +207,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--accept-threshold", type=float, default=0.9)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--repeats", type=int, default=1, help="runs per (size, engine), interleaved; rows report the median time")
     parser.add_argument("--work", default=str(ROOT / "benchmarks" / "results" / "scale_annotate"))
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
     parser.add_argument("--keep", action="store_true", help="keep the generated inputs and outputs")
@@ -219,23 +223,33 @@ def main() -> None:
         input_path = work / f"input-{n}.txt"
         words = write_input(sentences, n, input_path, args.seed)
         first = None
-        for engine, workers in engines:
-            out_dir = work / f"{n}-{engine}-{workers}"
-            r = run(engine, workers, args, input_path, out_dir)
-            d = digest(out_dir)
-            first = first or d
+        runs: dict[tuple[str, int], list[dict]] = {e: [] for e in engines}
+        # the repeats are interleaved (engine A, B, ..., A, B, ...) so that
+        # drifting machine load hits every engine alike; rows report medians
+        for rep in range(args.repeats):
+            for engine, workers in engines:
+                out_dir = work / f"{n}-{engine}-{workers}"
+                r = run(engine, workers, args, input_path, out_dir)
+                d = digest(out_dir)
+                first = first or d
+                runs[engine, workers].append({**r, "identical": d == first})
+                print(json.dumps({"docs": n, "engine": f"{engine}:{workers}", "repeat": rep, **runs[engine, workers][-1]}), flush=True)
+                if not args.keep:
+                    shutil.rmtree(out_dir)
+        for (engine, workers), rs in runs.items():
+            seconds = statistics.median(r["seconds"] for r in rs)
             row = {
-                "docs": n, "words": words, "engine": f"{engine}:{workers}", **r,
-                "docs_per_s": n / r["seconds"], "words_per_s": words / r["seconds"], "identical": d == first,
+                "docs": n, "words": words, "engine": f"{engine}:{workers}", "repeats": len(rs),
+                "seconds": seconds, "seconds_all": [r["seconds"] for r in rs],
+                "inputs": rs[0]["inputs"], "accepted": rs[0]["accepted"], "review": rs[0]["review"], "errors": rs[0]["errors"],
+                "peak_rss_mb": max(r["peak_rss_mb"] for r in rs), "peak_tree_mb": max(r["peak_tree_mb"] for r in rs),
+                "docs_per_s": n / seconds, "words_per_s": words / seconds, "identical": all(r["identical"] for r in rs),
             }
             rows.append(row)
-            print(json.dumps(row), flush=True)
-            if not args.keep:
-                shutil.rmtree(out_dir)
         if not args.keep:
             input_path.unlink()
     result = {
-        "model": args.model, "cpus": os.cpu_count(), "batch_size": args.batch_size, "seed": args.seed,
+        "model": args.model, "cpus": os.cpu_count(), "batch_size": args.batch_size, "seed": args.seed, "repeats": args.repeats,
         "rows": rows, "ratios": ratios(rows),
     }
     md = markdown(result)
