@@ -5,7 +5,7 @@ The driver streams the input once: records already done (``--resume``) are
 skipped, unusable ones go to the errors part exactly as in the local engine,
 and the rest are written to shards of JSON lines under ``<output>.parts/``.
 The dataset Ray Data runs is the list of slices of those shards (file, byte
-offset, number of lines; ``batch_size`` records each), so no read tasks run
+offset, number of lines; ``SLICE_BATCHES`` x ``batch_size`` records each), so no read tasks run
 and the driver never holds the texts: each of the ``num_workers`` actors
 reads its slice, tags it, and the results stream back in input order
 (``preserve_order``); the driver appends each to its part file as it
@@ -28,6 +28,10 @@ from typing import Iterable, Optional
 from .annotate import routed_record, skip_done_and_errors
 from .inputs import TextRecord
 
+ROUTED_PARTS = ("accepted", "review")
+# records per slice (the unit of work of one actor call), in nlp.pipe batches:
+# big enough that Ray's per-task cost is small, small enough to balance actors
+SLICE_BATCHES = 8
 INSTALL_HINT = 'the ray engine needs Ray Data: pip install "autolabel-spacy[ray]"'
 
 
@@ -54,19 +58,22 @@ class Annotator:
         self.batch_size = batch_size
 
     def __call__(self, batch: dict) -> dict:
-        records = [
-            json.loads(line)
-            for path, offset, count in zip(batch["path"], batch["offset"], batch["count"])
-            for line in read_slice(str(path), int(offset), int(count))
-        ]
-        parts, lines = [], []
-        with self.nlp.memory_zone():  # the vocab does not grow with the input
-            docs = self.nlp.pipe((r["text"] for r in records), batch_size=self.batch_size)
-            for doc, record in zip(docs, records):
-                part, out = routed_record(doc, record["id"], record["meta"], self.threshold)
-                parts.append(part)
-                lines.append(json.dumps(out, ensure_ascii=False))
-        return {"part": parts, "line": lines}
+        """Each row of ``batch`` is a slice; each row of the result holds the
+        slice's part-file lines, joined per part, and its record count."""
+        out: dict[str, list] = {part: [] for part in ROUTED_PARTS}
+        out["count"] = []
+        for path, offset, count in zip(batch["path"], batch["offset"], batch["count"]):
+            records = [json.loads(line) for line in read_slice(str(path), int(offset), int(count))]
+            lines: dict[str, list[str]] = {part: [] for part in ROUTED_PARTS}
+            with self.nlp.memory_zone():  # the vocab does not grow with the input
+                docs = self.nlp.pipe((r["text"] for r in records), batch_size=self.batch_size)
+                for doc, record in zip(docs, records):
+                    part, line = routed_record(doc, record["id"], record["meta"], self.threshold)
+                    lines[part].append(json.dumps(line, ensure_ascii=False) + "\n")
+            for part in ROUTED_PARTS:
+                out[part].append("".join(lines[part]))
+            out["count"].append(len(records))
+        return out
 
 
 def write_shards(records: Iterable[TextRecord], shard_dir: Path, shard_size: int, slice_size: int) -> list[dict]:
@@ -149,7 +156,7 @@ def annotate_stream_ray(
     # a path the workers can open whatever their working directory; else a package name
     model = str(Path(model).resolve()) if Path(model).exists() else str(model)
     todo = skip_done_and_errors(records, done_ids, files["errors"])
-    slices = write_shards(todo, shard_dir, shard_size, batch_size)
+    slices = write_shards(todo, shard_dir, shard_size, SLICE_BATCHES * batch_size)
     if not slices:
         return
     started = start_ray(address, num_workers)
@@ -165,15 +172,16 @@ def annotate_stream_ray(
         ds = ds.map_batches(
             Annotator,
             fn_constructor_args=(model, threshold, batch_size),
-            batch_size=1,  # one slice: batch_size records
+            batch_size=1,  # one slice per actor call
             batch_format="numpy",
             compute=ray.data.ActorPoolStrategy(size=num_workers),
             num_cpus=1,
         )
         for batch in ds.iter_batches(batch_size=None, batch_format="numpy"):
-            for part, line in zip(batch["part"], batch["line"]):
-                files[part].write(str(line) + "\n")
-                bar.update(1)
+            for i, count in enumerate(batch["count"]):
+                for part in ROUTED_PARTS:
+                    files[part].write(str(batch[part][i]))
+                bar.update(int(count))
             for f in files.values():
                 f.flush()
     finally:
