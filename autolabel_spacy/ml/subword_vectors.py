@@ -225,7 +225,7 @@ def distill_piece_vectors(name: str, dims: int, batch_size: int = 1024) -> Tuple
         tokenizer = AutoTokenizer.from_pretrained(path)
     except (OSError, ValueError) as e:
         raise ValueError(f"cannot load the tokenizer of {name!r} for subword vectors: {e}") from None
-    if not hasattr(tokenizer, "vocab") or "##" not in "".join(list(tokenizer.vocab)[:5000]):
+    if not any(piece.startswith("##") for piece in getattr(tokenizer, "vocab", {})):
         raise ValueError(f"{name!r} is not a WordPiece (BERT-style) model; subword vectors need one")
     vocab = tokenizer.vocab
     pieces = [""] * len(vocab)

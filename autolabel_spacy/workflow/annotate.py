@@ -38,7 +38,8 @@ from ..formats.jsonl import doc_to_record
 from ..formats.records import META_KEY
 from .inputs import DEFAULT_MAX_CHARS, TextRecord, read_inputs
 
-PARTS = ("accepted", "review", "errors")
+ROUTED_PARTS = ("accepted", "review")  # where tagged records go
+PARTS = ROUTED_PARTS + ("errors",)
 ENGINES = ("local", "ray")
 # docs per spaCy memory zone (one process) and per set of worker processes (n_process > 1)
 ZONE_DOCS = 10_000
@@ -225,8 +226,14 @@ def skip_done_and_errors(records, done_ids: set, errors_file, on_error=None) -> 
         yield record
 
 
+def json_line(record: dict) -> str:
+    """One record of a part or shard file: every engine writes through
+    this, so their files are byte-identical."""
+    return json.dumps(record, ensure_ascii=False) + "\n"
+
+
 def _append(f, record: dict) -> None:
-    f.write(json.dumps(record, ensure_ascii=False) + "\n")
+    f.write(json_line(record))
     f.flush()
 
 
@@ -375,7 +382,7 @@ def _copy_jsonl(records, path: Path) -> int:
     count = 0
     with open(tmp, "w", encoding="utf-8") as out:
         for record in records:
-            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            out.write(json_line(record))
             count += 1
     os.replace(tmp, path)
     return count

@@ -25,10 +25,9 @@ import os
 from pathlib import Path
 from typing import Iterable, Optional
 
-from .annotate import routed_record, skip_done_and_errors
+from .annotate import ROUTED_PARTS, json_line, routed_record, skip_done_and_errors
 from .inputs import TextRecord
 
-ROUTED_PARTS = ("accepted", "review")
 # records per slice (the unit of work of one actor call), in nlp.pipe batches:
 # big enough that Ray's per-task cost is small, small enough to balance actors
 SLICE_BATCHES = 8
@@ -69,7 +68,7 @@ class Annotator:
                 docs = self.nlp.pipe((r["text"] for r in records), batch_size=self.batch_size)
                 for doc, record in zip(docs, records):
                     part, line = routed_record(doc, record["id"], record["meta"], self.threshold)
-                    lines[part].append(json.dumps(line, ensure_ascii=False) + "\n")
+                    lines[part].append(json_line(line))
             for part in ROUTED_PARTS:
                 out[part].append("".join(lines[part]))
             out["count"].append(len(records))
@@ -81,7 +80,7 @@ def write_shards(records: Iterable[TextRecord], shard_dir: Path, shard_size: int
     returns the slices of the files (``path``, byte ``offset``, line
     ``count``), ``slice_size`` lines each, in input order."""
     if shard_size < 1 or slice_size < 1:
-        raise ValueError(f"shard_size and batch_size must be at least 1, got {shard_size} and {slice_size}")
+        raise ValueError(f"shard_size and slice_size must be at least 1, got {shard_size} and {slice_size}")
     shard_dir.mkdir(parents=True, exist_ok=True)
     for old in shard_dir.glob("shard-*.jsonl"):  # from an interrupted run: rewritten from what is left
         old.unlink()
@@ -98,7 +97,7 @@ def write_shards(records: Iterable[TextRecord], shard_dir: Path, shard_size: int
                 offset = 0
             if n % shard_size % slice_size == 0:
                 slices.append({"path": str(path), "offset": offset, "count": 0})
-            line = (json.dumps({"id": record.id, "text": record.text, "meta": record.meta}, ensure_ascii=False) + "\n").encode("utf-8")
+            line = json_line({"id": record.id, "text": record.text, "meta": record.meta}).encode("utf-8")
             out.write(line)
             offset += len(line)
             slices[-1]["count"] += 1
