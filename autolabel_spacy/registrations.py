@@ -17,6 +17,7 @@ REGISTRATIONS: dict[str, dict[str, str]] = {
         "domain_vocab": "autolabel_spacy.pipeline.domain_vocab:make_domain_vocab",
     },
     "architectures": {
+        "autolabel.BigramEmbed.v1": "autolabel_spacy.ml.bigram_embed:build_bigram_embed",
         "autolabel.CRFTagger.v1": "autolabel_spacy.ml.models:build_crf_tagger",
         "autolabel.GazetteerFeatures.v1": "autolabel_spacy.ml.gazetteer:build_gazetteer_features",
         "autolabel.PretrainedSubwordEmbed.v1": "autolabel_spacy.ml.subword_vectors:build_pretrained_subword_embed",

@@ -11,7 +11,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from compare_ner import baseline_config, for_language  # noqa: E402
 
 
-@pytest.mark.parametrize("name", ["crf_fast.cfg", "crf_accurate.cfg", "crf_transformer.cfg"])
+@pytest.mark.parametrize("name", ["crf_fast.cfg", "crf_accurate.cfg", "crf_accurate_zh.cfg", "crf_transformer.cfg"])
 def test_baseline_shares_everything_but_the_component(name):
     text = (ROOT / "configs" / name).read_text()
     crf = Config().from_str(text, interpolate=False)
@@ -30,6 +30,18 @@ def test_chinese_gets_the_character_segmenter():
     cfg = Config().from_str(for_language((ROOT / "configs" / "crf_fast.cfg").read_text(), "zh"), interpolate=False)
     assert cfg["nlp"]["lang"] == "zh"
     assert cfg["nlp"]["tokenizer"]["segmenter"] == "char"
+
+
+def test_chinese_accurate_config_is_the_accurate_config_plus_bigrams():
+    plain = Config().from_str((ROOT / "configs" / "crf_accurate.cfg").read_text(), interpolate=False)
+    zh = Config().from_str((ROOT / "configs" / "crf_accurate_zh.cfg").read_text(), interpolate=False)
+    assert zh["nlp"]["lang"] == "zh" and zh["nlp"]["tokenizer"]["segmenter"] == "char"
+    subword = zh["components"]["tok2vec"]["model"]["embed"]
+    bigrams = subword["embed"]
+    assert bigrams["@architectures"] == "autolabel.BigramEmbed.v1"
+    subword["embed"] = bigrams["embed"]  # unwrap: the rest must be the accurate config
+    zh["nlp"] = plain["nlp"]
+    assert zh == plain
 
 
 @pytest.mark.parametrize("name", ["crf_fast.cfg", "crf_accurate.cfg"])

@@ -37,6 +37,46 @@ def train(nlp, examples, steps=40):
     return nlp
 
 
+def tiny_tok2vec(embed: dict) -> dict:
+    """A small crf_ner tok2vec config around ``embed`` (an embedding-layer config)."""
+    return {
+        "@architectures": "spacy.Tok2Vec.v2",
+        "embed": embed,
+        "encode": {"@architectures": "spacy.MaxoutWindowEncoder.v2", "width": 32, "depth": 1, "window_size": 1, "maxout_pieces": 2},
+    }
+
+
+TINY_EMBED = {
+    "@architectures": "spacy.MultiHashEmbed.v2", "width": 32, "attrs": ["NORM", "SHAPE"],
+    "rows": [500, 50], "include_static_vectors": False,
+}
+
+
+def train_tiny(embed: dict, steps: int = 40):
+    """A blank English pipeline whose crf_ner reads ``embed`` through a small
+    tok2vec, trained for ``steps`` updates on the drug/disease examples."""
+    spacy.util.fix_random_seed(0)
+    nlp = spacy.blank("en")
+    nlp.add_pipe("crf_ner", config={"model": {"tok2vec": tiny_tok2vec(embed)}})
+    examples = make_examples(nlp, 40)
+    train(nlp, examples, steps=steps)
+    return nlp, examples
+
+
+def assert_reloads_the_same(nlp, texts, path):
+    """Saved to ``path`` and loaded back, ``nlp`` finds the same entities
+    with the same scores; some text must get an entity."""
+    before = [(d.ents, d.spans["crf_ner"].attrs["scores"]) for d in nlp.pipe(texts)]
+    assert any(len(ents) for ents, _ in before)
+    nlp.to_disk(path)
+    loaded = spacy.load(path)
+    after = [(d.ents, d.spans["crf_ner"].attrs["scores"]) for d in loaded.pipe(texts)]
+    for (ents_a, scores_a), (ents_b, scores_b) in zip(before, after):
+        assert [(e.text, e.label_) for e in ents_a] == [(e.text, e.label_) for e in ents_b]
+        assert np.allclose(scores_a, scores_b, atol=1e-6)
+    return loaded
+
+
 @pytest.fixture(scope="module")
 def trained():
     spacy.util.fix_random_seed(0)

@@ -22,9 +22,10 @@ from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 from spacy.tokens import Doc
-from thinc.api import Maxout, Model, chain, concatenate, with_array
+from thinc.api import Model
 from thinc.types import Floats2d
 
+from .feature_mix import mix_features
 from .transformer import transformer_name
 
 UNK = "[UNK]"
@@ -48,11 +49,7 @@ def build_pretrained_subword_embed(
     pieces_width (int): dimensions kept by PCA of the distilled vectors.
     """
     pieces = SubwordVectors(name=name, nO=pieces_width)
-    mix = with_array(Maxout(width, nP=3, dropout=dropout, normalize=True))
-    model = chain(concatenate(embed, pieces), mix)
-    model.set_ref("embed", embed)
-    model.set_ref("subword_vectors", pieces)
-    return model
+    return mix_features(embed, pieces, width, dropout=dropout, ref="subword_vectors")
 
 
 def SubwordVectors(name: str, nO: int) -> Model[List[Doc], List[Floats2d]]:
