@@ -30,7 +30,11 @@ def build_crf_tagger(
         ``TransformerListener``.
     lstm_depth (int): number of BiLSTM layers; 0 disables the BiLSTM.
     lstm_width (int): BiLSTM output width (both directions together).
-    dropout (float): dropout before the BiLSTM and before the emission layer.
+    dropout (float): dropout before the BiLSTM and before the emission layer,
+        used when the model is called outside spaCy's training loop. In
+        ``spacy train`` (and ``nlp.update(drop=...)``) spaCy sets every dropout
+        layer of the component to ``training.dropout``, as for any spaCy
+        component, so that is the rate that counts there.
     hidden_width (int): width of a maxout hidden layer before the emissions;
         0 means the emissions are linear in the encoder output.
     nO (Optional[int]): number of tags; inferred from the labels if unset.
