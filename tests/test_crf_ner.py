@@ -74,7 +74,6 @@ def assert_reloads_the_same(nlp, texts, path):
     for (ents_a, scores_a), (ents_b, scores_b) in zip(before, after):
         assert [(e.text, e.label_) for e in ents_a] == [(e.text, e.label_) for e in ents_b]
         assert np.allclose(scores_a, scores_b, atol=1e-6)
-    return loaded
 
 
 @pytest.fixture(scope="module")
@@ -180,19 +179,14 @@ def test_missing_gold_tokens_are_marginalised(trained):
 def test_serialization_round_trips_without_pickle(trained, tmp_path):
     nlp, _ = trained
     texts = ["aspirin is used to treat migraine .", "no heart failure was seen ."]
-    before = [(d.ents, list(d.spans["crf_ner"].attrs["scores"])) for d in nlp.pipe(texts)]
-    nlp.to_disk(tmp_path / "model")
+    assert_reloads_the_same(nlp, texts, tmp_path / "model")
     raw = (tmp_path / "model" / "crf_ner" / "model").read_bytes()
     msg = srsly.msgpack_loads(raw)  # plain msgpack: no pickle, no torch.save zip
     assert "nodes" in msg and not raw.startswith(b"PK")
-    loaded = spacy.load(tmp_path / "model")
-    after = [(d.ents, list(d.spans["crf_ner"].attrs["scores"])) for d in loaded.pipe(texts)]
-    assert [[e.text for e in b[0]] for b in before] == [[e.text for e in a[0]] for a in after]
-    assert np.allclose(np.concatenate([b[1] for b in before]), np.concatenate([a[1] for a in after]), atol=1e-6)
     fresh = spacy.blank("en")
     fresh.add_pipe("crf_ner", config={"store_marginals": True})
     fresh.from_bytes(nlp.to_bytes())
-    assert [e.text for e in fresh(texts[0]).ents] == [e.text for e in before[0][0]]
+    assert [e.text for e in fresh(texts[0]).ents] == [e.text for e in nlp(texts[0]).ents]
 
 
 def test_bilstm_model_serializes(tmp_path):
@@ -200,13 +194,10 @@ def test_bilstm_model_serializes(tmp_path):
     nlp = spacy.blank("en")
     nlp.add_pipe("crf_ner", config={"model": {"lstm_depth": 2, "lstm_width": 16}})
     examples = make_examples(nlp, 20)
-    train(nlp, examples, steps=5)
-    nlp.to_disk(tmp_path / "m")
-    loaded = spacy.load(tmp_path / "m")
-    text = "patients with diabetes took warfarin daily ."
-    a, b = nlp(text).spans["crf_ner"], loaded(text).spans["crf_ner"]
-    assert [s.text for s in a] == [s.text for s in b]
-    assert np.allclose(a.attrs["scores"], b.attrs["scores"], atol=1e-6)
+    # trained long enough to find entities (a small 2-layer BiLSTM needs about 100 updates), so the
+    # round trip compares spans and scores, not two empty lists
+    train(nlp, examples, steps=100)
+    assert_reloads_the_same(nlp, ["patients with diabetes took warfarin daily ."], tmp_path / "m")
 
 
 def test_multiprocessing_and_docbin(trained, tmp_path):
