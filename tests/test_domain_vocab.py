@@ -37,6 +37,24 @@ def test_matcher_longest_case_and_overlaps():
         VocabMatcher(nlp.make_doc, attr="POS")
 
 
+def test_acronyms_keep_their_case_when_matching_folds_case():
+    nlp = spacy.blank("en")
+    terms = {"AS": "Disease", "WAS": "Disease", "A - T": "Disease", "hemophilia A": "Disease", "mRNA decay": "X",
+             "cystic fibrosis": "Disease"}
+    doc = nlp("AS was seen as WAS and A - T ; Hemophilia A , hemophilia a , MRNA DECAY , mRNA decay and CYSTIC FIBROSIS .")
+    matcher = VocabMatcher(nlp.make_doc)
+    matcher.add(terms)
+    assert [s.text for s in matcher(doc)] == ["AS", "WAS", "A - T", "Hemophilia A", "mRNA decay", "CYSTIC FIBROSIS"]
+    folded = VocabMatcher(nlp.make_doc, exact_acronyms=False)
+    folded.add(terms)
+    assert [s.text for s in folded(doc)][:4] == ["AS", "was", "as", "WAS"]
+    for exact, expected in ((True, ["AS"]), (False, ["AS", "as"])):
+        pipeline = spacy.blank("en")
+        pipeline.add_pipe("domain_vocab", config={"exact_acronyms": exact}).add_terms(terms)
+        doc = pipeline("AS , as")
+        assert [s.text for s in doc.spans["domain_vocab"]] == expected
+
+
 def test_component_serializes_its_terms_and_loads_without_the_plugin(tmp_path, monkeypatch):
     nlp = spacy.blank("en")
     nlp.add_pipe("domain_vocab", config={"domain": "medical"})
@@ -236,3 +254,4 @@ def test_vocab_build_cli_writes_terms_with_provenance_and_folds(tmp_path):
     wrong = CliRunner().invoke(build_app(), ["vocab", "build", str(tmp_path / "train.conll"), str(tmp_path / "f.tsv"), "--domain", "finance"])
     assert wrong.exit_code == 1 and "labels ['Disease'] that domain 'finance' does not define" in wrong.output
     assert not (tmp_path / "f.tsv").exists()
+

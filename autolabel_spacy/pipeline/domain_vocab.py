@@ -31,6 +31,7 @@ from ..vocab_matcher import VocabMatcher
         "attr": "LOWER",
         "longest": True,
         "spans_key": "domain_vocab",
+        "exact_acronyms": True,
     },
 )
 def make_domain_vocab(
@@ -41,6 +42,7 @@ def make_domain_vocab(
     attr: str,
     longest: bool,
     spans_key: str,
+    exact_acronyms: bool,
 ) -> "DomainVocab":
     """Vocabulary matcher.
 
@@ -50,9 +52,18 @@ def make_domain_vocab(
     attr: ``LOWER`` (case-insensitive), ``ORTH`` (exact) or ``NORM``.
     longest: keep only the longest non-overlapping matches.
     spans_key: ``doc.spans`` key the matches are written to.
+    exact_acronyms: match terms whose case carries meaning ("AS", "DMD")
+        by their exact text even when ``attr`` folds case.
     """
     return DomainVocab(
-        nlp, name, domain=domain, vocabularies=vocabularies, attr=attr, longest=longest, spans_key=spans_key
+        nlp,
+        name,
+        domain=domain,
+        vocabularies=vocabularies,
+        attr=attr,
+        longest=longest,
+        spans_key=spans_key,
+        exact_acronyms=exact_acronyms,
     )
 
 
@@ -67,6 +78,7 @@ class DomainVocab(Pipe):
         attr: str = "LOWER",
         longest: bool = True,
         spans_key: str = "domain_vocab",
+        exact_acronyms: bool = True,
     ) -> None:
         self.name = name
         self.nlp = nlp
@@ -76,9 +88,10 @@ class DomainVocab(Pipe):
             "attr": attr,
             "longest": longest,
             "spans_key": spans_key,
+            "exact_acronyms": exact_acronyms,
             "sources": [],
         }
-        self.matcher = VocabMatcher(nlp.make_doc, attr=attr, longest=longest)
+        self.matcher = self._new_matcher()
         self.n_folds = 0
         self.folds: dict[str, int] = {}  # term key -> bitmask of training folds
         self._loaded = False
@@ -92,6 +105,12 @@ class DomainVocab(Pipe):
         """Labels of the terms loaded so far (spaCy reads this for the
         pipeline's meta, also before ``from_disk``, so it loads nothing)."""
         return tuple(sorted(set(self.matcher.terms.values())))
+
+    def _new_matcher(self) -> VocabMatcher:
+        cfg = self.cfg
+        return VocabMatcher(
+            self.nlp.make_doc, attr=cfg["attr"], longest=cfg["longest"], exact_acronyms=cfg["exact_acronyms"]
+        )
 
     def _key(self, text: str) -> str:
         return text if self.cfg["attr"] == "ORTH" else text.lower()
@@ -118,7 +137,7 @@ class DomainVocab(Pipe):
         """Load the terms: the domain's vocabularies, then ``vocab_path``.
         With neither, the terms already added (``add_terms``) are kept."""
         if self.cfg["domain"] or vocab_path is not None:
-            self.matcher = VocabMatcher(self.nlp.make_doc, attr=self.cfg["attr"], longest=self.cfg["longest"])
+            self.matcher = self._new_matcher()
             self.cfg["sources"] = []
             self.n_folds, self.folds = 0, {}
             self._load_domain()
@@ -174,7 +193,7 @@ class DomainVocab(Pipe):
 
     def _load(self, cfg: dict, data: dict) -> None:
         self.cfg.update(cfg)
-        self.matcher = VocabMatcher(self.nlp.make_doc, attr=self.cfg["attr"], longest=self.cfg["longest"])
+        self.matcher = self._new_matcher()
         self.matcher.add(data.get("terms", {}))
         self.n_folds, self.folds = data.get("n_folds", 0), dict(data.get("folds", {}))
         self._loaded = True
