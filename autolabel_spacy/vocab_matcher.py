@@ -39,12 +39,12 @@ class VocabMatcher:
         self.longest = longest
         self.exact_acronyms = exact_acronyms and attr != "ORTH"
         self.terms: dict[str, str] = {}
-        self._matcher = None
+        self._matchers: list[PhraseMatcher] | None = None  # one per match attr, built for _vocab
         self._vocab = None
 
     def add(self, terms: dict[str, str]) -> None:
         self.terms.update(terms)
-        self._matcher = None  # rebuilt on the next call
+        self._matchers = None  # rebuilt on the next call
 
     def __len__(self) -> int:
         return len(self.terms)
@@ -74,9 +74,9 @@ class VocabMatcher:
     def __call__(self, doc: Doc) -> list[Span]:
         if not self.terms:
             return []
-        if self._matcher is None or self._vocab is not doc.vocab:
-            self._matcher, self._vocab = self._build(doc.vocab), doc.vocab
-        spans = [span for matcher in self._matcher for span in matcher(doc, as_spans=True)]
+        if self._matchers is None or self._vocab is not doc.vocab:
+            self._matchers, self._vocab = self._build(doc.vocab), doc.vocab
+        spans = [span for matcher in self._matchers for span in matcher(doc, as_spans=True)]
         return filter_spans(spans) if self.longest else sorted(set(spans))
 
     def pipe(self, docs: Iterable[Doc]) -> Iterable[list[Span]]:

@@ -254,4 +254,3 @@ def test_vocab_build_cli_writes_terms_with_provenance_and_folds(tmp_path):
     wrong = CliRunner().invoke(build_app(), ["vocab", "build", str(tmp_path / "train.conll"), str(tmp_path / "f.tsv"), "--domain", "finance"])
     assert wrong.exit_code == 1 and "labels ['Disease'] that domain 'finance' does not define" in wrong.output
     assert not (tmp_path / "f.tsv").exists()
-
