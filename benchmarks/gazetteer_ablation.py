@@ -23,7 +23,8 @@ ROOT = compare_ner.ROOT
 
 
 def with_gazetteer(
-    config_text: str, vocab_path: str, width: int = 16, match_dropout: float = 0.3, learn_no_match: bool = False
+    config_text: str, vocab_path: str, width: int = 16, match_dropout: float = 0.3, learn_no_match: bool = False,
+    scale: float = 100.0,
 ) -> str:
     """The same config with vocabulary features: ``domain_vocab`` (terms from
     ``vocab_path``) runs before ``crf_ner`` in training and inference, and the
@@ -49,6 +50,7 @@ def with_gazetteer(
         "rows": 256,
         "match_dropout": match_dropout,
         "learn_no_match": learn_no_match,
+        "scale": scale,
         "tok2vec": model["tok2vec"],
     }
     training = cfg["training"]
@@ -102,7 +104,7 @@ def markdown(result: dict) -> str:
         "",
         f"vocabulary: {result['vocab']['terms']} terms, {result['vocab']['provenance']}; "
         f"exact-match coverage {result['vocab']['coverage']}; "
-        f"folds {result.get('folds', 0)}, match_dropout {result['match_dropout']}",
+        f"folds {result.get('folds', 0)}, match_dropout {result['match_dropout']}, scale {result['scale']}",
         "",
         "| model | P | R | F1 | train s | words/s | ECE | P@conf≥0.9 (share) |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
@@ -133,6 +135,7 @@ def main() -> None:
     parser.add_argument("--folds", type=int, default=5, help="cross-validation folds of the vocabulary (0: none)")
     parser.add_argument("--learn-no-match", action="store_true", help="a learned vector for unmatched tokens (default: zeros)")
     parser.add_argument("--width", type=int, default=16)
+    parser.add_argument("--scale", type=float, default=100.0, help="GazetteerFeatures' scale of the match embedding")
     args = parser.parse_args()
 
     config_text = Path(args.config).read_text()
@@ -158,7 +161,7 @@ def main() -> None:
         match_dropout = float(args.match_dropout)
     print(f"vocabulary from the training split: {vocab['terms']} terms; coverage {coverage}; "
           f"match_dropout {match_dropout}", flush=True)
-    gaz_text = with_gazetteer(config_text, str(vocab_path), args.width, match_dropout, args.learn_no_match)
+    gaz_text = with_gazetteer(config_text, str(vocab_path), args.width, match_dropout, args.learn_no_match, args.scale)
     rows = []
     for name, text in (("crf_ner", config_text), ("crf_ner+vocab", gaz_text)):
         rows.append(compare_ner.train_and_eval(name, text, paths, work, args, "crf_ner"))
@@ -175,6 +178,7 @@ def main() -> None:
         "match_dropout": match_dropout,
         "folds": args.folds,
         "learn_no_match": args.learn_no_match,
+        "scale": args.scale,
         "vocab": vocab,
         "rows": rows,
     }

@@ -154,25 +154,65 @@ subword_features = true
 """
 
 
-def test_crf_ner_learns_from_vocabulary_features(tmp_path):
-    """A word never seen in training is tagged because the vocabulary knows it."""
+DRUGS = ["aspirin", "ibuprofen", "warfarin", "heparin", "codeine", "insulin"]
+NOT_DRUGS = ["water", "food", "tea", "rest", "soup", "bread"]
+NEW_DRUGS = ["zorbinex", "quelamid", "toravex"]  # in the vocabulary, never in training
+TEMPLATES = ["take {} daily", "we gave {} today", "no {} after surgery"]
+
+
+def train_with_vocabulary(scale: float):
+    spacy.util.fix_random_seed(0)
     nlp = spacy.blank("en")
-    nlp.add_pipe("domain_vocab").add_terms({"aspirin": "Chemical", "ibuprofen": "Chemical", "zorbinex": "Chemical"})
-    nlp.add_pipe("crf_ner", config=Config().from_str(GAZETTEER_MODEL))
-    texts = ["take aspirin daily", "take ibuprofen daily", "take water daily", "buy food daily"]
+    nlp.add_pipe("domain_vocab").add_terms({w: "Chemical" for w in DRUGS + NEW_DRUGS})
+    config = Config().from_str(GAZETTEER_MODEL)
+    config["model"]["tok2vec"]["scale"] = scale
+    nlp.add_pipe("crf_ner", config=config)
     examples = []
-    for text in texts:
-        doc = nlp.make_doc(text)
-        word = doc[1]
-        ents = [(word.idx, word.idx + len(word), "Chemical")] if word.text in ("aspirin", "ibuprofen") else []
-        examples.append(Example.from_dict(doc, {"entities": ents}))
+    for template in TEMPLATES:
+        for word in DRUGS + NOT_DRUGS:
+            doc = nlp.make_doc(template.format(word))
+            token = next(t for t in doc if t.text == word)
+            ents = [(token.idx, token.idx + len(word), "Chemical")] if word in DRUGS else []
+            examples.append(Example.from_dict(doc, {"entities": ents}))
     optimizer = nlp.initialize(lambda: examples)
     for _ in range(60):
         nlp.update(examples, sgd=optimizer, annotates=["domain_vocab"])
-    assert [e.text for e in nlp("take zorbinex daily").ents] == ["zorbinex"]
+    return nlp
+
+
+def entity_probabilities(nlp, word: str) -> tuple[list, list]:
+    """P(``word`` is a one-token entity) in each template, with its vocabulary
+    match and without it."""
+    ner, vocab = nlp.get_pipe("crf_ner"), nlp.get_pipe("domain_vocab")
+    unit = ner.tags.index("U-Chemical")
+    matched, bare = [], []
+    for template in TEMPLATES:
+        text = template.format(word)
+        i = text.split().index(word)
+        with_match, without = ner.token_marginals([vocab(nlp.make_doc(text)), nlp.make_doc(text)])
+        matched.append(float(with_match[i, unit]))
+        bare.append(float(without[i, unit]))
+    return matched, bare
+
+
+def test_crf_ner_learns_from_vocabulary_features(tmp_path):
+    """A word never seen in training is tagged because the vocabulary knows it:
+    the same word without its match is not."""
+    nlp = train_with_vocabulary(scale=100.0)
+    for word in NEW_DRUGS:
+        matched, bare = entity_probabilities(nlp, word)
+        assert min(matched) > 0.7 and max(bare) < 0.3, (word, matched, bare)
+        assert [e.text for e in nlp(f"take {word} daily").ents] == [word]
     assert [e.text for e in nlp("take juice daily").ents] == []
     nlp.to_disk(tmp_path / "p")
-    assert [e.text for e in spacy.load(tmp_path / "p")("take zorbinex daily").ents] == ["zorbinex"]
+    assert [e.text for e in spacy.load(tmp_path / "p")("we gave zorbinex today").ents] == ["zorbinex"]
+
+
+def test_gazetteer_scale_rejects_nonsense():
+    config = Config().from_str(GAZETTEER_MODEL)
+    config["model"]["tok2vec"]["scale"] = 0
+    with pytest.raises(ValueError, match="scale must be positive"):
+        spacy.blank("en").add_pipe("crf_ner", config=config)
 
 
 def test_crf_ner_domain_labels_and_training_data_checks():

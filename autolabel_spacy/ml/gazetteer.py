@@ -7,13 +7,20 @@ to its tok2vec vector, an embedding of its position in a vocabulary match
 ``match_dropout`` > 0 a share of the matches is hidden during training, so the
 model learns to use the vocabulary without trusting it blindly (a vocabulary
 built from the training data covers every training entity, but not every
-entity at test time). A vocabulary built with folds (``autolabel vocab build
---folds K``) does this properly: in training, a match is hidden from a doc
+entity at test time). The embedding is multiplied by ``scale`` (default
+100, with its initial values divided by as much): Adam moves every parameter
+at about the same rate, so an unscaled 16-wide embedding is learned far more
+slowly than the encoder memorises the training words, and the tagger ends up
+ignoring the vocabulary (a word the vocabulary knows but training never
+showed got the same entity probability with and without its match).
+A vocabulary built with folds (``autolabel vocab build --folds K``) hides
+matches properly: in training, a match is hidden from a doc
 when only the doc's own fold taught the vocabulary that term, so training
 text sees the vocabulary as new text would (cross-validated gazetteer).
 """
 from __future__ import annotations
 
+from functools import partial
 from typing import List
 
 import numpy as np
@@ -21,6 +28,7 @@ from spacy.strings import hash_string
 from spacy.tokens import Doc
 from spacy.util import filter_spans
 from thinc.api import HashEmbed, Model, chain, concatenate, with_array
+from thinc.initializers import uniform_init
 from thinc.types import Floats2d, Ints1d
 
 from ..vocab_builder import text_fold
@@ -35,14 +43,22 @@ def build_gazetteer_features(
     rows: int = 256,
     match_dropout: float = 0.0,
     learn_no_match: bool = False,
+    scale: float = 100.0,
 ) -> Model[List[Doc], List[Floats2d]]:
-    """``tok2vec`` output concatenated with a ``width``-wide embedding of each
-    token's vocabulary-match tag (hashed into ``rows`` rows). Unmatched tokens
-    get zeros (the vocabulary only ever adds evidence), or a learned vector
-    of their own with ``learn_no_match``."""
-    embed = HashEmbed(nO=width, nV=rows, seed=17)
-    if not learn_no_match:
-        embed = zero_unmatched(embed)
+    """``tok2vec`` output concatenated with ``scale`` times a ``width``-wide
+    embedding of each token's vocabulary-match tag (hashed into ``rows``
+    rows). Unmatched tokens get zeros (the vocabulary only ever adds
+    evidence), or a learned vector of their own with ``learn_no_match``.
+    The embedding starts as small as any thinc embedding, and ``scale`` sets
+    how much faster than the encoder's embeddings it learns (1.0: as fast,
+    and then the tagger ignores the vocabulary, see the module docstring)."""
+    if scale <= 0:
+        raise ValueError(f"scale must be positive, got {scale}")
+    # initialised at 1/scale of thinc's usual range, so the scaled output
+    # starts as small as any embedding and only learns faster
+    init = partial(uniform_init, lo=-0.1 / scale, hi=0.1 / scale)
+    raw = HashEmbed(nO=width, nV=rows, seed=17, initializer=init)
+    embed = scaled_match_embed(raw, scale, zero_unmatched=not learn_no_match)
     features = chain(match_tag_ids(spans_key, match_dropout), with_array(embed))
     model = concatenate(tok2vec, features)
     model.set_ref("tok2vec", tok2vec)
@@ -50,22 +66,24 @@ def build_gazetteer_features(
     return model
 
 
-def zero_unmatched(embed: Model) -> Model:
-    """``embed`` with the rows of unmatched tokens (id ``NO_MATCH``) zeroed."""
+def scaled_match_embed(embed: Model, scale: float, zero_unmatched: bool = True) -> Model:
+    """``embed`` times ``scale``, with the rows of unmatched tokens (id
+    ``NO_MATCH``) zeroed if ``zero_unmatched``."""
 
     def forward(model: Model, ids, is_train: bool):
         vectors, backprop_embed = embed(ids, is_train)
-        keep = model.ops.asarray((ids != NO_MATCH).astype("float32"))[:, None]
+        keep = (ids != NO_MATCH) if zero_unmatched else model.ops.xp.ones(ids.shape, dtype=bool)
+        factor = model.ops.asarray(keep.astype("float32") * scale)[:, None]
 
         def backprop(d_vectors):
-            return backprop_embed(d_vectors * keep)
+            return backprop_embed(d_vectors * factor)
 
-        return vectors * keep, backprop
+        return vectors * factor, backprop
 
     def init(model: Model, X=None, Y=None) -> None:
         embed.initialize()
 
-    return Model("zero_unmatched", forward, init=init, layers=[embed], dims={"nO": embed.get_dim("nO")})
+    return Model("scaled_match_embed", forward, init=init, layers=[embed], dims={"nO": embed.get_dim("nO")})
 
 
 def match_tag_ids(spans_key: str, match_dropout: float = 0.0) -> Model[List[Doc], List[Ints1d]]:
