@@ -1,12 +1,16 @@
 """Train ``crf_ner`` and spaCy's ``ner`` on one corpus, same tok2vec, seed and budget.
 
     python benchmarks/compare_ner.py --dataset ncbi_disease --config configs/crf_fast.cfg
+    python benchmarks/compare_ner.py --dataset ncbi_disease --seeds 0,1,2 --jobs 2
 
 Prints a table (test P/R/F1 by exact span match, training wall time, tagging
 words/s with ``nlp.pipe(batch_size=256)`` in one process as the median of 3
 runs after a warm-up — with a baseline, both pipelines are timed in one
 process with their runs interleaved — and peak memory) plus the calibration of ``crf_ner``'s span
-confidences, and writes it as JSON and Markdown under ``--out``.
+confidences, and writes it as JSON and Markdown under ``--out``. With
+``--seeds``, each seed is a run of its own (folder and table ``...-seedN``)
+and a summary table ``...-seeds.md`` gives the F1 difference and speed ratio
+per seed and their medians.
 
 The spaCy ``ner`` config is derived from the ``crf_ner`` config by swapping
 the component, so everything else (tok2vec, training loop, batches, seed,
@@ -238,13 +242,11 @@ def argument_parser(doc: str) -> argparse.ArgumentParser:
     return parser
 
 
-def main() -> None:
-    parser = argument_parser(__doc__)
-    parser.add_argument("--no-baseline", action="store_true", help="train crf_ner only")
-    args = parser.parse_args()
-
+def compare(args, seed: int, tag: str) -> dict:
+    """One benchmark run at ``seed``: train and evaluate both models, time
+    their tagging together, write the table as JSON and Markdown."""
+    args = argparse.Namespace(**{**vars(args), "seed": seed})
     config_text = Path(args.config).read_text()
-    tag = f"{args.dataset}-{Path(args.config).stem}"
     work = Path(args.out) / tag
     paths = convert(args.dataset, Path(args.data_dir), work / "corpus")
     spans_key = re.search(r'spans_key\s*=\s*"([^"]+)"', config_text)
@@ -256,11 +258,63 @@ def main() -> None:
         speeds = run_worker(["_speed", json.dumps(models), paths["test"]], work / "speed.log")
         for r in rows:
             r["words_per_second"] = speeds[r["model"]]
-    result = {"dataset": args.dataset, "config": Path(args.config).name, "epochs": args.epochs, "seed": args.seed, "rows": rows}
+    result = {"dataset": args.dataset, "config": Path(args.config).name, "epochs": args.epochs, "seed": seed, "rows": rows}
     md = markdown(result)
-    print(md)
+    print(md, flush=True)
     (Path(args.out) / f"{tag}.json").write_text(json.dumps(result, indent=2))
     (Path(args.out) / f"{tag}.md").write_text(md)
+    return result
+
+
+def seeds_markdown(results: list[dict]) -> str:
+    """Per-seed F1 of both models, their difference and speed ratio, and the medians."""
+    first = results[0]
+    lines = [
+        f"### {first['dataset']} — config `{first['config']}`, {first['epochs']} epochs, seeds "
+        + ", ".join(str(r["seed"]) for r in results),
+        "",
+        "| seed | crf_ner F1 | spacy_ner F1 | crf_ner − ner | speed ratio crf_ner/ner |",
+        "|---:|---:|---:|---:|---:|",
+    ]
+    diffs, ratios = [], []
+    for r in results:
+        crf, ner = r["rows"]
+        diffs.append(crf["f"] - ner["f"])
+        ratios.append(crf["words_per_second"] / ner["words_per_second"])
+        lines.append(f"| {r['seed']} | {crf['f']:.2f} | {ner['f']:.2f} | {diffs[-1]:+.2f} | {ratios[-1]:.2f} |")
+    median = statistics.median
+    lines.append(
+        f"| median | {median(r['rows'][0]['f'] for r in results):.2f} | {median(r['rows'][1]['f'] for r in results):.2f} | "
+        f"{median(diffs):+.2f} | {median(ratios):.2f} |"
+    )
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argument_parser(__doc__)
+    parser.add_argument("--no-baseline", action="store_true", help="train crf_ner only")
+    parser.add_argument(
+        "--seeds", default=None,
+        help="comma-separated seeds (overrides --seed): one run per seed, then the median F1 difference and speed ratio",
+    )
+    parser.add_argument("--jobs", type=int, default=1, help="runs of --seeds at a time (each run is its own processes)")
+    args = parser.parse_args()
+
+    tag = f"{args.dataset}-{Path(args.config).stem}"
+    if args.seeds is None:
+        compare(args, args.seed, tag)
+        return
+    seeds = [int(s) for s in args.seeds.split(",")]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        results = list(pool.map(lambda seed: compare(args, seed, f"{tag}-seed{seed}"), seeds))
+    if args.no_baseline:
+        return
+    md = seeds_markdown(results)
+    print(md)
+    (Path(args.out) / f"{tag}-seeds.json").write_text(json.dumps(results, indent=2))
+    (Path(args.out) / f"{tag}-seeds.md").write_text(md)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ from thinc.api import Config
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from compare_ner import baseline_config, for_language  # noqa: E402
+from compare_ner import baseline_config, for_language, seeds_markdown  # noqa: E402
 
 
 @pytest.mark.parametrize("name", ["crf_fast.cfg", "crf_accurate.cfg", "crf_accurate_zh.cfg", "crf_transformer.cfg"])
@@ -63,3 +63,17 @@ def test_gazetteer_ablation_only_adds_the_vocabulary(name):
     gaz["components"]["crf_ner"]["model"]["tok2vec"] = plain["components"]["crf_ner"]["model"]["tok2vec"]
     del gaz["components"]["domain_vocab"]
     assert gaz["components"] == plain["components"]
+
+
+def test_seed_summary_gives_each_seed_and_the_medians():
+    def run(seed, crf_f, ner_f, crf_wps, ner_wps):
+        rows = [{"model": "crf_ner", "f": crf_f, "words_per_second": crf_wps},
+                {"model": "spacy_ner", "f": ner_f, "words_per_second": ner_wps}]
+        return {"dataset": "ncbi_disease", "config": "crf_fast.cfg", "epochs": 10, "seed": seed, "rows": rows}
+
+    md = seeds_markdown([run(0, 80.0, 79.0, 100, 100), run(1, 78.0, 80.0, 90, 100), run(2, 81.0, 79.5, 120, 100)])
+    lines = md.splitlines()
+    assert lines[0].endswith("seeds 0, 1, 2")
+    assert "| 1 | 78.00 | 80.00 | -2.00 | 0.90 |" in lines
+    # medians of each column, not the columns of a median run: F1 80.0 and 79.5, difference +1.0, speed 1.0
+    assert lines[-1] == "| median | 80.00 | 79.50 | +1.00 | 1.00 |"

@@ -46,6 +46,7 @@ DEFAULT_CRF_NER_MODEL = Config().from_str(default_model_config)["model"]
         "overwrite_ents": True,
         "store_marginals": False,
         "domain": None,
+        "normalize_loss": True,
         "scorer": {"@scorers": "spacy.ner_scorer.v1"},
     },
     default_score_weights={"ents_f": 1.0, "ents_p": 0.0, "ents_r": 0.0, "ents_per_type": None},
@@ -58,6 +59,7 @@ def make_crf_ner(
     overwrite_ents: bool,
     store_marginals: bool,
     domain: Optional[str],
+    normalize_loss: bool,
     scorer: Optional[Callable],
 ) -> "CRFEntityRecognizer":
     """Neural-CRF entity recognizer.
@@ -71,6 +73,10 @@ def make_crf_ner(
         ``doc.user_data["autolabel_marginals"]``.
     domain: name of an installed domain plugin (``autolabel domains list``)
         whose label scheme the component predicts.
+    normalize_loss: divide the batch's CRF loss (and so its gradients) by its
+        number of tokens, as spaCy's tagger does, instead of summing it over
+        the docs (the summed gradients grow with the batch, which
+        ``training.optimizer.grad_clip`` then cuts).
     """
     return CRFEntityRecognizer(
         nlp.vocab,
@@ -80,6 +86,7 @@ def make_crf_ner(
         overwrite_ents=overwrite_ents,
         store_marginals=store_marginals,
         domain=domain,
+        normalize_loss=normalize_loss,
         scorer=scorer,
     )
 
@@ -104,6 +111,7 @@ class CRFEntityRecognizer(TrainablePipe):
         overwrite_ents: bool = True,
         store_marginals: bool = False,
         domain: Optional[str] = None,
+        normalize_loss: bool = True,
         scorer: Optional[Callable] = None,
     ) -> None:
         self.vocab = vocab
@@ -117,6 +125,7 @@ class CRFEntityRecognizer(TrainablePipe):
             "store_marginals": store_marginals,
             "temperature": 1.0,
             "domain": domain,
+            "normalize_loss": normalize_loss,
         }
         if domain is not None:
             try:
@@ -234,11 +243,12 @@ class CRFEntityRecognizer(TrainablePipe):
 
     def get_loss(self, examples: Iterable[Example], emissions: List[Floats2d]) -> tuple[float, List[Floats2d]]:
         """CRF negative log-likelihood of the gold tags (tokens with unknown
-        gold tags are marginalised out). Adds the transition gradients to the
-        CRF layer and returns the emission gradients."""
+        gold tags are marginalised out), per token if ``normalize_loss``. Adds
+        the transition gradients to the CRF layer and returns the emission
+        gradients."""
         decoding = decoding_module()
         gold = [self._gold_tag_sets(eg) for eg in examples]
-        loss, d_emissions = decoding.crf_loss(self._crf, emissions, gold)
+        loss, d_emissions = decoding.crf_loss(self._crf, emissions, gold, per_token=self.cfg["normalize_loss"])
         return loss, d_emissions
 
     def _gold_tag_sets(self, eg: Example) -> np.ndarray:

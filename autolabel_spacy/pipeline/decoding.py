@@ -30,9 +30,12 @@ def _pad(emissions: Sequence[np.ndarray], K: int) -> tuple[np.ndarray, torch.Ten
 
 
 @single_threaded()
-def crf_loss(layer: Model, emissions: List[Floats2d], gold: List[np.ndarray]) -> tuple[float, List[Floats2d]]:
-    """Summed NLL of the gold tag sets (one bool ``[n_tokens, n_tags]`` per doc,
-    several True values where the gold tag is unknown), the emission
+def crf_loss(
+    layer: Model, emissions: List[Floats2d], gold: List[np.ndarray], per_token: bool = False
+) -> tuple[float, List[Floats2d]]:
+    """NLL of the gold tag sets (one bool ``[n_tokens, n_tags]`` per doc,
+    several True values where the gold tag is unknown), summed over the docs,
+    or divided by the batch's number of tokens if ``per_token``; the emission
     gradients, and the transition gradients pushed into ``layer``."""
     K = layer.get_dim("nO")
     padded, mask = _pad(emissions, K)
@@ -44,6 +47,8 @@ def crf_loss(layer: Model, emissions: List[Floats2d], gold: List[np.ndarray]) ->
         allowed[i, : g.shape[0]] = torch.from_numpy(g)
     clamped = em.masked_fill(~allowed, crf.IMPOSSIBLE)
     loss = (crf.log_partition(em, mask, params) - crf.log_partition(clamped, mask, params)).sum()
+    if per_token:
+        loss = loss / max(1, int(mask.sum()))
     loss.backward()
     push_crf_grads(layer, leaves)
     grad = em32.grad.numpy()
