@@ -202,6 +202,15 @@ def train_and_eval(name: str, config_text: str, paths: dict, work: Path, args, s
     return row
 
 
+def time_together(rows: list[dict], work: Path, test: str) -> None:
+    """Replace each row's ``words_per_second`` by a timing of all the rows'
+    pipelines (``work/<model>/model-best``) in one process, runs interleaved."""
+    models = {r["model"]: str(work / r["model"] / "model-best") for r in rows}
+    speeds = run_worker(["_speed", json.dumps(models), test], work / "speed.log")
+    for r in rows:
+        r["words_per_second"] = speeds[r["model"]]
+
+
 def fmt(v, digits=1):
     return "-" if v is None else f"{v:.{digits}f}"
 
@@ -254,10 +263,7 @@ def compare(args, seed: int, tag: str) -> dict:
     if not args.no_baseline:
         rows.append(train_and_eval("spacy_ner", baseline_config(config_text), paths, work, args, ""))
     if len(rows) > 1:
-        models = {r["model"]: str(work / r["model"] / "model-best") for r in rows}
-        speeds = run_worker(["_speed", json.dumps(models), paths["test"]], work / "speed.log")
-        for r in rows:
-            r["words_per_second"] = speeds[r["model"]]
+        time_together(rows, work, paths["test"])
     result = {"dataset": args.dataset, "config": Path(args.config).name, "epochs": args.epochs, "seed": seed, "rows": rows}
     md = markdown(result)
     print(md, flush=True)

@@ -166,10 +166,7 @@ def main() -> None:
     for name, text in (("crf_ner", config_text), ("crf_ner+vocab", gaz_text)):
         rows.append(compare_ner.train_and_eval(name, text, paths, work, args, "crf_ner"))
         print(f"{name}: F1 {rows[-1]['f']:.2f}", flush=True)
-    models = {r["model"]: str(work / r["model"] / "model-best") for r in rows}
-    speeds = compare_ner.run_worker(["_speed", json.dumps(models), paths["test"]], work / "speed.log")
-    for r in rows:
-        r["words_per_second"] = speeds[r["model"]]
+    compare_ner.time_together(rows, work, paths["test"])
     result = {
         "dataset": args.dataset,
         "config": Path(args.config).name,

@@ -72,8 +72,9 @@ def scaled_match_embed(embed: Model, scale: float, zero_unmatched: bool = True) 
 
     def forward(model: Model, ids, is_train: bool):
         vectors, backprop_embed = embed(ids, is_train)
-        keep = (ids != NO_MATCH) if zero_unmatched else model.ops.xp.ones(ids.shape, dtype=bool)
-        factor = model.ops.asarray(keep.astype("float32") * scale)[:, None]
+        factor = scale
+        if zero_unmatched:
+            factor = model.ops.asarray((ids != NO_MATCH).astype("float32") * scale)[:, None]
 
         def backprop(d_vectors):
             return backprop_embed(d_vectors * factor)
