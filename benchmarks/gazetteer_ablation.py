@@ -24,7 +24,7 @@ ROOT = compare_ner.ROOT
 
 def with_gazetteer(
     config_text: str, vocab_path: str, width: int = 16, match_dropout: float = 0.3, learn_no_match: bool = False,
-    scale: float = 100.0,
+    scale: float = 100.0, doc_dropout: float = 0.0, context: int = 0,
 ) -> str:
     """The same config with vocabulary features: ``domain_vocab`` (terms from
     ``vocab_path``) runs before ``crf_ner`` in training and inference, and the
@@ -51,6 +51,8 @@ def with_gazetteer(
         "match_dropout": match_dropout,
         "learn_no_match": learn_no_match,
         "scale": scale,
+        "doc_dropout": doc_dropout,
+        "context": context,
         "tok2vec": model["tok2vec"],
     }
     training = cfg["training"]
@@ -81,20 +83,47 @@ def vocab_coverage(vocab_path: Path, docbin: str, lang: str, training: bool = Fa
     import spacy
     from spacy.tokens import DocBin
 
-    from autolabel_spacy.ml.gazetteer import match_tag_ids
+    from spacy.util import filter_spans
+
+    from autolabel_spacy.ml.gazetteer import visible_matches
     from autolabel_spacy.pipeline.domain_vocab import DomainVocab
 
     nlp = spacy.blank(lang)
     component = DomainVocab(nlp)
     component.initialize(vocab_path=str(vocab_path))
-    visible = match_tag_ids("domain_vocab")
     n_gold = n_found = n_hit = 0
     for doc in DocBin().from_disk(docbin).get_docs(nlp.vocab):
         gold = {(e.start, e.end, e.label_) for e in doc.ents}
-        ids = visible([component(doc)], is_train=training)[0][0]
-        found = {(s.start, s.end, s.label_) for s in doc.spans["domain_vocab"] if ids[s.start] != 0}
+        group = component(doc).spans["domain_vocab"]
+        spans = visible_matches(doc, group) if training else list(group)
+        found = {(s.start, s.end, s.label_) for s in filter_spans(spans)}
         n_gold, n_found, n_hit = n_gold + len(gold), n_found + len(found), n_hit + len(gold & found)
     return {"recall": round(n_hit / max(1, n_gold), 3), "precision": round(n_hit / max(1, n_found), 3)}
+
+
+def vocabulary_breakdown(model_dir: Path, test: str, vocab_path: Path) -> dict:
+    """Where a model's test errors are: recall of the gold mentions whose
+    text (lower-cased) is a vocabulary term and of the others, and the false
+    positives of each kind. The vocabulary can only help with the first kind,
+    so their misses bound what it can add."""
+    import spacy
+    from spacy.tokens import DocBin
+
+    from autolabel_spacy.domains import Vocabulary
+
+    terms = {t.lower() for t in Vocabulary.from_tsv(vocab_path).terms}
+    nlp = spacy.load(model_dir)
+    gold = list(DocBin().from_disk(test).get_docs(nlp.vocab))
+    counts = {kind: {"gold": 0, "found": 0, "false_positives": 0} for kind in ("in_vocab", "not_in_vocab")}
+    for ref, pred in zip(gold, nlp.pipe((d.text for d in gold), batch_size=256)):
+        ref_spans = {(e.start_char, e.end_char, e.label_) for e in ref.ents}
+        pred_spans = {(e.start_char, e.end_char, e.label_) for e in pred.ents}
+        for spans, field in ((ref_spans, "gold"), (ref_spans & pred_spans, "found"), (pred_spans - ref_spans, "false_positives")):
+            for start, end, _ in spans:
+                counts["in_vocab" if ref.text[start:end].lower() in terms else "not_in_vocab"][field] += 1
+    for c in counts.values():
+        c["recall"] = round(c["found"] / max(1, c["gold"]), 3)
+    return counts
 
 
 def markdown(result: dict) -> str:
@@ -104,7 +133,8 @@ def markdown(result: dict) -> str:
         "",
         f"vocabulary: {result['vocab']['terms']} terms, {result['vocab']['provenance']}; "
         f"exact-match coverage {result['vocab']['coverage']}; "
-        f"folds {result.get('folds', 0)}, match_dropout {result['match_dropout']}, scale {result['scale']}",
+        f"folds {result.get('folds', 0)}, match_dropout {result['match_dropout']}, "
+        f"doc_dropout {result.get('doc_dropout', 0.0)}, context {result.get('context', 0)}, scale {result['scale']}",
         "",
         "| model | P | R | F1 | train s | words/s | ECE | P@conf≥0.9 (share) |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
@@ -122,6 +152,20 @@ def markdown(result: dict) -> str:
         f"with − without vocabulary: F1 {gaz['f'] - plain['f']:+.2f}; "
         f"speed ratio {gaz['words_per_second'] / plain['words_per_second']:.2f}",
     ]
+    if all("by_vocabulary" in r for r in result["rows"]):
+        lines += [
+            "",
+            "test mentions whose text is / is not a vocabulary term: recall (found/gold), false positives",
+            "",
+            "| model | in vocabulary: recall | FP | not in vocabulary: recall | FP |",
+            "|---|---:|---:|---:|---:|",
+        ]
+        for r in result["rows"]:
+            cells = []
+            for kind in ("in_vocab", "not_in_vocab"):
+                c = r["by_vocabulary"][kind]
+                cells += [f"{c['recall']:.3f} ({c['found']}/{c['gold']})", str(c["false_positives"])]
+            lines.append(f"| {r['model']} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -136,6 +180,8 @@ def main() -> None:
     parser.add_argument("--learn-no-match", action="store_true", help="a learned vector for unmatched tokens (default: zeros)")
     parser.add_argument("--width", type=int, default=16)
     parser.add_argument("--scale", type=float, default=100.0, help="GazetteerFeatures' scale of the match embedding")
+    parser.add_argument("--doc-dropout", type=float, default=0.0, help="share of training docs shown no match at all")
+    parser.add_argument("--context", type=int, default=0, help="match tags of this many neighbours on each side")
     args = parser.parse_args()
 
     config_text = Path(args.config).read_text()
@@ -161,12 +207,17 @@ def main() -> None:
         match_dropout = float(args.match_dropout)
     print(f"vocabulary from the training split: {vocab['terms']} terms; coverage {coverage}; "
           f"match_dropout {match_dropout}", flush=True)
-    gaz_text = with_gazetteer(config_text, str(vocab_path), args.width, match_dropout, args.learn_no_match, args.scale)
+    gaz_text = with_gazetteer(
+        config_text, str(vocab_path), args.width, match_dropout, args.learn_no_match, args.scale, args.doc_dropout,
+        args.context,
+    )
     rows = []
     for name, text in (("crf_ner", config_text), ("crf_ner+vocab", gaz_text)):
         rows.append(compare_ner.train_and_eval(name, text, paths, work, args, "crf_ner"))
         print(f"{name}: F1 {rows[-1]['f']:.2f}", flush=True)
     compare_ner.time_together(rows, work, paths["test"])
+    for r in rows:
+        r["by_vocabulary"] = vocabulary_breakdown(work / r["model"] / "model-best", paths["test"], vocab_path)
     result = {
         "dataset": args.dataset,
         "config": Path(args.config).name,
@@ -176,6 +227,8 @@ def main() -> None:
         "folds": args.folds,
         "learn_no_match": args.learn_no_match,
         "scale": args.scale,
+        "doc_dropout": args.doc_dropout,
+        "context": args.context,
         "vocab": vocab,
         "rows": rows,
     }

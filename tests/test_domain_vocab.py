@@ -294,3 +294,39 @@ def test_vocab_build_cli_writes_terms_with_provenance_and_folds(tmp_path):
     wrong = CliRunner().invoke(build_app(), ["vocab", "build", str(tmp_path / "train.conll"), str(tmp_path / "f.tsv"), "--domain", "finance"])
     assert wrong.exit_code == 1 and "labels ['Disease'] that domain 'finance' does not define" in wrong.output
     assert not (tmp_path / "f.tsv").exists()
+
+
+
+def test_doc_dropout_hides_all_of_a_docs_matches_in_training_only():
+    nlp = spacy.blank("en")
+    doc = nlp("a b c d")
+    doc.spans["domain_vocab"] = [Span(doc, 0, 1, "X"), Span(doc, 2, 4, "Y")]
+    layer = match_tag_ids("domain_vocab", doc_dropout=0.5)
+    every = [hash_string("U-X"), NO_MATCH, hash_string("B-Y"), hash_string("L-Y")]
+    assert layer.predict([doc])[0].tolist() == every
+    np.random.seed(0)
+    seen = {tuple(layer([doc], is_train=True)[0][0].tolist()) for _ in range(40)}
+    assert seen == {tuple(every), (NO_MATCH,) * 4}  # all or nothing per doc
+    for bad in (-0.1, 1.0):
+        with pytest.raises(ValueError, match="doc_dropout"):
+            match_tag_ids("domain_vocab", doc_dropout=bad)
+
+
+def test_match_context_shows_neighbouring_tags_within_the_doc():
+    from autolabel_spacy.ml.gazetteer import build_gazetteer_features
+    from thinc.api import Model
+
+    nlp = spacy.blank("en")
+    first, second = nlp("a b c"), nlp("d e")
+    first.spans["domain_vocab"] = [Span(first, 2, 3, "X")]
+    second.spans["domain_vocab"] = [Span(second, 0, 1, "X")]
+    zeros = Model("zeros", lambda model, docs, is_train: ([model.ops.alloc2f(len(d), 2) for d in docs], lambda d: []))
+    layer = build_gazetteer_features(zeros, width=4, context=1)
+    layer.initialize()
+    out = layer.predict([first, second])
+    assert [o.shape[1] for o in out] == [2 + 3 * 4] * 2
+    # per token: is there a match at (previous, this, next) token; nothing leaks between docs
+    present = [(np.abs(o[:, 2:]) > 0).reshape(len(o), 3, 4).any(-1).astype(int).tolist() for o in out]
+    assert present == [[[0, 0, 0], [0, 0, 1], [0, 1, 0]], [[0, 1, 0], [1, 0, 0]]]
+    with pytest.raises(ValueError, match="context"):
+        build_gazetteer_features(zeros, context=-1)

@@ -25,9 +25,9 @@ from typing import List
 
 import numpy as np
 from spacy.strings import hash_string
-from spacy.tokens import Doc
+from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
-from thinc.api import HashEmbed, Model, chain, concatenate, with_array
+from thinc.api import HashEmbed, Model, chain, concatenate, expand_window, with_array, with_ragged
 from thinc.initializers import uniform_init
 from thinc.types import Floats2d, Ints1d
 
@@ -44,6 +44,8 @@ def build_gazetteer_features(
     match_dropout: float = 0.0,
     learn_no_match: bool = False,
     scale: float = 100.0,
+    doc_dropout: float = 0.0,
+    context: int = 0,
 ) -> Model[List[Doc], List[Floats2d]]:
     """``tok2vec`` output concatenated with ``scale`` times a ``width``-wide
     embedding of each token's vocabulary-match tag (hashed into ``rows``
@@ -59,7 +61,9 @@ def build_gazetteer_features(
     init = partial(uniform_init, lo=-0.1 / scale, hi=0.1 / scale)
     raw = HashEmbed(nO=width, nV=rows, seed=17, initializer=init)
     embed = scaled_match_embed(raw, scale, zero_unmatched=not learn_no_match)
-    features = chain(match_tag_ids(spans_key, match_dropout), with_array(embed))
+    features = chain(match_tag_ids(spans_key, match_dropout, doc_dropout), with_array(embed))
+    if context:
+        features = chain(features, match_window(width, context))
     model = concatenate(tok2vec, features)
     model.set_ref("tok2vec", tok2vec)
     model.set_ref("gazetteer", features)
@@ -87,27 +91,44 @@ def scaled_match_embed(embed: Model, scale: float, zero_unmatched: bool = True) 
     return Model("scaled_match_embed", forward, init=init, layers=[embed], dims={"nO": embed.get_dim("nO")})
 
 
-def match_tag_ids(spans_key: str, match_dropout: float = 0.0) -> Model[List[Doc], List[Ints1d]]:
-    if not 0.0 <= match_dropout < 1.0:
-        raise ValueError(f"match_dropout must be in [0, 1), got {match_dropout}")
+def match_window(width: int, context: int) -> Model[List[Floats2d], List[Floats2d]]:
+    """Each token's match embedding next to those of ``context`` tokens on
+    either side (zeros past the doc's edges), so the emissions of "familial"
+    can see that a match starts at the next token."""
+    if context < 0:
+        raise ValueError(f"context must be >= 0, got {context}")
+    window = with_ragged(expand_window(window_size=context))
+
+    def forward(model: Model, Xs, is_train: bool):
+        return window(Xs, is_train)
+
+    return Model("match_window", forward, layers=[window], dims={"nO": width * (2 * context + 1)})
+
+
+def match_tag_ids(
+    spans_key: str, match_dropout: float = 0.0, doc_dropout: float = 0.0
+) -> Model[List[Doc], List[Ints1d]]:
+    for name, value in (("match_dropout", match_dropout), ("doc_dropout", doc_dropout)):
+        if not 0.0 <= value < 1.0:
+            raise ValueError(f"{name} must be in [0, 1), got {value}")
     return Model(
         "match_tag_ids",
         _match_tag_ids_forward,
-        attrs={"spans_key": spans_key, "match_dropout": match_dropout},
+        attrs={"spans_key": spans_key, "match_dropout": match_dropout, "doc_dropout": doc_dropout},
     )
 
 
 def _match_tag_ids_forward(model: Model, docs: List[Doc], is_train: bool):
     key = model.attrs["spans_key"]
     drop = model.attrs["match_dropout"] if is_train else 0.0
+    doc_drop = model.attrs["doc_dropout"] if is_train else 0.0
     out = []
     for doc in docs:
         ids = np.full((len(doc),), NO_MATCH, dtype="uint64")
         group = doc.spans[key] if key in doc.spans else []
-        spans = list(group)
-        if is_train and len(spans) and group.attrs.get("n_folds"):
-            own = 1 << text_fold(doc.text, group.attrs["n_folds"])
-            spans = [s for s, mask in zip(spans, group.attrs["folds"]) if mask == 0 or mask & ~own]
+        if doc_drop and np.random.random() < doc_drop:
+            group = []
+        spans = visible_matches(doc, group) if is_train and len(group) else list(group)
         for span in filter_spans(spans):
             if drop and np.random.random() < drop:
                 continue
@@ -118,6 +139,16 @@ def _match_tag_ids_forward(model: Model, docs: List[Doc], is_train: bool):
         return []
 
     return out, backprop
+
+
+def visible_matches(doc: Doc, group) -> List[Span]:
+    """The matches training shows a doc: with a vocabulary built with folds,
+    those of terms that some fold other than the doc's own taught."""
+    n_folds = group.attrs.get("n_folds", 0) if len(group) else 0
+    if not n_folds:
+        return list(group)
+    own = 1 << text_fold(doc.text, n_folds)
+    return [span for span, mask in zip(group, group.attrs["folds"]) if mask == 0 or mask & ~own]
 
 
 def match_tags(label: str, length: int) -> list[int]:
