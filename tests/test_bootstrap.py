@@ -14,7 +14,7 @@ def test_weak_labels_leave_probable_missed_mentions_unknown():
     terms = {"cystic fibrosis": "Disease", "tuberculosis": "Disease", "fibrosis": "Disease", "scoliosis": "Disease",
              "Marfan syndrome": "Disease", "Down syndrome": "Disease"}
     cues = HeadCues(terms, nlp.make_doc)
-    assert {"syndrome", "fibrosis"} <= cues.heads and "osis" in cues.suffixes
+    assert {"syndrome", "fibrosis"} <= set(cues.heads) and cues.suffixes["osis"] == "Disease"
     doc = weak_corpus(nlp, ["Cystic fibrosis and severe Noonan syndrome and halitosis were seen in the clinic ."], terms)[0]
     tags = [(t.text, t.ent_iob_ or "?") for t in doc]
     assert tags[:2] == [("Cystic", "B"), ("fibrosis", "I")]
@@ -40,6 +40,7 @@ def test_bootstrap_cli_trains_from_a_vocabulary_alone(tmp_path):
     weak = list(DocBin().from_disk(tmp_path / "out" / "corpus" / "train.spacy").get_docs(nlp.vocab))
     assert sum(len(d.ents) for d in weak) > 0
     assert len((tmp_path / "out" / "annotations.jsonl").read_text().splitlines()) == len(texts)
+    assert "provenance" in (tmp_path / "out" / "defined_terms.tsv").read_text()  # none defined, still written
 
 
 def test_unknown_rate_leaves_a_share_of_unmatched_tokens_unannotated():
@@ -50,3 +51,64 @@ def test_unknown_rate_leaves_a_share_of_unmatched_tokens_unannotated():
         assert all(d[0].ent_type_ == "DRUG" for d in docs)  # matches are always kept
         share = sum(t.ent_iob == 0 for d in docs for t in d[1:]) / sum(len(d) - 1 for d in docs)
         assert abs(share - rate) < 0.05
+
+
+def test_abbreviation_check_follows_schwartz_hearst():
+    from autolabel_spacy.workflow.bootstrap import is_abbreviation_of
+
+    assert is_abbreviation_of("APC", "adenomatous polyposis coli")
+    assert is_abbreviation_of("VHL", "von Hippel - Lindau disease")
+    assert is_abbreviation_of("DMD", "Duchenne muscular dystrophy")
+    assert not is_abbreviation_of("DM", "myotonic dystrophy")  # letters out of order
+    assert not is_abbreviation_of("CD", "the disease")  # C starts no word
+    assert not is_abbreviation_of("abc", "a b c")  # no capital: a word, not an abbreviation
+    assert not is_abbreviation_of("X", "x-linked disease")  # too short
+
+
+def test_text_defined_abbreviations_and_long_forms_become_terms(tmp_path):
+    from autolabel_spacy.workflow.bootstrap import text_defined_terms
+
+    nlp = spacy.blank("en")
+    terms = {"Angelman syndrome": "Disease", "Marfan syndrome": "Disease", "cystic fibrosis": "Disease"}
+    texts = [
+        "Children with Angelman syndrome ( AS ) were studied .",  # after a match
+        "Prader - Willi syndrome ( PWS ) is rare .",  # after a probable mention (head: syndrome)
+        "Deletions ( DEL ) were found .",  # after neither
+        "AS and PWS patients differ ; CF was excluded .",
+    ]
+    defined = text_defined_terms(nlp, texts, terms)
+    assert defined == {"AS": "Disease", "PWS": "Disease", "Prader - Willi syndrome": "Disease"}
+    docs = weak_corpus(nlp, texts, terms, defined=defined)
+    assert [(e.text, e.label_) for e in docs[3].ents] == [("AS", "Disease"), ("PWS", "Disease")]
+    assert docs[2].ents == ()
+
+
+def test_plural_heads_are_probable_mentions():
+    nlp = spacy.blank("en")
+    terms = {"brain tumor": "Disease", "deficiency": "Disease", "Wilms tumor": "Disease", "iron deficiency": "Disease"}
+    cues = HeadCues(terms, nlp.make_doc)
+    doc = nlp("desmoid tumors and enzyme deficiencies and tables")
+    assert [(s.text, s.label_) for s in cues.probable_mentions(doc, [])] == [
+        ("desmoid tumors", "Disease"),
+        ("enzyme deficiencies", "Disease"),
+    ]
+
+
+def test_a_form_that_is_part_of_a_longer_term_is_not_defined():
+    from autolabel_spacy.workflow.bootstrap import text_defined_terms
+
+    nlp = spacy.blank("en")
+    # the dictionary says the entity is "G6PD deficiency": G6PD alone names the enzyme
+    terms = {"G6PD deficiency": "Disease", "glucose dehydrogenase": "Disease", "Angelman syndrome": "Disease"}
+    texts = ["The glucose dehydrogenase ( G6PD ) enzyme and Angelman syndrome ( AS ) ."]
+    assert text_defined_terms(nlp, texts, terms) == {"AS": "Disease"}
+
+
+def test_heads_need_two_terms_and_skip_of_phrases():
+    nlp = spacy.blank("en")
+    cues = HeadCues(
+        {"Marfan syndrome": "D", "Down syndrome": "D", "X chromosome": "D", "deficiency of phenylalanine hydroxylase": "D",
+         "iron deficiency": "D"},
+        nlp.make_doc,
+    )
+    assert set(cues.heads) == {"syndrome", "deficiency"}  # chromosome: one term; hydroxylase: after "of"

@@ -19,6 +19,9 @@ def bootstrap_cli(
     epochs: Annotated[int, typer.Option(help="Training epochs")] = 10,
     unknown: Annotated[bool, typer.Option(help="Leave probable missed mentions unannotated instead of O")] = True,
     column: Annotated[str, typer.Option(help="Text field of .jsonl / column of .csv")] = "text",
+    abbreviations: Annotated[
+        bool, typer.Option(help="Add the abbreviations (and long forms) the text defines next to a match: 'Angelman syndrome (AS)'")
+    ] = True,
 ) -> None:
     """Weak-label raw text with a domain vocabulary, train crf_ner on it, and annotate the text."""
     from ..domains import Vocabulary
@@ -39,9 +42,12 @@ def bootstrap_cli(
             raise ValueError("give --domain or --vocab")
         texts = [r.text for r in read_inputs(raw, column) if r.error is None]
         overrides = {"training.max_epochs": epochs, "training.max_steps": 0}
-        result = bootstrap(texts, terms, output_dir, config, lang=language, overrides=overrides, unknown=unknown)
+        result = bootstrap(
+            texts, terms, output_dir, config, lang=language, overrides=overrides, unknown=unknown, abbreviations=abbreviations
+        )
         summary = annotate(result["model"], raw, output_dir / "annotations.jsonl", column=column, progress=False)
     typer.echo(
+        f"terms defined in the text: {result['defined_terms']} (defined_terms.tsv); "
         f"weak labels: {result['weak_entities']} entities in {result['docs']} docs, "
         f"{result['unknown_tokens']} of {result['tokens']} tokens left unknown; model {result['model']}; "
         f"annotations {summary.outputs['all']} ({summary.annotated} docs, {summary.errors} errors)"

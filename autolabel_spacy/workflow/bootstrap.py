@@ -14,7 +14,11 @@
    unlabelled-entity problem (Li et al. 2021): the tagger still learns what O
    looks like from the rest, but is no longer taught that every mention the
    dictionary missed is O.
-3. ``spacy train`` on the weak labels, then the model can annotate.
+3. Terms the text defines: an abbreviation in brackets right after a match
+   or a probable mention ("Angelman syndrome ( AS )"), checked the Schwartz &
+   Hearst (2003) way, adds both forms to the terms before matching, so
+   every later "AS" of the text is labelled too.
+4. ``spacy train`` on the weak labels, then the model can annotate.
 """
 from __future__ import annotations
 
@@ -27,6 +31,7 @@ from spacy.tokens import Doc, DocBin, Span
 
 SUFFIX_LEN = 4
 MIN_SUFFIX_TERMS = 3
+MIN_HEAD_TERMS = 2
 MAX_MODIFIERS = 3
 # Endings of ordinary English nouns and verbs: never evidence of an entity.
 GENERIC_SUFFIXES = {"tion", "sion", "ment", "ness", "ance", "ence", "ting", "ally", "ical", "able", "ated", "ized"}
@@ -34,26 +39,127 @@ GENERIC_SUFFIXES = {"tion", "sion", "ment", "ness", "ance", "ence", "ting", "all
 
 class HeadCues:
     """Words and endings that mark a probable entity head, learned from the
-    dictionary's own terms."""
+    dictionary's own terms, with the label they usually head."""
 
-    def __init__(self, terms: Iterable[str], make_doc) -> None:
-        heads: set[str] = set()
-        suffixes: Counter = Counter()
-        for term in terms:
+    def __init__(self, terms: dict[str, str], make_doc) -> None:
+        heads: dict[str, Counter] = {}
+        suffixes: dict[str, Counter] = {}
+        for term, label in terms.items():
             words = [t.lower_ for t in make_doc(term) if t.is_alpha]
+            if "of" in words[1:]:  # "deficiency of glucose - 6 - phosphate dehydrogenase"
+                words = words[: words.index("of", 1)]
             if not words:
                 continue
-            heads.add(words[-1])
+            heads.setdefault(words[-1], Counter())[label] += 1
             if len(words[-1]) > SUFFIX_LEN + 2:
-                suffixes[words[-1][-SUFFIX_LEN:]] += 1
-        self.heads = heads
-        self.suffixes = {s for s, n in suffixes.items() if n >= MIN_SUFFIX_TERMS and s not in GENERIC_SUFFIXES}
+                suffixes.setdefault(words[-1][-SUFFIX_LEN:], Counter())[label] += 1
+        # a head that ends one term only may be a one-off ("X chromosome")
+        self.heads = {
+            word: labels.most_common(1)[0][0] for word, labels in heads.items() if sum(labels.values()) >= MIN_HEAD_TERMS
+        }
+        self.suffixes = {
+            s: labels.most_common(1)[0][0]
+            for s, labels in suffixes.items()
+            if sum(labels.values()) >= MIN_SUFFIX_TERMS and s not in GENERIC_SUFFIXES
+        }
+
+    def label(self, token) -> Optional[str]:
+        """The label ``token`` probably heads, or None."""
+        if not token.is_alpha or token.is_stop:
+            return None
+        for word in singular_forms(token.lower_):
+            if word in self.heads:
+                return self.heads[word]
+            if len(word) > SUFFIX_LEN + 2 and word[-SUFFIX_LEN:] in self.suffixes:
+                return self.suffixes[word[-SUFFIX_LEN:]]
+        return None
 
     def is_head(self, token) -> bool:
-        if not token.is_alpha or token.is_stop:
+        return self.label(token) is not None
+
+    def probable_mentions(self, doc: Doc, matches: list[Span]) -> list[Span]:
+        """Spans the dictionary missed: a probable head outside the matches
+        and up to ``MAX_MODIFIERS`` content words before it, with the label
+        the head usually has."""
+        taken = {i for span in matches for i in range(span.start, span.end)}
+        out = []
+        for token in doc:
+            label = None if token.i in taken else self.label(token)
+            if label is None:
+                continue
+            start, n_modifiers = token.i, 0
+            while n_modifiers < MAX_MODIFIERS:
+                # a hyphen between words joins them ("Prader - Willi syndrome")
+                step = 2 if start > 1 and doc[start - 1].text == "-" else 1
+                word = start - step
+                if word < 0 or word in taken or not doc[word].is_alpha or doc[word].is_stop:
+                    break
+                start, n_modifiers = word, n_modifiers + 1
+            out.append(Span(doc, start, token.i + 1, label=label))
+        return out
+
+
+def singular_forms(word: str) -> list[str]:
+    """``word`` and the singulars it may be the plural of (tumors, tumours ->
+    tumor, tumour; carcinomas -> carcinoma; deficiencies -> deficiency)."""
+    forms = [word]
+    if len(word) > 4 and word.endswith("ies"):
+        forms.append(word[:-3] + "y")
+    elif len(word) > 4 and word.endswith("es"):
+        forms += [word[:-2], word[:-1]]
+    elif len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        forms.append(word[:-1])
+    return forms
+
+
+def defined_abbreviations(docs: Iterable[Doc], spans_of, max_length: int = 8) -> dict[str, str]:
+    """Terms that the text itself defines: in "Angelman syndrome ( AS )" a
+    mention is followed by an abbreviation in brackets whose letters all
+    appear, in order, in the mention, the first one starting one of its words
+    (the Schwartz & Hearst 2003 check). Both forms become terms of the
+    mention's label: the abbreviation, and the shortest end of the mention
+    that fits it (the mention may have been only a probable one).
+    ``spans_of``: doc -> the mentions and candidates to look behind."""
+    found: dict[str, Counter] = {}  # key -> labels
+    surface: dict[str, Counter] = {}  # key -> written forms
+    for doc in docs:
+        for span in spans_of(doc):
+            end = span.end
+            if end + 2 >= len(doc) or doc[end].text != "(" or doc[end + 2].text != ")":
+                continue
+            short = doc[end + 1].text
+            # the shortest long form that fits: "gene causing Pendred syndrome
+            # ( PDS )" defines "Pendred syndrome"
+            for start in range(end - 1, span.start - 1, -1):
+                long = doc[start:end]
+                if is_abbreviation_of(short, long.text, max_length):
+                    # an abbreviation is its exact text; a long form is one
+                    # term whatever its case, written as most often
+                    for key, form in ((short, short), (long.text.lower(), long.text)):
+                        found.setdefault(key, Counter())[span.label_] += 1
+                        surface.setdefault(key, Counter())[form] += 1
+                    break
+    return {surface[key].most_common(1)[0][0]: labels.most_common(1)[0][0] for key, labels in found.items()}
+
+
+def is_abbreviation_of(short: str, long: str, max_length: int = 8) -> bool:
+    """Whether ``short`` (2 to ``max_length`` characters, a capital among
+    them) can abbreviate ``long``: its letters and digits appear in ``long``
+    in order, the first one at the start of a word."""
+    if not 2 <= len(short) <= max_length or not short[0].isalnum() or not any(c.isupper() for c in short):
+        return False
+    letters = [c.lower() for c in short if c.isalnum()]
+    # match from the last letter backwards, each as far right as possible
+    text, pos = long.lower(), len(long)
+    for i, c in enumerate(reversed(letters)):
+        first = i == len(letters) - 1
+        while pos > 0:
+            pos -= 1
+            if text[pos] == c and (not first or pos == 0 or not text[pos - 1].isalnum()):
+                break
+        else:
             return False
-        word = token.lower_
-        return word in self.heads or (len(word) > SUFFIX_LEN + 2 and word[-SUFFIX_LEN:] in self.suffixes)
+    return True
 
 
 def weak_label(
@@ -67,19 +173,7 @@ def weak_label(
         rng = rng or random.Random(0)
         missing += [Span(doc, t.i, t.i + 1) for t in doc if t.i not in taken and rng.random() < unknown_rate]
     if cues is not None:
-        for token in doc:
-            if token.i in taken or not cues.is_head(token):
-                continue
-            start = token.i
-            while (
-                start > 0
-                and token.i - start < MAX_MODIFIERS
-                and start - 1 not in taken
-                and doc[start - 1].is_alpha
-                and not doc[start - 1].is_stop
-            ):
-                start -= 1
-            missing.append(Span(doc, start, token.i + 1))
+        missing += cues.probable_mentions(doc, matches)
     doc.set_ents(list(matches), missing=_merge(missing), default="outside")
     return doc
 
@@ -96,17 +190,49 @@ def _merge(spans: list[Span]) -> list[Span]:
 
 def weak_corpus(
     nlp, texts: Iterable[str], terms: dict[str, str], attr: str = "LOWER", unknown: bool = True,
-    unknown_rate: float = 0.0, seed: int = 0,
+    unknown_rate: float = 0.0, seed: int = 0, defined: Optional[dict[str, str]] = None,
 ) -> list[Doc]:
+    """Weak-labelled docs of ``texts``: matches of ``terms`` and of the
+    ``defined`` terms (:func:`text_defined_terms`) as entities; with
+    ``unknown``, probable mentions that ``terms`` hint at left unannotated."""
     from ..vocab_matcher import VocabMatcher
 
     if not 0.0 <= unknown_rate < 1.0:
         raise ValueError(f"unknown_rate must be in [0, 1), got {unknown_rate}")
     matcher = VocabMatcher(nlp.make_doc, attr=attr)
-    matcher.add(terms)
+    matcher.add({**(defined or {}), **terms})
     cues = HeadCues(terms, nlp.make_doc) if unknown else None
     rng = random.Random(seed)
     return [weak_label(doc, matcher(doc), cues, unknown_rate, rng) for doc in nlp.tokenizer.pipe(texts)]
+
+
+def text_defined_terms(nlp, texts: Iterable[str], terms: dict[str, str], attr: str = "LOWER") -> dict[str, str]:
+    """Terms that ``texts`` define (:func:`defined_abbreviations`: an
+    abbreviation and its long form) right after a match of ``terms`` or a
+    probable mention that ``terms`` hint at; terms and parts of terms are left out."""
+    from ..vocab_matcher import VocabMatcher
+
+    matcher = VocabMatcher(nlp.make_doc, attr=attr)
+    matcher.add(terms)
+    cues = HeadCues(terms, nlp.make_doc)
+
+    def mentions(doc: Doc) -> list[Span]:
+        matches = matcher(doc)
+        return matches + cues.probable_mentions(doc, matches)
+
+    # a form that is part of a longer term is not a mention of its own: the
+    # dictionary says the entity is "G6PD deficiency", so "G6PD ( ... )" in
+    # "glucose - 6 - phosphate dehydrogenase ( G6PD )" names the enzyme
+    parts = set()
+    for term in terms:
+        words = tuple(t.lower_ for t in nlp.make_doc(term))
+        parts.update(words[i:j] for i in range(len(words)) for j in range(i + 1, len(words) + 1))
+    found = defined_abbreviations(nlp.tokenizer.pipe(texts), mentions)
+    return {
+        form: label
+        for form, label in found.items()
+        if tuple(t.lower_ for t in nlp.make_doc(form)) not in parts
+    }
 
 
 def bootstrap(
@@ -120,18 +246,32 @@ def bootstrap(
     unknown: bool = True,
     seed: int = 0,
     unknown_rate: float = 0.0,
+    abbreviations: bool = True,
 ) -> dict:
-    """Weak-label ``texts`` with ``terms`` and train ``config`` on them;
-    returns paths and counts. The dev split is weak-labelled too (there is no
-    gold), so it only guides checkpoint selection."""
+    """Weak-label ``texts`` with ``terms`` (plus, with ``abbreviations``, the
+    terms the texts define: written to ``defined_terms.tsv`` for review) and
+    train ``config`` on them; returns paths and counts. The dev split is
+    weak-labelled too (there is no gold), so it only guides checkpoint
+    selection."""
     import spacy
     from spacy.cli.train import train
 
+    from ..domains import Vocabulary
+
     output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
     nlp = spacy.blank(lang)
-    docs = weak_corpus(nlp, texts, terms, unknown=unknown, unknown_rate=unknown_rate, seed=seed)
-    if len(docs) < 2:
+    texts = list(texts)
+    if len(texts) < 2:
         raise ValueError("bootstrap needs at least two texts")
+    defined = text_defined_terms(nlp, texts, terms) if abbreviations else {}
+    Vocabulary(
+        name="defined_terms",
+        terms=defined,
+        provenance="abbreviations and long forms defined in the bootstrap text next to a dictionary match "
+        "or a probable mention (autolabel bootstrap)",
+    ).to_tsv(output_dir / "defined_terms.tsv")
+    docs = weak_corpus(nlp, texts, terms, unknown=unknown, unknown_rate=unknown_rate, seed=seed, defined=defined)
     order = list(range(len(docs)))
     random.Random(seed).shuffle(order)
     n_dev = max(1, int(len(docs) * dev_fraction))
@@ -145,12 +285,14 @@ def bootstrap(
     n_missing = sum(1 for d in docs for t in d if t.ent_iob == 0)
     return {
         "docs": len(docs),
+        "defined_terms": len(defined),
         "weak_entities": sum(len(d.ents) for d in docs),
         "unknown_tokens": n_missing,
         "tokens": sum(len(d) for d in docs),
         # the last checkpoint: the dev split is weak-labelled, so "best on dev"
         # would only mean "most like the dictionary"
         "model": str(output_dir / "model" / "model-last"),
+        "corpus": str(corpus),
     }
 
 
