@@ -57,6 +57,7 @@ def main() -> None:
     train_docs = list(DocBin().from_disk(paths["train"]).get_docs(nlp.vocab))
     test_docs = list(DocBin().from_disk(paths["test"]).get_docs(nlp.vocab))
     raw = [d.text for d in train_docs]
+    gold_of = {d.text: d for d in train_docs}
     settings = {
         "medical plugin vocabulary (diseases)": get_domain("medical").all_terms(["diseases"]),
         f"mentions of {args.share:.0%} of train sentences": partial_dictionary(train_docs, args.share, args.seed),
@@ -75,13 +76,16 @@ def main() -> None:
         )
         seconds = time.perf_counter() - start
         # how good the weak labels are, against the training text's gold labels (never used in training)
-        gold_of = {d.text: d for d in train_docs}
-        weak = [d for part in ("train", "dev") for d in DocBin().from_disk(Path(result["corpus"]) / f"{part}.spacy").get_docs(nlp.vocab)]
+        weak = [
+            d for part in ("train", "dev")
+            for d in DocBin().from_disk(Path(result["corpus"]) / f"{part}.spacy").get_docs(nlp.vocab)
+        ]
         weak_quality = prf(weak, [gold_of[d.text] for d in weak])
         model = spacy.load(result["model"])
         boot = prf(list(model.pipe((d.text for d in test_docs), batch_size=256)), test_docs)
-        rows.append({"dictionary": name, "terms": len(terms), "dictionary_only": dictionary, "weak_labels_on_train": weak_quality, "bootstrapped": boot,
-                     "train_seconds": seconds, **{k: result[k] for k in ("defined_terms", "weak_entities", "unknown_tokens", "tokens")}})
+        counts = {k: result[k] for k in ("defined_terms", "weak_entities", "unknown_tokens", "tokens")}
+        rows.append({"dictionary": name, "terms": len(terms), "dictionary_only": dictionary,
+                     "weak_labels_on_train": weak_quality, "bootstrapped": boot, "train_seconds": seconds, **counts})
         print(f"{name}: dictionary F1 {dictionary['f']:.2f} -> bootstrapped F1 {boot['f']:.2f}", flush=True)
     lines = [
         f"### NCBI-disease test — bootstrapped from dictionaries, config `{Path(args.config).name}`, "

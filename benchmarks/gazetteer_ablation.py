@@ -82,7 +82,6 @@ def vocab_coverage(vocab_path: Path, docbin: str, lang: str, training: bool = Fa
     the terms only its own fold taught)."""
     import spacy
     from spacy.tokens import DocBin
-
     from spacy.util import filter_spans
 
     from autolabel_spacy.ml.gazetteer import visible_matches

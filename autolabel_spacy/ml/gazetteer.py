@@ -128,7 +128,7 @@ def _match_tag_ids_forward(model: Model, docs: List[Doc], is_train: bool):
         group = doc.spans[key] if key in doc.spans else []
         if doc_drop and np.random.random() < doc_drop:
             group = []
-        spans = visible_matches(doc, group) if is_train and len(group) else list(group)
+        spans = visible_matches(doc, group) if is_train else list(group)
         for span in filter_spans(spans):
             if drop and np.random.random() < drop:
                 continue
@@ -142,8 +142,9 @@ def _match_tag_ids_forward(model: Model, docs: List[Doc], is_train: bool):
 
 
 def visible_matches(doc: Doc, group) -> List[Span]:
-    """The matches training shows a doc: with a vocabulary built with folds,
-    those of terms that some fold other than the doc's own taught."""
+    """The matches training shows a doc (``group``: its span group, or [] if
+    none): with a vocabulary built with folds, those of terms that some fold
+    other than the doc's own taught."""
     n_folds = group.attrs.get("n_folds", 0) if len(group) else 0
     if not n_folds:
         return list(group)

@@ -74,9 +74,6 @@ class HeadCues:
                 return self.suffixes[word[-SUFFIX_LEN:]]
         return None
 
-    def is_head(self, token) -> bool:
-        return self.label(token) is not None
-
     def probable_mentions(self, doc: Doc, matches: list[Span]) -> list[Span]:
         """Spans the dictionary missed: a probable head outside the matches
         and up to ``MAX_MODIFIERS`` content words before it, with the label
