@@ -21,6 +21,7 @@ def main() -> None:
     parser.add_argument("--dev", required=True)
     parser.add_argument("--test", required=True)
     parser.add_argument("--target", type=float, default=0.99)
+    parser.add_argument("--coverage", type=float, default=0.6, help="also report the most confident share of test docs")
     parser.add_argument("--out", default=None, help="write the result as JSON here")
     args = parser.parse_args()
 
@@ -40,6 +41,9 @@ def main() -> None:
     if rec is None:
         raise SystemExit(f"no threshold reaches {args.target} on dev")
     row = evaluation.routing_curve(test, [rec["threshold"]])[0]
+    # the most a threshold could accept on test if it were chosen on test
+    # itself: what the confidences' ranking allows, whatever the dev split
+    best_on_test = evaluation.recommend_threshold(test, args.target)
     result = {
         "model": args.model,
         "target": args.target,
@@ -48,6 +52,8 @@ def main() -> None:
         "test": row,
         "test_docs": len(test),
         "test_docs_exactly_right": sum(d.correct for d in test) / len(test),
+        "test_best_threshold": best_on_test,
+        "test_most_confident": most_confident(test, args.coverage),
     }
     print(
         f"threshold {rec['threshold']:.6g} (dev: {rec['coverage']:.1%} accepted, {rec['accuracy']:.2%} right) -> "
@@ -55,8 +61,25 @@ def main() -> None:
         f"{(row['accuracy'] or 0):.2%} of them exactly right "
         f"(all test sentences exactly right: {result['test_docs_exactly_right']:.1%})"
     )
+    if best_on_test is not None:
+        print(
+            f"best threshold chosen on test itself: {best_on_test['threshold']:.6g} -> "
+            f"{best_on_test['coverage']:.1%} auto-accepted, {best_on_test['accuracy']:.2%} exactly right"
+        )
+    top = result["test_most_confident"]
+    print(
+        f"the {top['share']:.0%} most confident test sentences ({top['docs']}): {top['accuracy']:.2%} exactly right, "
+        f"{top['wrong']} wrong"
+    )
     if args.out:
         Path(args.out).write_text(json.dumps(result, indent=2))
+
+
+def most_confident(docs, share: float) -> dict:
+    """Exact-match accuracy of the ``share`` of ``docs`` with the highest confidence."""
+    top = sorted(docs, key=lambda d: -d.confidence)[: max(1, round(share * len(docs)))]
+    right = sum(d.correct for d in top)
+    return {"share": share, "docs": len(top), "accuracy": right / len(top), "wrong": len(top) - right}
 
 
 if __name__ == "__main__":

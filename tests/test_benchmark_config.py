@@ -77,3 +77,44 @@ def test_seed_summary_gives_each_seed_and_the_medians():
     assert "| 1 | 78.00 | 80.00 | -2.00 | 0.90 |" in lines
     # medians of each column, not the columns of a median run: F1 80.0 and 79.5, difference +1.0, speed 1.0
     assert lines[-1] == "| median | 80.00 | 79.50 | +1.00 | 1.00 |"
+
+
+def test_vocabulary_bound_adds_only_the_missed_in_vocabulary_mentions():
+    from gazetteer_ablation import f1_if_vocab_misses_found
+
+    counts = {
+        "in_vocab": {"gold": 10, "found": 6, "false_positives": 2},
+        "not_in_vocab": {"gold": 10, "found": 4, "false_positives": 3},
+    }
+    # 10 found as is (F1 2*10/(20+10+5)); 4 more once every in-vocabulary mention is found
+    assert f1_if_vocab_misses_found(counts) == pytest.approx(100 * 2 * 14 / (20 + 14 + 5))
+
+
+def test_train_share_samples_docs_by_seed(tmp_path):
+    import spacy
+    from gazetteer_ablation import train_subset
+    from spacy.tokens import DocBin
+
+    nlp = spacy.blank("en")
+    path = tmp_path / "train.spacy"
+    DocBin(docs=[nlp.make_doc(f"sentence number {i}") for i in range(50)]).to_disk(path)
+
+    def texts(seed):
+        out = train_subset(str(path), 0.2, seed, "en", tmp_path)
+        return [d.text for d in DocBin().from_disk(out).get_docs(nlp.vocab)]
+
+    first = texts(0)
+    assert len(first) == 10 and len(set(first)) == 10
+    assert texts(0) == first and texts(1) != first
+    with pytest.raises(SystemExit, match="train-share"):
+        train_subset(str(path), 0.0, 0, "en", tmp_path)
+
+
+def test_most_confident_share_counts_the_wrong_ones():
+    from review_effort import most_confident
+
+    from autolabel_spacy.evaluation import ScoredDoc
+
+    docs = [ScoredDoc(0.9, True), ScoredDoc(0.99, False), ScoredDoc(0.5, False), ScoredDoc(0.8, True)]
+    assert most_confident(docs, 0.5) == {"share": 0.5, "docs": 2, "accuracy": 0.5, "wrong": 1}
+    assert most_confident(docs, 0.75)["docs"] == 3
