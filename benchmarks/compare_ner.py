@@ -296,25 +296,35 @@ def seeds_markdown(results: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def add_seed_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--seeds", default=None,
+        help="comma-separated seeds (overrides --seed): one run per seed, then a summary with the medians",
+    )
+    parser.add_argument("--jobs", type=int, default=1, help="runs of --seeds at a time (each run is its own processes)")
+
+
+def run_seeds(run, args) -> list:
+    """``run(seed)`` for each of ``--seeds``, ``--jobs`` at a time (threads:
+    every training and evaluation is a process of its own), in seed order."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    seeds = [int(s) for s in args.seeds.split(",")]
+    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        return list(pool.map(run, seeds))
+
+
 def main() -> None:
     parser = argument_parser(__doc__)
     parser.add_argument("--no-baseline", action="store_true", help="train crf_ner only")
-    parser.add_argument(
-        "--seeds", default=None,
-        help="comma-separated seeds (overrides --seed): one run per seed, then the median F1 difference and speed ratio",
-    )
-    parser.add_argument("--jobs", type=int, default=1, help="runs of --seeds at a time (each run is its own processes)")
+    add_seed_options(parser)
     args = parser.parse_args()
 
     tag = f"{args.dataset}-{Path(args.config).stem}"
     if args.seeds is None:
         compare(args, args.seed, tag)
         return
-    seeds = [int(s) for s in args.seeds.split(",")]
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        results = list(pool.map(lambda seed: compare(args, seed, f"{tag}-seed{seed}"), seeds))
+    results = run_seeds(lambda seed: compare(args, seed, f"{tag}-seed{seed}"), args)
     if args.no_baseline:
         return
     md = seeds_markdown(results)

@@ -1,17 +1,22 @@
 """Do vocabulary (gazetteer) features help ``crf_ner``? One run, same config.
 
     python benchmarks/gazetteer_ablation.py --dataset ncbi_disease --config configs/crf_fast.cfg
+    python benchmarks/gazetteer_ablation.py --seeds 0,1,2 --jobs 2 --train-share 0.1 --epochs 30
 
 Builds a vocabulary from the *training split only* (``autolabel vocab
 build``'s function), then trains the config twice with the same seed and
 budget: as is, and with a ``domain_vocab`` component before ``crf_ner`` whose
 matches reach the tagger through ``autolabel.GazetteerFeatures.v1``. Prints
 test P/R/F1, ECE and tagging speed of both and the F1 difference; writes JSON
-and Markdown under ``--out``.
+and Markdown under ``--out`` (``...-gazetteer[-shareS]-seedN``). With
+``--seeds``, one run per seed (``--jobs`` at a time) and a summary
+``...-seeds.md`` with the differences, the bounds and their medians.
 """
 from __future__ import annotations
 
+import argparse
 import json
+import statistics
 import sys
 from pathlib import Path
 
@@ -186,7 +191,7 @@ def markdown(result: dict) -> str:
         lines += [
             "",
             f"{plain['model']} with every in-vocabulary test mention it missed found, nothing else changed: "
-            f"F1 {bound:.2f} ({bound - plain['f']:+.2f}), what the vocabulary can add on the mentions it knows",
+            f"F1 {bound:.2f} ({bound - plain['f']:+.2f}), the most the vocabulary adds through the recall of the mentions it knows",
         ]
     if all("by_vocabulary" in r for r in result["rows"]):
         lines += [
@@ -202,6 +207,34 @@ def markdown(result: dict) -> str:
                 c = r["by_vocabulary"][kind]
                 cells += [f"{c['recall']:.3f} ({c['found']}/{c['gold']})", str(c["false_positives"])]
             lines.append(f"| {r['model']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def seeds_markdown(results: list[dict]) -> str:
+    """Per seed: F1 without and with the vocabulary, the difference, and what
+    the plain tagger would gain by finding every in-vocabulary mention (the
+    most the vocabulary adds through that recall; it can also remove false
+    positives); then the medians."""
+    first = results[0]
+    lines = [
+        f"### {first['dataset']} — gazetteer ablation, config `{first['config']}`, {first['epochs']} epochs, "
+        f"taggers trained on {first.get('train_share', 1.0):.0%} of the training sentences, seeds "
+        + ", ".join(str(r["seed"]) for r in results),
+        "",
+        "| seed | without | with vocabulary | Δ | Δ if without had found every in-vocabulary mention |",
+        "|---:|---:|---:|---:|---:|",
+    ]
+    cols = {"plain": [], "gaz": [], "diff": [], "bound": []}
+    for r in results:
+        plain, gaz = r["rows"]
+        bound = f1_if_vocab_misses_found(plain["by_vocabulary"])
+        for key, value in zip(cols, (plain["f"], gaz["f"], gaz["f"] - plain["f"], bound - plain["f"])):
+            cols[key].append(value)
+        lines.append(f"| {r['seed']} | {plain['f']:.2f} | {gaz['f']:.2f} | {gaz['f'] - plain['f']:+.2f} | {bound - plain['f']:+.2f} |")
+    median = {key: statistics.median(values) for key, values in cols.items()}
+    lines.append(
+        f"| median | {median['plain']:.2f} | {median['gaz']:.2f} | {median['diff']:+.2f} | {median['bound']:+.2f} |"
+    )
     return "\n".join(lines) + "\n"
 
 
@@ -225,11 +258,26 @@ def main() -> None:
         help="train both taggers on this random share of the training sentences (seeded); the vocabulary "
         "still comes from the whole training split: a term list larger than the annotated data",
     )
+    compare_ner.add_seed_options(parser)
     args = parser.parse_args()
 
-    config_text = Path(args.config).read_text()
     share = f"-share{args.train_share:g}" if args.train_share < 1.0 else ""
-    tag = f"{args.dataset}-{Path(args.config).stem}-gazetteer{share}-seed{args.seed}"
+    tag = f"{args.dataset}-{Path(args.config).stem}-gazetteer{share}"
+    if args.seeds is None:
+        ablate(args, args.seed, f"{tag}-seed{args.seed}")
+        return
+    results = compare_ner.run_seeds(lambda seed: ablate(args, seed, f"{tag}-seed{seed}"), args)
+    md = seeds_markdown(results)
+    print(md)
+    (Path(args.out) / f"{tag}-seeds.json").write_text(json.dumps(results, indent=2))
+    (Path(args.out) / f"{tag}-seeds.md").write_text(md)
+
+
+def ablate(args, seed: int, tag: str) -> dict:
+    """One ablation run at ``seed``: the vocabulary, both trainings and
+    evaluations, written as JSON and Markdown under ``--out``/``tag``."""
+    args = argparse.Namespace(**{**vars(args), "seed": seed})
+    config_text = Path(args.config).read_text()
     work = Path(args.out) / tag
     paths = compare_ner.convert(args.dataset, Path(args.data_dir), work / "corpus")
     vocab_path = work / "train_vocab.tsv"
@@ -280,9 +328,12 @@ def main() -> None:
         "rows": rows,
     }
     md = markdown(result)
-    print(md)
+    print(md, flush=True)
     (Path(args.out) / f"{tag}.json").write_text(json.dumps(result, indent=2))
     (Path(args.out) / f"{tag}.md").write_text(md)
+    return result
+
+
 
 
 if __name__ == "__main__":

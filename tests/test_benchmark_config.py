@@ -118,3 +118,24 @@ def test_most_confident_share_counts_the_wrong_ones():
     docs = [ScoredDoc(0.9, True), ScoredDoc(0.99, False), ScoredDoc(0.5, False), ScoredDoc(0.8, True)]
     assert most_confident(docs, 0.5) == {"share": 0.5, "docs": 2, "accuracy": 0.5, "wrong": 1}
     assert most_confident(docs, 0.75)["docs"] == 3
+
+
+def test_gazetteer_seed_summary_gives_differences_bounds_and_medians():
+    from gazetteer_ablation import seeds_markdown
+
+    def run(seed, plain_f, gaz_f, missed):
+        # 100 gold mentions, 50 of them vocabulary terms; 10 false positives
+        found_in = 50 - missed
+        counts = {
+            "in_vocab": {"gold": 50, "found": found_in, "false_positives": 4},
+            "not_in_vocab": {"gold": 50, "found": 30, "false_positives": 6},
+        }
+        rows = [{"model": "crf_ner", "f": plain_f, "by_vocabulary": counts}, {"model": "crf_ner+vocab", "f": gaz_f}]
+        return {"dataset": "ncbi_disease", "config": "crf_fast.cfg", "epochs": 10, "seed": seed, "rows": rows}
+
+    lines = seeds_markdown([run(0, 70.0, 71.0, 5), run(1, 72.0, 71.5, 5), run(2, 71.0, 73.0, 5)]).splitlines()
+    assert lines[0].endswith("trained on 100% of the training sentences, seeds 0, 1, 2")
+    # every in-vocabulary mention found: 80 of 100 right, 10 false positives -> F1 2*80/(100+80+10)
+    bound = 100 * 160 / 190
+    assert f"| 1 | 72.00 | 71.50 | -0.50 | {bound - 72.0:+.2f} |" in lines
+    assert lines[-1] == f"| median | 71.00 | 71.50 | +1.00 | {bound - 71.0:+.2f} |"
