@@ -251,11 +251,50 @@ def argument_parser(doc: str) -> argparse.ArgumentParser:
     return parser
 
 
+def add_set_option(parser: argparse.ArgumentParser) -> None:
+    """``--set``, for the benchmarks that read ``--config`` with ``read_config``."""
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+        help="change a setting of --config before anything is derived from it (repeatable), "
+        "e.g. components.crf_ner.normalize_loss=false",
+    )
+
+
+def config_name(args) -> str:
+    """``--config``'s file name, followed by the ``--set`` changes if any."""
+    return " ".join([Path(args.config).name] + list(args.set))
+
+
+def read_config(args) -> str:
+    """The text of ``--config`` with each ``--set SECTION.KEY=VALUE`` applied
+    (VALUE read as JSON when it parses, else as a string); a key the config
+    does not have is an error, not a new setting."""
+    from thinc.api import Config
+
+    text = Path(args.config).read_text()
+    if not args.set:
+        return text
+    cfg = Config().from_str(text, interpolate=False)
+    for item in args.set:
+        key, sep, raw = item.partition("=")
+        *sections, name = key.strip().split(".")
+        node = cfg
+        for section in sections:
+            node = node.get(section) if isinstance(node, dict) else None
+        if not sep or not sections or not isinstance(node, dict) or name not in node:
+            raise SystemExit(f"--set {item!r}: {args.config} has no setting {key!r}")
+        try:
+            node[name] = json.loads(raw)
+        except json.JSONDecodeError:
+            node[name] = raw
+    return cfg.to_str()
+
+
 def compare(args, seed: int, tag: str) -> dict:
     """One benchmark run at ``seed``: train and evaluate both models, time
     their tagging together, write the table as JSON and Markdown."""
     args = argparse.Namespace(**{**vars(args), "seed": seed})
-    config_text = Path(args.config).read_text()
+    config_text = read_config(args)
     work = Path(args.out) / tag
     paths = convert(args.dataset, Path(args.data_dir), work / "corpus")
     spans_key = re.search(r'spans_key\s*=\s*"([^"]+)"', config_text)
@@ -264,7 +303,9 @@ def compare(args, seed: int, tag: str) -> dict:
         rows.append(train_and_eval("spacy_ner", baseline_config(config_text), paths, work, args, ""))
     if len(rows) > 1:
         time_together(rows, work, paths["test"])
-    result = {"dataset": args.dataset, "config": Path(args.config).name, "epochs": args.epochs, "seed": seed, "rows": rows}
+    result = {
+        "dataset": args.dataset, "config": config_name(args), "epochs": args.epochs, "seed": seed, "rows": rows,
+    }
     md = markdown(result)
     print(md, flush=True)
     (Path(args.out) / f"{tag}.json").write_text(json.dumps(result, indent=2))
@@ -318,6 +359,7 @@ def main() -> None:
     parser = argument_parser(__doc__)
     parser.add_argument("--no-baseline", action="store_true", help="train crf_ner only")
     add_seed_options(parser)
+    add_set_option(parser)
     args = parser.parse_args()
 
     tag = f"{args.dataset}-{Path(args.config).stem}"

@@ -259,6 +259,7 @@ def main() -> None:
         "still comes from the whole training split: a term list larger than the annotated data",
     )
     compare_ner.add_seed_options(parser)
+    compare_ner.add_set_option(parser)
     args = parser.parse_args()
 
     share = f"-share{args.train_share:g}" if args.train_share < 1.0 else ""
@@ -277,7 +278,7 @@ def ablate(args, seed: int, tag: str) -> dict:
     """One ablation run at ``seed``: the vocabulary, both trainings and
     evaluations, written as JSON and Markdown under ``--out``/``tag``."""
     args = argparse.Namespace(**{**vars(args), "seed": seed})
-    config_text = Path(args.config).read_text()
+    config_text = compare_ner.read_config(args)
     work = Path(args.out) / tag
     paths = compare_ner.convert(args.dataset, Path(args.data_dir), work / "corpus")
     vocab_path = work / "train_vocab.tsv"
@@ -314,7 +315,7 @@ def ablate(args, seed: int, tag: str) -> dict:
         r["by_vocabulary"] = vocabulary_breakdown(work / r["model"] / "model-best", paths["test"], vocab_path)
     result = {
         "dataset": args.dataset,
-        "config": Path(args.config).name,
+        "config": compare_ner.config_name(args),
         "epochs": args.epochs,
         "seed": args.seed,
         "match_dropout": match_dropout,

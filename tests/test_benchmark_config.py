@@ -139,3 +139,27 @@ def test_gazetteer_seed_summary_gives_differences_bounds_and_medians():
     bound = 100 * 160 / 190
     assert f"| 1 | 72.00 | 71.50 | -0.50 | {bound - 72.0:+.2f} |" in lines
     assert lines[-1] == f"| median | 71.00 | 71.50 | +1.00 | {bound - 71.0:+.2f} |"
+
+
+def test_set_changes_a_config_setting_and_rejects_unknown_keys():
+    import argparse
+
+    from compare_ner import config_name, read_config
+
+    def args(*settings):
+        return argparse.Namespace(config=str(ROOT / "configs" / "crf_fast.cfg"), set=list(settings))
+
+    plain = Config().from_str(read_config(args()), interpolate=False)
+    changed = Config().from_str(
+        read_config(args("components.crf_ner.normalize_loss=false", "training.dropout=0.2")), interpolate=False
+    )
+    assert plain["components"]["crf_ner"]["normalize_loss"] is True
+    assert changed["components"]["crf_ner"]["normalize_loss"] is False
+    assert changed["training"]["dropout"] == 0.2
+    changed["components"]["crf_ner"]["normalize_loss"] = True
+    changed["training"]["dropout"] = plain["training"]["dropout"]
+    assert changed == plain
+    assert config_name(args("training.dropout=0.2")) == "crf_fast.cfg training.dropout=0.2"
+    for bad in ("components.crf_ner.no_such_setting=1", "training.dropout", "nosection=1"):
+        with pytest.raises(SystemExit, match="has no setting"):
+            read_config(args(bad))
