@@ -14,7 +14,6 @@ each strategy needs to reach 95% of it.
 """
 from __future__ import annotations
 
-import json
 import random
 import sys
 import time
@@ -116,9 +115,7 @@ def main() -> None:
         lines.append(f"| {curves[0][min(row, len(curves[0]) - 1)]['labelled']} | " + " | ".join(cells) + " |")
     lines += ["", "sentences to reach the goal: " + ", ".join(f"{s}: {n}" for s, n in result["sentences_to_goal"].items())]
     md = "\n".join(lines) + "\n"
-    print(md)
-    (Path(args.out) / f"{work.name}.json").write_text(json.dumps(result, indent=2))
-    (Path(args.out) / f"{work.name}.md").write_text(md)
+    compare_ner.write_tables(args.out, work.name, result, md)
 
 
 if __name__ == "__main__":

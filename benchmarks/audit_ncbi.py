@@ -126,10 +126,7 @@ def main() -> None:
         + ", ".join(f"{k}: {v['in_top_k']}/{v['planted']} in the top k" for k, v in per_kind.items())
         + "\n"
     )
-    print(md)
-    Path(args.out).mkdir(parents=True, exist_ok=True)
-    (Path(args.out) / f"{work.name}.json").write_text(json.dumps(result, indent=2))
-    (Path(args.out) / f"{work.name}.md").write_text(md)
+    compare_ner.write_tables(args.out, work.name, result, md)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,6 @@ bootstrapped on the raw training text, and writes JSON and Markdown.
 """
 from __future__ import annotations
 
-import json
 import random
 import sys
 import time
@@ -105,10 +104,7 @@ def main() -> None:
             f"{r['unknown_tokens']}/{r['tokens']} |"
         )
     md = "\n".join(lines) + "\n"
-    print(md)
-    Path(args.out).mkdir(parents=True, exist_ok=True)
-    (Path(args.out) / f"{work.name}.json").write_text(json.dumps(rows, indent=2))
-    (Path(args.out) / f"{work.name}.md").write_text(md)
+    compare_ner.write_tables(args.out, work.name, rows, md)
 
 
 if __name__ == "__main__":

@@ -211,6 +211,15 @@ def time_together(rows: list[dict], work: Path, test: str) -> None:
         r["words_per_second"] = speeds[r["model"]]
 
 
+def write_tables(out: str, name: str, data, md: str) -> None:
+    """Print a benchmark's Markdown table and write it, and its data as JSON,
+    to ``out``/``name``.{md,json}."""
+    print(md, flush=True)
+    Path(out).mkdir(parents=True, exist_ok=True)
+    (Path(out) / f"{name}.json").write_text(json.dumps(data, indent=2))
+    (Path(out) / f"{name}.md").write_text(md)
+
+
 def fmt(v, digits=1):
     return "-" if v is None else f"{v:.{digits}f}"
 
@@ -306,10 +315,7 @@ def compare(args, seed: int, tag: str) -> dict:
     result = {
         "dataset": args.dataset, "config": config_name(args), "epochs": args.epochs, "seed": seed, "rows": rows,
     }
-    md = markdown(result)
-    print(md, flush=True)
-    (Path(args.out) / f"{tag}.json").write_text(json.dumps(result, indent=2))
-    (Path(args.out) / f"{tag}.md").write_text(md)
+    write_tables(args.out, tag, result, markdown(result))
     return result
 
 
@@ -369,10 +375,7 @@ def main() -> None:
     results = run_seeds(lambda seed: compare(args, seed, f"{tag}-seed{seed}"), args)
     if args.no_baseline:
         return
-    md = seeds_markdown(results)
-    print(md)
-    (Path(args.out) / f"{tag}-seeds.json").write_text(json.dumps(results, indent=2))
-    (Path(args.out) / f"{tag}-seeds.md").write_text(md)
+    write_tables(args.out, f"{tag}-seeds", results, seeds_markdown(results))
 
 
 if __name__ == "__main__":

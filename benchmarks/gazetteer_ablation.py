@@ -15,7 +15,6 @@ and Markdown under ``--out`` (``...-gazetteer[-shareS]-seedN``). With
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 from pathlib import Path
@@ -224,17 +223,14 @@ def seeds_markdown(results: list[dict]) -> str:
         "| seed | without | with vocabulary | Δ | Δ if without had found every in-vocabulary mention |",
         "|---:|---:|---:|---:|---:|",
     ]
-    cols = {"plain": [], "gaz": [], "diff": [], "bound": []}
+    row = "| {} | {:.2f} | {:.2f} | {:+.2f} | {:+.2f} |".format
+    per_seed = []
     for r in results:
         plain, gaz = r["rows"]
-        bound = f1_if_vocab_misses_found(plain["by_vocabulary"])
-        for key, value in zip(cols, (plain["f"], gaz["f"], gaz["f"] - plain["f"], bound - plain["f"])):
-            cols[key].append(value)
-        lines.append(f"| {r['seed']} | {plain['f']:.2f} | {gaz['f']:.2f} | {gaz['f'] - plain['f']:+.2f} | {bound - plain['f']:+.2f} |")
-    median = {key: statistics.median(values) for key, values in cols.items()}
-    lines.append(
-        f"| median | {median['plain']:.2f} | {median['gaz']:.2f} | {median['diff']:+.2f} | {median['bound']:+.2f} |"
-    )
+        gain = f1_if_vocab_misses_found(plain["by_vocabulary"]) - plain["f"]
+        per_seed.append((plain["f"], gaz["f"], gaz["f"] - plain["f"], gain))
+        lines.append(row(r["seed"], *per_seed[-1]))
+    lines.append(row("median", *(statistics.median(column) for column in zip(*per_seed))))
     return "\n".join(lines) + "\n"
 
 
@@ -268,10 +264,7 @@ def main() -> None:
         ablate(args, args.seed, f"{tag}-seed{args.seed}")
         return
     results = compare_ner.run_seeds(lambda seed: ablate(args, seed, f"{tag}-seed{seed}"), args)
-    md = seeds_markdown(results)
-    print(md)
-    (Path(args.out) / f"{tag}-seeds.json").write_text(json.dumps(results, indent=2))
-    (Path(args.out) / f"{tag}-seeds.md").write_text(md)
+    compare_ner.write_tables(args.out, f"{tag}-seeds", results, seeds_markdown(results))
 
 
 def ablate(args, seed: int, tag: str) -> dict:
@@ -328,13 +321,8 @@ def ablate(args, seed: int, tag: str) -> dict:
         "vocab": vocab,
         "rows": rows,
     }
-    md = markdown(result)
-    print(md, flush=True)
-    (Path(args.out) / f"{tag}.json").write_text(json.dumps(result, indent=2))
-    (Path(args.out) / f"{tag}.md").write_text(md)
+    compare_ner.write_tables(args.out, tag, result, markdown(result))
     return result
-
-
 
 
 if __name__ == "__main__":
