@@ -22,6 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import compare_ner  # noqa: E402
+import report  # noqa: E402
 
 
 def train_eval(docs, dev_path: str, test_docs, config: str, out: Path, args):
@@ -115,7 +116,7 @@ def main() -> None:
         lines.append(f"| {curves[0][min(row, len(curves[0]) - 1)]['labelled']} | " + " | ".join(cells) + " |")
     lines += ["", "sentences to reach the goal: " + ", ".join(f"{s}: {n}" for s, n in result["sentences_to_goal"].items())]
     md = "\n".join(lines) + "\n"
-    compare_ner.write_tables(args.out, work.name, result, md)
+    report.write_tables(args.out, work.name, result, md)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import compare_ner  # noqa: E402
+import report  # noqa: E402
 
 
 def corrupt(docs, share: float, seed: int):
@@ -126,7 +127,7 @@ def main() -> None:
         + ", ".join(f"{k}: {v['in_top_k']}/{v['planted']} in the top k" for k, v in per_kind.items())
         + "\n"
     )
-    compare_ner.write_tables(args.out, work.name, result, md)
+    report.write_tables(args.out, work.name, result, md)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import compare_ner  # noqa: E402
+import report  # noqa: E402
 
 ROOT = compare_ner.ROOT
 
@@ -104,7 +105,7 @@ def main() -> None:
             f"{r['unknown_tokens']}/{r['tokens']} |"
         )
     md = "\n".join(lines) + "\n"
-    compare_ner.write_tables(args.out, work.name, rows, md)
+    report.write_tables(args.out, work.name, rows, md)
 
 
 if __name__ == "__main__":

@@ -30,6 +30,8 @@ import sys
 import time
 from pathlib import Path
 
+from report import write_tables
+
 ROOT = Path(__file__).resolve().parent.parent
 
 # name -> spaCy language; each is a folder of --data-dir with train.*, dev.*
@@ -209,15 +211,6 @@ def time_together(rows: list[dict], work: Path, test: str) -> None:
     speeds = run_worker(["_speed", json.dumps(models), test], work / "speed.log")
     for r in rows:
         r["words_per_second"] = speeds[r["model"]]
-
-
-def write_tables(out: str, name: str, data, md: str) -> None:
-    """Print a benchmark's Markdown table and write it, and its data as JSON,
-    to ``out``/``name``.{md,json}."""
-    print(md, flush=True)
-    Path(out).mkdir(parents=True, exist_ok=True)
-    (Path(out) / f"{name}.json").write_text(json.dumps(data, indent=2))
-    (Path(out) / f"{name}.md").write_text(md)
 
 
 def fmt(v, digits=1):

@@ -22,6 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import compare_ner  # noqa: E402  (the shared train/eval/speed workers)
+import report  # noqa: E402
 
 ROOT = compare_ner.ROOT
 
@@ -264,7 +265,7 @@ def main() -> None:
         ablate(args, args.seed, f"{tag}-seed{args.seed}")
         return
     results = compare_ner.run_seeds(lambda seed: ablate(args, seed, f"{tag}-seed{seed}"), args)
-    compare_ner.write_tables(args.out, f"{tag}-seeds", results, seeds_markdown(results))
+    report.write_tables(args.out, f"{tag}-seeds", results, seeds_markdown(results))
 
 
 def ablate(args, seed: int, tag: str) -> dict:
@@ -321,7 +322,7 @@ def ablate(args, seed: int, tag: str) -> dict:
         "vocab": vocab,
         "rows": rows,
     }
-    compare_ner.write_tables(args.out, tag, result, markdown(result))
+    report.write_tables(args.out, tag, result, markdown(result))
     return result
 
 

@@ -14,6 +14,8 @@ import argparse
 import json
 from pathlib import Path
 
+from report import environment
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -72,7 +74,7 @@ def main() -> None:
         f"{top['wrong']} wrong"
     )
     if args.out:
-        Path(args.out).write_text(json.dumps(result, indent=2))
+        Path(args.out).write_text(json.dumps({"environment": environment(), "result": result}, indent=2))
 
 
 def most_confident(docs, share: float) -> dict:

@@ -33,6 +33,8 @@ import threading
 import time
 from pathlib import Path
 
+from report import write_tables
+
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "assets" / "demo"
 OUTPUTS = ("accepted.jsonl", "review.jsonl", "errors.jsonl", "decisions.jsonl")
@@ -252,11 +254,7 @@ def main() -> None:
         "model": args.model, "cpus": os.cpu_count(), "batch_size": args.batch_size, "seed": args.seed, "repeats": args.repeats,
         "rows": rows, "ratios": ratios(rows),
     }
-    md = markdown(result)
-    print(md)
-    Path(args.out).mkdir(parents=True, exist_ok=True)
-    (Path(args.out) / "scale_annotate.json").write_text(json.dumps(result, indent=2))
-    (Path(args.out) / "scale_annotate.md").write_text(md)
+    write_tables(args.out, "scale_annotate", result, markdown(result))
 
 
 if __name__ == "__main__":

@@ -163,3 +163,25 @@ def test_set_changes_a_config_setting_and_rejects_unknown_keys():
     for bad in ("components.crf_ner.no_such_setting=1", "training.dropout", "nosection=1"):
         with pytest.raises(SystemExit, match="has no setting"):
             read_config(args(bad))
+
+
+def test_benchmark_files_name_the_machine_and_software_that_made_them(tmp_path, capsys):
+    import json
+    import os
+
+    import spacy
+    from report import write_tables
+
+    data = {"rows": [{"model": "crf_ner", "f": 81.0}]}
+    write_tables(tmp_path / "out", "table", data, "| model | F1 |\n|---|---:|\n| crf_ner | 81.0 |\n")
+    saved = json.loads((tmp_path / "out" / "table.json").read_text())
+    assert saved["result"] == data
+    env = saved["environment"]
+    assert env["cpu"]["cores"] == os.cpu_count() and env["cpu"]["model"]
+    assert env["packages"]["spacy"] == spacy.__version__
+    md = (tmp_path / "out" / "table.md").read_text()
+    assert md.startswith("| model | F1 |\n|---|---:|\n| crf_ner | 81.0 |\n\n")
+    stamp = md.splitlines()[-1]
+    assert f"spacy {spacy.__version__}" in stamp and f"{os.cpu_count()} cores" in stamp
+    assert (env["commit"] or "unknown") in stamp
+    assert md in capsys.readouterr().out
