@@ -6,17 +6,32 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test clean
+.PHONY: setup demo test clean lock
 
 setup: $(STAMP)
 
 PLUGINS := plugins/autolabel-medical plugins/autolabel-finance plugins/autolabel-resume-zh
 
-$(STAMP): pyproject.toml $(addsuffix /pyproject.toml,$(PLUGINS))
+REQUIREMENTS := -e ".[transformers,project,ray,test]" $(addprefix -e ,$(PLUGINS))
+
+# every package at the version of constraints.txt, so that a setup on another
+# day trains bit-identical models on the same kind of machine
+$(STAMP): pyproject.toml $(addsuffix /pyproject.toml,$(PLUGINS)) constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[transformers,project,ray,test]" $(addprefix -e ,$(PLUGINS))
+	$(PY) -m pip install --quiet -c constraints.txt $(REQUIREMENTS)
 	touch $(STAMP)
+
+# rewrite constraints.txt: resolve the requirements afresh in a throwaway venv
+# and pin what it installed (after a change of dependencies in a pyproject.toml)
+lock:
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet --upgrade pip
+	.lock-venv/bin/python -m pip install --quiet $(REQUIREMENTS)
+	{ echo "# Exact versions of what 'make setup' installs, resolved by 'make lock' on $$(date -u +%F)"; \
+	  echo "# (Python $$(.lock-venv/bin/python -c 'import platform; print(platform.python_version(), platform.machine())'))."; \
+	  .lock-venv/bin/python -m pip freeze --exclude-editable | sed 's/+cpu$$//'; } > constraints.txt
+	rm -rf .lock-venv
 
 # convert -> train -> evaluate -> annotate -> package; a second run skips every
 # step whose inputs did not change (project.lock). No .pyc files are written
