@@ -2,11 +2,11 @@
 ``NAME.md``, the data in ``NAME.json``, both stamped with the machine and the
 software that produced them.
 
-The stamp matters because the figures are bit-identical only on the same
-kind of machine: the same command on another CPU (another SIMD instruction
-set, so other float kernels in torch and numpy) trains a slightly different
-model, so two result files are comparable digit for digit only when their
-stamps agree.
+The stamp matters because a command's figures are bit-identical only with
+the same package versions (constraints.txt pins them) on the same kind of
+machine: another patch release of spaCy, thinc or numpy, or another CPU (other
+SIMD kernels), trains a slightly different model, so two result files are
+comparable digit for digit only when their stamps agree.
 """
 from __future__ import annotations
 
