@@ -86,13 +86,19 @@ def stamp(env: dict) -> str:
     )
 
 
+def write_json(path: str | Path, data, env: dict | None = None) -> dict:
+    """Write ``data`` to ``path`` as ``{"environment", "result"}``; returns the environment."""
+    env = env or environment()
+    Path(path).write_text(json.dumps({"environment": env, "result": data}, indent=2))
+    return env
+
+
 def write_tables(out: str | Path, name: str, data, md: str) -> None:
     """Print a benchmark's Markdown table and write it to ``out``/``name``.md,
-    and ``data`` to ``out``/``name``.json as ``{"environment", "result"}``;
-    both say which machine and software produced them."""
-    env = environment()
+    and ``data`` to ``out``/``name``.json (``write_json``); both say which
+    machine and software produced them."""
+    Path(out).mkdir(parents=True, exist_ok=True)
+    env = write_json(Path(out) / f"{name}.json", data)
     md = f"{md.rstrip()}\n\n{stamp(env)}\n"
     print(md, flush=True)
-    Path(out).mkdir(parents=True, exist_ok=True)
-    (Path(out) / f"{name}.json").write_text(json.dumps({"environment": env, "result": data}, indent=2))
     (Path(out) / f"{name}.md").write_text(md)

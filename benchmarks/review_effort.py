@@ -11,10 +11,8 @@ of sentences auto-accepted and their exact-match accuracy are reported.
 from __future__ import annotations
 
 import argparse
-import json
-from pathlib import Path
 
-from report import environment
+from report import write_json
 
 
 def main() -> None:
@@ -74,7 +72,7 @@ def main() -> None:
         f"{top['wrong']} wrong"
     )
     if args.out:
-        Path(args.out).write_text(json.dumps({"environment": environment(), "result": result}, indent=2))
+        write_json(args.out, result)
 
 
 def most_confident(docs, share: float) -> dict:

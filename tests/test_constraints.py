@@ -10,7 +10,8 @@ from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parent.parent
 PYPROJECTS = [ROOT / "pyproject.toml", *sorted((ROOT / "plugins").glob("*/pyproject.toml"))]
-OURS = {"autolabel-spacy", "autolabel-medical", "autolabel-finance", "autolabel-resume-zh", "autolabel-template"}
+# the packages of this repository, installed from their folders, not pinned
+OURS = {canonicalize_name(tomllib.loads(p.read_text())["project"]["name"]) for p in PYPROJECTS}
 
 
 def pins() -> dict[str, str]:
