@@ -86,9 +86,9 @@ def stamp(env: dict) -> str:
     )
 
 
-def write_json(path: str | Path, data, env: dict | None = None) -> dict:
+def write_json(path: str | Path, data) -> dict:
     """Write ``data`` to ``path`` as ``{"environment", "result"}``; returns the environment."""
-    env = env or environment()
+    env = environment()
     Path(path).write_text(json.dumps({"environment": env, "result": data}, indent=2))
     return env
 
