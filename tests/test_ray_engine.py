@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -56,18 +57,50 @@ def test_cli_engine_options_and_missing_ray(model, tmp_path, monkeypatch):
     assert not (tmp_path / "y.parts").exists()
 
 
-def _ray_worker_pids() -> list[int]:
-    """Processes of Ray Data's actors that run the Annotator (Ray names them
-    ``ray::MapWorker(MapBatches(Annotator))``)."""
-    pids = []
+def _parents() -> dict[int, int]:
+    """pid -> parent pid of every process on the machine (from /proc)."""
+    parents = {}
     for proc in Path("/proc").iterdir():
         if proc.name.isdigit():
             try:
-                cmdline = (proc / "cmdline").read_bytes()
+                stat = (proc / "stat").read_text()
             except OSError:
                 continue
-            if b"ray::" in cmdline and b"Annotator" in cmdline:
-                pids.append(int(proc.name))
+            # "pid (comm) state ppid ...": comm may hold spaces and parentheses
+            parents[int(proc.name)] = int(stat[stat.rindex(")") + 2:].split()[1])
+    return parents
+
+
+def _descendants(root: int) -> set[int]:
+    parents = _parents()
+    found, frontier = set(), {root}
+    while frontier:
+        frontier = {pid for pid, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` is a live process (not gone, not a zombie)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rindex(")") + 2] != "Z"
+
+
+def _ray_worker_pids(root: int) -> list[int]:
+    """Processes of Ray Data's actors that run the Annotator (Ray names them
+    ``ray::MapWorker(MapBatches(Annotator))``) and descend from ``root``: the
+    annotate run's own Ray, never another run's on the same machine."""
+    pids = []
+    for pid in sorted(_descendants(root)):
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"ray::" in cmdline and b"Annotator" in cmdline:
+            pids.append(pid)
     return pids
 
 
@@ -89,7 +122,7 @@ def test_a_killed_worker_still_leaves_every_record_exactly_once(model, tmp_path)
     deadline = time.time() + 300
     while proc.poll() is None and time.time() < deadline:
         done = sum(1 for name in ("accepted", "review") if (parts / f"{name}.jsonl").exists() for _ in open(parts / f"{name}.jsonl"))
-        pids = _ray_worker_pids()
+        pids = _ray_worker_pids(proc.pid)
         if killed is None and done >= 100 and len(pids) == 2:
             killed = pids[0]
             os.kill(killed, signal.SIGKILL)  # mid-run: results of 100+ docs are in, most are not
@@ -110,6 +143,32 @@ def test_a_killed_worker_still_leaves_every_record_exactly_once(model, tmp_path)
     assert summary["inputs"] == n and summary["accepted"] + summary["review"] + summary["errors"] == n
 
 
+def _start_head(port: int, env: dict) -> subprocess.Popen:
+    """A Ray head of this test's own: ``ray start --block`` stays in the
+    foreground as the parent of every process it starts, so terminating it
+    stops that cluster and no other (``ray stop`` would stop every Ray on the
+    machine, another run's included)."""
+    ray_cli = str(Path(sys.executable).parent / "ray")
+    head = subprocess.Popen(
+        [ray_cli, "start", "--head", "--block", "--port", str(port), "--num-cpus", "2", "--include-dashboard", "false", "--disable-usage-stats"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+    )
+    watchdog = threading.Timer(180, head.kill)  # a head that never comes up fails the test, not hangs it
+    watchdog.start()
+    seen = []
+    try:
+        for line in head.stdout:
+            seen.append(line)
+            if "block forever" in line:
+                break
+    finally:
+        watchdog.cancel()
+    if head.poll() is not None:
+        raise AssertionError("ray start --head did not come up:\n" + "".join(seen[-40:]))
+    threading.Thread(target=head.stdout.read, daemon=True).start()  # keep draining its output
+    return head
+
+
 @pytest.mark.slow
 def test_joins_an_existing_cluster_with_address(model, tmp_path):
     import socket
@@ -117,12 +176,9 @@ def test_joins_an_existing_cluster_with_address(model, tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    ray_cli = str(Path(sys.executable).parent / "ray")
     env = dict(os.environ, RAY_AUTH_MODE="disabled")
-    subprocess.run(
-        [ray_cli, "start", "--head", "--port", str(port), "--num-cpus", "2", "--include-dashboard", "false", "--disable-usage-stats"],
-        check=True, capture_output=True, env=env,
-    )
+    head = _start_head(port, env)
+    cluster = _descendants(head.pid)
     try:
         (tmp_path / "in.txt").write_text("\n".join(TEXTS) + "\n")
         local = annotate(model, tmp_path / "in.txt", tmp_path / "local" / "a.jsonl", accept_threshold=0.99, progress=False)
@@ -131,7 +187,20 @@ def test_joins_an_existing_cluster_with_address(model, tmp_path):
             engine="ray", address=f"127.0.0.1:{port}", num_workers=2,
         )
         assert joined.inputs == local.inputs == len(TEXTS)
+        # without --address a run starts a Ray of its own, even beside a running cluster
+        alone = annotate(
+            model, tmp_path / "in.txt", tmp_path / "alone" / "a.jsonl", accept_threshold=0.99, progress=False,
+            engine="ray", num_workers=1,
+        )
+        assert alone.inputs == len(TEXTS)
         for name in OUTPUTS:
-            assert (tmp_path / "joined" / f"a.{name}").read_bytes() == (tmp_path / "local" / f"a.{name}").read_bytes(), name
+            expected = (tmp_path / "local" / f"a.{name}").read_bytes()
+            assert (tmp_path / "joined" / f"a.{name}").read_bytes() == expected, name
+            assert (tmp_path / "alone" / f"a.{name}").read_bytes() == expected, name
     finally:
-        subprocess.run([ray_cli, "stop", "--force"], capture_output=True, env=env)
+        head.terminate()
+        head.wait(timeout=120)
+    deadline = time.time() + 60
+    while (left := {pid for pid in cluster if _running(pid)}) and time.time() < deadline:
+        time.sleep(0.5)
+    assert not left, f"processes of the test's Ray head still run: {sorted(left)}"

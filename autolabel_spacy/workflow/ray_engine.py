@@ -129,7 +129,9 @@ def start_ray(address: Optional[str], num_workers: int) -> bool:
     if address:
         ray.init(address=address, **quiet)
     else:
-        ray.init(num_cpus=max(os.cpu_count() or 1, num_workers), **quiet)
+        # "local": a Ray of this run's own, even where `ray start` left a cluster
+        # running (a bare ray.init() would join that one)
+        ray.init(address="local", num_cpus=max(os.cpu_count() or 1, num_workers), **quiet)
     return True
 
 
