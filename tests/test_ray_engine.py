@@ -57,17 +57,23 @@ def test_cli_engine_options_and_missing_ray(model, tmp_path, monkeypatch):
     assert not (tmp_path / "y.parts").exists()
 
 
+def _stat(pid: int) -> list[str] | None:
+    """The fields of ``/proc/PID/stat`` after the command name (state, parent
+    pid, ...), or None once the process is gone. The name, in parentheses,
+    may hold spaces and parentheses itself, so the fields start after the last ')'."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat[stat.rindex(")") + 2:].split()
+
+
 def _parents() -> dict[int, int]:
-    """pid -> parent pid of every process on the machine (from /proc)."""
+    """pid -> parent pid of every process on the machine."""
     parents = {}
     for proc in Path("/proc").iterdir():
-        if proc.name.isdigit():
-            try:
-                stat = (proc / "stat").read_text()
-            except OSError:
-                continue
-            # "pid (comm) state ppid ...": comm may hold spaces and parentheses
-            parents[int(proc.name)] = int(stat[stat.rindex(")") + 2:].split()[1])
+        if proc.name.isdigit() and (fields := _stat(int(proc.name))) is not None:
+            parents[int(proc.name)] = int(fields[1])
     return parents
 
 
@@ -82,11 +88,8 @@ def _descendants(root: int) -> set[int]:
 
 def _running(pid: int) -> bool:
     """Whether ``pid`` is a live process (not gone, not a zombie)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat[stat.rindex(")") + 2] != "Z"
+    fields = _stat(pid)
+    return fields is not None and fields[0] != "Z"
 
 
 def _ray_worker_pids(root: int) -> list[int]:
