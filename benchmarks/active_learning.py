@@ -1,7 +1,7 @@
 """Simulated active learning on NCBI-disease train (the gold labels play the
 human annotator).
 
-    python benchmarks/active_learning.py --config configs/crf_fast.cfg --epochs 6 --budget 0.4
+    python benchmarks/active_learning.py --config autolabel_spacy/configs/crf_fast.cfg --epochs 6 --budget 0.4
 
 Starts from ``--start`` random sentences; each round trains ``crf_ner`` on the
 labelled set, scores test F1, and adds ``--batch`` sentences chosen by each

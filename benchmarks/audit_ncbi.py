@@ -1,6 +1,6 @@
 """Audit benchmark: plant errors in NCBI-disease train, see if audit finds them.
 
-    python benchmarks/audit_ncbi.py --config configs/crf_fast.cfg --epochs 5 --share 0.05
+    python benchmarks/audit_ncbi.py --config autolabel_spacy/configs/crf_fast.cfg --epochs 5 --share 0.05
 
 Corrupts ``--share`` of the training entities, in equal parts: label dropped
 (the entity removed), boundary shifted (one token added or removed at one

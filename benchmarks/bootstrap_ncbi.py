@@ -1,7 +1,7 @@
 """Bootstrapping from dictionaries alone, on NCBI-disease (labels of the
 training text are ignored; only the test labels are used, for scoring).
 
-    python benchmarks/bootstrap_ncbi.py --config configs/crf_fast.cfg --epochs 10
+    python benchmarks/bootstrap_ncbi.py --config autolabel_spacy/configs/crf_fast.cfg --epochs 10
 
 (a) the medical plugin's shipped ``diseases`` vocabulary; (b) a partial
 dictionary: the mention strings of a random 30% of the training sentences.

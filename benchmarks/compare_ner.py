@@ -1,6 +1,6 @@
 """Train ``crf_ner`` and spaCy's ``ner`` on one corpus, same tok2vec, seed and budget.
 
-    python benchmarks/compare_ner.py --dataset ncbi_disease --config configs/crf_fast.cfg
+    python benchmarks/compare_ner.py --dataset ncbi_disease --config autolabel_spacy/configs/crf_fast.cfg
     python benchmarks/compare_ner.py --dataset ncbi_disease --seeds 0,1,2 --jobs 2
 
 Prints a table (test P/R/F1 by exact span match, training wall time, tagging

@@ -1,6 +1,6 @@
 """Do vocabulary (gazetteer) features help ``crf_ner``? One run, same config.
 
-    python benchmarks/gazetteer_ablation.py --dataset ncbi_disease --config configs/crf_fast.cfg
+    python benchmarks/gazetteer_ablation.py --dataset ncbi_disease --config autolabel_spacy/configs/crf_fast.cfg
     python benchmarks/gazetteer_ablation.py --seeds 0,1,2 --jobs 2 --train-share 0.1 --epochs 30
 
 Builds a vocabulary from the *training split only* (``autolabel vocab

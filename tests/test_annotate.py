@@ -220,7 +220,7 @@ def test_evaluate_reports_labels_calibration_and_routing(model, tmp_path):
         build_app(), ["annotate", str(model), str(tmp_path / "in.txt"), "-o", str(tmp_path / "b.jsonl"),
                       "--accept-threshold", "0.5", "--accept-threshold-from", str(tmp_path / "r.json")]
     )
-    assert both.exit_code == 1 and "not both" in both.output
+    assert both.exit_code == 2 and "not both" in both.output  # a usage error
 
 
 def test_the_vocab_does_not_grow_with_the_input(model, tmp_path):

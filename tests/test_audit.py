@@ -35,7 +35,7 @@ def test_audit_ranks_planted_errors_first(tmp_path):
     result = CliRunner().invoke(
         build_app(),
         ["audit", str(tmp_path / "corpus.spacy"), "-o", str(tmp_path / "issues.jsonl"), "-k", "3", "--epochs", "6",
-         "--config", str(ROOT / "configs" / "crf_fast.cfg")],
+         "--config", str(ROOT / "autolabel_spacy" / "configs" / "crf_fast.cfg")],
     )
     assert result.exit_code == 0, result.output
     issues = list(srsly.read_jsonl(tmp_path / "issues.jsonl"))

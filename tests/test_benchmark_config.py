@@ -13,7 +13,7 @@ from compare_ner import baseline_config, for_language, seeds_markdown  # noqa: E
 
 @pytest.mark.parametrize("name", ["crf_fast.cfg", "crf_accurate.cfg", "crf_accurate_zh.cfg", "crf_transformer.cfg"])
 def test_baseline_shares_everything_but_the_component(name):
-    text = (ROOT / "configs" / name).read_text()
+    text = (ROOT / "autolabel_spacy" / "configs" / name).read_text()
     crf = Config().from_str(text, interpolate=False)
     ner = Config().from_str(baseline_config(text), interpolate=False)
     assert ner["nlp"]["pipeline"] == [p if p != "crf_ner" else "ner" for p in crf["nlp"]["pipeline"]]
@@ -27,14 +27,14 @@ def test_baseline_shares_everything_but_the_component(name):
 
 
 def test_chinese_gets_the_character_segmenter():
-    cfg = Config().from_str(for_language((ROOT / "configs" / "crf_fast.cfg").read_text(), "zh"), interpolate=False)
+    cfg = Config().from_str(for_language((ROOT / "autolabel_spacy" / "configs" / "crf_fast.cfg").read_text(), "zh"), interpolate=False)
     assert cfg["nlp"]["lang"] == "zh"
     assert cfg["nlp"]["tokenizer"]["segmenter"] == "char"
 
 
 def test_chinese_accurate_config_is_the_accurate_config_plus_bigrams():
-    plain = Config().from_str((ROOT / "configs" / "crf_accurate.cfg").read_text(), interpolate=False)
-    zh = Config().from_str((ROOT / "configs" / "crf_accurate_zh.cfg").read_text(), interpolate=False)
+    plain = Config().from_str((ROOT / "autolabel_spacy" / "configs" / "crf_accurate.cfg").read_text(), interpolate=False)
+    zh = Config().from_str((ROOT / "autolabel_spacy" / "configs" / "crf_accurate_zh.cfg").read_text(), interpolate=False)
     assert zh["nlp"]["lang"] == "zh" and zh["nlp"]["tokenizer"]["segmenter"] == "char"
     subword = zh["components"]["tok2vec"]["model"]["embed"]
     bigrams = subword["embed"]
@@ -48,7 +48,7 @@ def test_chinese_accurate_config_is_the_accurate_config_plus_bigrams():
 def test_gazetteer_ablation_only_adds_the_vocabulary(name):
     from gazetteer_ablation import with_gazetteer
 
-    text = (ROOT / "configs" / name).read_text()
+    text = (ROOT / "autolabel_spacy" / "configs" / name).read_text()
     plain = Config().from_str(text, interpolate=False)
     gaz = Config().from_str(with_gazetteer(text, "/tmp/v.tsv"), interpolate=False)
     assert gaz["nlp"]["pipeline"] == [p for p in plain["nlp"]["pipeline"] if p != "crf_ner"] + ["domain_vocab", "crf_ner"]
@@ -147,7 +147,7 @@ def test_set_changes_a_config_setting_and_rejects_unknown_keys():
     from compare_ner import config_name, read_config
 
     def args(*settings):
-        return argparse.Namespace(config=str(ROOT / "configs" / "crf_fast.cfg"), set=list(settings))
+        return argparse.Namespace(config=str(ROOT / "autolabel_spacy" / "configs" / "crf_fast.cfg"), set=list(settings))
 
     plain = Config().from_str(read_config(args()), interpolate=False)
     changed = Config().from_str(

@@ -31,7 +31,7 @@ def test_bootstrap_cli_trains_from_a_vocabulary_alone(tmp_path):
     result = CliRunner().invoke(
         build_app(),
         ["bootstrap", str(tmp_path / "raw.txt"), "-o", str(tmp_path / "out"), "--vocab", str(tmp_path / "vocab.tsv"),
-         "--config", str(ROOT / "configs" / "crf_fast.cfg"), "--epochs", "12", "--no-unknown"],
+         "--config", str(ROOT / "autolabel_spacy" / "configs" / "crf_fast.cfg"), "--epochs", "12", "--no-unknown"],
     )
     assert result.exit_code == 0, result.output
     nlp = spacy.load(tmp_path / "out" / "model" / "model-last")

@@ -68,7 +68,7 @@ def test_readme_has_the_current_project_document(tmp_path):
 
 def _copy_project(dest: Path) -> None:
     skip = shutil.ignore_patterns(".*", "__pycache__", "*.egg-info", "build", "dist")
-    for name in ("project.yml", "pyproject.toml", "README.md", "configs", "assets", "autolabel_spacy"):
+    for name in ("project.yml", "pyproject.toml", "README.md", "assets", "autolabel_spacy"):
         src = ROOT / name
         if src.is_dir():
             shutil.copytree(src, dest / name, ignore=skip)

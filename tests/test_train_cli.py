@@ -25,7 +25,7 @@ def trained_dir(shared_data, tmp_path_factory):
     run(BIN / "autolabel", "convert", src / "train.tsv", tmp / "train.spacy", "--limit", "600")
     run(BIN / "autolabel", "convert", src / "dev.tsv", tmp / "dev.spacy", "--limit", "150")
     out = run(
-        sys.executable, "-m", "spacy", "train", ROOT / "configs" / "crf_fast.cfg",
+        sys.executable, "-m", "spacy", "train", ROOT / "autolabel_spacy" / "configs" / "crf_fast.cfg",
         "--output", tmp / "out", "--paths.train", tmp / "train.spacy", "--paths.dev", tmp / "dev.spacy",
         "--training.max_steps", "250", "--training.eval_frequency", "125", "--training.max_epochs", "0",
     )
@@ -74,7 +74,7 @@ def test_transformer_config_trains_offline_and_loads(shared_data, tmp_path):
     run(BIN / "autolabel", "convert", src / "dev.tsv", tmp_path / "dev.spacy", "--limit", "10")
     env = dict(__import__("os").environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
     run(
-        sys.executable, "-m", "spacy", "train", ROOT / "configs" / "crf_transformer.cfg",
+        sys.executable, "-m", "spacy", "train", ROOT / "autolabel_spacy" / "configs" / "crf_transformer.cfg",
         "--output", tmp_path / "out", "--paths.train", tmp_path / "train.spacy", "--paths.dev", tmp_path / "dev.spacy",
         "--training.max_steps", "2", "--training.eval_frequency", "2", "--training.max_epochs", "0",
         env=env,

@@ -1,5 +1,6 @@
 """The ``autolabel`` command line. Each command lives in its own module as a
-thin typer wrapper around a plain, importable function."""
+thin typer wrapper around a plain, importable function; errors are turned
+into one line each by :class:`errors.AutolabelGroup` (see ``errors.py``)."""
 from __future__ import annotations
 
 import typer
@@ -8,7 +9,13 @@ import typer
 def build_app() -> typer.Typer:
     from . import annotate, audit, bootstrap, convert, corpus, domains, evaluate, formats, importer, select, tag, vocab
 
-    app = typer.Typer(no_args_is_help=True, help="Automatic data annotation with neural-CRF spaCy pipelines.")
+    from .errors import AutolabelGroup
+
+    # plain help text: rich markup would swallow text in brackets such as "[ray]"
+    app = typer.Typer(
+        cls=AutolabelGroup, no_args_is_help=True, rich_markup_mode=None, pretty_exceptions_enable=False,
+        help="Automatic data annotation with neural-CRF spaCy pipelines.",
+    )
     app.command("convert")(convert.convert_cli)
     app.command("corpus")(corpus.corpus_cli)
     app.command("tag")(tag.tag_cli)

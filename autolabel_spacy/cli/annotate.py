@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Literal, Optional
 
 import typer
 
-from .errors import reported
+from .errors import probability
 
 
 def annotate_cli(
@@ -15,36 +15,35 @@ def annotate_cli(
     output: Annotated[Path, typer.Option("--output", "-o", help="Output file; its extension picks the format")],
     output_format: Annotated[Optional[str], typer.Option("--format", help="Output format (autolabel formats)")] = None,
     accept_threshold: Annotated[
-        Optional[float], typer.Option(help="Auto-accept docs whose annotation has at least this probability")
+        Optional[float], typer.Option(parser=probability, help="Auto-accept docs whose annotation has at least this probability (0 to 1)")
     ] = None,
     accept_threshold_from: Annotated[
         Optional[Path],
         typer.Option(help="Use the threshold that `autolabel evaluate --output` recommended in this report (run it on dev data)"),
     ] = None,
-    n_process: Annotated[int, typer.Option(help="Processes for nlp.pipe")] = 1,
-    batch_size: Annotated[int, typer.Option(help="Docs per batch")] = 64,
+    n_process: Annotated[int, typer.Option(min=1, help="Processes for nlp.pipe")] = 1,
+    batch_size: Annotated[int, typer.Option(min=1, help="Docs per batch")] = 64,
     resume: Annotated[bool, typer.Option(help="Finish an interrupted run")] = False,
     column: Annotated[str, typer.Option(help="Text field of .jsonl / column of .csv input")] = "text",
-    max_chars: Annotated[int, typer.Option(help="Longer texts go to the errors file")] = 1_000_000,
+    max_chars: Annotated[int, typer.Option(min=1, help="Longer texts go to the errors file")] = 1_000_000,
     progress: Annotated[bool, typer.Option(help="Show a progress bar")] = True,
-    engine: Annotated[str, typer.Option(help="local (this machine, --n-process) or ray (Ray Data actors; extra [ray])")] = "local",
+    engine: Annotated[Literal["local", "ray"], typer.Option(help="local (this machine, --n-process) or ray (Ray Data actors; extra [ray])")] = "local",
     address: Annotated[Optional[str], typer.Option(help="ray: address of a running cluster (default: start a local Ray)")] = None,
-    num_workers: Annotated[int, typer.Option(help="ray: actors, each loading the pipeline once")] = 1,
-    shard_size: Annotated[int, typer.Option(help="ray: records per input shard")] = 10_000,
+    num_workers: Annotated[int, typer.Option(min=1, help="ray: actors, each loading the pipeline once")] = 1,
+    shard_size: Annotated[int, typer.Option(min=1, help="ray: records per input shard")] = 10_000,
 ) -> None:
     """Annotate raw text with confidences; with --accept-threshold, split into accepted and review sets."""
     from ..workflow.annotate import annotate, threshold_from_report
 
-    with reported():
-        if accept_threshold_from is not None:
-            if accept_threshold is not None:
-                raise ValueError("give --accept-threshold or --accept-threshold-from, not both")
-            accept_threshold, why = threshold_from_report(accept_threshold_from)
-            typer.echo(why)
-        summary = annotate(
-            model, input_path, output, output_format, accept_threshold, n_process, batch_size, resume, column, max_chars, progress,
-            engine=engine, address=address, num_workers=num_workers, shard_size=shard_size,
-        )
+    if accept_threshold_from is not None:
+        if accept_threshold is not None:
+            raise typer.BadParameter("give --accept-threshold or --accept-threshold-from, not both")
+        accept_threshold, why = threshold_from_report(accept_threshold_from)
+        typer.echo(why)
+    summary = annotate(
+        model, input_path, output, output_format, accept_threshold, n_process, batch_size, resume, column, max_chars, progress,
+        engine=engine, address=address, num_workers=num_workers, shard_size=shard_size,
+    )
     typer.echo(
         f"{summary.inputs} records: {summary.annotated} annotated "
         + (f"({summary.accepted} accepted, {summary.review} to review) " if accept_threshold is not None else "")
@@ -52,3 +51,6 @@ def annotate_cli(
     )
     for name, path in summary.outputs.items():
         typer.echo(f"  {name}: {path}")
+    if summary.skipped:
+        shown = ", ".join(summary.skipped[:5]) + (", …" if len(summary.skipped) > 5 else "")
+        typer.echo(f"note: {input_path}: skipped {len(summary.skipped)} files that are not .txt: {shown}", err=True)

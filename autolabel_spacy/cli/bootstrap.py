@@ -6,7 +6,6 @@ from typing import Annotated, Optional
 
 import typer
 
-from .errors import reported
 
 
 def bootstrap_cli(
@@ -14,9 +13,11 @@ def bootstrap_cli(
     output_dir: Annotated[Path, typer.Option("--output", "-o", help="Folder for the weak corpus, the model and annotations")],
     domain: Annotated[Optional[str], typer.Option(help="Domain whose vocabularies give the weak labels")] = None,
     vocab: Annotated[Optional[Path], typer.Option(help="A term<TAB>label file instead of (or besides) a domain")] = None,
-    config: Annotated[Path, typer.Option(help="Training config (without gazetteer features)")] = Path("configs/crf_fast.cfg"),
+    config: Annotated[
+        Optional[Path], typer.Option(help="Training config without gazetteer features (default: the shipped crf_fast.cfg)")
+    ] = None,
     lang: Annotated[Optional[str], typer.Option(help="Language (default: the domain's, else en)")] = None,
-    epochs: Annotated[int, typer.Option(help="Training epochs")] = 10,
+    epochs: Annotated[int, typer.Option(min=1, help="Training epochs")] = 10,
     unknown: Annotated[bool, typer.Option(help="Leave probable missed mentions unannotated instead of O")] = True,
     column: Annotated[str, typer.Option(help="Text field of .jsonl / column of .csv")] = "text",
     abbreviations: Annotated[
@@ -24,28 +25,35 @@ def bootstrap_cli(
     ] = True,
 ) -> None:
     """Weak-label raw text with a domain vocabulary, train crf_ner on it, and annotate the text."""
+    from ..configs import config_path
     from ..domains import Vocabulary
+    from ..files import check_output_dir
     from ..hooks.manager import get_domain
+    from ..loading import blank
     from ..workflow.annotate import annotate
     from ..workflow.bootstrap import bootstrap
-    from ..workflow.inputs import read_inputs
+    from ..workflow.inputs import Inputs
 
-    with reported():
-        terms, language = {}, lang or "en"
-        if domain:
-            spec = get_domain(domain)
-            terms.update(spec.all_terms())
-            language = lang or spec.language
-        if vocab:
-            terms.update(Vocabulary.from_tsv(vocab).terms)
-        if not terms:
-            raise ValueError("give --domain or --vocab")
-        texts = [r.text for r in read_inputs(raw, column) if r.error is None]
-        overrides = {"training.max_epochs": epochs, "training.max_steps": 0}
-        result = bootstrap(
-            texts, terms, output_dir, config, lang=language, overrides=overrides, unknown=unknown, abbreviations=abbreviations
-        )
-        summary = annotate(result["model"], raw, output_dir / "annotations.jsonl", column=column, progress=False)
+    terms, language = {}, lang or "en"
+    if domain:
+        spec = get_domain(domain)
+        terms.update(spec.all_terms())
+        language = lang or spec.language
+    if vocab:
+        terms.update(Vocabulary.from_tsv(vocab).terms)
+    if not terms:
+        raise typer.BadParameter("give --domain or --vocab")
+    blank(language)  # an unknown language fails here, not after training
+    config = config_path(config)
+    check_output_dir(output_dir)
+    texts = [r.text for r in Inputs(raw, column) if r.error is None]
+    if not texts:
+        raise ValueError(f"{raw}: no usable text to bootstrap from")
+    overrides = {"training.max_epochs": epochs, "training.max_steps": 0}
+    result = bootstrap(
+        texts, terms, output_dir, config, lang=language, overrides=overrides, unknown=unknown, abbreviations=abbreviations
+    )
+    summary = annotate(result["model"], raw, output_dir / "annotations.jsonl", column=column, progress=False)
     typer.echo(
         f"terms defined in the text: {result['defined_terms']} (defined_terms.tsv); "
         f"weak labels: {result['weak_entities']} entities in {result['docs']} docs, "

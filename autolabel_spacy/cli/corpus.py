@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from .convert import LangOption, SchemeOption
-from .errors import reported
+from .errors import number_in
 
 
 def corpus_cli(
@@ -17,13 +17,18 @@ def corpus_cli(
     output: Annotated[Path, typer.Argument(help="Output folder for train/dev/test.spacy and raw.txt")],
     lang: LangOption = "en",
     scheme: SchemeOption = "auto",
-    dev_fraction: Annotated[float, typer.Option(help="Share of train held out as dev when there is no dev split")] = 0.1,
+    dev_fraction: Annotated[
+        float,
+        typer.Option(parser=lambda v: number_in(v, 0.0, 1.0, high_open=True), help="Share of train held out as dev when there is no dev split"),
+    ] = 0.1,
 ) -> None:
     """Convert every split of a token-per-line corpus folder to .spacy."""
     from ..corpora.splits import convert_splits
 
-    with reported((ValueError,)):  # incl. CorpusFolderError and CorpusFormatError (file:line)
-        counts = convert_splits(folder, output, lang=lang, dev_fraction=dev_fraction, scheme=scheme)
+    from ..loading import blank
+
+    blank(lang)
+    counts = convert_splits(folder, output, lang=lang, dev_fraction=dev_fraction, scheme=scheme)
     for split, c in counts.items():
         typer.echo(f"{split}: {c.docs} docs, {c.tokens} tokens, {c.entities} entities")
     typer.echo(f"wrote {output}")

@@ -5,7 +5,6 @@ from typing import Annotated
 
 import typer
 
-from .errors import reported
 
 app = typer.Typer(no_args_is_help=True, help="Domain plugins: label schemes, vocabularies, defaults.")
 
@@ -35,8 +34,7 @@ def show_cli(name: Annotated[str, typer.Argument(help="Domain name")]) -> None:
     from ..hooks.manager import get_plugins
 
     plugins = get_plugins()
-    with reported((LookupError,)):
-        spec = plugins.domain(name)
+    spec = plugins.domain(name)
     typer.echo(f"domain: {spec.name}  (language {spec.language}; plugin {spec.plugin} {spec.version})")
     typer.echo(spec.description)
     typer.echo("labels:")

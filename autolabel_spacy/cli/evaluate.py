@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from .errors import reported
+from .errors import number_in
 
 
 def _pct(v) -> str:
@@ -17,16 +17,20 @@ def evaluate_cli(
     model: Annotated[str, typer.Argument(help="Trained pipeline")],
     data: Annotated[Path, typer.Argument(help="Gold data in any readable format (.spacy, .conll, .jsonl…)")],
     data_format: Annotated[Optional[str], typer.Option("--format", help="Format of the data")] = None,
-    target_accuracy: Annotated[float, typer.Option(help="Accuracy the auto-accepted docs must reach")] = 0.99,
+    target_accuracy: Annotated[
+        float, typer.Option(parser=lambda v: number_in(v, 0.0, 1.0, low_open=True), help="Accuracy the auto-accepted docs must reach, in (0, 1]")
+    ] = 0.99,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Also write the report as JSON")] = None,
 ) -> None:
     """Per-label P/R/F1, span calibration (reliability, ECE) and the routing curve with a recommended threshold."""
     import srsly
 
+    from ..files import atomic_path, check_output
     from ..workflow.evaluate import evaluate
 
-    with reported():
-        report = evaluate(model, data, data_format, target_accuracy)
+    if output:
+        check_output(output)  # before the pipeline runs
+    report = evaluate(model, data, data_format, target_accuracy)
     typer.echo(f"{report['docs']} docs: P {_pct(report['ents_p'])}  R {_pct(report['ents_r'])}  F1 {_pct(report['ents_f'])}")
     typer.echo("label\tP\tR\tF1")
     for label, s in sorted(report["per_label"].items()):
@@ -47,5 +51,5 @@ def evaluate_cli(
     else:
         typer.echo(f"no threshold reaches {_pct(target_accuracy)}% accuracy on these docs")
     if output:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        srsly.write_json(output, report)
+        with atomic_path(output) as tmp:
+            srsly.write_json(tmp, report)

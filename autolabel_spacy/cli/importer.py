@@ -2,19 +2,22 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Literal, Optional
 
 import typer
 
-from .errors import reported
 
 
 def import_cli(
     input_path: Annotated[Path, typer.Argument(help="Export of the review tool")],
-    output: Annotated[Path, typer.Argument(help="Output .spacy file for training")],
-    input_format: Annotated[Optional[str], typer.Option("--format", help="labelstudio, prodigy, doccano, jsonl… (default: from the extension)")] = None,
+    output: Annotated[Path, typer.Argument(help="Output file for training: .spacy, or any writable format by its extension")],
+    input_format: Annotated[
+        Optional[str], typer.Option("--format", help="labelstudio, prodigy, doccano, jsonl… (default: from the content, then the extension)")
+    ] = None,
     lang: Annotated[str, typer.Option(help="spaCy language of the texts")] = "en",
-    align: Annotated[str, typer.Option(help="strict: report spans off token boundaries; expand or contract: snap them")] = "strict",
+    align: Annotated[
+        Literal["strict", "expand", "contract"], typer.Option(help="strict: report spans off token boundaries; expand or contract: snap them")
+    ] = "strict",
     labels: Annotated[Optional[str], typer.Option(help="Comma-separated known labels")] = None,
     model: Annotated[Optional[str], typer.Option(help="Take the known labels from this pipeline")] = None,
     domain: Annotated[Optional[str], typer.Option(help="Take the known labels from this domain")] = None,
@@ -22,9 +25,13 @@ def import_cli(
     """Import corrected annotations; bad records go to an errors file with the reason."""
     from ..workflow.importer import import_annotations, known_labels
 
-    with reported():
-        label_set = known_labels(labels.split(",") if labels else None, model, domain)
-        summary = import_annotations(input_path, output, input_format, lang, align, label_set)
+    given = [label.strip() for label in labels.split(",") if label.strip()] if labels is not None else None
+    if labels is not None and not given:
+        raise typer.BadParameter(f"--labels {labels!r} names no label")
+    label_set = known_labels(given, model, domain)
+    summary = import_annotations(input_path, output, input_format, lang, align, label_set)
+    if summary.detected:
+        typer.echo(summary.detected, err=True)
     typer.echo(
         f"{summary.records} records: {summary.imported} imported ({summary.entities} entities) -> {summary.output}; "
         f"{summary.errors} errors -> {summary.errors_path}"

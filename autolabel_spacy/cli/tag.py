@@ -7,11 +7,10 @@ import typer
 
 
 def tag(model: str, texts: Iterable[str], spans_key: Optional[str] = None) -> list[dict]:
-    import spacy
-
     from ..formats.records import scored_group
+    from ..loading import load_pipeline
 
-    nlp = spacy.load(model)
+    nlp = load_pipeline(model, need_entities="tag")
     out = []
     for doc in nlp.pipe(texts):
         group = doc.spans.get(spans_key) if spans_key else scored_group(doc)

@@ -33,7 +33,7 @@ class Sentence:
     path: str = ""
     line: int = 0  # line of the first token
     doc_index: int = 0  # which -DOCSTART- document it belongs to
-    repairs: list[str] = field(default_factory=list)  # scheme violations read leniently
+    repairs: list[str] = field(default_factory=list)  # "line: problem" of each scheme violation read leniently
 
 
 def read_tagged(path, scheme: str = "auto", strict: bool = False) -> Iterator[Sentence]:
@@ -59,7 +59,7 @@ def read_tagged(path, scheme: str = "auto", strict: bool = False) -> Iterator[Se
         spans, repairs = _to_spans(tags, scheme, [r[0] for r in sent], path)
         if repairs and strict:
             raise CorpusFormatError(path, repairs[0][0], repairs[0][1])
-        yield Sentence(tokens, spans, str(path), sent[0][0], sent[0][3], [f"line {n}: {p}" for n, p in repairs])
+        yield Sentence(tokens, spans, str(path), sent[0][0], sent[0][3], [f"{n}: {p}" for n, p in repairs])
 
 
 def _rows(path: Path) -> Iterator[tuple[int, str, str, int]]:
@@ -76,6 +76,7 @@ def _rows(path: Path) -> Iterator[tuple[int, str, str, int]]:
         if not line.strip():
             yield number, "", "", doc_index
             continue
+        line = line.rstrip()  # a trailing TAB or space is no empty column
         cols = line.split("\t") if "\t" in line.strip() else line.split()
         cols = [c.strip() for c in cols]
         if cols[0] == "-DOCSTART-":

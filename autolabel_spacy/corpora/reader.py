@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import random
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable, Iterator, Optional
 
 import spacy
 from spacy.language import Language
@@ -33,10 +33,12 @@ def docs_from_file(
     n_sents: int = 1,
     vocab=None,
     strict: bool = False,
+    repairs: Optional[list] = None,
 ) -> Iterator[Doc]:
     """Docs of a token-per-line corpus: one doc per ``n_sents`` sentences
     (never across a ``-DOCSTART-`` boundary), the first ``limit`` sentences
-    only if ``limit`` > 0."""
+    only if ``limit`` > 0. ``repairs`` (a list) receives ``file:line:
+    problem`` for every tag-sequence violation read leniently."""
     if vocab is None:
         vocab = spacy.blank(lang).vocab
     batch: list[Doc] = []
@@ -44,6 +46,8 @@ def docs_from_file(
     for i, sent in enumerate(read_tagged(path, scheme, strict=strict)):
         if limit and i >= limit:
             break
+        if repairs is not None:
+            repairs.extend(f"{sent.path}:{r}" for r in sent.repairs)
         doc = sentence_to_doc(vocab, sent, lang)
         if batch and (len(batch) >= n_sents or sent.doc_index != doc_index):
             yield _join(batch)

@@ -57,14 +57,15 @@ def validate_format(spec) -> list[str]:
     return problems
 
 
-def format_for_path(path, formats: dict) -> str:
+def format_for_path(path, formats: dict, option: str = "--format") -> str:
     """The name of the format whose extension ``path`` ends with (the longest
-    match: ``x.prodigy.jsonl`` is prodigy, ``x.jsonl`` is jsonl)."""
+    match: ``x.prodigy.jsonl`` is prodigy, ``x.jsonl`` is jsonl); ``option``
+    is the command's option that names a format, for the error message."""
     name = str(path).lower()
-    matches = [(len(ext), spec.name) for spec in formats.values() for ext in spec.extensions if name.endswith(ext)]
+    matches = [(len(ext), spec.name) for spec in formats.values() for ext in spec.extensions if name.endswith(ext.lower())]
     if matches:
         return max(matches)[1]
-    raise ValueError(f"cannot tell the format of {path} from its extension; name one with --format")
+    raise ValueError(f"{path}: cannot tell the format from the extension; name one with {option} (autolabel formats lists them)")
 
 
 def read_docs(path, nlp, format: Optional[str] = None, **options):

@@ -12,6 +12,7 @@ from typing import Iterable, Iterator, Optional
 import srsly
 from spacy.tokens import Doc
 
+from .detect import foreign
 from .records import (
     META_KEY,
     Record,
@@ -21,6 +22,7 @@ from .records import (
     open_for_write,
     records_from_json_lines,
     scored_entities,
+    span_scores,
 )
 
 JSONLFormatError = RecordError
@@ -28,21 +30,33 @@ JSONLFormatError = RecordError
 
 def read_jsonl_records(path, nlp, align: str = "strict", labels: Optional[Iterable[str]] = None) -> Iterator[Record]:
     def to_doc(record: dict, where: str) -> Doc:
-        spans = []
-        for i, span in enumerate(record.get("spans") or []):
-            try:
-                spans.append((int(span["start"]), int(span["end"]), str(span["label"])))
-            except (KeyError, TypeError, ValueError):
-                raise RecordError(where, f"span {i} needs integer 'start', 'end' and a 'label': {span!r}") from None
+        problem = foreign(record, "jsonl")
+        if problem:
+            raise RecordError(where, problem)
         if not isinstance(record.get("text"), str):
             raise RecordError(where, "a record needs a 'text' string")
-        doc = make_doc(nlp, record["text"], spans, where, align, labels)
-        if record.get("meta"):
-            doc.user_data[META_KEY] = record["meta"]
+        if not isinstance(record.get("spans"), list):
+            raise RecordError(where, "a record needs a 'spans' list (\"spans\": [] for a text without entities)")
+        spans = []
+        for i, span in enumerate(record["spans"]):
+            if not (isinstance(span, dict) and _is_int(span.get("start")) and _is_int(span.get("end")) and isinstance(span.get("label"), str)):
+                raise RecordError(where, f"span {i} needs integer 'start', 'end' and a 'label' string: {span!r}")
+            spans.append((span["start"], span["end"], span["label"]))
+        doc = make_doc(
+            nlp, record["text"], spans, where, align, labels, scores=span_scores(record["spans"]), doc_score=record.get("score")
+        )
+        if record.get("meta") is not None:
+            if not isinstance(record["meta"], dict):
+                raise RecordError(where, f"'meta' must be an object, got {type(record['meta']).__name__}")
+            if record["meta"]:
+                doc.user_data[META_KEY] = record["meta"]
         return doc
 
     return records_from_json_lines(path, to_doc)
 
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def doc_to_record(doc: Doc) -> dict:

@@ -18,7 +18,8 @@ from typing import Iterable, Iterator, Optional
 
 from spacy.tokens import Doc
 
-from .records import META_KEY, Record, RecordError, doc_confidence, make_doc, open_for_write, scored_entities
+from .detect import foreign
+from .records import META_KEY, Record, RecordError, doc_confidence, make_doc, open_for_write, scored_entities, span_scores
 
 FROM_NAME = "label"
 TO_NAME = "text"
@@ -64,11 +65,13 @@ def _tasks(path) -> Iterator[tuple[str, object]]:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:
         raise RecordError(str(path), f"not valid UTF-8 ({err.reason} at byte {err.start})") from None
-    if text.lstrip().startswith("["):
+    if text.lstrip().startswith("[") or _one_json_object(text):
         try:
             tasks = json.loads(text)
         except json.JSONDecodeError as err:
             raise RecordError(f"{path}:{err.lineno}", f"invalid JSON ({err.msg})") from None
+        if not isinstance(tasks, list):
+            raise RecordError(str(path), f"a Label Studio export is a JSON array of tasks, got a JSON {type(tasks).__name__}")
         for n, task in enumerate(tasks):
             yield f"{path}#{n}", task
         return
@@ -80,30 +83,62 @@ def _tasks(path) -> Iterator[tuple[str, object]]:
                 yield f"{path}:{lineno}", RecordError(f"{path}:{lineno}", f"invalid JSON ({err.msg})")
 
 
+def _one_json_object(text: str) -> bool:
+    """Whether the file is a single JSON object (not JSON lines)."""
+    stripped = text.strip()
+    if not stripped.startswith("{"):
+        return False
+    try:
+        json.loads(stripped)
+    except json.JSONDecodeError:
+        return False
+    return "\n" in stripped  # one object on one line is a JSON-lines file of one task
+
+
+def _list_of_objects(value, what: str, where: str) -> list:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise RecordError(where, f"{what} must be a list of objects, got {json.dumps(value, ensure_ascii=False)[:80]}")
+    return value
+
+
 def _task_to_doc(task, where: str, nlp, align: str, labels) -> Doc:
+    problem = foreign(task, "labelstudio")
+    if problem:
+        raise RecordError(where, problem)
     if not isinstance(task, dict) or not isinstance(task.get("data"), dict):
         raise RecordError(where, "a Label Studio task needs a 'data' object")
     text = task["data"].get(TO_NAME)
     if not isinstance(text, str):
         raise RecordError(where, f"task data has no {TO_NAME!r} string")
-    done = [a for a in task.get("annotations") or [] if not a.get("was_cancelled")]
+    annotations = _list_of_objects(task.get("annotations"), "'annotations'", where)
+    predictions = _list_of_objects(task.get("predictions"), "'predictions'", where)
+    done = [a for a in annotations if not a.get("was_cancelled")]
     if done:
-        source = max(done, key=lambda a: (a.get("updated_at") or a.get("created_at") or "", a.get("id") or 0))
-    elif task.get("annotations"):
+        source = max(done, key=lambda a: (str(a.get("updated_at") or a.get("created_at") or ""), str(a.get("id") or "")))
+    elif annotations:
         raise RecordError(where, "every annotation of this task was cancelled")
-    elif task.get("predictions"):
-        source = task["predictions"][-1]
+    elif predictions:
+        source = predictions[-1]
     else:
         raise RecordError(where, "the task has no annotations")
-    spans = []
-    for i, item in enumerate(source.get("result") or []):
+    spans, items = [], []
+    for i, item in enumerate(_list_of_objects(source.get("result"), "an annotation's 'result'", where)):
         if item.get("type") not in ("labels", None):
             continue  # other control tags (choices, ratings) carry no spans
-        value = item.get("value") or {}
-        if not value.get("labels") or len(value["labels"]) != 1:
+        value = item.get("value")
+        if not isinstance(value, dict):
+            raise RecordError(where, f"result {i} needs a 'value' object, got {value!r}")
+        if not isinstance(value.get("labels"), list) or len(value["labels"]) != 1:
             raise RecordError(where, f"result {i} needs exactly one label, got {value.get('labels')!r}")
         spans.append((value.get("start"), value.get("end"), value["labels"][0]))
-    doc = make_doc(nlp, text, spans, where, align, labels)
+        items.append(item)
+    scored = not done  # a model's prediction carries confidences; a person's annotation does not
+    doc = make_doc(
+        nlp, text, spans, where, align, labels,
+        scores=span_scores(items) if scored else None, doc_score=source.get("score") if scored else None,
+    )
     meta = {k: v for k, v in task["data"].items() if k != TO_NAME}
     meta = meta.get("meta", meta) if list(meta) == ["meta"] else meta
     if task.get("id") is not None:

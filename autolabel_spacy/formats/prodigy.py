@@ -12,6 +12,7 @@ from typing import Iterable, Iterator, Optional
 import srsly
 from spacy.tokens import Doc
 
+from .detect import foreign
 from .records import (
     META_KEY,
     Record,
@@ -21,6 +22,7 @@ from .records import (
     open_for_write,
     records_from_json_lines,
     scored_entities,
+    span_scores,
 )
 
 
@@ -50,17 +52,30 @@ def read_prodigy_records(path, nlp, align: str = "strict", labels: Optional[Iter
     labels = list(labels) if labels is not None else None
 
     def to_doc(task: dict, where: str) -> Doc:
+        problem = foreign(task, "prodigy")
+        if problem:
+            raise RecordError(where, problem)
         answer = task.get("answer")
         if answer not in (None, "accept"):
             raise RecordError(where, f"answer is {answer!r}; only accepted examples are imported")
+        if "spans" not in task and answer != "accept":
+            raise RecordError(where, "a record needs a 'spans' list (or an accepted 'answer')")
+        if not isinstance(task.get("spans", []), list):
+            raise RecordError(where, f"'spans' must be a list, got {type(task['spans']).__name__}")
         spans = []
         for i, span in enumerate(task.get("spans") or []):
-            if "label" not in span or "start" not in span or "end" not in span:
+            if not isinstance(span, dict) or "label" not in span or "start" not in span or "end" not in span:
                 raise RecordError(where, f"span {i} needs 'start', 'end' and 'label': {span!r}")
             spans.append((span["start"], span["end"], span["label"]))
-        doc = make_doc(nlp, task.get("text"), spans, where, align, labels)
-        if task.get("meta"):
-            doc.user_data[META_KEY] = task["meta"]
+        meta = task.get("meta")
+        if meta is not None and not isinstance(meta, dict):
+            raise RecordError(where, f"'meta' must be an object, got {type(meta).__name__}")
+        doc = make_doc(
+            nlp, task.get("text"), spans, where, align, labels,
+            scores=span_scores(task.get("spans") or []), doc_score=(meta or {}).get("score"),
+        )
+        if meta:
+            doc.user_data[META_KEY] = meta
         return doc
 
     return records_from_json_lines(path, to_doc)

@@ -41,11 +41,16 @@ def make_doc(
     where: str,
     align: str = "strict",
     labels: Optional[Iterable[str]] = None,
+    scores: Optional[list] = None,
+    doc_score=None,
 ) -> Doc:
     """A doc of ``text`` with ``spans`` ``(start_char, end_char, label)`` as
     entities. Offsets off token boundaries are an error unless ``align`` is
     ``expand`` or ``contract``; overlapping spans and labels outside
-    ``labels`` are errors."""
+    ``labels`` are errors. ``scores`` (one number per span) and
+    ``doc_score`` restore a model's confidences as :func:`scored_entities`
+    and :func:`doc_confidence` read them; a score that is not a number in
+    [0, 1] is an error."""
     if align not in ALIGN_MODES:
         raise ValueError(f"align must be one of {ALIGN_MODES}, got {align!r}")
     if not isinstance(text, str):
@@ -54,8 +59,10 @@ def make_doc(
     known = set(labels) if labels is not None else None
     ents = []
     for i, (start, end, label) in enumerate(spans):
-        if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(text)):
-            raise RecordError(where, f"span {i} has invalid offsets [{start}:{end}] for a text of {len(text)} characters")
+        if not (_is_offset(start) and _is_offset(end) and 0 <= start < end <= len(text)):
+            raise RecordError(where, f"span {i} has invalid offsets [{start!r}:{end!r}] for a text of {len(text)} characters")
+        if not isinstance(label, str) or not label.strip():
+            raise RecordError(where, f"span {i} needs a label string, got {label!r}")
         if known is not None and label not in known:
             raise RecordError(where, f"span {i} {text[start:end]!r} has unknown label {label!r} (known: {sorted(known)})")
         span = doc.char_span(start, end, label=label, alignment_mode=align)
@@ -66,7 +73,43 @@ def make_doc(
     if filter_spans(ents) != sorted(ents):
         raise RecordError(where, "spans overlap; entities must not overlap")
     doc.ents = ents
+    _restore_scores(doc, ents, scores, doc_score, where)
     return doc
+
+
+SCORED_KEY = "autolabel"  # span group of read docs whose spans carry confidences
+
+
+def _probability(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and 0.0 <= value <= 1.0
+
+
+def _restore_scores(doc: Doc, ents: list, scores, doc_score, where: str) -> None:
+    import numpy as np
+
+    if scores is None and doc_score is None:
+        return
+    if scores is not None and (len(scores) != len(ents) or not all(_probability(p) for p in scores)):
+        raise RecordError(where, f"span scores must be one number in [0, 1] per span, got {scores!r}")
+    if doc_score is not None and not _probability(doc_score):
+        raise RecordError(where, f"the record's score must be a number in [0, 1], got {doc_score!r}")
+    group = SpanGroup(doc, name=SCORED_KEY, spans=ents)
+    if scores is not None:
+        group.attrs["scores"] = np.asarray(scores, dtype="float64")
+    if doc_score is not None:
+        group.attrs["sequence_prob"] = float(doc_score)
+    doc.spans[SCORED_KEY] = group
+
+
+def span_scores(items: list, key: str = "score") -> Optional[list]:
+    """The ``key`` of each span item when every one has it, else None."""
+    if items and all(isinstance(item, dict) and key in item for item in items):
+        return [item[key] for item in items]
+    return None
+
+
+def _is_offset(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def json_lines(path) -> Iterator[tuple[str, object, str]]:

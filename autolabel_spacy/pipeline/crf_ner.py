@@ -282,9 +282,13 @@ class CRFEntityRecognizer(TrainablePipe):
     def set_annotations(self, docs: Iterable[Doc], predictions: List[DocPrediction]) -> None:
         key = self.cfg["spans_key"]
         for doc, pred in zip(docs, predictions):
-            spans = [Span(doc, s, e, label=label) for s, e, label, _ in pred.spans]
+            # as spaCy's ner: no entity starts or ends on a whitespace token
+            # (the score stays the decoded span's, a lower bound of the trimmed one's)
+            trimmed = [(*_without_edge_space(doc, s, e), label, p) for s, e, label, p in pred.spans]
+            trimmed = [(s, e, label, p) for s, e, label, p in trimmed if s < e]
+            spans = [Span(doc, s, e, label=label) for s, e, label, _ in trimmed]
             group = SpanGroup(doc, name=key, spans=spans)
-            group.attrs["scores"] = np.asarray([p for *_, p in pred.spans], dtype="float32")
+            group.attrs["scores"] = np.asarray([p for *_, p in trimmed], dtype="float32")
             group.attrs["sequence_prob"] = float(pred.sequence_prob)
             doc.spans[key] = group
             if self.cfg["overwrite_ents"]:
@@ -362,6 +366,14 @@ class CRFEntityRecognizer(TrainablePipe):
         temperature = best_temperature(probs_at, correct) if correct else 1.0
         self.cfg["temperature"] = temperature
         return {"temperature": temperature, "log_loss_before": before, "log_loss_after": log_loss(probs_at(temperature), correct), "spans": len(correct)}
+
+
+def _without_edge_space(doc: Doc, start: int, end: int) -> tuple[int, int]:
+    while start < end and doc[start].is_space:
+        start += 1
+    while end > start and doc[end - 1].is_space:
+        end -= 1
+    return start, end
 
 
 def crf_module():

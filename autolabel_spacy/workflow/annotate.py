@@ -20,23 +20,23 @@ exactly one output per input.
 
 Engines: ``local`` tags in this process (``n_process`` > 1: spaCy's
 multiprocessing); ``ray`` (``ray_engine.py``) tags shards on Ray Data actors.
-Both feed the same part files through :func:`routed_record`, so their
+Both feed the same part files through :func:`tag_records`, so their
 outputs are identical.
 """
 from __future__ import annotations
 
 import functools
 import json
-import os
 import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from itertools import islice
 from typing import Iterable, Iterator, Optional
 
+from ..files import atomic_path, atomic_write_text, check_output, split_extension
 from ..formats.jsonl import doc_to_record
 from ..formats.records import META_KEY
-from .inputs import DEFAULT_MAX_CHARS, TextRecord, read_inputs
+from .inputs import DEFAULT_MAX_CHARS, Inputs, TextRecord
 
 ROUTED_PARTS = ("accepted", "review")  # where tagged records go
 PARTS = ROUTED_PARTS + ("errors",)
@@ -44,7 +44,6 @@ ENGINES = ("local", "ray")
 # docs per spaCy memory zone (one process) and per set of worker processes (n_process > 1)
 ZONE_DOCS = 10_000
 ZONE_DOCS_MULTIPROCESS = 100_000
-SCORED_KEY = "autolabel"  # span group of docs rebuilt from the parts
 
 
 @dataclass
@@ -59,12 +58,22 @@ class AnnotateSummary:
     accept_threshold: Optional[float]
     resumed: int
     outputs: dict
+    skipped: list  # files of an input folder that are not .txt
 
 
-def output_paths(output: Path, routed: bool) -> dict[str, Path]:
-    """``x.labelstudio.json`` -> ``x.accepted.labelstudio.json`` etc."""
-    base, _, ext = output.name.partition(".")
-    ext = ext or "jsonl"
+# the settings of a run that decide what its part files hold: a --resume
+# with any of them changed would mix two runs in one output
+RUN_SETTINGS = {"model": "MODEL", "input": "INPUT", "column": "--column", "max_chars": "--max-chars", "accept_threshold": "--accept-threshold"}
+
+
+def output_paths(output: Path, routed: bool, extensions=(".jsonl",)) -> dict[str, Path]:
+    """``x.v1.labelstudio.json`` -> ``x.v1.accepted.labelstudio.json``,
+    ``x.v1.errors.jsonl`` etc.: the side files are named after the output
+    without its format's extension (one of ``extensions``; the first one
+    when the name has none of them)."""
+    base, ext = split_extension(output, extensions)
+    if not any(ext.lower() == e.lower() for e in extensions):
+        base, ext = output.name, extensions[0] if extensions else ""
     at = output.parent
     paths = {
         "errors": at / f"{base}.errors.jsonl",
@@ -73,11 +82,18 @@ def output_paths(output: Path, routed: bool) -> dict[str, Path]:
         "parts": at / f"{base}.parts",
     }
     if routed:
-        paths["accepted"] = at / f"{base}.accepted.{ext}"
-        paths["review"] = at / f"{base}.review.{ext}"
+        paths["accepted"] = at / f"{base}.accepted{ext}"
+        paths["review"] = at / f"{base}.review{ext}"
     else:
         paths["all"] = output
     return paths
+
+
+def check_options(**values) -> None:
+    """The numeric options of a run, each checked before any work."""
+    for name, value in values.items():
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"{name} must be a whole number of at least 1, got {value!r}")
 
 
 def annotate(
@@ -107,10 +123,24 @@ def annotate(
 
     from ..formats import format_for_path
     from ..hooks.manager import get_plugins
+    from ..loading import load_pipeline
 
+    # everything that can be checked is checked before any file is created
     output = Path(output)
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}: choose one of {', '.join(ENGINES)}")
+    check_options(batch_size=batch_size, n_process=n_process, max_chars=max_chars, num_workers=num_workers, shard_size=shard_size)
+    if accept_threshold is not None and not (isinstance(accept_threshold, (int, float)) and 0.0 <= accept_threshold <= 1.0):
+        raise ValueError(f"accept_threshold must be a number in [0, 1], got {accept_threshold!r}")
+    formats = get_plugins().formats()
+    spec = get_plugins().format(output_format or format_for_path(output, formats))
+    if spec.write is None:
+        raise ValueError(f"format {spec.name!r} cannot be written")
+    inputs = Inputs(input_path, column, max_chars)
+    paths = output_paths(output, accept_threshold is not None, spec.extensions or (f".{spec.name}",))
+    for name, path in paths.items():
+        if name != "parts":
+            check_output(path)
     if engine == "ray":
         from .ray_engine import require_ray
 
@@ -119,38 +149,53 @@ def annotate(
             raise ValueError("engine 'ray' needs the pipeline as a name or path, which each worker loads")
         if not Path(model).exists() and not spacy.util.is_package(str(model)):
             raise ValueError(f"{model}: no such pipeline (neither a path nor an installed package)")
-    if accept_threshold is not None and not 0.0 <= accept_threshold <= 1.0:
-        raise ValueError(f"accept_threshold must be in [0, 1], got {accept_threshold}")
-    spec = get_plugins().format(output_format or format_for_path(output, get_plugins().formats()))
-    if spec.write is None:
-        raise ValueError(f"format {spec.name!r} cannot be written")
+        _check_sets_entities(model)
 
     @functools.cache
     def pipeline():  # the ray engine's driver only needs it for some output formats
-        return spacy.load(model) if isinstance(model, (str, Path)) else model
+        return load_pipeline(model, need_entities="annotate")
 
-    paths = output_paths(output, accept_threshold is not None)
+    if engine == "local":
+        pipeline()
+    settings = {
+        "model": _model_id(model),
+        "input": str(Path(input_path).resolve()),
+        "column": column,
+        "max_chars": max_chars,
+        "accept_threshold": accept_threshold,
+    }
     parts_dir = paths["parts"]
     if parts_dir.exists() and not resume:
         raise FileExistsError(f"{parts_dir} holds an unfinished run: pass --resume to finish it, or delete it")
+    if parts_dir.exists():
+        _check_resumable(parts_dir, settings)
+    created = not parts_dir.exists()
     parts_dir.mkdir(parents=True, exist_ok=True)
+    if created:
+        atomic_write_text(parts_dir / "run.json", json.dumps(settings) + "\n")
     done = {name: _recover_part(parts_dir / f"{name}.jsonl") for name in PARTS}
     done_ids = set().union(*done.values())
     files = {name: open(parts_dir / f"{name}.jsonl", "a", encoding="utf-8") for name in PARTS}
-    records = read_inputs(input_path, column, max_chars)
+    total = inputs.count() if progress else None
     try:
         if engine == "ray":
             from .ray_engine import annotate_stream_ray
 
             annotate_stream_ray(
-                model, records, done_ids, files, accept_threshold, batch_size, progress,
+                model, inputs, done_ids, files, accept_threshold, batch_size, progress,
                 address=address, num_workers=num_workers, shard_size=shard_size, shard_dir=parts_dir / "shards",
+                max_chars=max_chars, total=total,
             )
         else:
-            _annotate_stream(pipeline(), records, done_ids, files, accept_threshold, n_process, batch_size, progress)
-    finally:
+            _annotate_stream(pipeline(), inputs, done_ids, files, accept_threshold, n_process, batch_size, progress, max_chars, total)
+    except BaseException:
         for f in files.values():
             f.close()
+        if created and not any((parts_dir / f"{name}.jsonl").stat().st_size for name in PARTS):
+            shutil.rmtree(parts_dir, ignore_errors=True)  # nothing was written: nothing to resume
+        raise
+    for f in files.values():
+        f.close()
 
     counts = _finalize(pipeline, spec, paths, accept_threshold)
     summary = AnnotateSummary(
@@ -164,33 +209,95 @@ def annotate(
         accept_threshold=accept_threshold,
         resumed=len(done_ids),
         outputs={k: str(v) for k, v in paths.items() if k != "parts"},
+        skipped=inputs.skipped,
     )
-    _atomic_write_text(paths["summary"], json.dumps(asdict(summary), indent=2) + "\n")
+    atomic_write_text(paths["summary"], json.dumps(asdict(summary), indent=2) + "\n")
     shutil.rmtree(parts_dir)
     return summary
 
 
-def _annotate_stream(nlp, records, done_ids, files, threshold, n_process, batch_size, progress) -> None:
+def _check_sets_entities(model) -> None:
+    """For the ray engine, whose driver does not load the pipeline: its
+    config must have a component that sets entities."""
+    import spacy
+    from spacy.language import Language
+
+    path = Path(model) if Path(model).exists() else spacy.util.get_package_path(str(model))
+    try:
+        config = spacy.util.load_config(Path(path) / "config.cfg", interpolate=False)
+        factories = [config["components"][name].get("factory") for name in config["nlp"]["pipeline"]]
+    except Exception as err:
+        raise ValueError(f"{model}: not a spaCy pipeline ({' '.join(str(err).split())})") from None
+    for factory in factories:
+        if factory is None or not Language.has_factory(factory) or "doc.ents" in Language.get_factory_meta(factory).assigns:
+            return  # a sourced or unknown component may set them: the workers will tell
+    raise ValueError(f"{model}: the pipeline has no component that sets entities, so annotate would write empty annotations")
+
+
+def _annotate_stream(nlp, records, done_ids, files, threshold, n_process, batch_size, progress, max_chars, total) -> None:
     from tqdm import tqdm
 
-    bar = tqdm(unit="doc", desc="annotate", disable=not progress, dynamic_ncols=True)
-
-    def valid() -> Iterator[tuple[str, TextRecord]]:
-        for record in skip_done_and_errors(records, done_ids, files["errors"], on_error=lambda: bar.update(1)):
-            yield record.text, record
+    bar = tqdm(total=total, initial=len(done_ids) if total else 0, unit="doc", desc="annotate", disable=not progress, dynamic_ncols=True)
+    nlp.max_length = max(nlp.max_length, max_chars)  # --max-chars decides which texts are too long
 
     # Each chunk runs in a spaCy memory zone: the strings and lexemes of its
     # texts are freed at its end, so the vocab does not grow with the input.
     # With n_process > 1 each chunk also gets fresh worker processes, whose
     # vocabs would otherwise grow.
     zone = ZONE_DOCS if n_process == 1 else ZONE_DOCS_MULTIPROCESS
-    for chunk in chunked(valid(), zone):
+    todo = skip_done_and_errors(records, done_ids, files["errors"], on_error=lambda: bar.update(1))
+    for chunk in chunked(todo, zone):
         with nlp.memory_zone():
-            for doc, record in nlp.pipe(chunk, as_tuples=True, n_process=n_process, batch_size=batch_size):
-                part, out = routed_record(doc, record.id, record.meta, threshold)
+            for part, out in tag_records(nlp, chunk, threshold, batch_size, n_process):
                 _append(files[part], out)
                 bar.update(1)
     bar.close()
+
+
+def tag_records(nlp, records: list, threshold: Optional[float], batch_size: int, n_process: int = 1) -> Iterator[tuple[str, dict]]:
+    """(part, part-file line) for each record (``id``, ``text``, ``meta``),
+    in order. A record the pipeline fails on goes to the errors part with
+    the reason and the run goes on: after a failed batch its records are
+    tagged one at a time, then batching resumes. Both engines use this."""
+    start = 0
+    while start < len(records):
+        try:
+            stream = nlp.pipe(((r.text, r) for r in records[start:]), as_tuples=True, batch_size=batch_size, n_process=n_process)
+            for doc, record in stream:
+                yield routed_record(doc, record.id, record.meta, threshold)
+                start += 1
+        except Exception:
+            end = min(len(records), start + batch_size)
+            for record in records[start:end]:
+                try:
+                    doc = nlp(record.text)
+                except Exception as err:
+                    reason = " ".join(f"the pipeline failed on this record: {type(err).__name__}: {err}".split())
+                    yield "errors", {"id": record.id, "error": reason[:500], "raw": record.text}
+                else:
+                    yield routed_record(doc, record.id, record.meta, threshold)
+            start = end
+
+
+def _model_id(model) -> Optional[str]:
+    """The pipeline a run used, as its settings record it (a loaded pipeline
+    passed in by a caller has none)."""
+    if not isinstance(model, (str, Path)):
+        return None
+    return str(Path(model).resolve()) if Path(model).exists() else str(model)
+
+
+def _check_resumable(parts_dir: Path, settings: dict) -> None:
+    try:
+        before = json.loads((parts_dir / "run.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise ValueError(f"{parts_dir}: no readable run.json, so the unfinished run cannot be checked; delete the folder and rerun") from None
+    for key, option in RUN_SETTINGS.items():
+        if before.get(key) != settings[key]:
+            raise ValueError(
+                f"{parts_dir}: --resume with {option} {settings[key]!r}, but the unfinished run used {before.get(key)!r}; "
+                "resuming would mix two runs in one output: rerun with the same value, or delete the folder"
+            )
 
 
 def chunked(items: Iterable, size: int) -> Iterator[list]:
@@ -265,18 +372,13 @@ def _part_records(path: Path) -> Iterator[dict]:
 
 def _record_doc(nlp, record: dict):
     """The doc of a part record, entities and confidences restored."""
-    import numpy as np
-    from spacy.tokens import SpanGroup
+    from ..formats.records import make_doc, span_scores
 
-    doc = nlp.make_doc(record["text"])
-    spans = [doc.char_span(s["start"], s["end"], label=s["label"]) for s in record["spans"]]
-    doc.ents = spans
-    group = SpanGroup(doc, name=SCORED_KEY, spans=spans)
-    if all(s.get("score") is not None for s in record["spans"]):
-        group.attrs["scores"] = np.asarray([s["score"] for s in record["spans"]], dtype="float32")
-    if record.get("score") is not None:
-        group.attrs["sequence_prob"] = record["score"]
-    doc.spans[SCORED_KEY] = group
+    spans = record["spans"]
+    doc = make_doc(
+        nlp, record["text"], [(s["start"], s["end"], s["label"]) for s in spans], record["id"],
+        scores=span_scores(spans), doc_score=record.get("score"),
+    )
     doc.user_data[META_KEY] = _output_meta(record)
     return doc
 
@@ -348,7 +450,6 @@ def _write_docs(pipeline, spec, records, path: Path) -> int:
     take them as they are, the others as docs rebuilt with the pipeline's
     tokenizer (``pipeline``: a callable giving the pipeline)."""
     count = 0
-    tmp = _tmp_path(path)
     if spec.write_records is not None:
 
         def output_records():
@@ -357,8 +458,8 @@ def _write_docs(pipeline, spec, records, path: Path) -> int:
                 count += 1
                 yield _output_record(record)
 
-        spec.write_records(output_records(), tmp)
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            spec.write_records(output_records(), tmp)
         return count
     nlp = pipeline()
 
@@ -372,32 +473,18 @@ def _write_docs(pipeline, spec, records, path: Path) -> int:
                     count += 1
                     yield _record_doc(nlp, record)
 
-    spec.write(docs(), tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        spec.write(docs(), tmp)
     return count
 
 
 def _copy_jsonl(records, path: Path) -> int:
-    tmp = _tmp_path(path)
     count = 0
-    with open(tmp, "w", encoding="utf-8") as out:
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as out:
         for record in records:
             out.write(json_line(record))
             count += 1
-    os.replace(tmp, path)
     return count
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    tmp = _tmp_path(path)
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def _tmp_path(path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # keep the extension last so writers that look at it still recognise it
-    return path.with_name(f".tmp-{os.getpid()}-{path.name}")
 
 
 def threshold_from_report(path) -> tuple[float, str]:

@@ -70,7 +70,10 @@ def audit(
         raise ValueError("k must be at least 2")
     if len(docs) < k:
         raise ValueError(f"need at least k={k} docs, got {len(docs)}")
-    work = Path(work_dir or tempfile.mkdtemp(prefix="autolabel-audit-"))
+    if work_dir is None:  # the fold models are removed with the folder
+        with tempfile.TemporaryDirectory(prefix="autolabel-audit-") as tmp:
+            return audit(docs, config, k, overrides, tmp, seed, record_ids)
+    work = Path(work_dir)
     fold = folds_of(len(docs), k, seed)
     judged: dict[int, tuple] = {}
     for f in range(k):

@@ -7,7 +7,6 @@ from typing import Optional
 
 
 def evaluate(model, data, data_format: Optional[str] = None, target_accuracy: float = 0.99, batch_size: int = 256) -> dict:
-    import spacy
     from spacy.scorer import Scorer
     from spacy.training import Example
 
@@ -15,7 +14,11 @@ def evaluate(model, data, data_format: Optional[str] = None, target_accuracy: fl
     from ..formats import read_docs
     from ..formats.records import scored_group
 
-    nlp = spacy.load(model) if not hasattr(model, "pipe") else model
+    from ..loading import load_pipeline
+
+    if not 0.0 < target_accuracy <= 1.0:
+        raise ValueError(f"target_accuracy must be in (0, 1], got {target_accuracy}")
+    nlp = load_pipeline(model, need_entities="evaluate")
     gold = list(read_docs(data, nlp, data_format))
     # one pass of the pipeline serves spaCy's scorer and the calibration figures
     predicted = list(nlp.pipe((doc.text for doc in gold), batch_size=batch_size))

@@ -9,7 +9,6 @@ invalid JSON or bytes.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Optional
@@ -25,6 +24,7 @@ class ImportSummary:
     entities: int
     output: str
     errors_path: str
+    detected: str = ""  # how the input's format was told from its content, if it was
 
 
 def known_labels(labels: Optional[Iterable[str]] = None, model=None, domain: Optional[str] = None) -> Optional[list[str]]:
@@ -33,9 +33,9 @@ def known_labels(labels: Optional[Iterable[str]] = None, model=None, domain: Opt
     if labels:
         return list(labels)
     if model is not None:
-        import spacy
+        from ..loading import load_pipeline
 
-        nlp = spacy.load(model)
+        nlp = load_pipeline(model)
         return sorted({label for name, pipe in nlp.pipeline if name in ("crf_ner", "ner") for label in pipe.labels})
     if domain is not None:
         from ..hooks.manager import get_domain
@@ -53,27 +53,58 @@ def import_annotations(
     labels: Optional[Iterable[str]] = None,
     errors_path=None,
 ) -> ImportSummary:
-    import spacy
-    from spacy.tokens import DocBin
-
+    """Read ``input_path`` (format: ``input_format``, else what its content
+    shows, else its extension) and write the good records to ``output`` in
+    the format of its extension (``.spacy`` for training), the others to
+    ``errors_path`` (default ``<output name>.import-errors.jsonl``)."""
+    from ..files import atomic_path, check_output, split_extension
     from ..formats import format_for_path
+    from ..formats.detect import RECORD_FORMATS, detect_format
     from ..hooks.manager import get_plugins
+    from ..loading import blank
 
     plugins = get_plugins()
-    spec = plugins.format(input_format or format_for_path(input_path, plugins.formats()))
-    nlp = spacy.blank(lang)
+    formats = plugins.formats()
+    input_path = Path(input_path)
+    if not input_path.is_file():
+        raise ValueError(f"{input_path}: no such file")
+    detected = ""
+    if input_format is None:
+        by_extension = _format_by_extension(input_path, formats, format_for_path)
+        by_content = detect_format(input_path)
+        if by_content and by_content[0] in formats and by_content[0] != by_extension and (
+            by_extension is None or by_extension in RECORD_FORMATS
+        ):
+            input_format = by_content[0]
+            detected = f"note: {input_path}: read as {input_format}, since {by_content[1]}" + (
+                f" (its extension says {by_extension})" if by_extension else ""
+            )
+        elif by_extension is None:
+            format_for_path(input_path, formats)  # raises, naming --format
+        else:
+            input_format = by_extension
+    spec = plugins.format(input_format)
+    if spec.read is None:
+        raise ValueError(f"format {spec.name!r} cannot be read")
+    output = Path(output)
+    out_spec = plugins.format(format_for_path(output, formats, option="an output extension such as .spacy"))
+    if out_spec.write is None:
+        raise ValueError(f"{output}: format {out_spec.name!r} cannot be written")
+    if errors_path is None:
+        base, _ = split_extension(output, [e for f in formats.values() for e in f.extensions])
+        errors_path = output.with_name(f"{base}.import-errors.jsonl")
+    errors_path = Path(errors_path)
+    check_output(output)
+    check_output(errors_path, "errors file")
+    nlp = blank(lang)
     labels = list(labels) if labels is not None else None
     if spec.read_records is not None:
         records = spec.read_records(input_path, nlp, align=align, labels=labels)
     else:  # whole-file formats (conll, spacy): a malformed file raises
         records = (Record(f"{input_path}#{i}", doc=doc) for i, doc in enumerate(spec.read(input_path, nlp)))
-    output = Path(output)
-    errors_path = Path(errors_path) if errors_path else output.with_name(output.name.split(".")[0] + ".import-errors.jsonl")
-    output.parent.mkdir(parents=True, exist_ok=True)
-    docbin = DocBin(store_user_data=True)
-    n = n_ok = n_ents = 0
-    tmp_errors = errors_path.with_name(f".tmp-{os.getpid()}-{errors_path.name}")
-    with open(tmp_errors, "w", encoding="utf-8") as errors:
+    docs = []
+    n = n_ents = 0
+    with atomic_path(errors_path) as tmp_errors, open(tmp_errors, "w", encoding="utf-8") as errors:
         for record in records:
             n += 1
             if record.error is None and labels is not None:
@@ -83,11 +114,15 @@ def import_annotations(
             if record.error is not None:
                 errors.write(json.dumps({"record": record.where, "error": record.error, "raw": record.raw}, ensure_ascii=False) + "\n")
                 continue
-            docbin.add(record.doc)
-            n_ok += 1
+            docs.append(record.doc)
             n_ents += len(record.doc.ents)
-    tmp_out = output.with_name(f".tmp-{os.getpid()}-{output.name}")
-    docbin.to_disk(tmp_out)
-    os.replace(tmp_out, output)
-    os.replace(tmp_errors, errors_path)
-    return ImportSummary(n, n_ok, n - n_ok, n_ents, str(output), str(errors_path))
+        with atomic_path(output) as tmp_out:
+            out_spec.write(docs, tmp_out)
+    return ImportSummary(n, len(docs), n - len(docs), n_ents, str(output), str(errors_path), detected)
+
+
+def _format_by_extension(path, formats, format_for_path) -> Optional[str]:
+    try:
+        return format_for_path(path, formats)
+    except ValueError:
+        return None

@@ -4,12 +4,19 @@ number and reason) instead of being skipped.
 
 Supported: ``.txt`` (one doc per line), ``.jsonl`` (a ``text`` field plus any
 metadata), ``.csv`` (a chosen column; the other columns become metadata) and
-a directory of ``.txt`` files (one doc per file).
+a folder of ``.txt`` files (one doc per file; the extension in any case,
+``.TXT`` too, in every subfolder; the other files are listed in
+:attr:`Inputs.skipped`).
+
+:class:`Inputs` checks what can be checked before anything is written (the
+path, its kind, the CSV column, a folder's files), so a command fails at its
+start, not halfway; iterating it yields the records.
 """
 from __future__ import annotations
 
 import csv
 import io
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Optional
@@ -17,6 +24,7 @@ from typing import Iterator, Optional
 from ..formats.records import RecordError, json_lines
 
 DEFAULT_MAX_CHARS = 1_000_000
+KINDS = (".txt", ".jsonl", ".csv")
 
 
 @dataclass
@@ -28,35 +36,85 @@ class TextRecord:
     raw: Optional[str] = None
 
 
+class Inputs:
+    """The records of one input path (a file or a folder)."""
+
+    def __init__(self, path, column: str = "text", max_chars: int = DEFAULT_MAX_CHARS) -> None:
+        self.path = Path(path)
+        self.column = column
+        self.max_chars = max_chars
+        self.skipped: list[str] = []  # folder entries that are not .txt files
+        if not self.path.exists():
+            raise ValueError(f"{self.path}: no such file or folder")
+        if self.path.is_dir():
+            self.files = []
+            for p in sorted(self.path.rglob("*")):
+                if p.is_file():
+                    (self.files if p.suffix.lower() == ".txt" else self.skipped).append(p)
+            self.skipped = [str(p.relative_to(self.path)) for p in self.skipped]
+            if not self.files:
+                also = f" (it has {len(self.skipped)} other files)" if self.skipped else ""
+                raise ValueError(f"{self.path}: no .txt files in this folder{also}")
+            self.kind = "folder"
+        else:
+            self.kind = self.path.suffix.lower()
+            if self.kind not in KINDS:
+                raise ValueError(f"{self.path}: input must be .txt, .jsonl, .csv or a folder of .txt files")
+            if self.kind == ".csv":
+                header = _csv_header(self.path)
+                if column not in header:
+                    raise ValueError(f"{self.path}:1: no column {column!r} (columns: {', '.join(header) or 'none'}); choose one with --column")
+
+    def __iter__(self) -> Iterator[TextRecord]:
+        records = {
+            "folder": _dir_records,
+            ".jsonl": _jsonl_records,
+            ".csv": _csv_records,
+            ".txt": _txt_records,
+        }[self.kind](self)
+        for record in records:
+            if record.error is None:
+                record.error = _check_record(record, self.max_chars)
+            yield record
+
+    def count(self) -> int:
+        """How many records iterating yields (a cheap pass over the input),
+        for a progress bar's total."""
+        if self.kind == "folder":
+            return len(self.files)
+        if self.kind == ".csv":
+            return sum(1 for _ in _csv_rows(self.path, self.max_chars))
+        n = 0
+        with open(self.path, "rb") as f:
+            for line in f:
+                n += bool(line.strip()) if self.kind == ".jsonl" else 1
+        return n
+
+
 def read_inputs(path, column: str = "text", max_chars: int = DEFAULT_MAX_CHARS) -> Iterator[TextRecord]:
-    path = Path(path)
-    if path.is_dir():
-        records = _dir_records(path)
-    elif path.suffix.lower() == ".jsonl":
-        records = _jsonl_records(path, column)
-    elif path.suffix.lower() == ".csv":
-        records = _csv_records(path, column)
-    elif path.suffix.lower() == ".txt":
-        records = _txt_records(path)
-    else:
-        raise ValueError(f"{path}: input must be .txt, .jsonl, .csv or a directory of .txt files")
-    for record in records:
-        if record.error is None:
-            record.error = _check_text(record.text, max_chars)
-        yield record
+    return iter(Inputs(path, column, max_chars))
 
 
-def _check_text(text, max_chars: int) -> Optional[str]:
+def _check_record(record: TextRecord, max_chars: int) -> Optional[str]:
+    text = record.text
     if not isinstance(text, str):
         return "no text"
     if not text.strip():
         return "empty text"
     if len(text) > max_chars:
         return f"text of {len(text)} characters exceeds --max-chars {max_chars}"
+    for what, value in (("text", text), ("metadata", record.meta)):
+        try:
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError as err:
+            return f"{what} holds a lone surrogate ({err.object[err.start]!r}), which no UTF-8 output can hold"
+        except (TypeError, ValueError) as err:
+            return f"{what} cannot be written as JSON ({err})"
     return None
 
 
-def _txt_records(path: Path) -> Iterator[TextRecord]:
+def _txt_records(inputs: Inputs) -> Iterator[TextRecord]:
+    path = inputs.path
     with open(path, "rb") as f:
         for lineno, raw in enumerate(f, start=1):
             rid = f"{path.name}:{lineno}"
@@ -68,7 +126,8 @@ def _txt_records(path: Path) -> Iterator[TextRecord]:
             yield TextRecord(rid, text=text, meta={"source": rid}, raw=text)
 
 
-def _jsonl_records(path: Path, key: str) -> Iterator[TextRecord]:
+def _jsonl_records(inputs: Inputs) -> Iterator[TextRecord]:
+    path, key = inputs.path, inputs.column
     for where, record, raw in json_lines(path):
         rid = f"{path.name}:{where.rsplit(':', 1)[1]}"
         if isinstance(record, RecordError):
@@ -82,36 +141,81 @@ def _jsonl_records(path: Path, key: str) -> Iterator[TextRecord]:
             yield TextRecord(rid, text=record[key], meta={"source": rid, **meta}, raw=raw)
 
 
-def _csv_records(path: Path, column: str) -> Iterator[TextRecord]:
-    text = path.read_bytes().decode("utf-8-sig", errors="surrogateescape")
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    if reader.fieldnames is None or column not in reader.fieldnames:
-        raise ValueError(f"{path}: no column {column!r} (columns: {reader.fieldnames}); choose one with --column")
-    for row in reader:
-        rid = f"{path.name}:{reader.line_num}"
-        raw = ",".join(str(v) for v in row.values())
-        if any(isinstance(v, str) and _has_surrogates(v) for v in row.values()):
+def _csv_text(path: Path) -> str:
+    return path.read_bytes().decode("utf-8-sig", errors="surrogateescape")
+
+
+def _csv_header(path: Path) -> list[str]:
+    try:
+        return next(csv.reader(io.StringIO(_csv_text(path), newline="")), [])
+    except csv.Error as err:
+        raise ValueError(f"{path}:1: unreadable CSV header ({err})") from None
+
+
+def _csv_rows(path: Path, max_chars: int) -> Iterator[tuple[int, Optional[list[str]], Optional[str]]]:
+    """(line, fields or None, error or None) for each row after the header.
+    Fields up to ``max_chars`` long are read (Python's csv stops at 128 KiB
+    unless told otherwise; the limit is restored afterwards)."""
+    limit = csv.field_size_limit()
+    csv.field_size_limit(max(limit, max_chars + 1))
+    try:
+        reader = csv.reader(io.StringIO(_csv_text(path), newline=""))
+        try:
+            next(reader, None)
+        except csv.Error:
+            return
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as err:
+                reason = str(err)
+                if "field larger than field limit" in reason:
+                    reason = f"a field is longer than --max-chars {max_chars}"
+                yield reader.line_num, None, f"unreadable CSV row ({reason})"
+                continue
+            if row:
+                yield reader.line_num, row, None
+    finally:
+        csv.field_size_limit(limit)
+
+
+def _csv_records(inputs: Inputs) -> Iterator[TextRecord]:
+    path, column = inputs.path, inputs.column
+    header = _csv_header(path)
+    for line, row, error in _csv_rows(path, inputs.max_chars):
+        rid = f"{path.name}:{line}"
+        if error is not None:
+            yield TextRecord(rid, error=error)
+            continue
+        raw = ",".join(row)
+        if any(_has_surrogates(v) for v in row):
             yield TextRecord(rid, error="not valid UTF-8", raw=raw.encode("utf-8", "surrogateescape").decode("latin-1"))
-        elif None in row:
-            yield TextRecord(rid, error=f"row has {len(row[None])} more fields than the header", raw=raw)
+        elif len(row) > len(header):
+            yield TextRecord(rid, error=f"row has {len(row) - len(header)} more fields than the header", raw=raw)
         else:
-            meta = {k: v for k, v in row.items() if k != column}
-            yield TextRecord(rid, text=row[column], meta={"source": rid, **meta}, raw=raw)
+            values = dict(zip(header, row))
+            if column not in values:
+                yield TextRecord(rid, error=f"row has no {column!r} field (it has {len(row)} of {len(header)} columns)", raw=raw)
+                continue
+            meta = {k: v for k, v in values.items() if k != column}
+            yield TextRecord(rid, text=values[column], meta={"source": rid, **meta}, raw=raw)
 
 
 def _has_surrogates(text: str) -> bool:
     return any("\udc80" <= ch <= "\udcff" for ch in text)
 
 
-def _dir_records(path: Path) -> Iterator[TextRecord]:
-    files = sorted(p for p in path.rglob("*.txt") if p.is_file())
-    if not files:
-        raise ValueError(f"{path}: no .txt files")
-    for file in files:
-        rid = str(file.relative_to(path))
+def _dir_records(inputs: Inputs) -> Iterator[TextRecord]:
+    for file in inputs.files:
+        rid = str(file.relative_to(inputs.path))
         try:
             text = file.read_bytes().decode("utf-8-sig")
         except UnicodeDecodeError as err:
             yield TextRecord(rid, error=f"not valid UTF-8 ({err.reason} at byte {err.start})")
+            continue
+        except OSError as err:
+            yield TextRecord(rid, error=f"cannot be read ({err.strerror or err})")
             continue
         yield TextRecord(rid, text=text, meta={"source": rid})

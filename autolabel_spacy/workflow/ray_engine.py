@@ -25,7 +25,7 @@ import os
 from pathlib import Path
 from typing import Iterable, Optional
 
-from .annotate import ROUTED_PARTS, json_line, routed_record, skip_done_and_errors
+from .annotate import PARTS, json_line, skip_done_and_errors, tag_records
 from .inputs import TextRecord
 
 # records per slice (the unit of work of one actor call), in nlp.pipe batches:
@@ -49,27 +49,26 @@ def require_ray() -> None:
 class Annotator:
     """A Ray Data actor: loads the pipeline once, tags batches of shard lines."""
 
-    def __init__(self, model: str, threshold: Optional[float], batch_size: int) -> None:
+    def __init__(self, model: str, threshold: Optional[float], batch_size: int, max_chars: int) -> None:
         import spacy
 
         self.nlp = spacy.load(model)
+        self.nlp.max_length = max(self.nlp.max_length, max_chars)  # --max-chars decides which texts are too long
         self.threshold = threshold
         self.batch_size = batch_size
 
     def __call__(self, batch: dict) -> dict:
         """Each row of ``batch`` is a slice; each row of the result holds the
         slice's part-file lines, joined per part, and its record count."""
-        out: dict[str, list] = {part: [] for part in ROUTED_PARTS}
+        out: dict[str, list] = {part: [] for part in PARTS}
         out["count"] = []
         for path, offset, count in zip(batch["path"], batch["offset"], batch["count"]):
-            records = [json.loads(line) for line in read_slice(str(path), int(offset), int(count))]
-            lines: dict[str, list[str]] = {part: [] for part in ROUTED_PARTS}
+            records = [TextRecord(**json.loads(line)) for line in read_slice(str(path), int(offset), int(count))]
+            lines: dict[str, list[str]] = {part: [] for part in PARTS}
             with self.nlp.memory_zone():  # the vocab does not grow with the input
-                docs = self.nlp.pipe((r["text"] for r in records), batch_size=self.batch_size)
-                for doc, record in zip(docs, records):
-                    part, line = routed_record(doc, record["id"], record["meta"], self.threshold)
+                for part, line in tag_records(self.nlp, records, self.threshold, self.batch_size):
                     lines[part].append(json_line(line))
-            for part in ROUTED_PARTS:
+            for part in PARTS:
                 out[part].append("".join(lines[part]))
             out["count"].append(len(records))
         return out
@@ -148,6 +147,8 @@ def annotate_stream_ray(
     num_workers: int,
     shard_size: int,
     shard_dir: Path,
+    max_chars: int,
+    total: Optional[int] = None,
 ) -> None:
     import ray
     from tqdm import tqdm
@@ -161,7 +162,7 @@ def annotate_stream_ray(
     if not slices:
         return
     started = start_ray(address, num_workers)
-    bar = tqdm(unit="doc", desc="annotate (ray)", disable=not progress, dynamic_ncols=True)
+    bar = tqdm(total=total, initial=len(done_ids) if total else 0, unit="doc", desc="annotate (ray)", disable=not progress, dynamic_ncols=True)
     try:
         ctx = ray.data.DataContext.get_current()
         ctx.execution_options.preserve_order = True  # results come back in input order
@@ -172,7 +173,7 @@ def annotate_stream_ray(
         ds = ray.data.from_items(slices, override_num_blocks=len(slices))
         ds = ds.map_batches(
             Annotator,
-            fn_constructor_args=(model, threshold, batch_size),
+            fn_constructor_args=(model, threshold, batch_size, max_chars),
             batch_size=1,  # one slice per actor call
             batch_format="numpy",
             compute=ray.data.ActorPoolStrategy(size=num_workers),
@@ -180,7 +181,7 @@ def annotate_stream_ray(
         )
         for batch in ds.iter_batches(batch_size=None, batch_format="numpy"):
             for i, count in enumerate(batch["count"]):
-                for part in ROUTED_PARTS:
+                for part in PARTS:
                     files[part].write(str(batch[part][i]))
                 bar.update(int(count))
             for f in files.values():

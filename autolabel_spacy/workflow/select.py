@@ -15,8 +15,10 @@ hashed lowercase words as vectors, so one batch is not N near-duplicates.
 """
 from __future__ import annotations
 
+import json
 import zlib
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Iterable, Optional
 
 import numpy as np
@@ -136,16 +138,36 @@ def select_file(
     """Select from a raw-text pool file and write the picked docs (with the
     model's pre-annotations, rank and uncertainty in their meta) in any
     writable format. Pool records that cannot be read are counted, not used."""
-    import spacy
-
-    from ..formats import write_docs
+    from ..files import atomic_path, check_output, split_extension
+    from ..formats import format_for_path, write_docs
     from ..formats.records import META_KEY
-    from .inputs import read_inputs
+    from ..hooks.manager import get_plugins
+    from ..loading import load_pipeline
+    from .inputs import Inputs
 
-    nlp = spacy.load(model)
+    if not isinstance(n, int) or n < 1:
+        raise ValueError(f"n must be a whole number of at least 1, got {n!r}")
+    if not 0.0 <= diversity < 1.0:
+        raise ValueError(f"diversity must be in [0, 1), got {diversity}")
+    formats = get_plugins().formats()
+    output = Path(output)
+    output_format = output_format or format_for_path(output, formats)
+    base, _ = split_extension(output, formats[output_format].extensions if output_format in formats else ())
+    errors_path = output.with_name(f"{base}.errors.jsonl")
+    check_output(output)
+    check_output(errors_path, "errors file")
+    if strategy not in STRATEGIES:
+        raise ValueError(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
+    inputs = Inputs(pool_path, column)
+    nlp = load_pipeline(model)
+    if "crf_ner" not in nlp.pipe_names:
+        raise ValueError(f"{model}: select needs a pipeline with a crf_ner component")
     records, errors = [], []
-    for record in read_inputs(pool_path, column):
+    for record in inputs:
         (errors if record.error else records).append(record)
+    with atomic_path(errors_path) as tmp, open(tmp, "w", encoding="utf-8") as out:
+        for record in errors:
+            out.write(json.dumps({"id": record.id, "error": record.error, "raw": record.raw}, ensure_ascii=False) + "\n")
     chosen = select(None, (r.text for r in records), n, strategy, diversity, seed, nlp=nlp)
     docs = []
     for rank, c in enumerate(chosen, start=1):
@@ -157,5 +179,9 @@ def select_file(
             "uncertainty": round(c.uncertainty, 6),
         }
         docs.append(c.doc)
-    write_docs(docs, output, output_format)
-    return {"pool": len(records) + len(errors), "unreadable": len(errors), "selected": len(docs), "output": str(output)}
+    with atomic_path(output) as tmp:
+        write_docs(docs, tmp, output_format)
+    return {
+        "pool": len(records) + len(errors), "unreadable": len(errors), "selected": len(docs), "output": str(output),
+        "errors": str(errors_path),
+    }

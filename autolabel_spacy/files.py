@@ -1,0 +1,80 @@
+"""Output files: checked before any work, written atomically, named after
+the output file without cutting at the wrong dot.
+
+Every command that writes checks its outputs with :func:`check_output`
+before it reads or trains anything, so a run never fails at its last step
+because of a path; every final file is written through :func:`atomic_path`
+(a temporary file beside it, renamed into place, removed if the write fails).
+"""
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterable, Iterator
+
+
+def check_output(path, what: str = "output") -> Path:
+    """``path`` can be created or replaced as a file; raises ``ValueError``
+    naming the path otherwise. Creates nothing."""
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{path}: is a folder; the {what} must be a file name")
+    parent = path.parent
+    while not parent.exists():
+        if parent == parent.parent:
+            break
+        parent = parent.parent
+    if not parent.is_dir():
+        raise ValueError(f"{path}: cannot create the {what}: {parent} is not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise ValueError(f"{path}: cannot write the {what} here (permission denied)")
+    return path
+
+
+def check_output_dir(path, what: str = "output folder") -> Path:
+    """``path`` is or can become a writable folder; creates nothing."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"{path}: is a file; the {what} must be a folder")
+    check_output(path / "probe", what)
+    return path
+
+
+def tmp_path_for(path: Path) -> Path:
+    # the extension stays last so writers that look at it still recognise it
+    return path.with_name(f".tmp-{os.getpid()}-{path.name}")
+
+
+@contextmanager
+def atomic_path(path) -> Iterator[Path]:
+    """A temporary path to write ``path``'s content to; renamed to ``path``
+    when the block ends, removed if it raises."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = tmp_path_for(path)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path, text: str) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def split_extension(path, extensions: Iterable[str]) -> tuple[str, str]:
+    """``(base, extension)`` of a file name, the extension being the longest
+    of ``extensions`` it ends with (``run.v1.labelstudio.json`` ->
+    ``("run.v1", ".labelstudio.json")``), else its last suffix."""
+    name = Path(path).name
+    lowered = name.lower()
+    matches = [ext for ext in extensions if ext and lowered.endswith(ext.lower()) and len(ext) < len(name)]
+    if matches:
+        ext = max(matches, key=len)
+        return name[: -len(ext)], name[-len(ext) :]
+    suffix = Path(name).suffix
+    return (name[: -len(suffix)], suffix) if suffix else (name, "")

@@ -1,0 +1,43 @@
+"""Pipelines and languages named by a user, loaded with a one-line error
+naming what was given when they cannot be."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import spacy
+from spacy.language import Language
+
+
+
+def load_pipeline(model, need_entities: str = "") -> Language:
+    """The pipeline ``model`` (a loaded one, a path or a package name).
+    ``need_entities``: the name of the command that needs a component
+    setting entities; a pipeline without one is refused."""
+    if isinstance(model, Language):
+        nlp = model
+    else:
+        if isinstance(model, (str, Path)) and not Path(model).exists() and not spacy.util.is_package(str(model)):
+            raise ValueError(f"{model}: no such pipeline (neither a folder nor an installed package)")
+        try:
+            nlp = spacy.load(model)
+        except Exception as err:  # any failure to load is about what the user named
+            raise ValueError(f"{model}: not a loadable spaCy pipeline ({type(err).__name__}: {' '.join(str(err).split())})") from None
+    if need_entities and not entity_components(nlp):
+        raise ValueError(
+            f"{model}: the pipeline has no component that sets entities (crf_ner, ner, entity_ruler…; it has "
+            f"{', '.join(nlp.pipe_names) or 'none'}), so {need_entities} would write empty annotations"
+        )
+    return nlp
+
+
+def entity_components(nlp: Language) -> list[str]:
+    """The pipeline's components that declare they set ``doc.ents``."""
+    return [name for name in nlp.pipe_names if "doc.ents" in nlp.get_pipe_meta(name).assigns]
+
+
+def blank(lang: str) -> Language:
+    """``spacy.blank(lang)``, or a one-line error for an unknown language."""
+    try:
+        return spacy.blank(lang)
+    except Exception:
+        raise ValueError(f"unknown language {lang!r} for --lang (a spaCy language code such as en, de, zh)") from None
