@@ -19,7 +19,7 @@ from typing import Iterable, Iterator, Optional
 from spacy.tokens import Doc
 
 from .detect import foreign
-from .records import META_KEY, Record, RecordError, doc_confidence, make_doc, open_for_write, scored_entities, span_scores
+from .records import META_KEY, Record, RecordError, check_encodable, doc_confidence, make_doc, open_for_write, scored_entities, span_scores
 
 FROM_NAME = "label"
 TO_NAME = "text"
@@ -65,34 +65,26 @@ def _tasks(path) -> Iterator[tuple[str, object]]:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:
         raise RecordError(str(path), f"not valid UTF-8 ({err.reason} at byte {err.start})") from None
-    if text.lstrip().startswith("[") or _one_json_object(text):
-        try:
-            tasks = json.loads(text)
-        except json.JSONDecodeError as err:
-            raise RecordError(f"{path}:{err.lineno}", f"invalid JSON ({err.msg})") from None
-        if not isinstance(tasks, list):
-            raise RecordError(str(path), f"a Label Studio export is a JSON array of tasks, got a JSON {type(tasks).__name__}")
-        for n, task in enumerate(tasks):
+    try:  # a JSON export is one JSON value; anything else is read as JSON lines
+        whole = json.loads(text)
+    except json.JSONDecodeError as err:
+        whole, error = None, err
+    else:
+        error = None
+    if isinstance(whole, list):
+        for n, task in enumerate(whole):
             yield f"{path}#{n}", task
         return
+    if error is None and "\n" in text.strip():
+        raise RecordError(str(path), f"a Label Studio export is a JSON array of tasks, got a JSON {type(whole).__name__}")
+    if error is not None and text.lstrip().startswith("[") and len(text.strip().splitlines()) == 1:
+        raise RecordError(f"{path}:{error.lineno}", f"invalid JSON ({error.msg})")
     for lineno, line in enumerate(text.splitlines(), start=1):
         if line.strip():
             try:
                 yield f"{path}:{lineno}", json.loads(line)
             except json.JSONDecodeError as err:
                 yield f"{path}:{lineno}", RecordError(f"{path}:{lineno}", f"invalid JSON ({err.msg})")
-
-
-def _one_json_object(text: str) -> bool:
-    """Whether the file is a single JSON object (not JSON lines)."""
-    stripped = text.strip()
-    if not stripped.startswith("{"):
-        return False
-    try:
-        json.loads(stripped)
-    except json.JSONDecodeError:
-        return False
-    return "\n" in stripped  # one object on one line is a JSON-lines file of one task
 
 
 def _list_of_objects(value, what: str, where: str) -> list:
@@ -107,6 +99,7 @@ def _task_to_doc(task, where: str, nlp, align: str, labels) -> Doc:
     problem = foreign(task, "labelstudio")
     if problem:
         raise RecordError(where, problem)
+    check_encodable(task, where)
     if not isinstance(task, dict) or not isinstance(task.get("data"), dict):
         raise RecordError(where, "a Label Studio task needs a 'data' object")
     text = task["data"].get(TO_NAME)

@@ -140,9 +140,19 @@ def records_from_json_lines(path, to_doc: Callable[[dict, str], Doc]) -> Iterato
         try:
             if not isinstance(record, dict):
                 raise RecordError(where, f"expected a JSON object, got {type(record).__name__}")
+            check_encodable(record, where)
             yield Record(where, doc=to_doc(record, where), raw=raw)
         except RecordError as err:
             yield Record(where, error=err.reason, raw=raw)
+
+
+def check_encodable(record, where: str) -> None:
+    """A record whose strings hold lone surrogates (``\\ud800`` escapes in
+    JSON) cannot be written to any UTF-8 output: an error of that record."""
+    try:
+        json.dumps(record, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as err:
+        raise RecordError(where, f"holds a lone surrogate ({err.object[err.start]!r}), which no UTF-8 output can hold") from None
 
 
 def read_strictly(read_records: Callable[..., Iterator[Record]], path, nlp, **options) -> Iterator[Doc]:

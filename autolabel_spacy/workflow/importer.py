@@ -104,7 +104,8 @@ def import_annotations(
         records = (Record(f"{input_path}#{i}", doc=doc) for i, doc in enumerate(spec.read(input_path, nlp)))
     docs = []
     n = n_ents = 0
-    with atomic_path(errors_path) as tmp_errors, open(tmp_errors, "w", encoding="utf-8") as errors:
+    # backslashreplace: an error line can quote a record's lone surrogates
+    with atomic_path(errors_path) as tmp_errors, open(tmp_errors, "w", encoding="utf-8", errors="backslashreplace") as errors:
         for record in records:
             n += 1
             if record.error is None and labels is not None:
