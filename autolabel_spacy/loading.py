@@ -16,8 +16,7 @@ def load_pipeline(model, need_entities: str = "") -> Language:
     if isinstance(model, Language):
         nlp = model
     else:
-        if isinstance(model, (str, Path)) and not Path(model).exists() and not spacy.util.is_package(str(model)):
-            raise ValueError(f"{model}: no such pipeline (neither a folder nor an installed package)")
+        pipeline_path(model)
         try:
             nlp = spacy.load(model)
         except Exception as err:  # any failure to load is about what the user named
@@ -30,9 +29,35 @@ def load_pipeline(model, need_entities: str = "") -> Language:
     return nlp
 
 
+def pipeline_path(model) -> Path:
+    """The folder of the pipeline ``model`` names (a path or an installed
+    package), or a one-line error."""
+    if Path(model).exists():
+        return Path(model)
+    if spacy.util.is_package(str(model)):
+        return Path(spacy.util.get_package_path(str(model)))
+    raise ValueError(f"{model}: no such pipeline (neither a folder nor an installed package)")
+
+
 def entity_components(nlp: Language) -> list[str]:
     """The pipeline's components that declare they set ``doc.ents``."""
     return [name for name in nlp.pipe_names if "doc.ents" in nlp.get_pipe_meta(name).assigns]
+
+
+def check_sets_entities(model, command: str) -> None:
+    """:func:`load_pipeline`'s ``need_entities`` check from the pipeline's
+    config alone, for a caller that does not load it (the ray engine's
+    driver). A sourced or unknown component may set entities: it passes."""
+    path = pipeline_path(model)
+    try:
+        config = spacy.util.load_config(path / "config.cfg", interpolate=False)
+        factories = [config["components"][name].get("factory") for name in config["nlp"]["pipeline"]]
+    except Exception as err:
+        raise ValueError(f"{model}: not a spaCy pipeline ({' '.join(str(err).split())})") from None
+    for factory in factories:
+        if factory is None or not Language.has_factory(factory) or "doc.ents" in Language.get_factory_meta(factory).assigns:
+            return
+    raise ValueError(f"{model}: the pipeline has no component that sets entities, so {command} would write empty annotations")
 
 
 def blank(lang: str) -> Language:

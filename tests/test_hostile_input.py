@@ -3,7 +3,6 @@
 smaller traps). Every command answers with exit code 0, or one ``error:``
 line and exit code 1 (the input) or 2 (the usage), and loses no record."""
 import json
-import os
 from pathlib import Path
 
 import pytest

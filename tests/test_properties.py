@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 import spacy
-import srsly
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner

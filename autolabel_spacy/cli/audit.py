@@ -7,7 +7,6 @@ from typing import Annotated, Optional
 import typer
 
 
-
 def audit_cli(
     data: Annotated[Path, typer.Argument(help="Labelled corpus in any readable format")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Issues, ranked, as JSON lines")],

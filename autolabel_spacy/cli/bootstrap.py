@@ -7,7 +7,6 @@ from typing import Annotated, Optional
 import typer
 
 
-
 def bootstrap_cli(
     raw: Annotated[Path, typer.Argument(help="Raw text: .txt, .jsonl, .csv or a directory of .txt")],
     output_dir: Annotated[Path, typer.Option("--output", "-o", help="Folder for the weak corpus, the model and annotations")],

@@ -30,8 +30,6 @@ def convert(
     from ..hooks.manager import get_plugins
     from ..loading import blank
 
-    if limit < 0 or n_sents < 1:
-        raise ValueError(f"limit must be 0 or more and n_sents 1 or more, got {limit} and {n_sents}")
     nlp = blank(lang)  # zh: spaCy's default character segmenter
     formats = get_plugins().formats()
     input_format = input_format or format_for_path(input_path, formats, option="--from")

@@ -7,7 +7,6 @@ from typing import Annotated, Literal, Optional
 import typer
 
 
-
 def import_cli(
     input_path: Annotated[Path, typer.Argument(help="Export of the review tool")],
     output: Annotated[Path, typer.Argument(help="Output file for training: .spacy, or any writable format by its extension")],

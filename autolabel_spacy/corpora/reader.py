@@ -39,6 +39,8 @@ def docs_from_file(
     (never across a ``-DOCSTART-`` boundary), the first ``limit`` sentences
     only if ``limit`` > 0. ``repairs`` (a list) receives ``file:line:
     problem`` for every tag-sequence violation read leniently."""
+    if limit < 0 or n_sents < 1:
+        raise ValueError(f"limit must be 0 or more and n_sents 1 or more, got {limit} and {n_sents}")
     if vocab is None:
         vocab = spacy.blank(lang).vocab
     batch: list[Doc] = []

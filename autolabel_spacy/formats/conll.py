@@ -8,6 +8,7 @@ from typing import Iterable, Iterator, Optional
 from spacy.tokens import Doc
 
 from ..corpora import docs_from_file
+from .records import META_KEY
 
 
 def read_conll(
@@ -33,7 +34,7 @@ def write_conll(docs: Iterable[Doc], path) -> None:
             for ent in doc.ents:
                 words = [t.i for t in ent if not t.is_space]
                 if not words:
-                    meta = doc.user_data.get("meta") or {}
+                    meta = doc.user_data.get(META_KEY) or {}
                     record = meta.get("autolabel_id") or meta.get("source") or f"doc {n}"
                     raise ValueError(f"{record}: entity {ent.text!r} ({ent.label_}) is whitespace alone; CoNLL cannot hold it")
                 tags[words[0]] = f"B-{ent.label_}"

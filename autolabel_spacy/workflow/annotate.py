@@ -119,11 +119,9 @@ def annotate(
     ``shard_size`` and tags them with Ray Data on ``num_workers`` actors, each
     loading the pipeline once (``address``: an existing cluster; none: a local
     Ray started and stopped here). Both stream and give the same outputs."""
-    import spacy
-
     from ..formats import format_for_path
     from ..hooks.manager import get_plugins
-    from ..loading import load_pipeline
+    from ..loading import check_sets_entities, load_pipeline
 
     # everything that can be checked is checked before any file is created
     output = Path(output)
@@ -147,9 +145,7 @@ def annotate(
         require_ray()  # before any work: a clear message if the extra is missing
         if not isinstance(model, (str, Path)):
             raise ValueError("engine 'ray' needs the pipeline as a name or path, which each worker loads")
-        if not Path(model).exists() and not spacy.util.is_package(str(model)):
-            raise ValueError(f"{model}: no such pipeline (neither a path nor an installed package)")
-        _check_sets_entities(model)
+        check_sets_entities(model, "annotate")
 
     @functools.cache
     def pipeline():  # the ray engine's driver only needs it for some output formats
@@ -214,24 +210,6 @@ def annotate(
     atomic_write_text(paths["summary"], json.dumps(asdict(summary), indent=2) + "\n")
     shutil.rmtree(parts_dir)
     return summary
-
-
-def _check_sets_entities(model) -> None:
-    """For the ray engine, whose driver does not load the pipeline: its
-    config must have a component that sets entities."""
-    import spacy
-    from spacy.language import Language
-
-    path = Path(model) if Path(model).exists() else spacy.util.get_package_path(str(model))
-    try:
-        config = spacy.util.load_config(Path(path) / "config.cfg", interpolate=False)
-        factories = [config["components"][name].get("factory") for name in config["nlp"]["pipeline"]]
-    except Exception as err:
-        raise ValueError(f"{model}: not a spaCy pipeline ({' '.join(str(err).split())})") from None
-    for factory in factories:
-        if factory is None or not Language.has_factory(factory) or "doc.ents" in Language.get_factory_meta(factory).assigns:
-            return  # a sourced or unknown component may set them: the workers will tell
-    raise ValueError(f"{model}: the pipeline has no component that sets entities, so annotate would write empty annotations")
 
 
 def _annotate_stream(nlp, records, done_ids, files, threshold, n_process, batch_size, progress, max_chars, total) -> None:

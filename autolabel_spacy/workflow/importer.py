@@ -70,7 +70,10 @@ def import_annotations(
         raise ValueError(f"{input_path}: no such file")
     detected = ""
     if input_format is None:
-        by_extension = _format_by_extension(input_path, formats, format_for_path)
+        try:
+            by_extension = format_for_path(input_path, formats)
+        except ValueError:
+            by_extension = None
         by_content = detect_format(input_path)
         if by_content and by_content[0] in formats and by_content[0] != by_extension and (
             by_extension is None or by_extension in RECORD_FORMATS
@@ -121,9 +124,3 @@ def import_annotations(
             out_spec.write(docs, tmp_out)
     return ImportSummary(n, len(docs), n - len(docs), n_ents, str(output), str(errors_path), detected)
 
-
-def _format_by_extension(path, formats, format_for_path) -> Optional[str]:
-    try:
-        return format_for_path(path, formats)
-    except ValueError:
-        return None

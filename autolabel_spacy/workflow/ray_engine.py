@@ -153,8 +153,6 @@ def annotate_stream_ray(
     import ray
     from tqdm import tqdm
 
-    if num_workers < 1:
-        raise ValueError(f"num_workers must be at least 1, got {num_workers}")
     # a path the workers can open whatever their working directory; else a package name
     model = str(Path(model).resolve()) if Path(model).exists() else str(model)
     todo = skip_done_and_errors(records, done_ids, files["errors"])

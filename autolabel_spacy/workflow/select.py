@@ -76,10 +76,16 @@ def score_pool(nlp, texts: Iterable[str], strategy: str, batch_size: int = 256) 
         ner.cfg["store_marginals"] = stored
 
 
-def pick(candidates: list[Candidate], n: int, diversity: float = 0.0, seed: int = 0) -> list[Candidate]:
-    """The ``n`` docs to label next, most informative first."""
+def check_pick(n: int, diversity: float) -> None:
+    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+        raise ValueError(f"n must be a whole number of at least 1, got {n!r}")
     if not 0.0 <= diversity < 1.0:
         raise ValueError(f"diversity must be in [0, 1), got {diversity}")
+
+
+def pick(candidates: list[Candidate], n: int, diversity: float = 0.0, seed: int = 0) -> list[Candidate]:
+    """The ``n`` docs to label next, most informative first."""
+    check_pick(n, diversity)
     if n >= len(candidates):
         n = len(candidates)
     if all(c.uncertainty == 0.0 for c in candidates) or not candidates:
@@ -114,13 +120,14 @@ def select(
     batch_size: int = 256,
     nlp=None,
 ) -> list[Candidate]:
-    import spacy
+    from ..loading import load_pipeline
 
     if strategy not in STRATEGIES:
         raise ValueError(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
-    nlp = nlp or spacy.load(model)
+    check_pick(n, diversity)  # before the pool is scored
+    nlp = nlp or load_pipeline(model)
     if "crf_ner" not in nlp.pipe_names:
-        raise ValueError("select needs a pipeline with a crf_ner component")
+        raise ValueError(f"{model or 'the pipeline'}: select needs a pipeline with a crf_ner component")
     return pick(score_pool(nlp, pool_texts, strategy, batch_size), n, diversity, seed)
 
 
@@ -142,13 +149,8 @@ def select_file(
     from ..formats import format_for_path, write_docs
     from ..formats.records import META_KEY
     from ..hooks.manager import get_plugins
-    from ..loading import load_pipeline
     from .inputs import Inputs
 
-    if not isinstance(n, int) or n < 1:
-        raise ValueError(f"n must be a whole number of at least 1, got {n!r}")
-    if not 0.0 <= diversity < 1.0:
-        raise ValueError(f"diversity must be in [0, 1), got {diversity}")
     formats = get_plugins().formats()
     output = Path(output)
     output_format = output_format or format_for_path(output, formats)
@@ -156,19 +158,14 @@ def select_file(
     errors_path = output.with_name(f"{base}.errors.jsonl")
     check_output(output)
     check_output(errors_path, "errors file")
-    if strategy not in STRATEGIES:
-        raise ValueError(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
     inputs = Inputs(pool_path, column)
-    nlp = load_pipeline(model)
-    if "crf_ner" not in nlp.pipe_names:
-        raise ValueError(f"{model}: select needs a pipeline with a crf_ner component")
     records, errors = [], []
     for record in inputs:
         (errors if record.error else records).append(record)
+    chosen = select(model, (r.text for r in records), n, strategy, diversity, seed)
     with atomic_path(errors_path) as tmp, open(tmp, "w", encoding="utf-8") as out:
         for record in errors:
             out.write(json.dumps({"id": record.id, "error": record.error, "raw": record.raw}, ensure_ascii=False) + "\n")
-    chosen = select(None, (r.text for r in records), n, strategy, diversity, seed, nlp=nlp)
     docs = []
     for rank, c in enumerate(chosen, start=1):
         c.doc.user_data[META_KEY] = {
