@@ -1,12 +1,13 @@
 # The two commands of the README:
 #   make demo   set everything up, run the project's demo workflow (project.yml) on the shipped demo corpus
 #   make test   set everything up, run the whole test suite (what .ci/run calls)
+# and, for the edit-test loop, make test-fast: the fast tier of the tests (under two minutes)
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test clean lock
+.PHONY: setup demo test test-fast clean lock
 
 setup: $(STAMP)
 
@@ -44,7 +45,11 @@ demo: setup
 		"She developed nephrotic syndrome three weeks after starting rituximab ." \
 		"The clinic enrolled 120 volunteers in March ."
 
+# every test; tiers and markers: conftest.py
 test: setup
+	$(PY) -m pytest -q --slow
+
+test-fast: setup
 	$(PY) -m pytest -q
 
 clean:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
+from spacy.training import Corpus
 
 LOW, HIGH = 0.25, 8.0  # temperature search range
 STEPS = 14  # golden-section steps: the bracket shrinks to 0.618**14 ~ 0.1% of ln(HIGH/LOW)
@@ -49,8 +50,6 @@ def best_temperature(probs_at: Callable[[float], Sequence[float]], correct: Sequ
 def make_calibrate_before_save(path: Path, component: str = "crf_ner", limit: int = 0):
     """``autolabel.calibrate_before_save.v1``: fit the temperature of
     ``component`` on the DocBin at ``path`` each time a checkpoint is saved."""
-    from spacy.training import Corpus
-
     def before_to_disk(nlp):
         if not path:
             return nlp

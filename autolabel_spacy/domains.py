@@ -3,7 +3,9 @@
 Plugins return :class:`DomainSpec` objects from the ``autolabel_domains``
 hook (see :mod:`autolabel_spacy.hooks.hookspecs`); :func:`validate_domain`
 lists everything wrong with one, so a bad spec is reported with its plugin's
-name instead of failing later somewhere else.
+name instead of failing later somewhere else. This module holds the types
+and their validation only; looking a domain up in the installed plugins is
+:func:`autolabel_spacy.hooks.manager.get_domain`.
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Optional
 
+import spacy.util
 
 _NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
 
@@ -146,8 +149,6 @@ def validate_domain(spec) -> list[str]:
     if not isinstance(spec.name, str) or not _NAME.match(spec.name):
         problems.append(f"domain name {spec.name!r} must be lowercase letters, digits, '-' or '_'")
     try:
-        import spacy.util
-
         spacy.util.get_lang_class(spec.language)
     except Exception:
         problems.append(f"domain {spec.name!r}: unknown spaCy language {spec.language!r}")
@@ -192,25 +193,3 @@ def add_tokenizer_exceptions(nlp, spec: DomainSpec) -> int:
         nlp.tokenizer.add_special_case(string, pieces)
     return len(spec.tokenizer_exceptions)
 
-
-def make_domain_tokenizer(domain: str):
-    """``[nlp.after_creation] @callbacks = "autolabel.domain_tokenizer.v1"``:
-    add a domain's tokenizer exceptions when the pipeline is created.
-
-    A saved pipeline keeps its tokenizer's special cases, so loading one where
-    the domain plugin is not installed only warns."""
-
-    def after_creation(nlp):
-        import warnings
-
-        from .hooks.manager import get_domain
-
-        try:
-            spec = get_domain(domain)
-        except LookupError as err:
-            warnings.warn(f"autolabel.domain_tokenizer.v1: {err}; the tokenizer keeps the special cases it was saved with")
-            return nlp
-        add_tokenizer_exceptions(nlp, spec)
-        return nlp
-
-    return after_creation

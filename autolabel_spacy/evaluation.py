@@ -11,6 +11,8 @@ from typing import Iterable, Optional
 import numpy as np
 from spacy.tokens import Doc
 
+from .formats.records import doc_confidence
+
 
 @dataclass
 class ScoredSpan:
@@ -83,8 +85,6 @@ class ScoredDoc:
 def scored_docs(predicted: Iterable[Doc], gold: Iterable[Doc]) -> list[ScoredDoc]:
     """Per doc: its annotation's confidence (``sequence_prob`` of the scored
     span group) and whether all its entities are exactly right."""
-    from .formats.records import doc_confidence
-
     out = []
     for pred, ref in zip(predicted, gold):
         confidence = doc_confidence(pred)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Optional
 
+from spacy.pipeline import SpanRuler
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
@@ -54,8 +55,6 @@ def make_vocab_labeler(
 
 def make_pattern_labeler(nlp, domain=None, patterns: Optional[list] = None) -> Labeler:
     """Matches of EntityRuler-style patterns (the domain's, or ``patterns``)."""
-    from spacy.pipeline import SpanRuler
-
     patterns = list(patterns if patterns is not None else (domain.patterns if domain is not None else []))
     if not patterns:
         raise ValueError("the patterns labeler needs patterns (the domain defines none)")

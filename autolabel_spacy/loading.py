@@ -8,7 +8,6 @@ import spacy
 from spacy.language import Language
 
 
-
 def load_pipeline(model, need_entities: str = "") -> Language:
     """The pipeline ``model`` (a loaded one, a path or a package name).
     ``need_entities``: the name of the command that needs a component

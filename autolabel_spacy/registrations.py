@@ -1,8 +1,7 @@
 """Every name autolabel-spacy registers with spaCy, in one place.
 
 spaCy finds these through the entry points in ``pyproject.toml`` (so a config
-can name them without importing this package); :func:`register_all` registers
-them by hand for code running from a source tree that was not pip-installed.
+can name them without importing this package).
 ``tests/test_registry.py`` checks that this table and the entry points agree
 and that every name resolves.
 """
@@ -27,7 +26,7 @@ REGISTRATIONS: dict[str, dict[str, str]] = {
         "autolabel.transformer_name.v1": "autolabel_spacy.ml.transformer:transformer_name",
     },
     "callbacks": {
-        "autolabel.domain_tokenizer.v1": "autolabel_spacy.domains:make_domain_tokenizer",
+        "autolabel.domain_tokenizer.v1": "autolabel_spacy.pipeline.domain_tokenizer:make_domain_tokenizer",
     },
     "readers": {
         "autolabel.TaggedCorpus.v1": "autolabel_spacy.corpora.reader:create_tagged_corpus_reader",
@@ -42,16 +41,3 @@ def load(target: str):
     module, attr = target.split(":")
     return getattr(importlib.import_module(module), attr)
 
-
-def register_all() -> None:
-    from spacy.util import registry
-
-    for registry_name, entries in REGISTRATIONS.items():
-        if registry_name == "factories":
-            for target in entries.values():
-                load(target)  # the @Language.factory decorator registers it
-            continue
-        reg = getattr(registry, registry_name)
-        for name, target in entries.items():
-            if not reg.has(name):
-                reg.register(name, func=load(target))

@@ -12,11 +12,16 @@ from __future__ import annotations
 import datetime
 import zlib
 from collections import Counter, defaultdict
-from typing import Iterable
+from pathlib import Path
+from typing import Iterable, Optional
 
 from spacy.tokens import Doc
 
 from .domains import Vocabulary
+from .files import atomic_path, check_output
+from .formats.io import read_docs
+from .hooks.manager import get_domain
+from .loading import blank
 from .vocab_matcher import VocabMatcher
 
 
@@ -77,3 +82,41 @@ def build_vocabulary(
         f"{len(terms)} of {len(candidates)} entity strings kept"
     )
     return Vocabulary(name=name, terms=terms, provenance=provenance, n_folds=folds if folds > 1 else 0, folds=term_folds)
+
+
+def build_vocabulary_file(
+    input_path: Path,
+    output_path: Path,
+    lang: str = "en",
+    input_format: Optional[str] = None,
+    attr: str = "LOWER",
+    min_count: int = 1,
+    min_precision: float = 0.5,
+    folds: int = 0,
+    domain: Optional[str] = None,
+) -> Vocabulary:
+    """The vocabulary of an annotated corpus file (any readable format),
+    written to ``output_path`` as ``term<TAB>label`` lines; with ``domain``,
+    its labels must be that installed domain's."""
+    if folds == 1:
+        raise ValueError("folds must be 0 (none) or at least 2")
+    check_output(output_path)
+    nlp = blank(lang)
+    docs = read_docs(input_path, nlp, input_format)
+    vocab = build_vocabulary(
+        docs, nlp.make_doc, output_path.stem, input_path.name, attr=attr, min_count=min_count, min_precision=min_precision,
+        folds=folds,
+    )
+    if domain:
+        check_domain_labels(vocab, domain)
+    with atomic_path(output_path) as tmp:
+        vocab.to_tsv(tmp)
+    return vocab
+
+
+def check_domain_labels(vocab, domain: str) -> None:
+    """A vocabulary meant for a domain may only use that domain's labels."""
+    labels = set(get_domain(domain).label_names)
+    unknown = sorted(set(vocab.terms.values()) - labels)
+    if unknown:
+        raise ValueError(f"the corpus has labels {unknown} that domain {domain!r} does not define (its labels: {sorted(labels)})")

@@ -1,7 +1,7 @@
 """Simulated active learning on NCBI-disease train (the gold labels play the
 human annotator).
 
-    python benchmarks/active_learning.py --config autolabel_spacy/configs/crf_fast.cfg --epochs 6 --budget 0.4
+    python -m benchmarks.active_learning --config autolabel_spacy/configs/crf_fast.cfg --epochs 6 --budget 0.4
 
 Starts from ``--start`` random sentences; each round trains ``crf_ner`` on the
 labelled set, scores test F1, and adds ``--batch`` sentences chosen by each
@@ -15,14 +15,10 @@ each strategy needs to reach 95% of it.
 from __future__ import annotations
 
 import random
-import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import compare_ner  # noqa: E402
-import report  # noqa: E402
+from benchmarks import compare_ner, report
 
 
 def train_eval(docs, dev_path: str, test_docs, config: str, out: Path, args):

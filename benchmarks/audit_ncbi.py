@@ -1,6 +1,6 @@
 """Audit benchmark: plant errors in NCBI-disease train, see if audit finds them.
 
-    python benchmarks/audit_ncbi.py --config autolabel_spacy/configs/crf_fast.cfg --epochs 5 --share 0.05
+    python -m benchmarks.audit_ncbi --config autolabel_spacy/configs/crf_fast.cfg --epochs 5 --share 0.05
 
 Corrupts ``--share`` of the training entities, in equal parts: label dropped
 (the entity removed), boundary shifted (one token added or removed at one
@@ -13,14 +13,10 @@ from __future__ import annotations
 
 import json
 import random
-import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import compare_ner  # noqa: E402
-import report  # noqa: E402
+from benchmarks import compare_ner, report
 
 
 def corrupt(docs, share: float, seed: int):

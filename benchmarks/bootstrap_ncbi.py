@@ -1,7 +1,7 @@
 """Bootstrapping from dictionaries alone, on NCBI-disease (labels of the
 training text are ignored; only the test labels are used, for scoring).
 
-    python benchmarks/bootstrap_ncbi.py --config autolabel_spacy/configs/crf_fast.cfg --epochs 10
+    python -m benchmarks.bootstrap_ncbi --config autolabel_spacy/configs/crf_fast.cfg --epochs 10
 
 (a) the medical plugin's shipped ``diseases`` vocabulary; (b) a partial
 dictionary: the mention strings of a random 30% of the training sentences.
@@ -11,14 +11,10 @@ bootstrapped on the raw training text, and writes JSON and Markdown.
 from __future__ import annotations
 
 import random
-import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import compare_ner  # noqa: E402
-import report  # noqa: E402
+from benchmarks import compare_ner, report
 
 ROOT = compare_ner.ROOT
 

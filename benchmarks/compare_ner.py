@@ -1,7 +1,7 @@
 """Train ``crf_ner`` and spaCy's ``ner`` on one corpus, same tok2vec, seed and budget.
 
-    python benchmarks/compare_ner.py --dataset ncbi_disease --config autolabel_spacy/configs/crf_fast.cfg
-    python benchmarks/compare_ner.py --dataset ncbi_disease --seeds 0,1,2 --jobs 2
+    python -m benchmarks.compare_ner --dataset ncbi_disease --config autolabel_spacy/configs/crf_fast.cfg
+    python -m benchmarks.compare_ner --dataset ncbi_disease --seeds 0,1,2 --jobs 2
 
 Prints a table (test P/R/F1 by exact span match, training wall time, tagging
 words/s with ``nlp.pipe(batch_size=256)`` in one process as the median of 3
@@ -30,7 +30,7 @@ import sys
 import time
 from pathlib import Path
 
-from report import write_tables
+from benchmarks.report import write_tables
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -103,7 +103,7 @@ def run_worker(args: list[str], log: Path) -> dict:
     """Run one step in a fresh process (its output also goes to ``log``); it
     prints one JSON line last."""
     env = dict(os.environ, PYTHONHASHSEED="0")
-    proc = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, env=env)
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.compare_ner", *args], capture_output=True, text=True, env=env, cwd=ROOT)
     log.write_text(proc.stdout + proc.stderr)
     if proc.returncode != 0:
         sys.stderr.write(proc.stdout[-5000:] + proc.stderr[-5000:])
@@ -244,7 +244,7 @@ def argument_parser(doc: str) -> argparse.ArgumentParser:
     """The options every benchmark here shares."""
     parser = argparse.ArgumentParser(description=doc.split("\n")[0])
     parser.add_argument("--dataset", default="ncbi_disease", choices=sorted(DATASETS))
-    parser.add_argument("--config", default=str(ROOT / "configs" / "crf_fast.cfg"))
+    parser.add_argument("--config", default=str(ROOT / "autolabel_spacy" / "configs" / "crf_fast.cfg"))
     parser.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "data"))
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--eval-frequency", type=int, default=200)

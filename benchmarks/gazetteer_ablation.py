@@ -1,7 +1,7 @@
 """Do vocabulary (gazetteer) features help ``crf_ner``? One run, same config.
 
-    python benchmarks/gazetteer_ablation.py --dataset ncbi_disease --config autolabel_spacy/configs/crf_fast.cfg
-    python benchmarks/gazetteer_ablation.py --seeds 0,1,2 --jobs 2 --train-share 0.1 --epochs 30
+    python -m benchmarks.gazetteer_ablation --dataset ncbi_disease --config autolabel_spacy/configs/crf_fast.cfg
+    python -m benchmarks.gazetteer_ablation --seeds 0,1,2 --jobs 2 --train-share 0.1 --epochs 30
 
 Builds a vocabulary from the *training split only* (``autolabel vocab
 build``'s function), then trains the config twice with the same seed and
@@ -16,13 +16,9 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import compare_ner  # noqa: E402  (the shared train/eval/speed workers)
-import report  # noqa: E402
+from benchmarks import compare_ner, report  # compare_ner: the shared train/eval/speed workers
 
 ROOT = compare_ner.ROOT
 

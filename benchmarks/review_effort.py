@@ -1,6 +1,6 @@
 """Review effort: how much of a test set can be auto-accepted, and how right.
 
-    python benchmarks/review_effort.py --model training/ncbi/model-best \
+    python -m benchmarks.review_effort --model training/ncbi/model-best \
         --dev corpus/ncbi/dev.spacy --test corpus/ncbi/test.spacy
 
 The auto-accept threshold is the one ``autolabel evaluate`` recommends on the
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 
-from report import write_json
+from benchmarks.report import write_json
 
 
 def main() -> None:

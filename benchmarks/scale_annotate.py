@@ -1,7 +1,7 @@
 """Annotate at scale: throughput and peak memory of ``autolabel annotate``'s
 engines on 10k, 100k and 1M short documents, in one run.
 
-    python benchmarks/scale_annotate.py --model training/demo/model-best \
+    python -m benchmarks.scale_annotate --model training/demo/model-best \
         --sizes 10000,100000,1000000 --engines local:1,local:2,ray:1,ray:2
 
 The documents are the demo corpus's sentences (train, dev, test and raw
@@ -33,7 +33,7 @@ import threading
 import time
 from pathlib import Path
 
-from report import write_tables
+from benchmarks.report import write_tables
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "assets" / "demo"
@@ -144,10 +144,10 @@ def run(engine: str, workers: int, args, input_path: Path, out_dir: Path) -> dic
     if out_dir.exists():
         shutil.rmtree(out_dir)
     out_dir.mkdir(parents=True)
-    cmd = [sys.executable, __file__, "_run", engine, str(workers), args.model, str(input_path), str(out_dir),
+    cmd = [sys.executable, "-m", "benchmarks.scale_annotate", "_run", engine, str(workers), args.model, str(input_path), str(out_dir),
            str(args.batch_size), str(args.accept_threshold)]
     env = dict(os.environ, RAY_AUTH_MODE=os.environ.get("RAY_AUTH_MODE", "disabled"), PYTHONHASHSEED="0")
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT)
     if proc.returncode != 0:
         sys.stderr.write(proc.stdout[-4000:] + proc.stderr[-4000:])
         raise SystemExit(f"run failed: {engine}:{workers} on {input_path}")

@@ -6,12 +6,12 @@ import pytest
 import spacy
 import srsly
 from spacy.language import Language
+from test_crf_ner import make_examples, train
 from typer.testing import CliRunner
 
 from autolabel_spacy.cli import build_app
-from autolabel_spacy.formats import read_docs
+from autolabel_spacy.formats.io import read_docs
 from autolabel_spacy.workflow.annotate import annotate
-from test_crf_ner import make_examples, train
 
 TEXTS = [
     "patients with migraine took aspirin daily .",

@@ -1,14 +1,15 @@
 """autolabel audit: cross-validated posteriors find planted label errors."""
 from pathlib import Path
 
+import pytest
 import spacy
 import srsly
 from spacy.tokens import DocBin, Span
+from test_crf_ner import make_examples
 from typer.testing import CliRunner
 
 from autolabel_spacy.cli import build_app
 from autolabel_spacy.workflow.audit import folds_of
-from test_crf_ner import make_examples
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -19,6 +20,7 @@ def test_folds_are_balanced_and_cover_every_doc():
     assert sum(counts) == 103 and max(counts) - min(counts) <= 1
 
 
+@pytest.mark.slow
 def test_audit_ranks_planted_errors_first(tmp_path):
     nlp = spacy.blank("en")
     docs = [eg.reference for eg in make_examples(nlp, n=120, seed=5)]

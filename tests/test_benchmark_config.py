@@ -1,14 +1,14 @@
 """The benchmark compares like with like: the spaCy ner config is the crf_ner
 config with only the component swapped."""
-import sys
+import argparse
 from pathlib import Path
 
 import pytest
 from thinc.api import Config
 
+from benchmarks.compare_ner import baseline_config, config_name, for_language, read_config, seeds_markdown
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "benchmarks"))
-from compare_ner import baseline_config, for_language, seeds_markdown  # noqa: E402
 
 
 @pytest.mark.parametrize("name", ["crf_fast.cfg", "crf_accurate.cfg", "crf_accurate_zh.cfg", "crf_transformer.cfg"])
@@ -46,7 +46,7 @@ def test_chinese_accurate_config_is_the_accurate_config_plus_bigrams():
 
 @pytest.mark.parametrize("name", ["crf_fast.cfg", "crf_accurate.cfg"])
 def test_gazetteer_ablation_only_adds_the_vocabulary(name):
-    from gazetteer_ablation import with_gazetteer
+    from benchmarks.gazetteer_ablation import with_gazetteer
 
     text = (ROOT / "autolabel_spacy" / "configs" / name).read_text()
     plain = Config().from_str(text, interpolate=False)
@@ -80,7 +80,7 @@ def test_seed_summary_gives_each_seed_and_the_medians():
 
 
 def test_vocabulary_bound_adds_only_the_missed_in_vocabulary_mentions():
-    from gazetteer_ablation import f1_if_vocab_misses_found
+    from benchmarks.gazetteer_ablation import f1_if_vocab_misses_found
 
     counts = {
         "in_vocab": {"gold": 10, "found": 6, "false_positives": 2},
@@ -92,8 +92,9 @@ def test_vocabulary_bound_adds_only_the_missed_in_vocabulary_mentions():
 
 def test_train_share_samples_docs_by_seed(tmp_path):
     import spacy
-    from gazetteer_ablation import train_subset
     from spacy.tokens import DocBin
+
+    from benchmarks.gazetteer_ablation import train_subset
 
     nlp = spacy.blank("en")
     path = tmp_path / "train.spacy"
@@ -111,9 +112,8 @@ def test_train_share_samples_docs_by_seed(tmp_path):
 
 
 def test_most_confident_share_counts_the_wrong_ones():
-    from review_effort import most_confident
-
     from autolabel_spacy.evaluation import ScoredDoc
+    from benchmarks.review_effort import most_confident
 
     docs = [ScoredDoc(0.9, True), ScoredDoc(0.99, False), ScoredDoc(0.5, False), ScoredDoc(0.8, True)]
     assert most_confident(docs, 0.5) == {"share": 0.5, "docs": 2, "accuracy": 0.5, "wrong": 1}
@@ -121,7 +121,7 @@ def test_most_confident_share_counts_the_wrong_ones():
 
 
 def test_gazetteer_seed_summary_gives_differences_bounds_and_medians():
-    from gazetteer_ablation import seeds_markdown
+    from benchmarks.gazetteer_ablation import seeds_markdown
 
     def run(seed, plain_f, gaz_f, missed):
         # 100 gold mentions, 50 of them vocabulary terms; 10 false positives
@@ -142,10 +142,6 @@ def test_gazetteer_seed_summary_gives_differences_bounds_and_medians():
 
 
 def test_set_changes_a_config_setting_and_rejects_unknown_keys():
-    import argparse
-
-    from compare_ner import config_name, read_config
-
     def args(*settings):
         return argparse.Namespace(config=str(ROOT / "autolabel_spacy" / "configs" / "crf_fast.cfg"), set=list(settings))
 
@@ -170,7 +166,8 @@ def test_benchmark_files_name_the_machine_and_software_that_made_them(tmp_path, 
     import os
 
     import spacy
-    from report import write_tables
+
+    from benchmarks.report import write_tables
 
     data = {"rows": [{"model": "crf_ner", "f": 81.0}]}
     write_tables(tmp_path / "out", "table", data, "| model | F1 |\n|---|---:|\n| crf_ner | 81.0 |\n")

@@ -5,7 +5,6 @@ import random
 import numpy as np
 import pytest
 import spacy
-
 from test_crf_ner import TINY_EMBED, assert_reloads_the_same, train_tiny
 
 from autolabel_spacy.ml.bigram_embed import bigram_keys, build_bigram_embed

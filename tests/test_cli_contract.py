@@ -1,4 +1,4 @@
-"""The CLI's error contract (README, "Errors and exit codes"), checked over
+"""The CLI's error contract (docs/annotation-loop.md, "Errors and exit codes"), checked over
 every command: a usage mistake is one ``error:`` line and exit code 2, a
 mistake in what the user gave is one ``error:`` line naming it and exit
 code 1, never a traceback. A command added without a row here fails."""

@@ -2,8 +2,8 @@ from collections import Counter
 
 import pytest
 
-from autolabel_spacy.cli.convert import convert
 from autolabel_spacy.corpora import CorpusFormatError, docs_from_file, read_tagged
+from autolabel_spacy.workflow.convert import convert
 
 
 def write(tmp_path, text, name="c.tsv", encoding="utf-8"):
@@ -105,6 +105,7 @@ EXPECTED = {
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
+@pytest.mark.corpus
 def test_real_corpora_counts(shared_data, name, tmp_path):
     lang, n_sents, n_tokens, labels = EXPECTED[name]
     out = tmp_path / "x.spacy"

@@ -67,6 +67,7 @@ def test_cli_reports_a_bad_line_with_file_and_line(tmp_path):
     assert "train.tsv:2" in result.output
 
 
+@pytest.mark.corpus
 def test_sec_fin_without_dev(shared_data, tmp_path):
     counts = convert_splits(shared_data / "sec_fin", tmp_path)
     # every train sentence lands in exactly one of train / held-out dev

@@ -8,7 +8,6 @@ from autolabel_spacy.ml import crf
 from autolabel_spacy.schemes import TagScheme
 
 
-
 @pytest.fixture(autouse=True)
 def float64():
     """Brute-force comparisons in float64; restored afterwards for other tests."""

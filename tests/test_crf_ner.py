@@ -207,6 +207,7 @@ def test_serialization_round_trips_without_pickle(trained, tmp_path):
     assert [e.text for e in fresh(texts[0]).ents] == [e.text for e in nlp(texts[0]).ents]
 
 
+@pytest.mark.slow
 def test_bilstm_model_serializes(tmp_path):
     spacy.util.fix_random_seed(1)
     nlp = spacy.blank("en")
@@ -233,7 +234,7 @@ def test_multiprocessing_and_docbin(trained, tmp_path):
 
 
 def test_length_grouped_decoding_matches_one_padded_batch(trained, monkeypatch):
-    from autolabel_spacy.pipeline import decoding
+    from autolabel_spacy.ml import decoding
 
     nlp, _ = trained
     texts = ["aspirin", "no migraine was seen .", "", "patients with heart failure took warfarin daily ."] * 3
@@ -263,3 +264,32 @@ def test_span_probabilities_of_given_spans(trained):
     assert ner.span_probabilities(docs[:1], [[(first.start, first.end, wrong)]])[0][0] < 0.1
     with pytest.raises(ValueError, match="unknown label 'GENE'"):
         ner.span_probabilities(docs[:1], [[(0, 1, "GENE")]])
+
+
+def test_torch_threads_is_a_setting_and_torch_is_left_alone_without_it(trained, monkeypatch):
+    import torch
+
+    nlp, examples = trained
+    crf = nlp.get_pipe("crf_ner")
+    texts = [eg.reference.text for eg in examples[:8]]
+    calls = []
+    real = torch.set_num_threads
+    monkeypatch.setattr(torch, "set_num_threads", lambda n: (calls.append(n), real(n)))
+    before = torch.get_num_threads()
+    real(2)
+    try:
+        assert crf.cfg["torch_threads"] is None  # the factory's default
+        expected = [[e.text for e in doc.ents] for doc in nlp.pipe(texts)]
+        crf.update(examples[:4])  # no optimizer: the weights stay as they are
+        assert calls == [] and torch.get_num_threads() == 2
+        crf.cfg["torch_threads"] = 1
+        assert [[e.text for e in doc.ents] for doc in nlp.pipe(texts)] == expected
+        crf.update(examples[:4])  # no optimizer: the weights stay as they are
+        assert calls and set(calls) == {1, 2}  # set for the CRF ops, then put back
+        assert torch.get_num_threads() == 2
+    finally:
+        crf.cfg["torch_threads"] = None
+        real(before)
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(ValueError, match="torch_threads"):
+            spacy.blank("en").add_pipe("crf_ner", config={"torch_threads": bad})

@@ -259,8 +259,9 @@ def test_cross_validated_vocabulary_hides_a_docs_own_fold_in_training_only(tmp_p
 
 
 def test_unmatched_tokens_get_zero_features_unless_learned():
-    from autolabel_spacy.ml.gazetteer import build_gazetteer_features
     from thinc.api import Model
+
+    from autolabel_spacy.ml.gazetteer import build_gazetteer_features
 
     nlp = spacy.blank("en")
     doc = nlp("a b c")
@@ -313,8 +314,9 @@ def test_doc_dropout_hides_all_of_a_docs_matches_in_training_only():
 
 
 def test_match_context_shows_neighbouring_tags_within_the_doc():
-    from autolabel_spacy.ml.gazetteer import build_gazetteer_features
     from thinc.api import Model
+
+    from autolabel_spacy.ml.gazetteer import build_gazetteer_features
 
     nlp = spacy.blank("en")
     first, second = nlp("a b c"), nlp("d e")

@@ -6,6 +6,7 @@ import inspect
 from pathlib import Path
 from textwrap import dedent
 
+import pluggy
 import pytest
 import spacy
 from typer.testing import CliRunner
@@ -14,9 +15,9 @@ from autolabel_spacy import hookimpl
 from autolabel_spacy.cli import build_app
 from autolabel_spacy.domains import DomainSpec, LabelSpec, Vocabulary
 from autolabel_spacy.formats import FormatSpec
-from autolabel_spacy.labelers import LabelerSpec
 from autolabel_spacy.hooks import hookspecs
 from autolabel_spacy.hooks.manager import BUILTIN, DISABLE_ENV, PluginError, Plugins, reset_plugins
+from autolabel_spacy.labelers import LabelerSpec
 
 
 def make_dist(site: Path, dist: str, module: str, source: str, ep_name: str) -> None:
@@ -167,3 +168,43 @@ def test_every_hook_is_documented_and_tested():
     for name in hooks:
         assert len(inspect.getdoc(getattr(hookspecs, name)) or "") > 80, f"{name} needs a docstring"
         assert f"{name}(" in here or f"{name}." in here, f"no test calls {name}"
+
+
+class ArgumentSpecs:
+    """A hook with arguments, as a later version of the hookspecs may add."""
+
+    @pluggy.HookspecMarker(hookspecs.PROJECT)
+    def autolabel_test_hook(self, lang, labels):
+        """(test) names for a language and a label set."""
+
+
+def test_each_implementation_gets_the_arguments_it_names():
+    class Both:
+        @hookimpl
+        def autolabel_test_hook(self, labels, lang):
+            return [f"both:{lang}:{','.join(labels)}"]
+
+    class LangOnly:
+        @hookimpl
+        def autolabel_test_hook(self, lang):
+            return [f"lang:{lang}"]
+
+    class Neither:  # written before the hook had arguments
+        @hookimpl
+        def autolabel_test_hook(self):
+            return ["neither"]
+
+    plugins = Plugins(entry_points=False)
+    plugins.pm.add_hookspecs(ArgumentSpecs)
+    for name, plugin in (("both", Both()), ("lang-only", LangOnly()), ("neither", Neither())):
+        plugins._register(plugin, name)
+    assert not plugins.problems
+    got = dict(plugins.results("autolabel_test_hook", lang="en", labels=["DISEASE", "CHEMICAL"]))
+    assert got == {"both": "both:en:DISEASE,CHEMICAL", "lang-only": "lang:en", "neither": "neither"}
+    with pytest.raises(TypeError, match="takes \\['labels', 'lang'\\]"):
+        list(plugins.results("autolabel_test_hook", lang="en"))
+
+
+def test_the_shipped_hookspecs_declare_their_spec_types():
+    for name, kind in (("autolabel_domains", "DomainSpec"), ("autolabel_formats", "FormatSpec"), ("autolabel_labelers", "LabelerSpec")):
+        assert inspect.signature(getattr(hookspecs, name)).return_annotation == f"list[{kind}]"

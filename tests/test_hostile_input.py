@@ -8,14 +8,14 @@ from pathlib import Path
 import pytest
 import spacy
 import srsly
+from test_annotate import TEXTS, model  # noqa: F401  (the module's tiny trained pipeline)
 from typer.testing import CliRunner
 
 from autolabel_spacy.cli import build_app
-from autolabel_spacy.formats import read_docs, write_docs
+from autolabel_spacy.formats.io import read_docs, write_docs
 from autolabel_spacy.workflow.annotate import annotate, output_paths
 from autolabel_spacy.workflow.importer import import_annotations
 from autolabel_spacy.workflow.inputs import Inputs
-from test_annotate import TEXTS, model  # noqa: F401  (the module's tiny trained pipeline)
 
 
 def run(*args):
@@ -283,6 +283,7 @@ def test_doccano_label_that_is_not_a_list_and_unknown_lang(tmp_path):
         assert code == 1 and "unknown language 'klingon'" in one_error(err)
 
 
+@pytest.mark.slow
 def test_huge_csv_fields_are_read_or_reported(model, tmp_path):  # noqa: F811
     big = "aspirin " * 30_000  # 240,000 characters: over Python's default CSV field limit
     (tmp_path / "in.csv").write_text(f"text,id\n\"{big}\",1\nwarfarin helps,2\n")

@@ -7,11 +7,9 @@ pip builds from copies of the sources in a temporary folder, so the test
 writes nothing into the checkout, and it checks that the test venv's
 site-packages is the same before and after.
 
-The fresh venv gets autolabel-spacy installed by pip from this checkout and
-the plugin from ``plugins/``. Its *third-party* dependencies (torch, spaCy…)
-are shared read-only from the test venv through a ``.pth`` file listing a
-folder of links to them; every autolabel distribution is left out of that
-folder, so nothing of ours is visible until pip installs it. pip runs with
+The fresh venv (``fresh_venv.py``) gets autolabel-spacy installed by pip
+from this checkout and the plugin from ``plugins/``; its third-party
+dependencies are shared read-only from the test venv, and pip runs with
 ``--no-index``: the test never touches the network.
 """
 import json
@@ -19,26 +17,12 @@ import os
 import shutil
 import site
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from fresh_venv import fresh_venv, pip_install
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def shared_dependencies(target: Path) -> Path:
-    """Links to everything in this venv's site-packages except autolabel's own."""
-    target.mkdir()
-    for source in site.getsitepackages():
-        for entry in Path(source).iterdir():
-            name = entry.name.lower()
-            if name.startswith(("autolabel", "__editable__", "_autolabel", "__pycache__")) or entry.suffix == ".pth":
-                continue
-            link = target / entry.name
-            if not link.exists():
-                link.symlink_to(entry)
-    return target
 
 
 def site_listing() -> list[str]:
@@ -65,13 +49,9 @@ def test_pip_install_and_uninstall_a_plugin_in_a_fresh_venv(tmp_path):
     before = site_listing()
     src = source_copy(tmp_path / "src")
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
-    purelib = Path(subprocess.check_output([venv / "bin" / "python", "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], text=True).strip())
-    deps = shared_dependencies(tmp_path / "deps")
-    (purelib / "_shared_deps.pth").write_text(f"{deps}\n")
-    python = venv / "bin" / "python"
+    python = fresh_venv(venv)
     pip = [python, "-m", "pip", "--disable-pip-version-check", "--no-input"]
-    install = [*pip, "install", "--quiet", "--no-index", "--no-build-isolation"]
+    install = pip_install(python, "--no-build-isolation")
 
     probe = subprocess.run([python, "-c", "import autolabel_spacy"], capture_output=True, text=True, cwd=tmp_path)
     assert "No module named 'autolabel_spacy'" in probe.stderr

@@ -1,6 +1,6 @@
 """project.yml: the demo workflow end to end (and a rerun that skips every
 step), the packaged pipeline in a fresh venv, the assets' pins and checksums
-against the local corpora, and the README's generated section."""
+against the local corpora."""
 import json
 import os
 import re
@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import srsly
+from fresh_venv import fresh_venv, pip_install
 from weasel.util import load_project_config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,13 +38,14 @@ def test_every_workflow_step_is_a_command_with_outputs():
         for step in workflow:
             # a command without outputs always reruns, so "nothing changed" would never hold
             assert commands[step].get("outputs"), step
-    assert set(config["vars"]) >= {"dataset", "config", "gpu_id", "data_dir", "domain"}
+    assert set(config["vars"]) >= {"dataset", "config", "data_dir", "domain"}
     # every plugin in plugins/ is packaged
     plugin_dirs = {p.name for p in (ROOT / "plugins").iterdir() if (p / "pyproject.toml").exists()}
     script = " ".join(commands["package-plugins"]["script"])
     assert {d for d in plugin_dirs if f"plugins/{d}" in script} == plugin_dirs
 
 
+@pytest.mark.corpus
 def test_assets_are_pinned_and_match_the_local_corpora(shared_data, tmp_path):
     config = load_project_config(ROOT, overrides={"vars.data_dir": str(shared_data)})
     assert len(config["assets"]) == 11
@@ -55,15 +57,6 @@ def test_assets_are_pinned_and_match_the_local_corpora(shared_data, tmp_path):
     out = spacy_cli("project", "assets", str(ROOT), "--vars.data_dir", str(shared_data))
     assert out.count("Skipping download with matching checksum") == 11, out
     assert "Downloaded" not in out and "Copied" not in out
-
-
-def test_readme_has_the_current_project_document(tmp_path):
-    readme = tmp_path / "README.md"
-    shutil.copyfile(ROOT / "README.md", readme)
-    spacy_cli("project", "document", str(ROOT), "--output", str(readme), "--no-emoji")
-    assert readme.read_text() == (ROOT / "README.md").read_text(), (
-        "README.md is out of date: run `python -m spacy project document . --output README.md --no-emoji`"
-    )
 
 
 def _copy_project(dest: Path) -> None:
@@ -79,7 +72,7 @@ def _copy_project(dest: Path) -> None:
             shutil.rmtree(extra) if extra.is_dir() else extra.unlink()
 
 
-@pytest.mark.slow
+@pytest.mark.demo
 def test_demo_workflow_end_to_end_then_nothing_changed(tmp_path):
     project = tmp_path / "project"
     project.mkdir()
@@ -108,18 +101,15 @@ def test_demo_workflow_end_to_end_then_nothing_changed(tmp_path):
     # the pipeline wheel (with the autolabel-spacy wheel it requires) in a
     # fresh venv: spacy.load of its name tags text
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    pip = subprocess.run(
-        [str(venv / "bin/python"), "-m", "pip", "install", "--quiet", str(project / PIPELINE_WHEEL), str(project / CORE_WHEEL)],
-        capture_output=True, text=True,
-    )
+    python = fresh_venv(venv)
+    pip = subprocess.run(pip_install(python, project / PIPELINE_WHEEL, project / CORE_WHEEL), capture_output=True, text=True)
     assert pip.returncode == 0, pip.stderr[-4000:]
     code = (
         "import json, spacy; nlp = spacy.load('en_autolabel_demo');"
         "doc = nlp('She developed nephrotic syndrome three weeks after starting rituximab .');"
         "print(json.dumps([[e.text, e.label_] for e in doc.ents]))"
     )
-    run = subprocess.run([str(venv / "bin/python"), "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    run = subprocess.run([str(python), "-c", code], capture_output=True, text=True, cwd=tmp_path)
     assert run.returncode == 0, run.stderr[-4000:]
     ents = json.loads(run.stdout.strip().splitlines()[-1])
     assert ["rituximab", "Chemical"] in ents, ents

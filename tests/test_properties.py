@@ -17,15 +17,15 @@ import pytest
 import spacy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_annotate import model  # noqa: F401  (the module's tiny trained pipeline)
 from typer.testing import CliRunner
 
 from autolabel_spacy.cli import build_app
-from autolabel_spacy.formats import read_docs, write_docs
+from autolabel_spacy.formats.io import read_docs, write_docs
 from autolabel_spacy.formats.records import doc_confidence, scored_entities
 from autolabel_spacy.hooks.manager import get_plugins
 from autolabel_spacy.workflow.annotate import annotate
 from autolabel_spacy.workflow.importer import import_annotations
-from test_annotate import model  # noqa: F401  (the module's tiny trained pipeline)
 
 SETTINGS = settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 NLP = spacy.blank("en")

@@ -13,13 +13,15 @@ from pathlib import Path
 
 import pytest
 import srsly
+from test_annotate import TEXTS, messy_jsonl, model  # noqa: F401  (model: the shared tiny-pipeline fixture)
 from typer.testing import CliRunner
 
 from autolabel_spacy.cli import build_app
 from autolabel_spacy.workflow.annotate import annotate
-from test_annotate import TEXTS, messy_jsonl, model  # noqa: F401  (model: the shared tiny-pipeline fixture)
 
-pytest.importorskip("ray.data")
+pytest.importorskip("ray.data", reason="the [ray] extra is not installed")
+# every test here starts (and stops) a Ray of its own
+pytestmark = pytest.mark.slow
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 OUTPUTS = ("accepted.jsonl", "review.jsonl", "errors.jsonl", "decisions.jsonl")
 
@@ -107,7 +109,6 @@ def _ray_worker_pids(root: int) -> list[int]:
     return pids
 
 
-@pytest.mark.slow
 def test_a_killed_worker_still_leaves_every_record_exactly_once(model, tmp_path):
     n = 3000
     lines = [json.dumps({"text": f"{TEXTS[i % len(TEXTS)]} ({i})", "meta": {"i": i}}) for i in range(n)]
@@ -172,7 +173,6 @@ def _start_head(port: int, env: dict) -> subprocess.Popen:
     return head
 
 
-@pytest.mark.slow
 def test_joins_an_existing_cluster_with_address(model, tmp_path):
     import socket
 

@@ -2,7 +2,7 @@ import itertools
 
 import pytest
 
-from autolabel_spacy.schemes import TagScheme, bio_to_spans, biluo_to_spans
+from autolabel_spacy.schemes import TagScheme, biluo_to_spans, bio_to_spans
 
 
 def test_biluo_constraints():

@@ -5,12 +5,12 @@ import numpy as np
 import pytest
 import spacy
 import srsly
+from test_annotate import TEXTS, model  # noqa: F401  (module fixture)
 from typer.testing import CliRunner
 
 from autolabel_spacy.cli import build_app
 from autolabel_spacy.pipeline.crf_ner import MARGINALS_KEY
 from autolabel_spacy.workflow.select import Candidate, pick, score_pool, uncertainty
-from test_annotate import TEXTS, model  # noqa: F401  (module fixture)
 
 
 def fake_doc(probs, seq_prob):

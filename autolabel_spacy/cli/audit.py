@@ -6,6 +6,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from ..workflow.audit import audit_file
+
 
 def audit_cli(
     data: Annotated[Path, typer.Argument(help="Labelled corpus in any readable format")],
@@ -20,23 +22,7 @@ def audit_cli(
     top: Annotated[int, typer.Option(min=0, help="Issues to print")] = 20,
 ) -> None:
     """k-fold cross-validated crf_ner posteriors vs the given labels (confident learning)."""
-    import srsly
-
-    from ..configs import config_path
-    from ..files import atomic_path, check_output
-    from ..formats import read_docs
-    from ..formats.records import META_KEY
-    from ..loading import blank
-    from ..workflow.audit import audit
-
-    check_output(output)  # before training every fold
-    config = config_path(config)
-    docs = list(read_docs(data, blank(lang), data_format))
-    ids = [str((d.user_data.get(META_KEY) or {}).get("id", i)) for i, d in enumerate(docs)]
-    overrides = {"training.max_epochs": epochs, "training.max_steps": 0, "nlp.lang": lang}
-    issues = audit(docs, config, k, overrides, record_ids=ids)
-    with atomic_path(output) as tmp:
-        srsly.write_jsonl(tmp, (issue.to_dict() for issue in issues))
+    issues = audit_file(data, output, config, k=k, epochs=epochs, data_format=data_format, lang=lang)
     flagged = sum(issue.flagged for issue in issues)
     typer.echo(f"{len(issues)} spans judged, {flagged} flagged -> {output}")
     for issue in issues[:top]:

@@ -6,6 +6,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from ..workflow.bootstrap import bootstrap_raw
+
 
 def bootstrap_cli(
     raw: Annotated[Path, typer.Argument(help="Raw text: .txt, .jsonl, .csv or a directory of .txt")],
@@ -24,35 +26,12 @@ def bootstrap_cli(
     ] = True,
 ) -> None:
     """Weak-label raw text with a domain vocabulary, train crf_ner on it, and annotate the text."""
-    from ..configs import config_path
-    from ..domains import Vocabulary
-    from ..files import check_output_dir
-    from ..hooks.manager import get_domain
-    from ..loading import blank
-    from ..workflow.annotate import annotate
-    from ..workflow.bootstrap import bootstrap
-    from ..workflow.inputs import Inputs
-
-    terms, language = {}, lang or "en"
-    if domain:
-        spec = get_domain(domain)
-        terms.update(spec.all_terms())
-        language = lang or spec.language
-    if vocab:
-        terms.update(Vocabulary.from_tsv(vocab).terms)
-    if not terms:
+    if not domain and not vocab:
         raise typer.BadParameter("give --domain or --vocab")
-    blank(language)  # an unknown language fails here, not after training
-    config = config_path(config)
-    check_output_dir(output_dir)
-    texts = [r.text for r in Inputs(raw, column) if r.error is None]
-    if not texts:
-        raise ValueError(f"{raw}: no usable text to bootstrap from")
-    overrides = {"training.max_epochs": epochs, "training.max_steps": 0}
-    result = bootstrap(
-        texts, terms, output_dir, config, lang=language, overrides=overrides, unknown=unknown, abbreviations=abbreviations
+    result, summary = bootstrap_raw(
+        raw, output_dir, domain=domain, vocab=vocab, config=config, lang=lang, epochs=epochs, unknown=unknown,
+        column=column, abbreviations=abbreviations,
     )
-    summary = annotate(result["model"], raw, output_dir / "annotations.jsonl", column=column, progress=False)
     typer.echo(
         f"terms defined in the text: {result['defined_terms']} (defined_terms.tsv); "
         f"weak labels: {result['weak_entities']} entities in {result['docs']} docs, "

@@ -7,47 +7,11 @@ from typing import Annotated, Optional
 
 import typer
 
+from ..workflow.convert import convert
 
 # options that `autolabel corpus` shares, reading the same token-per-line files
 LangOption = Annotated[str, typer.Option("--lang", help="spaCy language code (zh: character tokens, no spaces)")]
 SchemeOption = Annotated[str, typer.Option("--scheme", help="tag scheme of token-per-line input: auto, iob2, iob1, io, biluo or bmes")]
-
-
-def convert(
-    input_path: Path,
-    output_path: Path,
-    lang: str = "en",
-    scheme: str = "auto",
-    limit: int = 0,
-    n_sents: int = 1,
-    strict: bool = False,
-    input_format: Optional[str] = None,
-    output_format: Optional[str] = None,
-) -> dict:
-    """Convert one file; returns counts of docs, tokens and entities."""
-    from ..files import atomic_path, check_output
-    from ..formats import format_for_path, read_docs, write_docs
-    from ..hooks.manager import get_plugins
-    from ..loading import blank
-
-    nlp = blank(lang)  # zh: spaCy's default character segmenter
-    formats = get_plugins().formats()
-    input_format = input_format or format_for_path(input_path, formats, option="--from")
-    output_format = output_format or format_for_path(output_path, formats, option="--to")
-    check_output(output_path)
-    options = {"scheme": scheme, "limit": limit, "n_sents": n_sents, "strict": strict} if input_format == "conll" else {}
-    repairs: list[str] = []
-    if input_format == "conll":
-        options["repairs"] = repairs
-    docs = list(read_docs(input_path, nlp, input_format, **options))
-    with atomic_path(output_path) as tmp:
-        write_docs(docs, tmp, output_format)
-    return {
-        "docs": len(docs),
-        "tokens": sum(len(d) for d in docs),
-        "entities": sum(len(d.ents) for d in docs),
-        "repairs": repairs,
-    }
 
 
 def convert_cli(

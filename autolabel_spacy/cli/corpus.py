@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from ..corpora.splits import convert_splits
+from ..loading import blank
 from .convert import LangOption, SchemeOption
 from .errors import number_in
 
@@ -23,10 +25,6 @@ def corpus_cli(
     ] = 0.1,
 ) -> None:
     """Convert every split of a token-per-line corpus folder to .spacy."""
-    from ..corpora.splits import convert_splits
-
-    from ..loading import blank
-
     blank(lang)
     counts = convert_splits(folder, output, lang=lang, dev_fraction=dev_fraction, scheme=scheme)
     for split, c in counts.items():

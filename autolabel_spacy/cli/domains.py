@@ -5,6 +5,7 @@ from typing import Annotated
 
 import typer
 
+from ..hooks.manager import get_plugins
 
 app = typer.Typer(no_args_is_help=True, help="Domain plugins: label schemes, vocabularies, defaults.")
 
@@ -17,8 +18,6 @@ def _report_problems(plugins) -> None:
 @app.command("list")
 def list_cli() -> None:
     """List installed domains (and any plugin that failed to load)."""
-    from ..hooks.manager import get_plugins
-
     plugins = get_plugins()
     domains = plugins.domains()
     for name, spec in sorted(domains.items()):
@@ -31,8 +30,6 @@ def list_cli() -> None:
 @app.command("show")
 def show_cli(name: Annotated[str, typer.Argument(help="Domain name")]) -> None:
     """Labels, vocabularies (size, provenance), tokenizer exceptions and config of a domain."""
-    from ..hooks.manager import get_plugins
-
     plugins = get_plugins()
     spec = plugins.domain(name)
     typer.echo(f"domain: {spec.name}  (language {spec.language}; plugin {spec.plugin} {spec.version})")

@@ -4,8 +4,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Optional
 
+import srsly
 import typer
 
+from ..files import atomic_path, check_output
+from ..workflow.evaluate import evaluate
 from .errors import number_in
 
 
@@ -23,11 +26,6 @@ def evaluate_cli(
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Also write the report as JSON")] = None,
 ) -> None:
     """Per-label P/R/F1, span calibration (reliability, ECE) and the routing curve with a recommended threshold."""
-    import srsly
-
-    from ..files import atomic_path, check_output
-    from ..workflow.evaluate import evaluate
-
     if output:
         check_output(output)  # before the pipeline runs
     report = evaluate(model, data, data_format, target_accuracy)

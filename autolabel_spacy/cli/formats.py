@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import typer
 
+from ..hooks.manager import get_plugins
+
 
 def formats_cli() -> None:
     """List the annotation formats and weak labelers of the core and installed plugins."""
-    from ..hooks.manager import get_plugins
-
     plugins = get_plugins()
     typer.echo("formats:")
     for name, spec in sorted(plugins.formats().items()):

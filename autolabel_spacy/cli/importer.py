@@ -6,6 +6,8 @@ from typing import Annotated, Literal, Optional
 
 import typer
 
+from ..workflow.importer import import_annotations, known_labels
+
 
 def import_cli(
     input_path: Annotated[Path, typer.Argument(help="Export of the review tool")],
@@ -22,8 +24,6 @@ def import_cli(
     domain: Annotated[Optional[str], typer.Option(help="Take the known labels from this domain")] = None,
 ) -> None:
     """Import corrected annotations; bad records go to an errors file with the reason."""
-    from ..workflow.importer import import_annotations, known_labels
-
     given = [label.strip() for label in labels.split(",") if label.strip()] if labels is not None else None
     if labels is not None and not given:
         raise typer.BadParameter(f"--labels {labels!r} names no label")

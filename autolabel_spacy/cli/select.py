@@ -6,6 +6,7 @@ from typing import Annotated, Literal, Optional
 
 import typer
 
+from ..workflow.select import select_file
 from .errors import number_in
 
 
@@ -25,8 +26,6 @@ def select_cli(
     seed: Annotated[int, typer.Option(help="Seed for the random strategy")] = 0,
 ) -> None:
     """Select the N most informative docs for human labelling (active learning)."""
-    from ..workflow.select import select_file
-
     summary = select_file(model, pool, output, n, strategy, diversity, output_format, column, seed)
     typer.echo(f"selected {summary['selected']} of {summary['pool']} docs ({summary['unreadable']} unreadable) -> {summary['output']}")
     if summary["unreadable"]:

@@ -1,32 +1,12 @@
 """``autolabel tag``: print the entities a pipeline finds, with confidences."""
 from __future__ import annotations
 
-from typing import Annotated, Iterable, Optional
+from typing import Annotated
 
+import srsly
 import typer
 
-
-def tag(model: str, texts: Iterable[str], spans_key: Optional[str] = None) -> list[dict]:
-    from ..formats.records import scored_group
-    from ..loading import load_pipeline
-
-    nlp = load_pipeline(model, need_entities="tag")
-    out = []
-    for doc in nlp.pipe(texts):
-        group = doc.spans.get(spans_key) if spans_key else scored_group(doc)
-        scores = list(group.attrs.get("scores", [])) if group is not None else []
-        spans = list(group) if group is not None else list(doc.ents)
-        out.append(
-            {
-                "text": doc.text,
-                "spans": [
-                    {"start": s.start_char, "end": s.end_char, "label": s.label_, "text": s.text,
-                     "score": round(float(scores[i]), 4) if i < len(scores) else None}
-                    for i, s in enumerate(spans)
-                ],
-            }
-        )
-    return out
+from ..workflow.tag import tag
 
 
 def tag_cli(
@@ -34,7 +14,5 @@ def tag_cli(
     texts: Annotated[list[str], typer.Argument(help="Texts to tag")],
 ) -> None:
     """Tag texts and print one JSON line per text."""
-    import srsly
-
     for record in tag(model, texts):
         typer.echo(srsly.json_dumps(record))

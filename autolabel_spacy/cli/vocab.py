@@ -6,51 +6,10 @@ from typing import Annotated, Literal, Optional
 
 import typer
 
+from ..vocab_builder import build_vocabulary_file
 from .errors import probability
 
 app = typer.Typer(no_args_is_help=True, help="Build vocabularies (term -> label) for domain_vocab and plugins.")
-
-
-def build(
-    input_path: Path,
-    output_path: Path,
-    lang: str = "en",
-    input_format: Optional[str] = None,
-    attr: str = "LOWER",
-    min_count: int = 1,
-    min_precision: float = 0.5,
-    folds: int = 0,
-    domain: Optional[str] = None,
-):
-    from ..files import atomic_path, check_output
-    from ..formats import read_docs
-    from ..loading import blank
-    from ..vocab_builder import build_vocabulary
-
-    if folds == 1:
-        raise ValueError("folds must be 0 (none) or at least 2")
-    check_output(output_path)
-    nlp = blank(lang)
-    docs = read_docs(input_path, nlp, input_format)
-    vocab = build_vocabulary(
-        docs, nlp.make_doc, output_path.stem, input_path.name, attr=attr, min_count=min_count, min_precision=min_precision,
-        folds=folds,
-    )
-    if domain:
-        check_domain_labels(vocab, domain)
-    with atomic_path(output_path) as tmp:
-        vocab.to_tsv(tmp)
-    return vocab
-
-
-def check_domain_labels(vocab, domain: str) -> None:
-    """A vocabulary meant for a domain may only use that domain's labels."""
-    from ..hooks.manager import get_domain
-
-    labels = set(get_domain(domain).label_names)
-    unknown = sorted(set(vocab.terms.values()) - labels)
-    if unknown:
-        raise ValueError(f"the corpus has labels {unknown} that domain {domain!r} does not define (its labels: {sorted(labels)})")
 
 
 @app.command("build")
@@ -70,7 +29,7 @@ def build_cli(
     domain: Annotated[Optional[str], typer.Option(help="Installed domain whose labels the corpus must use ('null': no check)")] = None,
 ) -> None:
     """Build a vocabulary from a corpus's annotated entities."""
-    vocab = build(
+    vocab = build_vocabulary_file(
         input_path, output_path, lang, input_format, attr, min_count, min_precision, folds,
         None if domain in (None, "", "null") else domain,
     )

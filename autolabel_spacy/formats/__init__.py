@@ -1,13 +1,18 @@
 """Annotation file formats: what the ``autolabel_formats`` hook returns.
 
-The core's own formats (``conll``, ``spacy``, ``jsonl``) are registered by
-:mod:`autolabel_spacy.hooks.builtin` through the same hook as any plugin's.
+The core's own formats (``conll``, ``spacy``, ``jsonl``, ``labelstudio``,
+``prodigy``, ``doccano``) are registered by :mod:`autolabel_spacy.hooks.builtin`
+through the same hook as any plugin's. This module holds the spec type and its
+validation; reading and writing a file in an installed format by name is
+:mod:`autolabel_spacy.formats.io`.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import partial
 from typing import Callable, Optional
+
+from .records import read_strictly
 
 
 @dataclass(frozen=True)
@@ -38,8 +43,6 @@ class FormatSpec:
 
     def __post_init__(self) -> None:
         if self.read is None and callable(self.read_records):
-            from .records import read_strictly
-
             object.__setattr__(self, "read", partial(read_strictly, self.read_records))
 
 
@@ -67,24 +70,3 @@ def format_for_path(path, formats: dict, option: str = "--format") -> str:
         return max(matches)[1]
     raise ValueError(f"{path}: cannot tell the format from the extension; name one with {option} (autolabel formats lists them)")
 
-
-def read_docs(path, nlp, format: Optional[str] = None, **options):
-    """Docs of an annotation file in any installed format (by name, or by the
-    file's extension); ``options`` go to the format's reader."""
-    from ..hooks.manager import get_plugins
-
-    plugins = get_plugins()
-    spec = plugins.format(format or format_for_path(path, plugins.formats()))
-    if spec.read is None:
-        raise ValueError(f"format {spec.name!r} cannot be read")
-    return spec.read(path, nlp, **options)
-
-
-def write_docs(docs, path, format: Optional[str] = None) -> None:
-    from ..hooks.manager import get_plugins
-
-    plugins = get_plugins()
-    spec = plugins.format(format or format_for_path(path, plugins.formats()))
-    if spec.write is None:
-        raise ValueError(f"format {spec.name!r} cannot be written")
-    spec.write(docs, path)

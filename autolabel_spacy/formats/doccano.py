@@ -26,7 +26,6 @@ from .records import (
     scored_entities,
 )
 
-
 OWN_FIELDS = ("text", "label", "entities", "relations", "id", "cats")
 META_PREFIX = "meta."
 

@@ -19,7 +19,17 @@ from typing import Iterable, Iterator, Optional
 from spacy.tokens import Doc
 
 from .detect import foreign
-from .records import META_KEY, Record, RecordError, check_encodable, doc_confidence, make_doc, open_for_write, scored_entities, span_scores
+from .records import (
+    META_KEY,
+    Record,
+    RecordError,
+    check_encodable,
+    doc_confidence,
+    make_doc,
+    open_for_write,
+    scored_entities,
+    span_scores,
+)
 
 FROM_NAME = "label"
 TO_NAME = "text"

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Optional
 
+import numpy as np
 from spacy.tokens import Doc, SpanGroup
 from spacy.util import filter_spans
 
@@ -85,7 +86,6 @@ def _probability(value) -> bool:
 
 
 def _restore_scores(doc: Doc, ents: list, scores, doc_score, where: str) -> None:
-    import numpy as np
 
     if scores is None and doc_score is None:
         return

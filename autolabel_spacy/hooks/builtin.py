@@ -2,19 +2,19 @@
 any plugin's (so a plugin can add more, and a test checks both paths)."""
 from __future__ import annotations
 
+from ..formats import FormatSpec
+from ..formats.conll import read_conll, write_conll
+from ..formats.docbin import read_docbin, write_docbin
+from ..formats.doccano import read_doccano_records, write_doccano
+from ..formats.jsonl import read_jsonl_records, write_jsonl, write_jsonl_records
+from ..formats.labelstudio import read_labelstudio_records, write_labelstudio
+from ..formats.prodigy import read_prodigy_records, write_prodigy
+from ..labelers import LabelerSpec, make_pattern_labeler, make_vocab_labeler
 from . import hookimpl
 
 
 @hookimpl
 def autolabel_formats() -> list:
-    from ..formats import FormatSpec
-    from ..formats.conll import read_conll, write_conll
-    from ..formats.docbin import read_docbin, write_docbin
-    from ..formats.doccano import read_doccano_records, write_doccano
-    from ..formats.jsonl import read_jsonl_records, write_jsonl, write_jsonl_records
-    from ..formats.labelstudio import read_labelstudio_records, write_labelstudio
-    from ..formats.prodigy import read_prodigy_records, write_prodigy
-
     return [
         FormatSpec(
             "conll",
@@ -58,8 +58,6 @@ def autolabel_formats() -> list:
 
 @hookimpl
 def autolabel_labelers() -> list:
-    from ..labelers import LabelerSpec, make_pattern_labeler, make_vocab_labeler
-
     return [
         LabelerSpec("vocab", "longest matches of the domain's vocabularies (PhraseMatcher)", make_vocab_labeler),
         LabelerSpec("patterns", "matches of the domain's EntityRuler-style patterns", make_pattern_labeler),

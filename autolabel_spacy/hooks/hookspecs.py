@@ -10,12 +10,21 @@ group ``autolabel_spacy``::
 Every hook returns a list; the host calls each implementation separately, so
 one plugin that raises or returns something invalid is reported by name and
 the others keep working. Built-in formats and labelers are registered through
-these same hooks by :mod:`autolabel_spacy.hooks.builtin`. pluggy lets an
-implementation take fewer arguments than its spec, so hooks can grow.
+these same hooks by :mod:`autolabel_spacy.hooks.builtin`. An implementation
+may take fewer arguments than its spec (the host passes each one the
+arguments it names, pluggy's convention), so a hook can gain an argument
+without breaking the plugins written before.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pluggy
+
+if TYPE_CHECKING:  # the spec types, for readers and type checkers only
+    from ..domains import DomainSpec
+    from ..formats import FormatSpec
+    from ..labelers import LabelerSpec
 
 PROJECT = "autolabel_spacy"
 
@@ -23,7 +32,7 @@ hookspec = pluggy.HookspecMarker(PROJECT)
 
 
 @hookspec
-def autolabel_domains() -> list:
+def autolabel_domains() -> list[DomainSpec]:
     """Vertical domains this plugin provides.
 
     Returns a list of :class:`autolabel_spacy.domains.DomainSpec`: name,
@@ -36,7 +45,7 @@ def autolabel_domains() -> list:
 
 
 @hookspec
-def autolabel_formats() -> list:
+def autolabel_formats() -> list[FormatSpec]:
     """Annotation file formats this plugin can read and/or write.
 
     Returns a list of :class:`autolabel_spacy.formats.FormatSpec`: a name,
@@ -47,7 +56,7 @@ def autolabel_formats() -> list:
 
 
 @hookspec
-def autolabel_labelers() -> list:
+def autolabel_labelers() -> list[LabelerSpec]:
     """Weak labelers: functions that propose entity spans without training.
 
     Returns a list of :class:`autolabel_spacy.labelers.LabelerSpec`: a name,

@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import importlib.metadata
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Iterator, Optional
 
 import pluggy
 
-from . import hookspecs
+from .. import __version__
+from ..domains import validate_domain
+from ..formats import validate_format
+from ..labelers import validate_labeler
+from . import builtin, hookspecs
 from .hookspecs import PROJECT
 
 ENTRY_POINT_GROUP = PROJECT
@@ -44,8 +48,6 @@ class Plugins:
         self.pm.add_hookspecs(hookspecs)
         self.problems: list[PluginProblem] = []
         self.versions: dict[str, str] = {}
-        from . import builtin
-
         self._register(builtin, BUILTIN, version=_core_version())
         if entry_points:
             self._load_entry_points()
@@ -91,12 +93,20 @@ class Plugins:
         return [name for name, _ in self.pm.list_name_plugin()]
 
     # -- calling hooks -----------------------------------------------------
-    def _results(self, hook: str) -> Iterator[tuple[str, object]]:
+    def results(self, hook: str, **kwargs) -> Iterator[tuple[str, object]]:
         """(plugin name, item) for every item every implementation returns,
-        built-in first; failures become problems."""
-        for impl in reversed(getattr(self.pm.hook, hook).get_hookimpls()):
+        built-in first; failures become problems.
+
+        ``kwargs`` are the hook's arguments, all of those its spec declares;
+        each implementation gets the ones it names (pluggy's convention, so a
+        spec can gain an argument without breaking older plugins)."""
+        caller = getattr(self.pm.hook, hook)
+        declared = set(caller.spec.argnames) if caller.spec is not None else set()
+        if set(kwargs) != declared:
+            raise TypeError(f"hook {hook} takes {sorted(declared)}, called with {sorted(kwargs)}")
+        for impl in reversed(caller.get_hookimpls()):
             try:
-                result = impl.function()
+                result = impl.function(*(kwargs[name] for name in impl.argnames))
             except Exception as err:
                 self.problems.append(PluginProblem(impl.plugin_name, f"hook {hook} raised {type(err).__name__}: {err}"))
                 continue
@@ -110,12 +120,12 @@ class Plugins:
             for item in result:
                 yield impl.plugin_name, item
 
-    def _collect(self, hook: str, kind: str, validate: Callable[[object], list[str]]) -> tuple[dict, dict]:
+    def _collect(self, hook: str, kind: str, validate: Callable[[object], list[str]], **kwargs) -> tuple[dict, dict]:
         """name -> (plugin, item), plus name -> [plugins] for names claimed twice."""
         if hook in self._cache:
             return self._cache[hook]
         found: dict[str, list[tuple[str, object]]] = {}
-        for plugin, item in self._results(hook):
+        for plugin, item in self.results(hook, **kwargs):
             problems = validate(item)
             if problems:
                 for problem in problems:
@@ -139,10 +149,6 @@ class Plugins:
 
     def domains(self) -> dict:
         """name -> DomainSpec, with the providing plugin and its version."""
-        from dataclasses import replace
-
-        from ..domains import validate_domain
-
         items, _ = self._collect("autolabel_domains", "domain", validate_domain)
         return {
             name: replace(spec, plugin=plugin, version=self.versions.get(plugin, ""))
@@ -150,13 +156,9 @@ class Plugins:
         }
 
     def formats(self) -> dict:
-        from ..formats import validate_format
-
         return {name: spec for name, (_, spec) in self._collect("autolabel_formats", "format", validate_format)[0].items()}
 
     def labelers(self) -> dict:
-        from ..labelers import validate_labeler
-
         items = self._collect("autolabel_labelers", "labeler", validate_labeler)[0]
         return {name: spec for name, (_, spec) in items.items()}
 
@@ -190,8 +192,6 @@ def _core_version() -> str:
     try:
         return importlib.metadata.version("autolabel-spacy")
     except importlib.metadata.PackageNotFoundError:
-        from .. import __version__
-
         return __version__
 
 
@@ -213,4 +213,5 @@ def reset_plugins() -> None:
 
 
 def get_domain(name: str):
+    """The installed domain ``name`` (a :class:`PluginError` says why not)."""
     return get_plugins().domain(name)

@@ -13,7 +13,7 @@ import torch
 from thinc.api import Model
 from thinc.types import Floats2d
 
-from .torch_bridge import init_params_from_module, push_grads, run_module, single_threaded, torch_params
+from .torch_bridge import init_params_from_module, op_threads, push_grads, run_module, torch_params
 
 
 def BiLSTM(nO: Optional[int] = None, nI: Optional[int] = None, depth: int = 1, dropout: float = 0.0) -> Model[List[Floats2d], List[Floats2d]]:
@@ -77,7 +77,7 @@ def forward(model: Model, X: List[Floats2d], is_train: bool):
     packed = torch.nn.utils.rnn.pack_padded_sequence(
         padded, torch.tensor([lengths[i] for i in nonempty]), batch_first=True, enforce_sorted=False
     )
-    with torch.set_grad_enabled(is_train), single_threaded():
+    with torch.set_grad_enabled(is_train), op_threads():
         out_packed, _ = run_module(module, weights, packed)
         out, _ = torch.nn.utils.rnn.pad_packed_sequence(out_packed, batch_first=True)
     Y: List[Floats2d] = [model.ops.alloc2f(n, nO) for n in lengths]
@@ -88,7 +88,7 @@ def forward(model: Model, X: List[Floats2d], is_train: bool):
         d_out = torch.zeros_like(out)
         for row, i in enumerate(nonempty):
             d_out[row, : lengths[i]] = torch.from_numpy(np.ascontiguousarray(dY[i]))
-        with single_threaded():
+        with op_threads():
             torch.autograd.backward(out, d_out)
         push_grads(model, weights)
         dX = [model.ops.alloc2f(n, x.shape[1] if x.ndim == 2 else 0) for n, x in zip(lengths, X)]

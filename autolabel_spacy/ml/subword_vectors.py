@@ -21,6 +21,7 @@ import unicodedata
 from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
+import torch
 from spacy.tokens import Doc
 from thinc.api import Model
 from thinc.types import Floats2d
@@ -210,8 +211,7 @@ def distill_piece_vectors(name: str, dims: int, batch_size: int = 1024) -> Tuple
     ``[CLS] piece [SEP]``, mean-pooled, centred and reduced to ``dims`` by
     PCA, scaled to unit variance per dimension. Returns the pieces, the
     ``[n_pieces, dims]`` table and whether the model lowercases."""
-    try:
-        import torch
+    try:  # the optional extra [transformers]
         from transformers import AutoModel, AutoTokenizer
     except ImportError:
         raise ValueError(

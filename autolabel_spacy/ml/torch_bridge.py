@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+from contextvars import ContextVar
+from typing import Optional
 
 import torch
 from thinc.api import Model, torch2xp, xp2torch
@@ -48,14 +50,44 @@ def run_module(module: torch.nn.Module, tensors: dict[str, torch.Tensor], *args)
     return torch.func.functional_call(module, as_module_params(tensors), args)
 
 
+# The number of torch intra-op threads the CRF and BiLSTM ops run on, as a
+# component's ``torch_threads`` setting asks (None: torch's own setting).
+# A context variable, so that only the ops of a component that asks are
+# affected, and each of them puts torch's setting back when it is done.
+_OP_THREADS: ContextVar[Optional[int]] = ContextVar("autolabel_op_threads", default=None)
+
+
+def check_threads(threads) -> Optional[int]:
+    if threads is not None and (not isinstance(threads, int) or isinstance(threads, bool) or threads < 1):
+        raise ValueError(f"torch_threads must be a whole number of at least 1 or null, got {threads!r}")
+    return threads
+
+
 @contextlib.contextmanager
-def single_threaded():
-    """Run torch ops on one intra-op thread. The CRF and BiLSTM ops are small
-    ([batch, tags, tags] per step): handing them to a thread pool costs more
-    than it gains, and far more when the cores are busy with other work
-    (measured: tagging 2-3x slower with 2 threads on a loaded 2-core machine)."""
+def threads_for_ops(threads: Optional[int]):
+    """Within this block, :func:`op_threads` ops run on ``threads`` torch
+    threads (None: leave torch's setting alone)."""
+    token = _OP_THREADS.set(check_threads(threads))
+    try:
+        yield
+    finally:
+        _OP_THREADS.reset(token)
+
+
+@contextlib.contextmanager
+def op_threads():
+    """Run a block of small torch ops on the thread count set by
+    :func:`threads_for_ops`, restoring torch's setting after. The CRF and
+    BiLSTM ops are small ([batch, tags, tags] per step): a thread pool costs
+    more than it gains there, and far more when the cores are busy with
+    other work (measured: tagging 2-3x slower with 2 threads on a loaded
+    2-core machine), so the shipped configs set ``torch_threads = 1``."""
+    threads = _OP_THREADS.get()
     before = torch.get_num_threads()
-    torch.set_num_threads(1)
+    if threads is None or threads == before:
+        yield
+        return
+    torch.set_num_threads(threads)
     try:
         yield
     finally:

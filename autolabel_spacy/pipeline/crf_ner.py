@@ -1,6 +1,5 @@
 """``crf_ner``: a trainable neural-CRF named-entity recognizer with span confidences."""
 
-from dataclasses import dataclass
 from itertools import islice
 from typing import Callable, Iterable, List, Optional, Sequence
 
@@ -13,6 +12,12 @@ from spacy.util import filter_spans
 from spacy.vocab import Vocab
 from thinc.api import Config, Model, Optimizer, set_dropout_rate
 from thinc.types import Floats2d
+
+from ..calibration import best_temperature, log_loss
+from ..hooks.manager import get_domain
+from ..ml import crf_layer, decoding
+from ..ml.decoding import DocPrediction
+from ..ml.torch_bridge import check_threads, threads_for_ops
 
 MARGINALS_KEY = "autolabel_marginals"
 
@@ -47,6 +52,7 @@ DEFAULT_CRF_NER_MODEL = Config().from_str(default_model_config)["model"]
         "store_marginals": False,
         "domain": None,
         "normalize_loss": True,
+        "torch_threads": None,
         "scorer": {"@scorers": "spacy.ner_scorer.v1"},
     },
     default_score_weights={"ents_f": 1.0, "ents_p": 0.0, "ents_r": 0.0, "ents_per_type": None},
@@ -60,6 +66,7 @@ def make_crf_ner(
     store_marginals: bool,
     domain: Optional[str],
     normalize_loss: bool,
+    torch_threads: Optional[int],
     scorer: Optional[Callable],
 ) -> "CRFEntityRecognizer":
     """Neural-CRF entity recognizer.
@@ -77,6 +84,10 @@ def make_crf_ner(
         number of tokens, as spaCy's tagger does, instead of summing it over
         the docs (the summed gradients grow with the batch, which
         ``training.optimizer.grad_clip`` then cuts).
+    torch_threads: torch intra-op threads for the CRF and BiLSTM ops while
+        this component runs them (torch's own setting is put back after each);
+        null leaves torch's setting alone. The shipped configs set 1: these
+        ops are too small for a thread pool to pay (see ``ml/torch_bridge.py``).
     """
     return CRFEntityRecognizer(
         nlp.vocab,
@@ -87,17 +98,9 @@ def make_crf_ner(
         store_marginals=store_marginals,
         domain=domain,
         normalize_loss=normalize_loss,
+        torch_threads=torch_threads,
         scorer=scorer,
     )
-
-
-@dataclass
-class DocPrediction:
-    """What ``predict`` returns for one doc (``set_annotations`` writes it)."""
-
-    spans: list  # [(start, end, label, confidence)]
-    sequence_prob: float  # posterior probability of the whole decoded tag sequence
-    marginals: Optional[np.ndarray] = None  # [n_tokens, n_tags]
 
 
 class CRFEntityRecognizer(TrainablePipe):
@@ -112,6 +115,7 @@ class CRFEntityRecognizer(TrainablePipe):
         store_marginals: bool = False,
         domain: Optional[str] = None,
         normalize_loss: bool = True,
+        torch_threads: Optional[int] = None,
         scorer: Optional[Callable] = None,
     ) -> None:
         self.vocab = vocab
@@ -126,6 +130,7 @@ class CRFEntityRecognizer(TrainablePipe):
             "temperature": 1.0,
             "domain": domain,
             "normalize_loss": normalize_loss,
+            "torch_threads": check_threads(torch_threads),
         }
         if domain is not None:
             try:
@@ -136,8 +141,6 @@ class CRFEntityRecognizer(TrainablePipe):
                 pass
 
     def _domain_labels(self) -> list[str]:
-        from ..hooks.manager import get_domain
-
         spec = get_domain(self.cfg["domain"])
         if spec.language != self.vocab.lang:
             raise ValueError(
@@ -162,7 +165,7 @@ class CRFEntityRecognizer(TrainablePipe):
     @property
     def tags(self) -> tuple[str, ...]:
         """The CRF's tag inventory (O plus the scheme's prefixed labels)."""
-        return crf_module().get_scheme(self._crf).tags
+        return crf_layer.get_scheme(self._crf).tags
 
     @property
     def _crf(self) -> Model:
@@ -183,8 +186,7 @@ class CRFEntityRecognizer(TrainablePipe):
         return 1
 
     def _set_output_dims(self) -> None:
-        crf = crf_module()
-        crf.set_labels(self._crf, self.labels)
+        crf_layer.set_labels(self._crf, self.labels)
         self.model.get_ref("output_layer").set_dim("nO", len(self.tags), force=True)
 
     # -- training ----------------------------------------------------------
@@ -233,9 +235,10 @@ class CRFEntityRecognizer(TrainablePipe):
         if not any(len(eg.predicted) for eg in examples):
             return losses
         set_dropout_rate(self.model, drop)
-        emissions, backprop = self.model.begin_update([eg.predicted for eg in examples])
-        loss, d_emissions = self.get_loss(examples, emissions)
-        backprop(d_emissions)
+        with self._threads():
+            emissions, backprop = self.model.begin_update([eg.predicted for eg in examples])
+            loss, d_emissions = self.get_loss(examples, emissions)
+            backprop(d_emissions)
         if sgd is not None:
             self.finish_update(sgd)
         losses[self.name] += loss
@@ -246,16 +249,19 @@ class CRFEntityRecognizer(TrainablePipe):
         gold tags are marginalised out), per token if ``normalize_loss``. Adds
         the transition gradients to the CRF layer and returns the emission
         gradients."""
-        decoding = decoding_module()
         gold = [self._gold_tag_sets(eg) for eg in examples]
-        loss, d_emissions = decoding.crf_loss(self._crf, emissions, gold, per_token=self.cfg["normalize_loss"])
-        return loss, d_emissions
+        with self._threads():
+            return decoding.crf_loss(self._crf, emissions, gold, per_token=self.cfg["normalize_loss"])
+
+    def _threads(self):
+        """The ``torch_threads`` setting, for the CRF and BiLSTM ops run within."""
+        return threads_for_ops(self.cfg.get("torch_threads"))
 
     def _gold_tag_sets(self, eg: Example) -> np.ndarray:
         """Bool ``[n_tokens, n_tags]``: which tags each token's gold allows."""
         tags = self.tags
         index = {t: i for i, t in enumerate(tags)}
-        scheme = crf_module().get_scheme(self._crf)
+        scheme = crf_layer.get_scheme(self._crf)
         allowed = np.ones((len(eg.predicted), len(tags)), dtype=bool)
         for i, tag in enumerate(eg.get_aligned_ner()):
             if tag is None or tag == "-":
@@ -274,10 +280,9 @@ class CRFEntityRecognizer(TrainablePipe):
         docs = list(docs)
         if not any(len(doc) for doc in docs):
             return [DocPrediction([], 1.0) for _ in docs]
-        emissions = self.model.predict(docs)
-        return decoding_module().decode(
-            self._crf, emissions, self.cfg["store_marginals"], self.cfg.get("temperature", 1.0)
-        )
+        with self._threads():
+            emissions = self.model.predict(docs)
+            return decoding.decode(self._crf, emissions, self.cfg["store_marginals"], self.cfg.get("temperature", 1.0))
 
     def set_annotations(self, docs: Iterable[Doc], predictions: List[DocPrediction]) -> None:
         key = self.cfg["spans_key"]
@@ -307,11 +312,9 @@ class CRFEntityRecognizer(TrainablePipe):
         docs = list(docs)
         if not any(len(doc) for doc in docs):
             return [np.zeros((0, len(self.tags)), dtype="float32") for _ in docs]
-        emissions = self.model.predict(docs)
-        return [
-            p.marginals
-            for p in decoding_module().decode(self._crf, emissions, True, self.cfg.get("temperature", 1.0))
-        ]
+        with self._threads():
+            emissions = self.model.predict(docs)
+            return [p.marginals for p in decoding.decode(self._crf, emissions, True, self.cfg.get("temperature", 1.0))]
 
     def span_probabilities(self, docs: Iterable[Doc], spans: Sequence[Sequence[tuple]]) -> List[List[float]]:
         """Posterior probability (calibrated) that each given ``(start, end,
@@ -326,12 +329,9 @@ class CRFEntityRecognizer(TrainablePipe):
                     raise ValueError(f"{self.name}: unknown label {label!r} (labels: {sorted(known)})")
         if not any(len(doc) for doc in docs):
             return [[] for _ in docs]
-        emissions = self.model.predict(docs)
-        decoding = decoding_module()
-        unused_best = decoding.torch.zeros(len(docs), dtype=decoding.DTYPE)
-        probs, _, _ = decoding.posteriors(
-            self._crf, emissions, [list(s) for s in spans], unused_best, self.cfg.get("temperature", 1.0)
-        )
+        with self._threads():
+            emissions = self.model.predict(docs)
+            probs, _, _ = decoding.posteriors(self._crf, emissions, [list(s) for s in spans], None, self.cfg.get("temperature", 1.0))
         return probs
 
     # -- calibration -------------------------------------------------------
@@ -339,9 +339,10 @@ class CRFEntityRecognizer(TrainablePipe):
         """Fit the temperature of the span confidences on held-out examples
         (see :mod:`autolabel_spacy.calibration`); returns the chosen
         temperature and the span log-loss before and after."""
-        from ..calibration import best_temperature, log_loss
+        with self._threads():
+            return self._calibrate(examples, batch_size)
 
-        decoding = decoding_module()
+    def _calibrate(self, examples: Iterable[Example], batch_size: int) -> dict:
         examples = [eg for eg in examples if len(eg.predicted)]
         batches = []
         correct: list = []
@@ -375,16 +376,3 @@ def _without_edge_space(doc: Doc, start: int, end: int) -> tuple[int, int]:
         end -= 1
     return start, end
 
-
-def crf_module():
-    # Imported lazily: spaCy imports every factory entry point at start-up and
-    # this keeps torch out of ``spacy.blank()``.
-    from ..ml import crf_layer
-
-    return crf_layer
-
-
-def decoding_module():
-    from . import decoding
-
-    return decoding

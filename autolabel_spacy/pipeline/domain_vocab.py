@@ -19,6 +19,7 @@ from spacy.tokens import Doc, SpanGroup
 from spacy.util import SimpleFrozenList, from_bytes, from_disk, to_bytes, to_disk
 
 from ..domains import Vocabulary
+from ..hooks.manager import get_domain
 from ..vocab_matcher import VocabMatcher
 
 
@@ -151,7 +152,6 @@ class DomainVocab(Pipe):
     def _load_domain(self) -> None:
         if not self.cfg["domain"]:
             return
-        from ..hooks.manager import get_domain
 
         spec = get_domain(self.cfg["domain"])
         known = {v.name for v in spec.vocabularies}

@@ -1,2 +1,3 @@
-"""The annotation loop: annotate and route, select, import, audit, evaluate.
-Each step is a plain function here; ``autolabel_spacy/cli`` wraps them."""
+"""The plain functions behind the ``autolabel`` commands: annotate (and its
+part files and engines), import, evaluate, select, audit, bootstrap, convert
+and tag. ``autolabel_spacy/cli`` wraps each in a thin typer command."""

@@ -25,7 +25,17 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Optional
 
+import spacy
+import srsly
+from spacy.cli.train import train
 from spacy.tokens import Doc, DocBin
+
+from ..configs import config_path
+from ..files import atomic_path, check_output
+from ..formats.io import read_docs
+from ..formats.records import META_KEY, scored_group
+from ..loading import blank
+from ..pipeline.crf_ner import MARGINALS_KEY
 
 
 @dataclass
@@ -63,9 +73,6 @@ def audit(
     seed: int = 0,
     record_ids: Optional[list[str]] = None,
 ) -> list[Issue]:
-    import spacy
-    from spacy.cli.train import train
-
     if k < 2:
         raise ValueError("k must be at least 2")
     if len(docs) < k:
@@ -102,8 +109,6 @@ def audit(
 
 
 def _issues(judged: dict, record_ids) -> list[Issue]:
-    from ..formats.records import scored_group
-
     by_label = defaultdict(list)
     for pred, spans, probs, _ in judged.values():
         for (_, _, label), p in zip(spans, probs):
@@ -143,11 +148,27 @@ def _issues(judged: dict, record_ids) -> list[Issue]:
 
 def _not_outside(doc, span, fallback: float) -> float:
     """Largest probability, over the span's tokens, of a tag other than O."""
-    from ..pipeline.crf_ner import MARGINALS_KEY
-
     stored = doc.user_data.get(MARGINALS_KEY)
     if not stored:
         return float(fallback)
     outside = stored["tags"].index("O")
     probs = stored["probs"][span.start : span.end, outside]
     return float(1.0 - probs.min()) if len(probs) else float(fallback)
+
+
+def audit_file(
+    data, output, config=None, k: int = 5, epochs: int = 5, data_format: Optional[str] = None, lang: str = "en"
+) -> list[Issue]:
+    """``autolabel audit``: :func:`audit` of an annotated file (any readable
+    format) with ``config`` (default: the shipped ``crf_fast.cfg``) trained
+    ``epochs`` per fold; the issues, ranked, are also written to ``output``
+    as JSON lines."""
+    check_output(output)  # before training every fold
+    config = config_path(config)
+    docs = list(read_docs(data, blank(lang), data_format))
+    ids = [str((d.user_data.get(META_KEY) or {}).get("id", i)) for i, d in enumerate(docs)]
+    overrides = {"training.max_epochs": epochs, "training.max_steps": 0, "nlp.lang": lang}
+    issues = audit(docs, config, k, overrides, record_ids=ids)
+    with atomic_path(output) as tmp:
+        srsly.write_jsonl(tmp, (issue.to_dict() for issue in issues))
+    return issues

@@ -27,7 +27,18 @@ from collections import Counter
 from pathlib import Path
 from typing import Iterable, Optional
 
+import spacy
+from spacy.cli.train import train
 from spacy.tokens import Doc, DocBin, Span
+
+from ..configs import config_path
+from ..domains import Vocabulary
+from ..files import check_output_dir
+from ..hooks.manager import get_domain
+from ..loading import blank
+from ..vocab_matcher import VocabMatcher
+from .annotate import AnnotateSummary, annotate
+from .inputs import Inputs
 
 SUFFIX_LEN = 4
 MIN_SUFFIX_TERMS = 3
@@ -192,8 +203,6 @@ def weak_corpus(
     """Weak-labelled docs of ``texts``: matches of ``terms`` and of the
     ``defined`` terms (:func:`text_defined_terms`) as entities; with
     ``unknown``, probable mentions that ``terms`` hint at left unannotated."""
-    from ..vocab_matcher import VocabMatcher
-
     if not 0.0 <= unknown_rate < 1.0:
         raise ValueError(f"unknown_rate must be in [0, 1), got {unknown_rate}")
     matcher = VocabMatcher(nlp.make_doc, attr=attr)
@@ -207,8 +216,6 @@ def text_defined_terms(nlp, texts: Iterable[str], terms: dict[str, str], attr: s
     """Terms that ``texts`` define (:func:`defined_abbreviations`: an
     abbreviation and its long form) right after a match of ``terms`` or a
     probable mention that ``terms`` hint at; terms and parts of terms are left out."""
-    from ..vocab_matcher import VocabMatcher
-
     matcher = VocabMatcher(nlp.make_doc, attr=attr)
     matcher.add(terms)
     cues = HeadCues(terms, nlp.make_doc)
@@ -250,11 +257,6 @@ def bootstrap(
     train ``config`` on them; returns paths and counts. The dev split is
     weak-labelled too (there is no gold), so it only guides checkpoint
     selection."""
-    import spacy
-    from spacy.cli.train import train
-
-    from ..domains import Vocabulary
-
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     nlp = spacy.blank(lang)
@@ -295,8 +297,6 @@ def bootstrap(
 
 def dictionary_predictions(nlp, docs: Iterable[Doc], terms: dict[str, str], attr: str = "LOWER") -> list[Doc]:
     """Dictionary matching alone, as a baseline: longest matches as entities."""
-    from ..vocab_matcher import VocabMatcher
-
     matcher = VocabMatcher(nlp.make_doc, attr=attr)
     matcher.add(terms)
     out = []
@@ -305,3 +305,43 @@ def dictionary_predictions(nlp, docs: Iterable[Doc], terms: dict[str, str], attr
         pred.ents = matcher(pred)
         out.append(pred)
     return out
+
+
+def bootstrap_raw(
+    raw,
+    output_dir,
+    domain: Optional[str] = None,
+    vocab=None,
+    config=None,
+    lang: Optional[str] = None,
+    epochs: int = 10,
+    unknown: bool = True,
+    column: str = "text",
+    abbreviations: bool = True,
+) -> tuple[dict, AnnotateSummary]:
+    """``autolabel bootstrap``: weak-label the raw text of a file or folder
+    with a domain's vocabularies and/or a ``term<TAB>label`` file, train
+    ``config`` (default: the shipped ``crf_fast.cfg``) on it, and annotate the
+    text into ``output_dir/annotations.jsonl``. Returns :func:`bootstrap`'s
+    result and the annotation summary."""
+    terms, language = {}, lang or "en"
+    if domain:
+        spec = get_domain(domain)
+        terms.update(spec.all_terms())
+        language = lang or spec.language
+    if vocab:
+        terms.update(Vocabulary.from_tsv(vocab).terms)
+    if not terms:
+        raise ValueError("no terms to bootstrap from: give a domain with vocabularies or a vocabulary file")
+    blank(language)  # an unknown language fails here, not after training
+    config = config_path(config)
+    check_output_dir(Path(output_dir))
+    texts = [r.text for r in Inputs(raw, column) if r.error is None]
+    if not texts:
+        raise ValueError(f"{raw}: no usable text to bootstrap from")
+    overrides = {"training.max_epochs": epochs, "training.max_steps": 0}
+    result = bootstrap(
+        texts, terms, output_dir, config, lang=language, overrides=overrides, unknown=unknown, abbreviations=abbreviations
+    )
+    summary = annotate(result["model"], raw, Path(output_dir) / "annotations.jsonl", column=column, progress=False)
+    return result, summary

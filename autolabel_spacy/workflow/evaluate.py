@@ -5,16 +5,18 @@ from __future__ import annotations
 
 from typing import Optional
 
+from spacy.scorer import Scorer
+from spacy.training import Example
+
+from .. import evaluation
+from ..formats.io import read_docs
+from ..formats.records import scored_group
+from ..loading import load_pipeline
+
 
 def evaluate(model, data, data_format: Optional[str] = None, target_accuracy: float = 0.99, batch_size: int = 256) -> dict:
-    from spacy.scorer import Scorer
-    from spacy.training import Example
 
-    from .. import evaluation
-    from ..formats import read_docs
-    from ..formats.records import scored_group
 
-    from ..loading import load_pipeline
 
     if not 0.0 < target_accuracy <= 1.0:
         raise ValueError(f"target_accuracy must be in (0, 1], got {target_accuracy}")

@@ -13,7 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Optional
 
+from ..files import atomic_path, check_output, split_extension
+from ..formats import format_for_path
+from ..formats.detect import RECORD_FORMATS, detect_format
 from ..formats.records import Record
+from ..hooks.manager import get_domain, get_plugins
+from ..loading import blank, load_pipeline
 
 
 @dataclass
@@ -33,13 +38,9 @@ def known_labels(labels: Optional[Iterable[str]] = None, model=None, domain: Opt
     if labels:
         return list(labels)
     if model is not None:
-        from ..loading import load_pipeline
-
         nlp = load_pipeline(model)
         return sorted({label for name, pipe in nlp.pipeline if name in ("crf_ner", "ner") for label in pipe.labels})
     if domain is not None:
-        from ..hooks.manager import get_domain
-
         return get_domain(domain).label_names
     return None
 
@@ -57,12 +58,6 @@ def import_annotations(
     shows, else its extension) and write the good records to ``output`` in
     the format of its extension (``.spacy`` for training), the others to
     ``errors_path`` (default ``<output name>.import-errors.jsonl``)."""
-    from ..files import atomic_path, check_output, split_extension
-    from ..formats import format_for_path
-    from ..formats.detect import RECORD_FORMATS, detect_format
-    from ..hooks.manager import get_plugins
-    from ..loading import blank
-
     plugins = get_plugins()
     formats = plugins.formats()
     input_path = Path(input_path)

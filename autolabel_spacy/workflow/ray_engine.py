@@ -15,7 +15,9 @@ shared storage.) An actor that dies is restarted by Ray and its
 unfinished batch is run again; a batch's results reach the part files only
 once it is complete, so every record is still accounted for exactly once.
 
-Ray is an optional extra: ``pip install "autolabel-spacy[ray]"``.
+Ray is an optional extra: ``pip install "autolabel-spacy[ray]"``, so it is
+imported inside the functions that use it, and :func:`check` says how to
+install it when it is missing.
 """
 from __future__ import annotations
 
@@ -25,8 +27,13 @@ import os
 from pathlib import Path
 from typing import Iterable, Optional
 
-from .annotate import PARTS, json_line, skip_done_and_errors, tag_records
+import spacy
+from tqdm import tqdm
+
+from ..loading import check_sets_entities
+from .engines import EngineRun
 from .inputs import TextRecord
+from .parts import PARTS, json_line, tag_records
 
 # records per slice (the unit of work of one actor call), in nlp.pipe batches:
 # big enough that Ray's per-task cost is small, small enough to balance actors
@@ -40,18 +47,25 @@ class MissingExtraError(LookupError):
 
 def require_ray() -> None:
     try:
-        import ray  # noqa: F401
+        import ray  # noqa: F401  (optional extra)
         import ray.data  # noqa: F401
     except ImportError as e:
         raise MissingExtraError(f"{INSTALL_HINT} ({e})") from None
+
+
+def check(run: EngineRun) -> None:
+    """Before any work: Ray is installed, and the pipeline is one each worker
+    can load (a name or path) and that sets entities."""
+    require_ray()
+    if not isinstance(run.model, (str, Path)):
+        raise ValueError("engine 'ray' needs the pipeline as a name or path, which each worker loads")
+    check_sets_entities(run.model, "annotate")
 
 
 class Annotator:
     """A Ray Data actor: loads the pipeline once, tags batches of shard lines."""
 
     def __init__(self, model: str, threshold: Optional[float], batch_size: int, max_chars: int) -> None:
-        import spacy
-
         self.nlp = spacy.load(model)
         self.nlp.max_length = max(self.nlp.max_length, max_chars)  # --max-chars decides which texts are too long
         self.threshold = threshold
@@ -119,7 +133,7 @@ def read_slice(path: str, offset: int, count: int) -> list[str]:
 def start_ray(address: Optional[str], num_workers: int) -> bool:
     """Join ``address``, or start a local Ray; returns whether it was started
     here (and so must be shut down here)."""
-    import ray
+    import ray  # optional extra
 
     if ray.is_initialized():
         return False
@@ -134,33 +148,20 @@ def start_ray(address: Optional[str], num_workers: int) -> bool:
     return True
 
 
-def annotate_stream_ray(
-    model,
-    records: Iterable[TextRecord],
-    done_ids: set,
-    files: dict,
-    threshold: Optional[float],
-    batch_size: int,
-    progress: bool,
-    *,
-    address: Optional[str],
-    num_workers: int,
-    shard_size: int,
-    shard_dir: Path,
-    max_chars: int,
-    total: Optional[int] = None,
-) -> None:
-    import ray
-    from tqdm import tqdm
+def run(run: EngineRun) -> None:
+    import ray  # optional extra
 
+    parts = run.parts
     # a path the workers can open whatever their working directory; else a package name
-    model = str(Path(model).resolve()) if Path(model).exists() else str(model)
-    todo = skip_done_and_errors(records, done_ids, files["errors"])
-    slices = write_shards(todo, shard_dir, shard_size, SLICE_BATCHES * batch_size)
+    model = str(Path(run.model).resolve()) if Path(run.model).exists() else str(run.model)
+    slices = write_shards(parts.todo(run.records), parts.folder / "shards", run.shard_size, SLICE_BATCHES * run.batch_size)
     if not slices:
         return
-    started = start_ray(address, num_workers)
-    bar = tqdm(total=total, initial=len(done_ids) if total else 0, unit="doc", desc="annotate (ray)", disable=not progress, dynamic_ncols=True)
+    started = start_ray(run.address, run.num_workers)
+    bar = tqdm(
+        total=run.total, initial=len(parts.done_ids) if run.total else 0, unit="doc", desc="annotate (ray)",
+        disable=not run.progress, dynamic_ncols=True,
+    )
     try:
         ctx = ray.data.DataContext.get_current()
         ctx.execution_options.preserve_order = True  # results come back in input order
@@ -171,19 +172,18 @@ def annotate_stream_ray(
         ds = ray.data.from_items(slices, override_num_blocks=len(slices))
         ds = ds.map_batches(
             Annotator,
-            fn_constructor_args=(model, threshold, batch_size, max_chars),
+            fn_constructor_args=(model, run.threshold, run.batch_size, run.max_chars),
             batch_size=1,  # one slice per actor call
             batch_format="numpy",
-            compute=ray.data.ActorPoolStrategy(size=num_workers),
+            compute=ray.data.ActorPoolStrategy(size=run.num_workers),
             num_cpus=1,
         )
         for batch in ds.iter_batches(batch_size=None, batch_format="numpy"):
             for i, count in enumerate(batch["count"]):
                 for part in PARTS:
-                    files[part].write(str(batch[part][i]))
+                    parts.write_lines(part, str(batch[part][i]))
                 bar.update(int(count))
-            for f in files.values():
-                f.flush()
+            parts.flush()
     finally:
         bar.close()
         if started:

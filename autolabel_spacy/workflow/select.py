@@ -23,6 +23,15 @@ from typing import Iterable, Optional
 
 import numpy as np
 
+from ..files import atomic_path, check_output, split_extension
+from ..formats import format_for_path
+from ..formats.io import write_docs
+from ..formats.records import META_KEY, doc_confidence
+from ..hooks.manager import get_plugins
+from ..loading import load_pipeline
+from ..pipeline.crf_ner import MARGINALS_KEY
+from .inputs import Inputs
+
 STRATEGIES = ("least_confidence", "margin", "entropy", "random")
 HASH_DIM = 4096
 
@@ -35,8 +44,6 @@ class Candidate:
 
 
 def uncertainty(doc, strategy: str) -> float:
-    from ..formats.records import doc_confidence
-    from ..pipeline.crf_ner import MARGINALS_KEY
 
     n = len(doc)
     if n == 0:
@@ -120,7 +127,6 @@ def select(
     batch_size: int = 256,
     nlp=None,
 ) -> list[Candidate]:
-    from ..loading import load_pipeline
 
     if strategy not in STRATEGIES:
         raise ValueError(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
@@ -145,12 +151,6 @@ def select_file(
     """Select from a raw-text pool file and write the picked docs (with the
     model's pre-annotations, rank and uncertainty in their meta) in any
     writable format. Pool records that cannot be read are counted, not used."""
-    from ..files import atomic_path, check_output, split_extension
-    from ..formats import format_for_path, write_docs
-    from ..formats.records import META_KEY
-    from ..hooks.manager import get_plugins
-    from .inputs import Inputs
-
     formats = get_plugins().formats()
     output = Path(output)
     output_format = output_format or format_for_path(output, formats)

@@ -1,3 +1,4 @@
+import pytest
 import spacy
 
 from autolabel_spacy.hooks.manager import Plugins
@@ -30,6 +31,7 @@ def test_crf_ner_takes_the_domain_labels():
     assert nlp.add_pipe("crf_ner", config={"domain": "medical"}).labels == ("Disease", "Chemical")
 
 
+@pytest.mark.slow
 def test_recommended_config_trains_with_spacy_train(tmp_path):
     from spacy.cli.train import train
     from spacy.tokens import DocBin

@@ -1,22 +1,33 @@
-"""Batch glue between ``crf_ner`` and the CRF math: padding, loss, decoding.
+"""Batch glue between a component and the CRF math: padding, loss, decoding.
 
 The CRF runs in float64: it is cheap next to the encoder (K is small) and
-keeps log-partition values of long documents exact.
+keeps log-partition values of long documents exact. Every function takes
+the CRF layer (``crf_layer.py``) and the emissions of a batch of docs.
 """
 from __future__ import annotations
 
-from typing import List, Sequence
+from dataclasses import dataclass
+from typing import List, Optional, Sequence
 
 import numpy as np
 import torch
 from thinc.api import Model
 from thinc.types import Floats2d
 
-from ..ml import crf
-from ..ml.crf_layer import get_crf_params, get_scheme, push_crf_grads
-from ..ml.torch_bridge import single_threaded
+from . import crf
+from .crf_layer import get_crf_params, get_scheme, push_crf_grads
+from .torch_bridge import op_threads
 
 DTYPE = torch.float64
+
+
+@dataclass
+class DocPrediction:
+    """The decoding of one doc."""
+
+    spans: list  # [(start, end, label, confidence)]
+    sequence_prob: float  # posterior probability of the whole decoded tag sequence
+    marginals: Optional[np.ndarray] = None  # [n_tokens, n_tags]
 
 
 def _pad(emissions: Sequence[np.ndarray], K: int) -> tuple[np.ndarray, torch.Tensor]:
@@ -29,7 +40,7 @@ def _pad(emissions: Sequence[np.ndarray], K: int) -> tuple[np.ndarray, torch.Ten
     return padded, mask
 
 
-@single_threaded()
+@op_threads()
 def crf_loss(
     layer: Model, emissions: List[Floats2d], gold: List[np.ndarray], per_token: bool = False
 ) -> tuple[float, List[Floats2d]]:
@@ -69,7 +80,7 @@ def _scaled(params: crf.CRFParams, temperature: float) -> crf.CRFParams:
     )
 
 
-@single_threaded()
+@op_threads()
 def viterbi_spans(layer: Model, emissions: List[Floats2d]):
     """Best tag sequence of each doc as spans, and its unnormalised score."""
     scheme = get_scheme(layer)
@@ -85,9 +96,13 @@ def viterbi_spans(layer: Model, emissions: List[Floats2d]):
     return spans, best_score
 
 
-@single_threaded()
-def posteriors(layer: Model, emissions: List[Floats2d], spans, best_score, temperature: float = 1.0, with_marginals: bool = False):
-    """Posterior probability of each span, of each doc's decoded sequence and
+@op_threads()
+def posteriors(
+    layer: Model, emissions: List[Floats2d], spans, best_score: Optional[torch.Tensor], temperature: float = 1.0,
+    with_marginals: bool = False,
+):
+    """Posterior probability of each span, of each doc's decoded sequence
+    (given its Viterbi ``best_score``; None: no sequence probabilities) and
     (optionally) per-token marginals, with all CRF scores divided by
     ``temperature`` (the calibration; it never changes the Viterbi path)."""
     scheme = get_scheme(layer)
@@ -100,7 +115,7 @@ def posteriors(layer: Model, emissions: List[Floats2d], spans, best_score, tempe
         betas = crf.backward_scores(em, mask, params)
         segments = torch.tensor(rows, dtype=torch.long).reshape(-1, 7)
         probs = crf.segment_log_probs(em, mask, params, segments, alphas, betas, log_z).exp().tolist()
-        seq_probs = torch.exp(best_score / temperature - log_z).clamp(max=1.0).tolist()
+        seq_probs = torch.exp(best_score / temperature - log_z).clamp(max=1.0).tolist() if best_score is not None else None
         marginals = torch.softmax(alphas + betas, dim=2).float().numpy() if with_marginals else None
     span_probs, pos = [], 0
     for doc_spans in spans:
@@ -115,10 +130,8 @@ def posteriors(layer: Model, emissions: List[Floats2d], spans, best_score, tempe
 DECODE_GROUP = 32
 
 
-def decode(layer: Model, emissions: List[Floats2d], with_marginals: bool, temperature: float = 1.0):
+def decode(layer: Model, emissions: List[Floats2d], with_marginals: bool, temperature: float = 1.0) -> List[DocPrediction]:
     """Viterbi tags -> spans with their posterior probabilities."""
-    from .crf_ner import DocPrediction
-
     out: list = [None] * len(emissions)
     order = sorted(range(len(emissions)), key=lambda i: emissions[i].shape[0])
     step = DECODE_GROUP or len(order) or 1

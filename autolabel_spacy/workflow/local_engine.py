@@ -1,0 +1,34 @@
+"""The ``local`` engine of ``annotate``: tags in this process (``n_process``
+> 1: spaCy's multiprocessing), in memory zones so the vocab stays flat."""
+from __future__ import annotations
+
+from tqdm import tqdm
+
+from .engines import EngineRun
+from .parts import ZONE_DOCS, ZONE_DOCS_MULTIPROCESS, chunked, tag_records
+
+
+def check(run: EngineRun) -> None:
+    run.pipeline()  # loads it: a missing or unfit pipeline fails before any file exists
+
+
+def run(run: EngineRun) -> None:
+    nlp = run.pipeline()
+    parts = run.parts
+    bar = tqdm(
+        total=run.total, initial=len(parts.done_ids) if run.total else 0, unit="doc", desc="annotate",
+        disable=not run.progress, dynamic_ncols=True,
+    )
+    nlp.max_length = max(nlp.max_length, run.max_chars)  # --max-chars decides which texts are too long
+
+    # Each chunk runs in a spaCy memory zone: the strings and lexemes of its
+    # texts are freed at its end, so the vocab does not grow with the input.
+    # With n_process > 1 each chunk also gets fresh worker processes, whose
+    # vocabs would otherwise grow.
+    zone = ZONE_DOCS if run.n_process == 1 else ZONE_DOCS_MULTIPROCESS
+    for chunk in chunked(parts.todo(run.records, on_error=lambda: bar.update(1)), zone):
+        with nlp.memory_zone():
+            for part, out in tag_records(nlp, chunk, run.threshold, run.batch_size, run.n_process):
+                parts.append(part, out)
+                bar.update(1)
+    bar.close()

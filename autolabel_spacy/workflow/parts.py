@@ -1,0 +1,298 @@
+"""The part files of an ``annotate`` run: how every engine records its work.
+
+A run appends each tagged record, as one JSON line flushed at once, to a part
+file under ``<output>.parts/``: ``accepted``, ``review`` or ``errors``.
+``run.json`` holds the settings that decide what the parts contain, so that
+``--resume`` cannot mix two runs. A run killed mid-write leaves a torn last
+line, which :class:`PartFiles` cuts on resume; the ids already in the parts
+are skipped. When every input is accounted for, :meth:`PartFiles.finalize`
+writes the outputs in the requested format. Both engines tag through
+:func:`tag_records` and write through :func:`json_line`, so their outputs
+are byte-identical.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+from itertools import islice
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, Optional
+
+from ..files import atomic_path, atomic_write_text
+from ..formats.jsonl import doc_to_record
+from ..formats.records import META_KEY, make_doc, span_scores
+from .inputs import TextRecord
+
+ROUTED_PARTS = ("accepted", "review")  # where tagged records go
+PARTS = ROUTED_PARTS + ("errors",)
+# docs per spaCy memory zone (one process) and per set of worker processes (n_process > 1)
+ZONE_DOCS = 10_000
+ZONE_DOCS_MULTIPROCESS = 100_000
+# the settings of a run that decide what its part files hold: a --resume
+# with any of them changed would mix two runs in one output
+RUN_SETTINGS = {"model": "MODEL", "input": "INPUT", "column": "--column", "max_chars": "--max-chars", "accept_threshold": "--accept-threshold"}
+
+
+class PartFiles:
+    """The open part files of one run (``folder``: ``<output>.parts``).
+
+    A new folder is created with ``run.json``; an existing one is an
+    unfinished run, taken up only with ``resume`` and the same ``settings``.
+    ``done_ids`` are the ids of the records already in the parts."""
+
+    def __init__(self, folder: Path, settings: dict, resume: bool) -> None:
+        self.folder = folder
+        if folder.exists() and not resume:
+            raise FileExistsError(f"{folder} holds an unfinished run: pass --resume to finish it, or delete it")
+        if folder.exists():
+            _check_resumable(folder, settings)
+        self.created = not folder.exists()
+        folder.mkdir(parents=True, exist_ok=True)
+        if self.created:
+            atomic_write_text(folder / "run.json", json.dumps(settings) + "\n")
+        self.done_ids: set[str] = set().union(*(_recover_part(self.path(name)) for name in PARTS))
+        self.files = {name: open(self.path(name), "a", encoding="utf-8") for name in PARTS}
+
+    def path(self, part: str) -> Path:
+        return self.folder / f"{part}.jsonl"
+
+    def append(self, part: str, record: dict) -> None:
+        """One record, written and flushed at once."""
+        self.files[part].write(json_line(record))
+        self.files[part].flush()
+
+    def write_lines(self, part: str, lines: str) -> None:
+        """Lines already made by :func:`json_line` (flushed by :meth:`flush`)."""
+        self.files[part].write(lines)
+
+    def flush(self) -> None:
+        for f in self.files.values():
+            f.flush()
+
+    def todo(self, records: Iterable[TextRecord], on_error: Optional[Callable[[], None]] = None) -> Iterator[TextRecord]:
+        """The records still to tag: those already in the parts (a resumed
+        run) are skipped, and those that cannot be used go to the errors part."""
+        for record in records:
+            if record.id in self.done_ids:
+                continue
+            if record.error is not None:
+                self.append("errors", {"id": record.id, "error": record.error, "raw": record.raw})
+                if on_error is not None:
+                    on_error()
+                continue
+            yield record
+
+    def close(self, failed: bool = False) -> None:
+        """Close the files; after a failed start that wrote nothing, remove
+        the folder too (there is nothing to resume)."""
+        for f in self.files.values():
+            f.close()
+        if failed and self.created and not any(self.path(name).stat().st_size for name in PARTS):
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+    def finalize(self, pipeline: Callable, spec, paths: dict, threshold: Optional[float]) -> dict:
+        """Write the outputs (``paths``, as ``annotate.output_paths`` names
+        them) from the closed parts; returns the record count of each."""
+        counts = {}
+        if threshold is None:
+            counts["all"] = _write_docs(pipeline, spec, _part_records(self.path("accepted")), paths["all"])
+        else:
+            counts["accepted"] = _write_docs(pipeline, spec, _part_records(self.path("accepted")), paths["accepted"])
+            counts["review"] = _write_docs(pipeline, spec, _review_order(self.path("review")), paths["review"])
+        counts["errors"] = _copy_jsonl(_part_records(self.path("errors")), paths["errors"])
+        decisions = (
+            {
+                "id": r["id"],
+                "decision": (r.get("decision") or {}).get("route", "annotated"),
+                "score": r.get("score"),
+                "threshold": threshold,
+                "span_scores": [s.get("score") for s in r["spans"]],
+            }
+            for name in ROUTED_PARTS
+            for r in _part_records(self.path(name))
+        )
+        _copy_jsonl(decisions, paths["decisions"])
+        return counts
+
+    def remove(self) -> None:
+        shutil.rmtree(self.folder)
+
+
+def tag_records(nlp, records: list, threshold: Optional[float], batch_size: int, n_process: int = 1) -> Iterator[tuple[str, dict]]:
+    """(part, part-file line) for each record (``id``, ``text``, ``meta``),
+    in order. A record the pipeline fails on goes to the errors part with
+    the reason and the run goes on: after a failed batch its records are
+    tagged one at a time, then batching resumes. Both engines use this."""
+    start = 0
+    while start < len(records):
+        try:
+            stream = nlp.pipe(((r.text, r) for r in records[start:]), as_tuples=True, batch_size=batch_size, n_process=n_process)
+            for doc, record in stream:
+                yield routed_record(doc, record.id, record.meta, threshold)
+                start += 1
+        except Exception:
+            end = min(len(records), start + batch_size)
+            for record in records[start:end]:
+                try:
+                    doc = nlp(record.text)
+                except Exception as err:
+                    reason = " ".join(f"the pipeline failed on this record: {type(err).__name__}: {err}".split())
+                    yield "errors", {"id": record.id, "error": reason[:500], "raw": record.text}
+                else:
+                    yield routed_record(doc, record.id, record.meta, threshold)
+            start = end
+
+
+def chunked(items: Iterable, size: int) -> Iterator[list]:
+    it = iter(items)
+    while chunk := list(islice(it, size)):
+        yield chunk
+
+
+def routed_record(doc, record_id: str, meta: dict, threshold: Optional[float]) -> tuple[str, dict]:
+    """The part a tagged doc goes to and its part-file line (the ``jsonl``
+    format's record plus the input's id and, when routing, the decision).
+    Every engine calls this, so their outputs are the same."""
+    doc.user_data[META_KEY] = meta
+    out = {"id": record_id, **doc_to_record(doc)}
+    if threshold is None:
+        return "accepted", out  # one output; "accepted" is just the part's name
+    part = "accepted" if (out.get("score") is not None and out["score"] >= threshold) else "review"
+    out["decision"] = {"route": part, "threshold": threshold}
+    return part, out
+
+
+def json_line(record: dict) -> str:
+    """One record of a part or shard file: every engine writes through
+    this, so their files are byte-identical."""
+    return json.dumps(record, ensure_ascii=False) + "\n"
+
+
+def _recover_part(path: Path) -> set[str]:
+    """Ids already in a part file; a torn last line (killed mid-write) is cut."""
+    if not path.exists():
+        return set()
+    ids, good_bytes = set(), 0
+    with open(path, "rb") as f:
+        for line in f:
+            if not line.endswith(b"\n"):
+                break
+            try:
+                ids.add(json.loads(line)["id"])
+            except (json.JSONDecodeError, KeyError, UnicodeDecodeError):
+                break
+            good_bytes += len(line)
+    if good_bytes != path.stat().st_size:
+        with open(path, "r+b") as f:
+            f.truncate(good_bytes)
+    return ids
+
+
+def _part_records(path: Path) -> Iterator[dict]:
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            yield json.loads(line)
+
+
+def _record_doc(nlp, record: dict):
+    """The doc of a part record, entities and confidences restored."""
+    spans = record["spans"]
+    doc = make_doc(
+        nlp, record["text"], [(s["start"], s["end"], s["label"]) for s in spans], record["id"],
+        scores=span_scores(spans), doc_score=record.get("score"),
+    )
+    doc.user_data[META_KEY] = _output_meta(record)
+    return doc
+
+
+def _output_record(record: dict) -> dict:
+    """A part record as the ``jsonl`` format writes its doc (what
+    ``doc_to_record(_record_doc(nlp, record))`` gives), without tokenizing."""
+    scored = all(s.get("score") is not None for s in record["spans"])
+    out = {
+        "text": record["text"],
+        "spans": [s if scored else {k: v for k, v in s.items() if k != "score"} for s in record["spans"]],
+    }
+    if record.get("score") is not None:
+        out["score"] = record["score"]
+    out["meta"] = _output_meta(record)
+    return out
+
+
+def _output_meta(record: dict) -> dict:
+    """The input's meta plus the record id and, when routed, the decision."""
+    meta = dict(record.get("meta") or {})
+    meta["autolabel_id"] = record["id"]
+    if record.get("decision"):
+        meta["autolabel_decision"] = {**record["decision"], "score": record.get("score")}
+    return meta
+
+
+def _review_order(path: Path) -> Iterator[dict]:
+    """Records of a part file, least confident first, holding only
+    (confidence, file offset) pairs in memory."""
+    index = []
+    with open(path, "rb") as f:
+        offset = 0
+        for line in f:
+            score = json.loads(line).get("score")
+            index.append((score if score is not None else -1.0, offset))
+            offset += len(line)
+        for _, at in sorted(index):
+            f.seek(at)
+            yield json.loads(f.readline())
+
+
+def _write_docs(pipeline, spec, records, path: Path) -> int:
+    """The part records in the output format; formats with ``write_records``
+    take them as they are, the others as docs rebuilt with the pipeline's
+    tokenizer (``pipeline``: a callable giving the pipeline)."""
+    count = 0
+    if spec.write_records is not None:
+
+        def output_records():
+            nonlocal count
+            for record in records:
+                count += 1
+                yield _output_record(record)
+
+        with atomic_path(path) as tmp:
+            spec.write_records(output_records(), tmp)
+        return count
+    nlp = pipeline()
+
+    def docs():
+        nonlocal count
+        for chunk in chunked(records, ZONE_DOCS):
+            # the writers consume each doc before asking for the next, so the
+            # zone can free a chunk's strings once its docs are written
+            with nlp.memory_zone():
+                for record in chunk:
+                    count += 1
+                    yield _record_doc(nlp, record)
+
+    with atomic_path(path) as tmp:
+        spec.write(docs(), tmp)
+    return count
+
+
+def _copy_jsonl(records, path: Path) -> int:
+    count = 0
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as out:
+        for record in records:
+            out.write(json_line(record))
+            count += 1
+    return count
+
+
+def _check_resumable(parts_dir: Path, settings: dict) -> None:
+    try:
+        before = json.loads((parts_dir / "run.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise ValueError(f"{parts_dir}: no readable run.json, so the unfinished run cannot be checked; delete the folder and rerun") from None
+    for key, option in RUN_SETTINGS.items():
+        if before.get(key) != settings[key]:
+            raise ValueError(
+                f"{parts_dir}: --resume with {option} {settings[key]!r}, but the unfinished run used {before.get(key)!r}; "
+                "resuming would mix two runs in one output: rerun with the same value, or delete the folder"
+            )

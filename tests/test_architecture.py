@@ -1,0 +1,100 @@
+"""The shape of the package: its import graph has no cycles, and imports
+inside functions are kept for the optional extras (each says so)."""
+import ast
+from pathlib import Path
+
+import autolabel_spacy
+
+PACKAGE = Path(autolabel_spacy.__file__).parent
+OPTIONAL_EXTRAS = {"ray", "transformers"}  # imported where used, so the core works without them
+
+
+def modules() -> dict[str, Path]:
+    out = {}
+    for path in PACKAGE.rglob("*.py"):
+        parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        out[".".join(parts)] = path
+    return out
+
+
+def imported(module: str, path: Path, node) -> list[str]:
+    """The modules an import statement names (absolute)."""
+    if isinstance(node, ast.Import):
+        return [alias.name for alias in node.names]
+    if node.level:
+        base = module.split(".")
+        if path.name != "__init__.py":
+            base = base[:-1]
+        base = base[: len(base) - node.level + 1]
+        stem = ".".join(base + ([node.module] if node.module else []))
+    else:
+        stem = node.module
+    return [stem] + [f"{stem}.{alias.name}" for alias in node.names]
+
+
+def import_graph() -> dict[str, set[str]]:
+    """module -> the package's modules it imports, at any depth of its code."""
+    known = modules()
+    graph = {}
+    for module, path in known.items():
+        deps = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                for name in imported(module, path, node):
+                    while name not in known and "." in name:
+                        name = name.rsplit(".", 1)[0]
+                    if name in known and name != module and name.startswith("autolabel_spacy."):
+                        deps.add(name)
+        graph[module] = deps
+    return graph
+
+
+def find_cycle(graph: dict[str, set[str]]):
+    state, stack = {}, []
+
+    def visit(node):
+        state[node] = "open"
+        stack.append(node)
+        for dep in sorted(graph[node]):
+            if state.get(dep) == "open":
+                return stack[stack.index(dep):] + [dep]
+            if dep not in state:
+                found = visit(dep)
+                if found:
+                    return found
+        stack.pop()
+        state[node] = "done"
+        return None
+
+    for node in sorted(graph):
+        if node not in state:
+            found = visit(node)
+            if found:
+                return found
+    return None
+
+
+def test_the_package_has_no_import_cycles():
+    graph = import_graph()
+    assert len(graph) > 50 and graph["autolabel_spacy.workflow.annotate"] >= {"autolabel_spacy.workflow.parts"}
+    assert find_cycle(graph) is None, " -> ".join(find_cycle(graph))
+
+
+def test_the_cycle_finder_finds_a_cycle():
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": set()}) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_imports_inside_functions_are_only_the_optional_extras():
+    found = []
+    for module, path in modules().items():
+        for fn in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                for node in ast.walk(fn):
+                    if isinstance(node, (ast.Import, ast.ImportFrom)):
+                        top = (node.module if isinstance(node, ast.ImportFrom) else node.names[0].name) or ""
+                        if getattr(node, "level", 0) or top.split(".")[0] not in OPTIONAL_EXTRAS:
+                            found.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno}: {ast.unparse(node)}")
+    assert not found, "imports inside functions (move them to the top of the module):\n" + "\n".join(found)
