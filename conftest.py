@@ -1,13 +1,14 @@
 """Test tiers, as spaCy has them: ``pytest`` runs the fast tier (the
 edit-test loop, under two minutes on 2 cores); ``pytest --slow`` runs every
 test (``make test``, and so CI). Tests outside the fast tier carry a marker
-that says why: ``slow`` (trains or starts processes), ``corpus`` (reads the
-real corpora of ../shared/data), ``demo`` (runs the project's demo workflow).
+that says why: ``slow`` (trains, builds venvs, starts Ray or runs many
+generated examples), ``corpus`` (reads the real corpora of ../shared/data),
+``demo`` (runs the project's demo workflow).
 """
 import pytest
 
 TIER_MARKERS = {
-    "slow": "trains models, builds venvs or starts Ray: runs with --slow",
+    "slow": "trains real-size models, builds venvs, starts Ray or runs many generated examples: runs with --slow",
     "corpus": "reads the real corpora of ../shared/data (the shared_data fixture): runs with --slow",
     "demo": "runs the spaCy project's demo workflow end to end: runs with --slow",
 }

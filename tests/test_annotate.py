@@ -223,6 +223,7 @@ def test_evaluate_reports_labels_calibration_and_routing(model, tmp_path):
     assert both.exit_code == 2 and "not both" in both.output  # a usage error
 
 
+@pytest.mark.slow
 def test_the_vocab_does_not_grow_with_the_input(model, tmp_path):
     """Memory stays flat: every token string of the input is new, and none
     of them stays in the pipeline's vocab after the run (spaCy memory zones)."""

@@ -1,4 +1,5 @@
 """autolabel bootstrap: weak labels with unknown regions, then real training."""
+import pytest
 import spacy
 from spacy.tokens import DocBin
 from typer.testing import CliRunner
@@ -22,6 +23,7 @@ def test_weak_labels_leave_probable_missed_mentions_unknown():
     assert all(iob == "O" for t, iob in tags if t in ("and", "were", "seen", "clinic"))
 
 
+@pytest.mark.slow
 def test_bootstrap_cli_trains_from_a_vocabulary_alone(tmp_path):
     drugs = ["aspirin", "ibuprofen", "metformin", "warfarin", "insulin"]
     texts = [f"the patient took {d} {when} ." for d in drugs for when in ("daily", "at night", "twice", "with food")]

@@ -184,6 +184,7 @@ def test_segment_probabilities_match_brute_force(scheme):
     assert torch.allclose(got, torch.tensor(expect, dtype=got.dtype), atol=1e-7)
 
 
+@pytest.mark.slow
 def test_long_sequences_many_labels_are_stable():
     labels = tuple(f"L{i}" for i in range(20))
     scheme = TagScheme("BILUO", labels)

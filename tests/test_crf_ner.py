@@ -154,6 +154,7 @@ def test_no_labels_is_a_clear_error():
         nlp.initialize(lambda: [eg])
 
 
+@pytest.mark.slow
 def test_bio_scheme_trains_too():
     spacy.util.fix_random_seed(0)
     nlp = spacy.blank("en")

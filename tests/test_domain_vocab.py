@@ -195,6 +195,7 @@ def entity_probabilities(nlp, word: str) -> tuple[list, list]:
     return matched, bare
 
 
+@pytest.mark.slow
 def test_crf_ner_learns_from_vocabulary_features(tmp_path):
     """A word never seen in training is tagged because the vocabulary knows it:
     the same word without its match is not."""

@@ -177,6 +177,7 @@ def test_annotate_accounts_for_every_record(model, records, threshold, batch_siz
         assert written == len(records)
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(st.lists(RECORD, min_size=1, max_size=6), st.sampled_from([None, "jsonl", "prodigy", "doccano", "labelstudio"]))
 def test_import_accounts_for_every_record(records, input_format):

