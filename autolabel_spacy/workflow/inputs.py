@@ -91,10 +91,6 @@ class Inputs:
         return n
 
 
-def read_inputs(path, column: str = "text", max_chars: int = DEFAULT_MAX_CHARS) -> Iterator[TextRecord]:
-    return iter(Inputs(path, column, max_chars))
-
-
 def _check_record(record: TextRecord, max_chars: int) -> Optional[str]:
     text = record.text
     if not isinstance(text, str):
