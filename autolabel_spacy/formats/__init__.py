@@ -1,7 +1,7 @@
 """Annotation file formats: what the ``autolabel_formats`` hook returns.
 
 The core's own formats (``conll``, ``spacy``, ``jsonl``, ``labelstudio``,
-``prodigy``, ``doccano``) are registered by :mod:`autolabel_spacy.hooks.builtin`
+``prodigy``, ``doccano``, ``pubtator``) are registered by :mod:`autolabel_spacy.hooks.builtin`
 through the same hook as any plugin's. This module holds the spec type and its
 validation; reading and writing a file in an installed format by name is
 :mod:`autolabel_spacy.formats.io`.

@@ -9,6 +9,7 @@ from ..formats.doccano import read_doccano_records, write_doccano
 from ..formats.jsonl import read_jsonl_records, write_jsonl, write_jsonl_records
 from ..formats.labelstudio import read_labelstudio_records, write_labelstudio
 from ..formats.prodigy import read_prodigy_records, write_prodigy
+from ..formats.pubtator import read_pubtator_records, write_pubtator
 from ..labelers import LabelerSpec, make_pattern_labeler, make_vocab_labeler
 from . import hookimpl
 
@@ -52,6 +53,13 @@ def autolabel_formats() -> list:
             (".doccano.jsonl",),
             write=write_doccano,
             read_records=read_doccano_records,
+        ),
+        FormatSpec(
+            "pubtator",
+            "PubTator abstracts: title|abstract lines, mentions with type and concept id (kb_id_), relations",
+            (".pubtator",),
+            write=write_pubtator,
+            read_records=read_pubtator_records,
         ),
     ]
 
