@@ -117,3 +117,23 @@ def test_pubtator_keeps_the_text_and_entities_of_any_doc(docs):
         assert [(e.start_char, e.end_char, e.label_.translate(flat)) for e in read.ents] == [
             (e.start_char, e.end_char, e.label_.translate(flat)) for e in doc.ents
         ]
+
+
+def test_import_maps_types_and_refuses_a_map_for_a_format_without_one(tmp_path):
+    from typer.testing import CliRunner
+
+    from autolabel_spacy.cli import build_app
+
+    text = GOOD.replace("\tDisease\t", "\tSpecificDisease\t")
+    path = write(tmp_path / "in.pubtator", text)
+    app = build_app()
+    result = CliRunner().invoke(app, ["import", str(path), str(tmp_path / "out.spacy"), "--labels", "Chemical,Disease",
+                                      "--label-map", "SpecificDisease=Disease, DiseaseClass=Disease"])
+    assert result.exit_code == 0, result.output
+    (doc,) = read_docs(tmp_path / "out.spacy", NLP)
+    assert [e.label_ for e in doc.ents] == ["Chemical", "Chemical", "Chemical", "Disease", "Disease"]
+    bad = CliRunner().invoke(app, ["import", str(path), str(tmp_path / "x.spacy"), "--label-map", "SpecificDisease"])
+    assert bad.exit_code == 2 and "TYPE=LABEL" in bad.output
+    write(tmp_path / "in.jsonl", '{"text": "a b", "spans": []}\n')
+    other = CliRunner().invoke(app, ["import", str(tmp_path / "in.jsonl"), str(tmp_path / "y.spacy"), "--label-map", "A=B"])
+    assert other.exit_code == 1 and "takes no label map" in other.output

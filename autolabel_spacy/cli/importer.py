@@ -22,16 +22,29 @@ def import_cli(
     labels: Annotated[Optional[str], typer.Option(help="Comma-separated known labels")] = None,
     model: Annotated[Optional[str], typer.Option(help="Take the known labels from this pipeline")] = None,
     domain: Annotated[Optional[str], typer.Option(help="Take the known labels from this domain")] = None,
+    label_map: Annotated[
+        Optional[str], typer.Option(help="Rename the input's types, for pubtator: 'SpecificDisease=Disease,DiseaseClass=Disease'")
+    ] = None,
 ) -> None:
     """Import corrected annotations; bad records go to an errors file with the reason."""
     given = [label.strip() for label in labels.split(",") if label.strip()] if labels is not None else None
     if labels is not None and not given:
         raise typer.BadParameter(f"--labels {labels!r} names no label")
     label_set = known_labels(given, model, domain)
-    summary = import_annotations(input_path, output, input_format, lang, align, label_set)
+    summary = import_annotations(input_path, output, input_format, lang, align, label_set, label_map=parse_label_map(label_map))
     if summary.detected:
         typer.echo(summary.detected, err=True)
     typer.echo(
         f"{summary.records} records: {summary.imported} imported ({summary.entities} entities) -> {summary.output}; "
         f"{summary.errors} errors -> {summary.errors_path}"
     )
+
+
+def parse_label_map(text: Optional[str]) -> Optional[dict]:
+    """``'A=X,B=X'`` as ``{"A": "X", "B": "X"}``."""
+    if text is None:
+        return None
+    pairs = [item.split("=") for item in text.split(",") if item.strip()]
+    if not pairs or any(len(pair) != 2 or not pair[0].strip() or not pair[1].strip() for pair in pairs):
+        raise typer.BadParameter(f"--label-map {text!r}: expected TYPE=LABEL pairs joined by commas")
+    return {source.strip(): target.strip() for source, target in pairs}

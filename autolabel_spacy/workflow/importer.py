@@ -8,6 +8,7 @@ invalid JSON or bytes.
 """
 from __future__ import annotations
 
+import inspect
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,11 +54,15 @@ def import_annotations(
     align: str = "strict",
     labels: Optional[Iterable[str]] = None,
     errors_path=None,
+    label_map: Optional[dict] = None,
 ) -> ImportSummary:
     """Read ``input_path`` (format: ``input_format``, else what its content
     shows, else its extension) and write the good records to ``output`` in
     the format of its extension (``.spacy`` for training), the others to
-    ``errors_path`` (default ``<output name>.import-errors.jsonl``)."""
+    ``errors_path`` (default ``<output name>.import-errors.jsonl``).
+    ``label_map`` renames the input's types for a reader that takes one
+    (``pubtator``: ``{"SpecificDisease": "Disease", ...}``); ``labels`` are
+    checked after it."""
     plugins = get_plugins()
     formats = plugins.formats()
     input_path = Path(input_path)
@@ -96,8 +101,13 @@ def import_annotations(
     check_output(errors_path, "errors file")
     nlp = blank(lang)
     labels = list(labels) if labels is not None else None
+    options = {"align": align, "labels": labels}
+    if label_map:
+        if spec.read_records is None or "label_map" not in inspect.signature(spec.read_records).parameters:
+            raise ValueError(f"format {spec.name!r} takes no label map")
+        options["label_map"] = dict(label_map)
     if spec.read_records is not None:
-        records = spec.read_records(input_path, nlp, align=align, labels=labels)
+        records = spec.read_records(input_path, nlp, **options)
     else:  # whole-file formats (conll, spacy): a malformed file raises
         records = (Record(f"{input_path}#{i}", doc=doc) for i, doc in enumerate(spec.read(input_path, nlp)))
     docs = []
