@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Optional, Union
 
 from spacy.language import Language
+from tqdm import tqdm
 
 from .inputs import TextRecord
 from .parts import PartFiles
@@ -34,3 +35,8 @@ class EngineRun:
     address: Optional[str] = None
     num_workers: int = 1
     shard_size: int = 10_000
+
+    def progress_bar(self, desc: str) -> tqdm:
+        """The run's bar in docs, starting at the records a resumed run has done."""
+        initial = len(self.parts.done_ids) if self.total and self.parts is not None else 0
+        return tqdm(total=self.total, initial=initial, unit="doc", desc=desc, disable=not self.progress, dynamic_ncols=True)

@@ -2,8 +2,6 @@
 > 1: spaCy's multiprocessing), in memory zones so the vocab stays flat."""
 from __future__ import annotations
 
-from tqdm import tqdm
-
 from .engines import EngineRun
 from .parts import ZONE_DOCS, ZONE_DOCS_MULTIPROCESS, chunked, tag_records
 
@@ -15,10 +13,7 @@ def check(run: EngineRun) -> None:
 def run(run: EngineRun) -> None:
     nlp = run.pipeline()
     parts = run.parts
-    bar = tqdm(
-        total=run.total, initial=len(parts.done_ids) if run.total else 0, unit="doc", desc="annotate",
-        disable=not run.progress, dynamic_ncols=True,
-    )
+    bar = run.progress_bar("annotate")
     nlp.max_length = max(nlp.max_length, run.max_chars)  # --max-chars decides which texts are too long
 
     # Each chunk runs in a spaCy memory zone: the strings and lexemes of its

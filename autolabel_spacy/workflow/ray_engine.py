@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Iterable, Optional
 
 import spacy
-from tqdm import tqdm
 
 from ..loading import check_sets_entities
 from .engines import EngineRun
@@ -158,10 +157,7 @@ def run(run: EngineRun) -> None:
     if not slices:
         return
     started = start_ray(run.address, run.num_workers)
-    bar = tqdm(
-        total=run.total, initial=len(parts.done_ids) if run.total else 0, unit="doc", desc="annotate (ray)",
-        disable=not run.progress, dynamic_ncols=True,
-    )
+    bar = run.progress_bar("annotate (ray)")
     try:
         ctx = ray.data.DataContext.get_current()
         ctx.execution_options.preserve_order = True  # results come back in input order
