@@ -120,12 +120,12 @@ class Plugins:
             for item in result:
                 yield impl.plugin_name, item
 
-    def _collect(self, hook: str, kind: str, validate: Callable[[object], list[str]], **kwargs) -> tuple[dict, dict]:
+    def _collect(self, hook: str, kind: str, validate: Callable[[object], list[str]]) -> tuple[dict, dict]:
         """name -> (plugin, item), plus name -> [plugins] for names claimed twice."""
         if hook in self._cache:
             return self._cache[hook]
         found: dict[str, list[tuple[str, object]]] = {}
-        for plugin, item in self.results(hook, **kwargs):
+        for plugin, item in self.results(hook):
             problems = validate(item)
             if problems:
                 for problem in problems:
