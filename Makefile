@@ -21,6 +21,8 @@ $(STAMP): pyproject.toml $(addsuffix /pyproject.toml,$(PLUGINS)) constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -c constraints.txt $(REQUIREMENTS)
+	# the medical plugin's public vocabularies, built from its terminology packages
+	$(PY) -m autolabel_medical
 	touch $(STAMP)
 
 # rewrite constraints.txt: resolve the requirements afresh in a throwaway venv

@@ -33,7 +33,8 @@ class Vocabulary:
 
     ``terms`` maps a surface string to a label. ``provenance`` says who wrote
     the list or which command built it from which corpus; it is shown by
-    ``autolabel domains show``.
+    ``autolabel domains show``. ``ids`` maps a term to the concept id of its
+    terminology (``DOID:1612``, ``DB00515``), for the terms that have one.
     """
 
     name: str
@@ -44,14 +45,18 @@ class Vocabulary:
     # the training docs it was annotated in. See ``ml/gazetteer.py``.
     n_folds: int = 0
     folds: dict[str, int] = field(default_factory=dict)
+    ids: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_tsv(cls, path, name: Optional[str] = None, provenance: Optional[str] = None) -> "Vocabulary":
-        """Read ``term<TAB>label`` lines; ``# provenance: ...`` header lines
-        set the provenance, other ``#`` lines and blank lines are skipped."""
+        """Read ``term<TAB>label`` lines, or ``term<TAB>label<TAB>concept id``
+        (``<TAB>fold bitmask`` after a ``# folds: K`` header); ``# provenance:
+        ...`` header lines set the provenance, other ``#`` lines and blank
+        lines are skipped."""
         path = Path(path)
         terms: dict[str, str] = {}
         folds: dict[str, int] = {}
+        ids: dict[str, str] = {}
         n_folds = 0
         found_provenance = []
         for lineno, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), start=1):
@@ -68,8 +73,11 @@ class Vocabulary:
             if len(parts) == 3 and n_folds and parts[2].strip().isdigit():
                 folds[parts[0].strip()] = int(parts[2])
                 parts = parts[:2]
+            elif len(parts) == 3 and not n_folds and parts[2].strip():
+                ids[parts[0].strip()] = parts[2].strip()
+                parts = parts[:2]
             if len(parts) != 2 or not parts[0].strip() or not parts[1].strip():
-                raise ValueError(f"{path}:{lineno}: expected 'term<TAB>label', got {line!r}")
+                raise ValueError(f"{path}:{lineno}: expected 'term<TAB>label[<TAB>id]', got {line!r}")
             term, label = parts[0].strip(), parts[1].strip()
             if term in terms and terms[term] != label:
                 raise ValueError(f"{path}:{lineno}: term {term!r} has two labels, {terms[term]!r} and {label!r}")
@@ -80,16 +88,21 @@ class Vocabulary:
             provenance=provenance or " ".join(found_provenance) or f"read from {path.name}",
             n_folds=n_folds,
             folds=folds,
+            ids=ids,
         )
 
     def to_tsv(self, path) -> None:
-        """``term<TAB>label`` lines (plus ``<TAB>fold bitmask`` with folds)."""
+        """``term<TAB>label`` lines (plus ``<TAB>fold bitmask`` with folds, or
+        ``<TAB>concept id`` for the terms that have one)."""
         lines = [f"# provenance: {self.provenance}"]
         if self.n_folds:
             lines.append(f"# folds: {self.n_folds}")
             lines += [f"{term}\t{label}\t{self.folds.get(term, 0)}" for term, label in sorted(self.terms.items())]
         else:
-            lines += [f"{term}\t{label}" for term, label in sorted(self.terms.items())]
+            lines += [
+                f"{term}\t{label}\t{self.ids[term]}" if term in self.ids else f"{term}\t{label}"
+                for term, label in sorted(self.terms.items())
+            ]
         Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")
 
     @property

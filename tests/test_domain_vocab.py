@@ -91,7 +91,7 @@ def test_initialize_from_a_vocabulary_file(tmp_path):
 def test_vocabulary_tsv_errors_name_the_line(tmp_path):
     path = tmp_path / "bad.tsv"
     path.write_text("# provenance: test\nfoo\tA\nbar\n")
-    with pytest.raises(ValueError, match=r"bad.tsv:3: expected 'term<TAB>label'"):
+    with pytest.raises(ValueError, match=r"bad.tsv:3: expected 'term<TAB>label\[<TAB>id\]'"):
         Vocabulary.from_tsv(path)
     path.write_text("foo\tA\nfoo\tB\n")
     with pytest.raises(ValueError, match=r"bad.tsv:2: term 'foo' has two labels"):
@@ -333,3 +333,11 @@ def test_match_context_shows_neighbouring_tags_within_the_doc():
     assert present == [[[0, 0, 0], [0, 0, 1], [0, 1, 0]], [[0, 1, 0], [1, 0, 0]]]
     with pytest.raises(ValueError, match="context"):
         build_gazetteer_features(zeros, context=-1)
+
+
+def test_vocabulary_concept_ids_round_trip(tmp_path):
+    vocab = Vocabulary("v", {"cisplatin": "Chemical", "asthma": "Disease"}, "test list", ids={"cisplatin": "DB00515"})
+    vocab.to_tsv(tmp_path / "v.tsv")
+    assert "cisplatin\tChemical\tDB00515" in (tmp_path / "v.tsv").read_text()
+    again = Vocabulary.from_tsv(tmp_path / "v.tsv", name="v")
+    assert (again.terms, again.ids, again.provenance) == (vocab.terms, vocab.ids, "test list")

@@ -43,6 +43,8 @@ def show_cli(name: Annotated[str, typer.Argument(help="Domain name")]) -> None:
         for label in vocab.terms.values():
             by_label[label] = by_label.get(label, 0) + 1
         counts = ", ".join(f"{k} {v}" for k, v in sorted(by_label.items()))
+        if vocab.ids:
+            counts += f"; {len(vocab.ids)} with a concept id"
         typer.echo(f"  {vocab.name}\t{len(vocab.terms)} terms ({counts})\t{vocab.provenance}")
     if spec.tokenizer_exceptions:
         typer.echo(f"tokenizer exceptions: {len(spec.tokenizer_exceptions)}")

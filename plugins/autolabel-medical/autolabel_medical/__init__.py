@@ -1,8 +1,9 @@
 """autolabel-medical: the ``medical`` domain for autolabel-spacy.
 
 Disease/Chemical scheme (BC5CDR style; NCBI-disease's ``Disease`` label is a
-subset, so NCBI-disease trains under this domain unchanged), curated seed
-vocabularies, tokenizer exceptions for dosage units and a recommended config.
+subset, so NCBI-disease trains under this domain unchanged), vocabularies
+(public terminologies, see :mod:`.terminologies`, and curated seed lists),
+tokenizer exceptions for dosage units and a recommended config.
 """
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from importlib.resources import files
 
 from autolabel_spacy import hookimpl
 from autolabel_spacy.domains import DomainSpec, LabelSpec, Vocabulary
+
+from . import terminologies
 
 __version__ = "0.1.0"
 
@@ -36,12 +39,16 @@ TOKENIZER_EXCEPTIONS = {
 
 def domain() -> DomainSpec:
     vocab_dir = _DATA / "vocab"
+    diseases_public, chemicals_public = terminologies.term_files()
     return DomainSpec(
         name="medical",
         language="en",
         description="Biomedical literature: diseases and chemicals (NCBI-disease / BC5CDR compatible)",
         labels=LABELS,
+        # the curated lists last: where a term is in two, its label wins
         vocabularies=(
+            Vocabulary.from_tsv(diseases_public, name="diseases_public"),
+            Vocabulary.from_tsv(chemicals_public, name="chemicals_public"),
             Vocabulary.from_tsv(vocab_dir / "diseases.tsv", name="diseases"),
             Vocabulary.from_tsv(vocab_dir / "chemicals.tsv", name="chemicals"),
         ),
