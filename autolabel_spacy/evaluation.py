@@ -1,4 +1,5 @@
-"""Calibration of span confidences: reliability table, ECE, precision at a threshold.
+"""Calibration of span confidences: reliability table, ECE, precision at a
+threshold; routing by doc or sentence confidence.
 
 Exact-span P/R/F comes from spaCy's own scorer (``Language.evaluate`` /
 ``spacy.ner_scorer.v1``); this module adds what spaCy has no scorer for.
@@ -11,7 +12,7 @@ from typing import Iterable, Optional
 import numpy as np
 from spacy.tokens import Doc
 
-from .formats.records import doc_confidence
+from .formats.records import doc_confidence, sentence_confidences
 
 
 @dataclass
@@ -78,8 +79,22 @@ def precision_above(spans: list[ScoredSpan], threshold: float) -> tuple[Optional
 
 @dataclass
 class ScoredDoc:
+    """A doc, or one sentence of a doc: the unit a reviewer accepts."""
+
     confidence: float  # probability that the whole annotation is right
     correct: bool  # predicted entities == gold entities exactly
+    mentions: int = 0  # gold entities
+
+
+def unannotated(doc: Doc) -> Doc:
+    """A copy of a gold doc to run a pipeline on: same tokens and sentence
+    boundaries (when it has them), no entities."""
+    sent_starts = [bool(t.is_sent_start) for t in doc] if doc.has_annotation("SENT_START") else None
+    return Doc(doc.vocab, words=[t.text for t in doc], spaces=[bool(t.whitespace_) for t in doc], sent_starts=sent_starts)
+
+
+def _ents_in(doc: Doc, start: int, end: int) -> set:
+    return {(e.start_char, e.end_char, e.label_) for e in doc.ents if start <= e.start and e.end <= end}
 
 
 def scored_docs(predicted: Iterable[Doc], gold: Iterable[Doc]) -> list[ScoredDoc]:
@@ -91,8 +106,39 @@ def scored_docs(predicted: Iterable[Doc], gold: Iterable[Doc]) -> list[ScoredDoc
         if confidence is None:
             raise ValueError("predicted docs carry no annotation confidence (sequence_prob); is crf_ner in the pipeline?")
         same = {(e.start_char, e.end_char, e.label_) for e in pred.ents} == {(e.start_char, e.end_char, e.label_) for e in ref.ents}
-        out.append(ScoredDoc(confidence, same))
+        out.append(ScoredDoc(confidence, same, len(ref.ents)))
     return out
+
+
+def scored_sentences(predicted: Iterable[Doc], gold: Iterable[Doc]) -> list[ScoredDoc]:
+    """Per sentence: its confidence (``crf_ner``'s sentence probability; a
+    doc scored as one piece counts as one sentence) and whether its entities
+    are exactly the gold ones. The predicted docs must have the gold docs'
+    tokens (run the pipeline on :func:`unannotated` copies)."""
+    out = []
+    for pred, ref in zip(predicted, gold):
+        sentences = sentence_confidences(pred)
+        if not sentences:
+            out += scored_docs([pred], [ref])
+            continue
+        for start, end, confidence in sentences:
+            truth = _ents_in(ref, start, end)
+            out.append(ScoredDoc(confidence, _ents_in(pred, start, end) == truth, len(truth)))
+    return out
+
+
+def by_mentions(units: list[ScoredDoc], threshold: Optional[float] = None, most: int = 4) -> list[dict]:
+    """Exact-match rate (and, given a threshold, the share auto-accepted) of
+    the units with 0, 1, …, ``most`` or more gold mentions."""
+    rows = []
+    for n in range(most + 1):
+        group = [u for u in units if (u.mentions >= most if n == most else u.mentions == n)]
+        row = {"mentions": f"{n}+" if n == most else str(n), "units": len(group)}
+        row["exactly_right"] = sum(u.correct for u in group) / len(group) if group else None
+        if threshold is not None:
+            row["accepted"] = sum(u.confidence >= threshold for u in group) / len(group) if group else None
+        rows.append(row)
+    return rows
 
 
 def routing_curve(docs: list[ScoredDoc], thresholds: Optional[Iterable[float]] = None) -> list[dict]:

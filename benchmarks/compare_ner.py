@@ -38,6 +38,12 @@ ROOT = Path(__file__).resolve().parent.parent
 # (sec_fin has none upstream: autolabel's corpus conversion holds one out of
 # train) and test.*.
 DATASETS = {"ncbi_disease": "en", "wnut17": "en", "resume_zh": "zh", "sec_fin": "en"}
+# whole abstracts in PubTator (train.pubtator, ...), read as `autolabel import`
+# reads them (--align expand, and this label map); --unit sentence cuts each
+# abstract into its sentences, same text and mentions
+NCBI_TYPES = ("SpecificDisease", "DiseaseClass", "Modifier", "CompositeMention")
+DOC_DATASETS = {"ncbi_disease_docs": {kind: "Disease" for kind in NCBI_TYPES}, "bc5cdr_docs": {}}
+DATASETS.update({name: "en" for name in DOC_DATASETS})
 
 NER_COMPONENT = """[components]
 
@@ -88,15 +94,50 @@ def for_language(config_text: str, lang: str) -> str:
     return cfg.to_str()
 
 
-def convert(dataset: str, data_dir: Path, work: Path) -> dict:
-    """``autolabel corpus`` on one benchmark corpus; returns the .spacy path per split."""
+def convert(dataset: str, data_dir: Path, work: Path, unit: str = "document") -> dict:
+    """``autolabel corpus`` on one benchmark corpus (``autolabel import`` on
+    a PubTator one); returns the .spacy path per split."""
     from autolabel_spacy.corpora.splits import CorpusFolderError, convert_splits
 
+    if dataset in DOC_DATASETS:
+        return convert_documents(dataset, data_dir, work, unit)
     try:
         convert_splits(data_dir / dataset, work, lang=DATASETS[dataset])
     except CorpusFolderError as e:
         raise SystemExit(f"{e} (set --data-dir to the folder holding {dataset}/)")
     return {split: str(work / f"{split}.spacy") for split in ("train", "dev", "test")}
+
+
+def convert_documents(dataset: str, data_dir: Path, work: Path, unit: str) -> dict:
+    """Each split's abstracts as docs (``unit="document"``) or as one doc per
+    sentence; the blocks ``import`` refuses (overlapping mentions, a mention
+    that is not its text) are left out and counted on stderr."""
+    import spacy
+    from spacy.tokens import DocBin
+
+    from autolabel_spacy.workflow.importer import import_annotations
+
+    work.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for split in ("train", "dev", "test"):
+        source = data_dir / dataset / f"{split}.pubtator"
+        if not source.is_file():
+            raise SystemExit(f"{source}: no such file (set --data-dir to the folder holding {dataset}/)")
+        docs_path = work / f"{split}.spacy"
+        if not docs_path.exists():
+            summary = import_annotations(
+                source, docs_path, "pubtator", align="expand", label_map=DOC_DATASETS[dataset] or None,
+                errors_path=work / f"{split}.import-errors.jsonl",
+            )
+            print(f"{source}: {summary.imported} of {summary.records} abstracts ({summary.errors} refused)", file=sys.stderr)
+        paths[split] = str(docs_path)
+        if unit == "sentence":
+            sentences_path = work / f"{split}.sentences.spacy"
+            nlp = spacy.blank("en")
+            docs = DocBin().from_disk(docs_path).get_docs(nlp.vocab)
+            DocBin(docs=[sent.as_doc() for doc in docs for sent in doc.sents], store_user_data=False).to_disk(sentences_path)
+            paths[split] = str(sentences_path)
+    return paths
 
 
 def run_worker(args: list[str], log: Path) -> dict:
@@ -244,6 +285,10 @@ def argument_parser(doc: str) -> argparse.ArgumentParser:
     """The options every benchmark here shares."""
     parser = argparse.ArgumentParser(description=doc.split("\n")[0])
     parser.add_argument("--dataset", default="ncbi_disease", choices=sorted(DATASETS))
+    parser.add_argument(
+        "--unit", default="document", choices=("document", "sentence"),
+        help="PubTator datasets (*_docs): a doc is a whole abstract, or one sentence of it",
+    )
     parser.add_argument("--config", default=str(ROOT / "autolabel_spacy" / "configs" / "crf_fast.cfg"))
     parser.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "data"))
     parser.add_argument("--epochs", type=int, default=10)
@@ -298,7 +343,7 @@ def compare(args, seed: int, tag: str) -> dict:
     args = argparse.Namespace(**{**vars(args), "seed": seed})
     config_text = read_config(args)
     work = Path(args.out) / tag
-    paths = convert(args.dataset, Path(args.data_dir), work / "corpus")
+    paths = convert(args.dataset, Path(args.data_dir), work / "corpus", args.unit)
     spans_key = re.search(r'spans_key\s*=\s*"([^"]+)"', config_text)
     rows = [train_and_eval("crf_ner", config_text, paths, work, args, spans_key.group(1) if spans_key else "crf_ner")]
     if not args.no_baseline:
@@ -306,7 +351,8 @@ def compare(args, seed: int, tag: str) -> dict:
     if len(rows) > 1:
         time_together(rows, work, paths["test"])
     result = {
-        "dataset": args.dataset, "config": config_name(args), "epochs": args.epochs, "seed": seed, "rows": rows,
+        "dataset": args.dataset + (f" ({args.unit}s)" if args.dataset in DOC_DATASETS else ""),
+        "config": config_name(args), "epochs": args.epochs, "seed": seed, "rows": rows,
     }
     write_tables(args.out, tag, result, markdown(result))
     return result
@@ -361,7 +407,7 @@ def main() -> None:
     add_set_option(parser)
     args = parser.parse_args()
 
-    tag = f"{args.dataset}-{Path(args.config).stem}"
+    tag = f"{args.dataset}-{Path(args.config).stem}" + (f"-{args.unit}s" if args.dataset in DOC_DATASETS else "")
     if args.seeds is None:
         compare(args, args.seed, tag)
         return

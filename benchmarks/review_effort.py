@@ -3,10 +3,17 @@
     python -m benchmarks.review_effort --model training/ncbi/model-best \
         --dev corpus/ncbi/dev.spacy --test corpus/ncbi/test.spacy
 
+    python -m benchmarks.review_effort --model .../ncbi_disease_docs-.../crf_ner/model-best \
+        --dev .../corpus/dev.spacy --test .../corpus/test.spacy
+
 The auto-accept threshold is the one ``autolabel evaluate`` recommends on the
-*dev* set (lowest threshold whose accepted dev docs reach ``--target``
+*dev* set (lowest threshold whose accepted dev units reach ``--target``
 exact-match accuracy); it is then applied to the test set, where the share
-of sentences auto-accepted and their exact-match accuracy are reported.
+of units auto-accepted and their exact-match accuracy are reported, with the
+exact-match rate by number of gold mentions per unit. The unit is the
+sentence: a corpus of whole abstracts (``compare_ner --dataset *_docs``) is
+tagged abstract by abstract and routed sentence by sentence, with the
+sentence confidences of ``crf_ner``.
 """
 from __future__ import annotations
 
@@ -34,45 +41,53 @@ def main() -> None:
 
     def scored(path):
         gold = list(DocBin().from_disk(path).get_docs(nlp.vocab))
-        return evaluation.scored_docs(nlp.pipe((d.text for d in gold), batch_size=256), gold)
+        return evaluation.scored_sentences(nlp.pipe((evaluation.unannotated(d) for d in gold), batch_size=64), gold)
 
     dev, test = scored(args.dev), scored(args.test)
     rec = evaluation.recommend_threshold(dev, args.target)
-    if rec is None:
-        raise SystemExit(f"no threshold reaches {args.target} on dev")
-    row = evaluation.routing_curve(test, [rec["threshold"]])[0]
+    threshold = rec["threshold"] if rec else None
+    row = evaluation.routing_curve(test, [threshold])[0] if rec else None
     # the most a threshold could accept on test if it were chosen on test
     # itself: what the confidences' ranking allows, whatever the dev split
     best_on_test = evaluation.recommend_threshold(test, args.target)
     result = {
         "model": args.model,
         "target": args.target,
-        "threshold_from_dev": rec["threshold"],
+        "threshold_from_dev": threshold,
         "dev": rec,
         "test": row,
         "test_docs": len(test),
         "test_docs_exactly_right": sum(d.correct for d in test) / len(test),
         "test_best_threshold": best_on_test,
         "test_most_confident": most_confident(test, args.coverage),
+        "test_by_mentions": evaluation.by_mentions(test, threshold),
+        "test_curve": [most_confident(test, k / 10) for k in range(1, 11)],
     }
-    print(
-        f"threshold {rec['threshold']:.6g} (dev: {rec['coverage']:.1%} accepted, {rec['accuracy']:.2%} right) -> "
-        f"test: {row['coverage']:.1%} of {len(test)} sentences auto-accepted, "
-        f"{(row['accuracy'] or 0):.2%} of them exactly right "
-        f"(all test sentences exactly right: {result['test_docs_exactly_right']:.1%})"
-    )
+    if rec is None:
+        print(f"no threshold reaches {args.target:.0%} on dev ({len(dev)} sentences)")
+    else:
+        print(
+            f"threshold {rec['threshold']:.6g} (dev: {rec['coverage']:.1%} accepted, {rec['accuracy']:.2%} right) -> "
+            f"test: {row['coverage']:.1%} of {len(test)} sentences auto-accepted, "
+            f"{(row['accuracy'] or 0):.2%} of them exactly right"
+        )
+    print(f"all test sentences exactly right: {result['test_docs_exactly_right']:.1%}")
     if best_on_test is not None:
         print(
             f"best threshold chosen on test itself: {best_on_test['threshold']:.6g} -> "
             f"{best_on_test['coverage']:.1%} auto-accepted, {best_on_test['accuracy']:.2%} exactly right"
         )
-    top = result["test_most_confident"]
-    print(
-        f"the {top['share']:.0%} most confident test sentences ({top['docs']}): {top['accuracy']:.2%} exactly right, "
-        f"{top['wrong']} wrong"
-    )
+    print("gold mentions per sentence: sentences, exactly right, auto-accepted")
+    for r in result["test_by_mentions"]:
+        print(f"  {r['mentions']}\t{r['units']}\t{pct(r['exactly_right'])}\t{pct(r.get('accepted'))}")
+    print("coverage/accuracy curve (the most confident share of test sentences: exactly right)")
+    print("  " + "  ".join(f"{c['share']:.0%}: {c['accuracy']:.2%}" for c in result["test_curve"]))
     if args.out:
         write_json(args.out, result)
+
+
+def pct(value) -> str:
+    return "-" if value is None else f"{value:.1%}"
 
 
 def most_confident(docs, share: float) -> dict:

@@ -56,7 +56,7 @@ def test_unknown_rate_leaves_a_share_of_unmatched_tokens_unannotated():
 
 
 def test_abbreviation_check_follows_schwartz_hearst():
-    from autolabel_spacy.workflow.bootstrap import is_abbreviation_of
+    from autolabel_spacy.abbreviations import is_abbreviation_of
 
     assert is_abbreviation_of("APC", "adenomatous polyposis coli")
     assert is_abbreviation_of("VHL", "von Hippel - Lindau disease")

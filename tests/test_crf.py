@@ -184,6 +184,34 @@ def test_segment_probabilities_match_brute_force(scheme):
     assert torch.allclose(got, torch.tensor(expect, dtype=got.dtype), atol=1e-7)
 
 
+@pytest.mark.parametrize("scheme", SCHEMES, ids=["free", "BIO", "BILUO"])
+def test_path_segment_probabilities_match_brute_force(scheme):
+    """P(tags of positions s..e-1 are those of a given path), summed over
+    every allowed sequence that agrees there: for the Viterbi path (the
+    confidence of a sentence of a document) and for another path."""
+    K = 3 if scheme is None else len(scheme.tags)
+    params = make_params(K, scheme, seed=5)
+    lengths = [6, 4, 1]
+    em, mask = batch(lengths, K, seed=5)
+    best, _ = crf.viterbi(em, mask, params)
+    for paths in (best, torch.roll(best, 1, dims=1).masked_fill(~mask, 0)):
+        rows, expect = [], []
+        for i, n in enumerate(lengths):
+            seqs = enumerate_valid(em[i, :n], params)
+            post = torch.softmax(torch.stack([s for _, s in seqs]), 0)
+            path = paths[i, :n].tolist()
+            for start in range(n):
+                for end in range(start + 1, n + 1):
+                    rows.append([i, start, end])
+                    expect.append(sum(float(q) for (seq, _), q in zip(seqs, post) if list(seq[start:end]) == path[start:end]))
+        got = crf.path_segment_log_probs(em, mask, params, paths, torch.tensor(rows)).exp()
+        assert torch.allclose(got, torch.tensor(expect, dtype=got.dtype), atol=1e-7)
+    # the whole sequence: the Viterbi path's own probability
+    whole = torch.tensor([[i, 0, n] for i, n in enumerate(lengths)])
+    log_z = crf.log_partition(em, mask, params)
+    assert torch.allclose(crf.path_segment_log_probs(em, mask, params, best, whole), crf.sequence_score(em, best, mask, params) - log_z)
+
+
 @pytest.mark.slow
 def test_long_sequences_many_labels_are_stable():
     labels = tuple(f"L{i}" for i in range(20))

@@ -98,6 +98,44 @@ def test_learns_and_scores(trained):
     assert 0.0 < group.attrs["sequence_prob"] <= 1.0
 
 
+def test_a_doc_of_several_sentences_gets_a_confidence_per_sentence(trained):
+    nlp, _ = trained
+    nlp.add_pipe("sentencizer", first=True)
+    try:
+        doc = nlp("patients with migraine took insulin daily . they were fine . asthma worsened with aspirin .")
+    finally:
+        nlp.remove_pipe("sentencizer")
+    group = doc.spans["crf_ner"]
+    rows = group.attrs["sentence_probs"]
+    assert [(s, e) for s, e, _ in rows] == [(sent.start, sent.end) for sent in doc.sents] and len(rows) == 3
+    marginals = doc.user_data["autolabel_marginals"]["probs"]
+    for s, e, p in rows:
+        # at most the least sure token of the sentence, at least the whole doc's
+        assert group.attrs["sequence_prob"] - 1e-6 <= p <= marginals[s:e].max(axis=1).min() + 1e-6
+    # sentences are independent of a doc of one sentence
+    assert "sentence_probs" not in nlp("asthma worsened with aspirin .").spans["crf_ner"].attrs
+
+
+def test_abbreviations_setting_gives_every_use_of_a_short_form_its_long_forms_label(trained):
+    nlp, _ = trained
+    ner = nlp.get_pipe("crf_ner")
+    text = "patients with heart failure ( HF ) took aspirin daily . HF improved after insulin . HF was seen ."
+    plain = nlp(text)
+    assert ("heart failure", "DISEASE") in [(e.text, e.label_) for e in plain.ents]
+    ner.cfg["abbreviations"] = True
+    try:
+        doc = nlp(text)
+    finally:
+        ner.cfg["abbreviations"] = False
+    hf = [t.i for t in doc if t.text == "HF"]
+    assert [(e.start, e.label_) for e in doc.ents if e.text == "HF"] == [(i, "DISEASE") for i in hf]
+    assert [(e.text, e.label_) for e in doc.ents if e.text != "HF"] == [(e.text, e.label_) for e in plain.ents if e.text != "HF"]
+    group = doc.spans["crf_ner"]
+    assert len(group.attrs["scores"]) == len(doc.ents) and 0.0 < group.attrs["sequence_prob"] <= 1.0
+    # the factory setting, saved with the pipeline's cfg
+    assert spacy.blank("en").add_pipe("crf_ner", config={"abbreviations": True}).cfg["abbreviations"] is True
+
+
 def test_marginals_are_distributions(trained):
     nlp, _ = trained
     ner = nlp.get_pipe("crf_ner")

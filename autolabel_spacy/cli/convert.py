@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from ..workflow.convert import convert
+from .importer import AlignOption, LabelMapOption, parse_label_map
 
 # options that `autolabel corpus` shares, reading the same token-per-line files
 LangOption = Annotated[str, typer.Option("--lang", help="spaCy language code (zh: character tokens, no spaces)")]
@@ -24,9 +25,13 @@ def convert_cli(
     strict: Annotated[bool, typer.Option(help="conll input: fail on tag-sequence violations")] = False,
     input_format: Annotated[Optional[str], typer.Option("--from", help="Input format name")] = None,
     output_format: Annotated[Optional[str], typer.Option("--to", help="Output format name")] = None,
+    align: AlignOption = "strict",
+    label_map: LabelMapOption = None,
 ) -> None:
-    """Convert an annotated corpus between formats (CoNLL/TSV, .spacy, JSONL, plugins')."""
-    counts = convert(input_path, output_path, lang, scheme, limit, n_sents, strict, input_format, output_format)
+    """Convert an annotated corpus between formats (CoNLL/TSV, .spacy, JSONL, PubTator, plugins')."""
+    counts = convert(
+        input_path, output_path, lang, scheme, limit, n_sents, strict, input_format, output_format, align, parse_label_map(label_map)
+    )
     typer.echo(f"{output_path}: {counts['docs']} docs, {counts['tokens']} tokens, {counts['entities']} entities")
     if counts["repairs"]:
         shown = "; ".join(counts["repairs"][:3])

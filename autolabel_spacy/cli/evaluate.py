@@ -10,6 +10,7 @@ import typer
 from ..files import atomic_path, check_output
 from ..workflow.evaluate import evaluate
 from .errors import number_in
+from .importer import AlignOption, LabelMapOption, parse_label_map
 
 
 def _pct(v) -> str:
@@ -24,11 +25,13 @@ def evaluate_cli(
         float, typer.Option(parser=lambda v: number_in(v, 0.0, 1.0, low_open=True), help="Accuracy the auto-accepted docs must reach, in (0, 1]")
     ] = 0.99,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Also write the report as JSON")] = None,
+    align: AlignOption = "strict",
+    label_map: LabelMapOption = None,
 ) -> None:
     """Per-label P/R/F1, span calibration (reliability, ECE) and the routing curve with a recommended threshold."""
     if output:
         check_output(output)  # before the pipeline runs
-    report = evaluate(model, data, data_format, target_accuracy)
+    report = evaluate(model, data, data_format, target_accuracy, align=align, label_map=parse_label_map(label_map))
     typer.echo(f"{report['docs']} docs: P {_pct(report['ents_p'])}  R {_pct(report['ents_r'])}  F1 {_pct(report['ents_f'])}")
     typer.echo("label\tP\tR\tF1")
     for label, s in sorted(report["per_label"].items()):
@@ -37,17 +40,23 @@ def evaluate_cli(
     for row in report["reliability"]:
         if row["count"]:
             typer.echo(f"  ({row['low']:.1f}, {row['high']:.1f}]\t{row['count']}\t{row['confidence']:.3f}\t{row['accuracy']:.3f}")
-    typer.echo(f"docs exactly right: {_pct(report['doc_accuracy'])}%; routing (threshold: auto-accepted share, their accuracy):")
+    unit = report["unit"]
+    if unit == "sentence":
+        typer.echo(f"routed by sentence: {report['units']} sentences in {report['docs']} docs")
+    typer.echo(f"{unit}s exactly right: {_pct(report['doc_accuracy'])}%; routing (threshold: auto-accepted share, their accuracy):")
     for row in report["routing"]:
         typer.echo(f"  {row['threshold']:g}\t{_pct(row['coverage'])}%\t{_pct(row['accuracy'])}%")
     rec = report["recommended"]
     if rec:
         typer.echo(
-            f"recommended --accept-threshold {rec['threshold']:.6g}: {_pct(rec['coverage'])}% of docs auto-accepted, "
+            f"recommended --accept-threshold {rec['threshold']:.6g}: {_pct(rec['coverage'])}% of {unit}s auto-accepted, "
             f"{_pct(rec['accuracy'])}% of them exactly right (target {_pct(target_accuracy)}%)"
         )
     else:
-        typer.echo(f"no threshold reaches {_pct(target_accuracy)}% accuracy on these docs")
+        typer.echo(f"no threshold reaches {_pct(target_accuracy)}% accuracy on these {unit}s")
+    typer.echo(f"by gold mentions per {unit} (mentions: {unit}s, exactly right, auto-accepted at the recommended threshold):")
+    for row in report["by_mentions"]:
+        typer.echo(f"  {row['mentions']}\t{row['units']}\t{_pct(row['exactly_right'])}%\t{_pct(row.get('accepted'))}%")
     if output:
         with atomic_path(output) as tmp:
             srsly.write_json(tmp, report)

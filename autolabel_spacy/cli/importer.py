@@ -8,6 +8,14 @@ import typer
 
 from ..workflow.importer import import_annotations, known_labels
 
+# options that convert and evaluate share, for the readers that take them
+AlignOption = Annotated[
+    Literal["strict", "expand", "contract"], typer.Option(help="strict: report spans off token boundaries; expand or contract: snap them")
+]
+LabelMapOption = Annotated[
+    Optional[str], typer.Option(help="Rename the input's types, for pubtator: 'SpecificDisease=Disease,DiseaseClass=Disease'")
+]
+
 
 def import_cli(
     input_path: Annotated[Path, typer.Argument(help="Export of the review tool")],
@@ -16,15 +24,11 @@ def import_cli(
         Optional[str], typer.Option("--format", help="labelstudio, prodigy, doccano, jsonl… (default: from the content, then the extension)")
     ] = None,
     lang: Annotated[str, typer.Option(help="spaCy language of the texts")] = "en",
-    align: Annotated[
-        Literal["strict", "expand", "contract"], typer.Option(help="strict: report spans off token boundaries; expand or contract: snap them")
-    ] = "strict",
+    align: AlignOption = "strict",
     labels: Annotated[Optional[str], typer.Option(help="Comma-separated known labels")] = None,
     model: Annotated[Optional[str], typer.Option(help="Take the known labels from this pipeline")] = None,
     domain: Annotated[Optional[str], typer.Option(help="Take the known labels from this domain")] = None,
-    label_map: Annotated[
-        Optional[str], typer.Option(help="Rename the input's types, for pubtator: 'SpecificDisease=Disease,DiseaseClass=Disease'")
-    ] = None,
+    label_map: LabelMapOption = None,
 ) -> None:
     """Import corrected annotations; bad records go to an errors file with the reason."""
     given = [label.strip() for label in labels.split(",") if label.strip()] if labels is not None else None

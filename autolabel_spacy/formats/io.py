@@ -2,6 +2,7 @@
 file's extension (the formats come from the ``autolabel_formats`` hook)."""
 from __future__ import annotations
 
+import inspect
 from typing import Optional
 
 from ..hooks.manager import get_plugins
@@ -16,6 +17,20 @@ def read_docs(path, nlp, format: Optional[str] = None, **options):
     if spec.read is None:
         raise ValueError(f"format {spec.name!r} cannot be read")
     return spec.read(path, nlp, **options)
+
+
+def reader_options(spec, align: Optional[str] = None, label_map: Optional[dict] = None) -> dict:
+    """The reading options a command was given (``--align``, ``--label-map``)
+    for format ``spec``'s record reader; a format whose reader does not take
+    one refuses it, by name."""
+    options = {}
+    for name, value in (("align", align), ("label_map", label_map)):
+        if value is None or (name == "align" and value == "strict"):
+            continue
+        if spec.read_records is None or name not in inspect.signature(spec.read_records).parameters:
+            raise ValueError(f"format {spec.name!r} takes no {'label map' if name == 'label_map' else 'alignment option'}")
+        options[name] = dict(value) if name == "label_map" else value
+    return options
 
 
 def write_docs(docs, path, format: Optional[str] = None) -> None:

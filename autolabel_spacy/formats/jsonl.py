@@ -22,6 +22,7 @@ from .records import (
     open_for_write,
     records_from_json_lines,
     scored_entities,
+    sentence_confidences,
     span_scores,
 )
 
@@ -70,6 +71,11 @@ def doc_to_record(doc: Doc) -> dict:
     confidence = doc_confidence(doc)
     if confidence is not None:
         record["score"] = round(confidence, 6)
+    sentences = sentence_confidences(doc)
+    if sentences:  # a document of several sentences: how sure each one is, for review
+        record["sentences"] = [
+            {"start": doc[s].idx, "end": doc[e - 1].idx + len(doc[e - 1]), "score": round(p, 6)} for s, e, p in sentences
+        ]
     if doc.user_data.get(META_KEY):
         record["meta"] = doc.user_data[META_KEY]
     return record

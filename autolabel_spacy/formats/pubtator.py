@@ -10,7 +10,7 @@ One block per document, blocks separated by an empty line::
 Offsets are character offsets into ``title + " " + abstract``. A block
 becomes one Doc of that text: mentions are its entities (``label_`` the type,
 or ``label_map[type]``; ``kb_id_`` the concept id), the title is its first
-sentence, and the block's PMID, title length, relations and composite parts
+sentence and the abstract's sentences follow (see :func:`mark_sentences`), and the block's PMID, title length, relations and composite parts
 are kept in ``doc.user_data["pubtator"]`` so that writing the doc gives the
 block back. A block with a malformed line, an offset past the text, a
 mention whose text is not the text at its offsets, an unknown type or a
@@ -19,8 +19,10 @@ line and the reason.
 """
 from __future__ import annotations
 
+import re
 from typing import Iterable, Iterator, Optional
 
+from spacy.pipeline import Sentencizer
 from spacy.tokens import Doc, Span
 
 from .records import META_KEY, Record, RecordError, make_doc, open_for_write
@@ -28,6 +30,7 @@ from .records import META_KEY, Record, RecordError, make_doc, open_for_write
 PUBTATOR_KEY = "pubtator"  # doc.user_data: {"pmid", "title_length", "relations", "composites"}
 NO_ID = "-1"  # a mention without a concept id
 FLAT = {ord(c): " " for c in "\t\r\n"}
+SENTENCIZER = Sentencizer()  # rule-based: ".", "?", "!" and their kin end a sentence
 
 
 def read_pubtator_records(
@@ -37,7 +40,7 @@ def read_pubtator_records(
     ``label_map`` maps mention types to labels (``{"SpecificDisease":
     "Disease", ...}``; a type it does not name keeps its name); ``labels``,
     when given, are the labels allowed after the mapping."""
-    for where, lines, raw in _blocks(path):
+    for where, lines, raw in blocks(path):
         try:
             yield Record(where, doc=_block_doc(nlp, lines, where, align, labels, label_map or {}), raw=raw)
         except RecordError as err:  # where: the line at fault, or the block's first line
@@ -55,11 +58,13 @@ def write_pubtator(docs: Iterable[Doc], path) -> None:
             out.write(("\n" if i else "") + _block_text(doc, i))  # blocks apart by an empty line
 
 
-def _blocks(path) -> Iterator[tuple[str, list[tuple[int, str]], str]]:
-    """(where, [(line number, line)], raw text) of each block."""
+def blocks(path) -> Iterator[tuple[str, list[tuple[int, str]], str]]:
+    """(where, [(line number, line)], raw text) of each block. Bytes that are
+    not UTF-8 are kept as lone surrogates, for :func:`block_head` to report
+    with their line."""
     lines: list[tuple[int, str]] = []
-    with open(path, encoding="utf-8-sig", newline="") as f:
-        text = f.read()
+    raw = open(path, "rb").read()
+    text = raw.removeprefix(b"\xef\xbb\xbf").decode("utf-8", errors="surrogateescape")
     for lineno, line in enumerate(text.split("\n"), start=1):
         line = line.rstrip("\r")
         if line.strip():
@@ -72,8 +77,15 @@ def _blocks(path) -> Iterator[tuple[str, list[tuple[int, str]], str]]:
         yield f"{path}:{lines[0][0]}", lines, "\n".join(line for _, line in lines)
 
 
-def _block_doc(nlp, lines, where: str, align: str, labels, label_map: dict) -> Doc:
+def block_head(lines, where: str) -> tuple[str, str, str]:
+    """``(pmid, title, text)`` of a block from its first two lines; the text
+    is ``title + " " + abstract``, the offsets' text."""
     path = where.rsplit(":", 1)[0]
+    for lineno, line in lines:
+        try:
+            line.encode("utf-8")
+        except UnicodeEncodeError as err:
+            raise RecordError(f"{path}:{lineno}", f"not valid UTF-8 (byte {ord(line[err.start]) - 0xDC00:#04x})") from None
     head = {}
     for lineno, line in lines[:2]:
         parts = line.split("|", 2)
@@ -83,7 +95,12 @@ def _block_doc(nlp, lines, where: str, align: str, labels, label_map: dict) -> D
     if set(head) != {"t", "a"} or head["t"][0] != head["a"][0]:
         raise RecordError(where, "a block needs one 'PMID|t|title' and one 'PMID|a|abstract' line of the same PMID")
     pmid, title = head["t"]
-    text = f"{title} {head['a'][1]}"
+    return pmid, title, f"{title} {head['a'][1]}"
+
+
+def _block_doc(nlp, lines, where: str, align: str, labels, label_map: dict) -> Doc:
+    path = where.rsplit(":", 1)[0]
+    pmid, title, text = block_head(lines, where)
     mentions, relations, composites = [], [], {}
     for lineno, line in lines[2:]:
         at = f"{path}:{lineno}"
@@ -110,14 +127,34 @@ def _block_doc(nlp, lines, where: str, align: str, labels, label_map: dict) -> D
         unknown = [a for a in args if a not in ids]
         if unknown:
             raise RecordError(where, f"relation {kind} names {unknown}, which no mention of the block has")
-    doc = make_doc(nlp, text, [(s, e, label) for s, e, label, _, _ in mentions], where, align=align, labels=labels)
+    try:
+        doc = make_doc(nlp, text, [(s, e, label) for s, e, label, _, _ in mentions], where, align=align, labels=labels)
+    except RecordError as err:  # "span i ...": the line of mention i
+        found = re.match(r"span (\d+) ", err.reason)
+        if found is None:
+            raise
+        raise RecordError(f"{path}:{mentions[int(found.group(1))][4]}", "mention " + err.reason[found.end():]) from None
     kb_ids = {(s, e): kb_id for s, e, _, kb_id, _ in mentions}
     doc.ents = [Span(doc, ent.start, ent.end, label=ent.label_, kb_id=kb_ids.get((ent.start_char, ent.end_char), NO_ID)) for ent in doc.ents]
-    for token in doc:  # the title is the first sentence
-        token.is_sent_start = token.i == 0 or token.idx == len(title) + 1
+    mark_sentences(doc, len(title))
     doc.user_data[PUBTATOR_KEY] = {"pmid": pmid, "title_length": len(title), "relations": relations, "composites": composites}
     doc.user_data[META_KEY] = {"id": pmid}
     return doc
+
+
+def mark_sentences(doc: Doc, title_length: int) -> None:
+    """Sentence boundaries of an abstract: the title is the first sentence,
+    the abstract is split by spaCy's rule-based sentencizer, and no mention
+    is cut by a boundary."""
+    SENTENCIZER(doc)
+    for token in doc:
+        if token.idx == title_length + 1:
+            token.is_sent_start = True
+        elif token.i and token.idx <= title_length:
+            token.is_sent_start = False
+    for ent in doc.ents:
+        for token in ent[1:]:
+            token.is_sent_start = False
 
 
 def _flat(text: str) -> str:
@@ -148,7 +185,7 @@ def _block_text(doc: Doc, index: int) -> str:
     pmid = str(info.get("pmid") or meta.get("id") or index)
     if not pmid.strip() or any(c in pmid for c in "|\t\r\n"):
         pmid = str(index)
-    split = info.get("title_length")
+    split = info.get("title_length", meta.get("title_length"))  # meta: a doc annotated from PubTator input
     if not (isinstance(split, int) and 0 <= split < len(doc.text) and doc.text[split] == " "):
         split = _title_end(doc)
     if split is None:  # no space to join title and abstract at: the text gains one at its end

@@ -182,6 +182,20 @@ def scored_entities(doc: Doc) -> list[tuple[int, int, str, Optional[float]]]:
     return [(e.start_char, e.end_char, e.label_, None) for e in doc.ents]
 
 
+# span group attr: [[start token, end token, probability]] per sentence of a
+# doc of several sentences (crf_ner's, from its sentence boundaries)
+SENTENCE_PROBS = "sentence_probs"
+
+
+def sentence_confidences(doc: Doc) -> list[tuple[int, int, float]]:
+    """``(start, end, probability its predicted annotation is right)`` of each
+    sentence of the doc, or an empty list when none were scored."""
+    for group in doc.spans.values():
+        if SENTENCE_PROBS in group.attrs:
+            return [(int(s), int(e), float(p)) for s, e, p in group.attrs[SENTENCE_PROBS]]
+    return []
+
+
 def doc_confidence(doc: Doc) -> Optional[float]:
     """Probability that the doc's whole predicted annotation is right
     (``crf_ner``'s ``sequence_prob``), or None."""

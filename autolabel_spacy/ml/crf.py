@@ -212,6 +212,51 @@ def marginals(emissions: torch.Tensor, mask: torch.Tensor, params: CRFParams) ->
     return torch.where(mask.unsqueeze(2), probs, torch.zeros_like(probs))
 
 
+def _forward_backward(emissions, mask, params, alphas, betas, log_z):
+    """The forward and backward scores a caller already has, the others computed."""
+    if alphas is None or log_z is None:
+        alphas, log_z = forward_scores(emissions, mask, params)
+    if betas is None:
+        betas = backward_scores(emissions, mask, params)
+    return alphas, betas, log_z
+
+
+def path_segment_log_probs(
+    emissions: torch.Tensor,
+    mask: torch.Tensor,
+    params: CRFParams,
+    tags: torch.Tensor,
+    segments: torch.Tensor,
+    alphas: Optional[torch.Tensor] = None,
+    betas: Optional[torch.Tensor] = None,
+    log_z: Optional[torch.Tensor] = None,
+) -> torch.Tensor:
+    """Log posterior probability that positions ``start .. end-1`` carry
+    exactly the tags of ``tags`` ``[B, T]`` (for example the Viterbi path),
+    whatever the tags elsewhere: how sure the model is of one sentence of a
+    document. ``segments`` is a long tensor ``[N, 3]`` of rows ``(batch,
+    start, end)``. Closed form from forward/backward scores:
+    ``alpha_s(y_s) + sum_{s<t<e} (trans(y_{t-1}, y_t) + em_t(y_t)) +
+    beta_{e-1}(y_{e-1}) - log Z``.
+    """
+    trans, _, _ = params.constrained()
+    alphas, betas, log_z = _forward_backward(emissions, mask, params, alphas, betas, log_z)
+    if segments.numel() == 0:
+        return emissions.new_zeros(0)
+    b, s, e = segments.unbind(1)
+    B, T, K = emissions.shape
+    if bool((e <= s).any()) or bool((e > mask.sum(1)[b]).any()):
+        raise ValueError("segments must be non-empty and inside their sequence")
+    # step[b, t]: what position t adds to the path score (t >= 1)
+    emitted = emissions.gather(2, tags.unsqueeze(2)).squeeze(2)
+    step = torch.zeros_like(emitted)
+    if T > 1:
+        step[:, 1:] = trans[tags[:, :-1], tags[:, 1:]] + emitted[:, 1:]
+    cum = torch.cat([emissions.new_zeros(B, 1), step.cumsum(1)], dim=1)  # cum[b, t] = sum of step[b, :t]
+    inside = cum[b, e] - cum[b, s + 1]
+    return alphas[b, s, tags[b, s]] + inside + betas[b, e - 1, tags[b, e - 1]] - log_z[b]
+
+
 def segment_log_probs(
     emissions: torch.Tensor,
     mask: torch.Tensor,
@@ -236,10 +281,7 @@ def segment_log_probs(
     after one forward-backward pass.
     """
     trans, _, _ = params.constrained()
-    if alphas is None or log_z is None:
-        alphas, log_z = forward_scores(emissions, mask, params)
-    if betas is None:
-        betas = backward_scores(emissions, mask, params)
+    alphas, betas, log_z = _forward_backward(emissions, mask, params, alphas, betas, log_z)
     if segments.numel() == 0:
         return emissions.new_zeros(0)
     b, s, e, first, inside, last, stop = segments.unbind(1)

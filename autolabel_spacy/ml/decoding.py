@@ -28,6 +28,8 @@ class DocPrediction:
     spans: list  # [(start, end, label, confidence)]
     sequence_prob: float  # posterior probability of the whole decoded tag sequence
     marginals: Optional[np.ndarray] = None  # [n_tokens, n_tags]
+    # [(start, end, probability that the decoded tags of tokens start..end-1 are right)]
+    segment_probs: Optional[list] = None
 
 
 def _pad(emissions: Sequence[np.ndarray], K: int) -> tuple[np.ndarray, torch.Tensor]:
@@ -82,7 +84,8 @@ def _scaled(params: crf.CRFParams, temperature: float) -> crf.CRFParams:
 
 @op_threads()
 def viterbi_spans(layer: Model, emissions: List[Floats2d]):
-    """Best tag sequence of each doc as spans, and its unnormalised score."""
+    """Best tag sequence of each doc as spans, its unnormalised score and
+    the tags themselves ``[B, T]`` (padded)."""
     scheme = get_scheme(layer)
     padded, mask = _pad(emissions, len(scheme.tags))
     em = torch.from_numpy(padded).to(DTYPE)
@@ -93,18 +96,21 @@ def viterbi_spans(layer: Model, emissions: List[Floats2d]):
         scheme.tags_to_spans([scheme.tags[k] for k in best[i, : e.shape[0]].tolist()])
         for i, e in enumerate(emissions)
     ]
-    return spans, best_score
+    return spans, best_score, best
 
 
 @op_threads()
 def posteriors(
     layer: Model, emissions: List[Floats2d], spans, best_score: Optional[torch.Tensor], temperature: float = 1.0,
-    with_marginals: bool = False,
+    with_marginals: bool = False, best: Optional[torch.Tensor] = None, ranges: Optional[Sequence] = None,
 ):
     """Posterior probability of each span, of each doc's decoded sequence
-    (given its Viterbi ``best_score``; None: no sequence probabilities) and
-    (optionally) per-token marginals, with all CRF scores divided by
-    ``temperature`` (the calibration; it never changes the Viterbi path)."""
+    (given its Viterbi ``best_score``; None: no sequence probabilities),
+    (optionally) per-token marginals and, given the decoded tags ``best``
+    and token ranges per doc (``ranges``, e.g. its sentences), the
+    probability that each range's decoded tags are all right; all CRF scores
+    divided by ``temperature`` (the calibration; it never changes the Viterbi
+    path)."""
     scheme = get_scheme(layer)
     padded, mask = _pad(emissions, len(scheme.tags))
     em = torch.from_numpy(padded).to(DTYPE) / temperature
@@ -117,11 +123,47 @@ def posteriors(
         probs = crf.segment_log_probs(em, mask, params, segments, alphas, betas, log_z).exp().tolist()
         seq_probs = torch.exp(best_score / temperature - log_z).clamp(max=1.0).tolist() if best_score is not None else None
         marginals = torch.softmax(alphas + betas, dim=2).float().numpy() if with_marginals else None
+        range_probs = None
+        if best is not None and ranges is not None:
+            rows = [[i, s, e] for i, doc_ranges in enumerate(ranges) for s, e in doc_ranges]
+            segments = torch.tensor(rows, dtype=torch.long).reshape(-1, 3)
+            flat = crf.path_segment_log_probs(em, mask, params, best, segments, alphas, betas, log_z).exp().clamp(max=1.0).tolist()
+            range_probs, pos = [], 0
+            for doc_ranges in ranges:
+                range_probs.append([(s, e, p) for (s, e), p in zip(doc_ranges, flat[pos : pos + len(doc_ranges)])])
+                pos += len(doc_ranges)
     span_probs, pos = [], 0
     for doc_spans in spans:
         span_probs.append(probs[pos : pos + len(doc_spans)])
         pos += len(doc_spans)
-    return span_probs, seq_probs, marginals
+    return span_probs, seq_probs, marginals, range_probs
+
+
+def clamp(layer: Model, emissions: List[Floats2d], constraints: Sequence) -> List[Floats2d]:
+    """Emissions that allow only the given tags: per doc, ``(start, end,
+    label)`` ranges that must be one entity of ``label`` (label None: no
+    entity, every token ``O``); the scores of every other tag at those
+    tokens become impossible."""
+    scheme = get_scheme(layer)
+    outside = scheme.tags.index("O")
+    out = []
+    for em, doc_constraints in zip(emissions, constraints):
+        if not doc_constraints:
+            out.append(em)
+            continue
+        em = np.array(em, copy=True)
+        for start, end, label in doc_constraints:
+            if label is None:
+                tags = [outside] * (end - start)
+            else:
+                first, inside, last, _ = scheme.segment(start, end, label)
+                tags = [first] + [inside] * (end - start - 2) + ([last] if end - start > 1 else [])
+            for t, k in zip(range(start, end), tags):
+                keep = em[t, k]
+                em[t] = crf.IMPOSSIBLE
+                em[t, k] = keep
+        out.append(em)
+    return out
 
 
 # Docs are decoded in groups of similar length: the CRF loops over the
@@ -130,18 +172,26 @@ def posteriors(
 DECODE_GROUP = 32
 
 
-def decode(layer: Model, emissions: List[Floats2d], with_marginals: bool, temperature: float = 1.0) -> List[DocPrediction]:
-    """Viterbi tags -> spans with their posterior probabilities."""
+def decode(
+    layer: Model, emissions: List[Floats2d], with_marginals: bool, temperature: float = 1.0,
+    ranges: Optional[Sequence] = None,
+) -> List[DocPrediction]:
+    """Viterbi tags -> spans with their posterior probabilities; with
+    ``ranges`` (token ranges per doc, such as its sentences), also the
+    probability that each range is tagged exactly right."""
     out: list = [None] * len(emissions)
     order = sorted(range(len(emissions)), key=lambda i: emissions[i].shape[0])
     step = DECODE_GROUP or len(order) or 1
     for g in range(0, len(order), step):
         idx = order[g : g + step]
         group = [emissions[i] for i in idx]
-        spans, best_score = viterbi_spans(layer, group)
-        span_probs, seq_probs, marginals = posteriors(layer, group, spans, best_score, temperature, with_marginals)
+        spans, best_score, best = viterbi_spans(layer, group)
+        group_ranges = [ranges[i] for i in idx] if ranges is not None else None
+        span_probs, seq_probs, marginals, range_probs = posteriors(
+            layer, group, spans, best_score, temperature, with_marginals, best, group_ranges
+        )
         for j, i in enumerate(idx):
             scored = [(s, t, label, p) for (s, t, label), p in zip(spans[j], span_probs[j])]
             doc_marg = marginals[j, : group[j].shape[0]].copy() if marginals is not None else None
-            out[i] = DocPrediction(scored, seq_probs[j], doc_marg)
+            out[i] = DocPrediction(scored, seq_probs[j], doc_marg, range_probs[j] if range_probs is not None else None)
     return out

@@ -13,7 +13,9 @@ from spacy.vocab import Vocab
 from thinc.api import Config, Model, Optimizer, set_dropout_rate
 from thinc.types import Floats2d
 
+from ..abbreviations import abbreviation_constraints
 from ..calibration import best_temperature, log_loss
+from ..formats.records import SENTENCE_PROBS
 from ..hooks.manager import get_domain
 from ..ml import crf_layer, decoding
 from ..ml.decoding import DocPrediction
@@ -53,6 +55,7 @@ DEFAULT_CRF_NER_MODEL = Config().from_str(default_model_config)["model"]
         "domain": None,
         "normalize_loss": True,
         "torch_threads": None,
+        "abbreviations": False,
         "scorer": {"@scorers": "spacy.ner_scorer.v1"},
     },
     default_score_weights={"ents_f": 1.0, "ents_p": 0.0, "ents_r": 0.0, "ents_per_type": None},
@@ -67,6 +70,7 @@ def make_crf_ner(
     domain: Optional[str],
     normalize_loss: bool,
     torch_threads: Optional[int],
+    abbreviations: bool,
     scorer: Optional[Callable],
 ) -> "CRFEntityRecognizer":
     """Neural-CRF entity recognizer.
@@ -78,6 +82,15 @@ def make_crf_ner(
         add only predictions that do not overlap them (False).
     store_marginals: also store per-token tag marginals in
         ``doc.user_data["autolabel_marginals"]``.
+    abbreviations: every use of a short form the doc defines ("Duchenne
+        muscular dystrophy ( DMD )") takes the label the long form was
+        decoded with, or none if it got none: a constraint on a second
+        decoding (``abbreviations.py``), whose probabilities are given it.
+    A doc with two or more sentences (a sentencizer before this component, or
+    a reader that marks them, such as ``pubtator``'s) also gets the
+    probability that each sentence's annotation is right, in
+    ``doc.spans[spans_key].attrs["sentence_probs"]`` as ``[start token, end
+    token, probability]`` rows.
     domain: name of an installed domain plugin (``autolabel domains list``)
         whose label scheme the component predicts.
     normalize_loss: divide the batch's CRF loss (and so its gradients) by its
@@ -99,6 +112,7 @@ def make_crf_ner(
         domain=domain,
         normalize_loss=normalize_loss,
         torch_threads=torch_threads,
+        abbreviations=abbreviations,
         scorer=scorer,
     )
 
@@ -116,6 +130,7 @@ class CRFEntityRecognizer(TrainablePipe):
         domain: Optional[str] = None,
         normalize_loss: bool = True,
         torch_threads: Optional[int] = None,
+        abbreviations: bool = False,
         scorer: Optional[Callable] = None,
     ) -> None:
         self.vocab = vocab
@@ -131,6 +146,7 @@ class CRFEntityRecognizer(TrainablePipe):
             "domain": domain,
             "normalize_loss": normalize_loss,
             "torch_threads": check_threads(torch_threads),
+            "abbreviations": bool(abbreviations),
         }
         if domain is not None:
             try:
@@ -280,9 +296,25 @@ class CRFEntityRecognizer(TrainablePipe):
         docs = list(docs)
         if not any(len(doc) for doc in docs):
             return [DocPrediction([], 1.0) for _ in docs]
+        # a doc of several sentences (a sentencizer or parser before this
+        # component, or a reader that marks them) gets a confidence per sentence
+        ranges = [sentence_ranges(doc) for doc in docs]
+        ranges = ranges if any(ranges) else None
+        temperature = self.cfg.get("temperature", 1.0)
         with self._threads():
             emissions = self.model.predict(docs)
-            return decoding.decode(self._crf, emissions, self.cfg["store_marginals"], self.cfg.get("temperature", 1.0))
+            preds = decoding.decode(self._crf, emissions, self.cfg["store_marginals"], temperature, ranges)
+            if not self.cfg.get("abbreviations"):
+                return preds
+            # what the doc's abbreviation definitions settle, given this first
+            # decoding, constrains a second one (see abbreviations.py)
+            constraints = [
+                abbreviation_constraints(doc, pred.spans) for doc, pred in zip(docs, preds)
+            ]
+            if not any(constraints):
+                return preds
+            clamped = decoding.clamp(self._crf, emissions, constraints)
+            return decoding.decode(self._crf, clamped, self.cfg["store_marginals"], temperature, ranges)
 
     def set_annotations(self, docs: Iterable[Doc], predictions: List[DocPrediction]) -> None:
         key = self.cfg["spans_key"]
@@ -295,6 +327,8 @@ class CRFEntityRecognizer(TrainablePipe):
             group = SpanGroup(doc, name=key, spans=spans)
             group.attrs["scores"] = np.asarray([p for *_, p in trimmed], dtype="float32")
             group.attrs["sequence_prob"] = float(pred.sequence_prob)
+            if pred.segment_probs:
+                group.attrs[SENTENCE_PROBS] = [[s, e, float(p)] for s, e, p in pred.segment_probs]
             doc.spans[key] = group
             if self.cfg["overwrite_ents"]:
                 doc.set_ents(spans, default="outside")
@@ -331,7 +365,7 @@ class CRFEntityRecognizer(TrainablePipe):
             return [[] for _ in docs]
         with self._threads():
             emissions = self.model.predict(docs)
-            probs, _, _ = decoding.posteriors(self._crf, emissions, [list(s) for s in spans], None, self.cfg.get("temperature", 1.0))
+            probs, *_ = decoding.posteriors(self._crf, emissions, [list(s) for s in spans], None, self.cfg.get("temperature", 1.0))
         return probs
 
     # -- calibration -------------------------------------------------------
@@ -349,7 +383,7 @@ class CRFEntityRecognizer(TrainablePipe):
         for i in range(0, len(examples), batch_size):
             chunk = examples[i : i + batch_size]
             emissions = self.model.predict([eg.predicted for eg in chunk])
-            spans, best = decoding.viterbi_spans(self._crf, emissions)
+            spans, best, _ = decoding.viterbi_spans(self._crf, emissions)
             batches.append((emissions, spans, best))
             for eg, doc_spans in zip(chunk, spans):
                 doc = eg.predicted
@@ -359,7 +393,7 @@ class CRFEntityRecognizer(TrainablePipe):
         def probs_at(t: float) -> list:
             out = []
             for emissions, spans, best in batches:
-                span_probs, _, _ = decoding.posteriors(self._crf, emissions, spans, best, t)
+                span_probs, *_ = decoding.posteriors(self._crf, emissions, spans, best, t)
                 out += [p for doc in span_probs for p in doc]
             return out
 
@@ -367,6 +401,15 @@ class CRFEntityRecognizer(TrainablePipe):
         temperature = best_temperature(probs_at, correct) if correct else 1.0
         self.cfg["temperature"] = temperature
         return {"temperature": temperature, "log_loss_before": before, "log_loss_after": log_loss(probs_at(temperature), correct), "spans": len(correct)}
+
+
+def sentence_ranges(doc: Doc) -> list[tuple[int, int]]:
+    """``(start, end)`` token ranges of a doc's sentences when it has two or
+    more (an empty list otherwise: the doc's confidence covers it)."""
+    if len(doc) < 2 or not doc.has_annotation("SENT_START"):
+        return []
+    ranges = [(sent.start, sent.end) for sent in doc.sents]
+    return ranges if len(ranges) > 1 else []
 
 
 def _without_edge_space(doc: Doc, start: int, end: int) -> tuple[int, int]:

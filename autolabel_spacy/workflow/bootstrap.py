@@ -31,6 +31,7 @@ import spacy
 from spacy.cli.train import train
 from spacy.tokens import Doc, DocBin, Span
 
+from ..abbreviations import is_abbreviation_of
 from ..configs import config_path
 from ..domains import Vocabulary
 from ..files import check_output_dir
@@ -148,26 +149,6 @@ def defined_abbreviations(docs: Iterable[Doc], spans_of, max_length: int = 8) ->
                         surface.setdefault(key, Counter())[form] += 1
                     break
     return {surface[key].most_common(1)[0][0]: labels.most_common(1)[0][0] for key, labels in found.items()}
-
-
-def is_abbreviation_of(short: str, long: str, max_length: int = 8) -> bool:
-    """Whether ``short`` (2 to ``max_length`` characters, a capital among
-    them) can abbreviate ``long``: its letters and digits appear in ``long``
-    in order, the first one at the start of a word."""
-    if not 2 <= len(short) <= max_length or not short[0].isalnum() or not any(c.isupper() for c in short):
-        return False
-    letters = [c.lower() for c in short if c.isalnum()]
-    # match from the last letter backwards, each as far right as possible
-    text, pos = long.lower(), len(long)
-    for i, c in enumerate(reversed(letters)):
-        first = i == len(letters) - 1
-        while pos > 0:
-            pos -= 1
-            if text[pos] == c and (not first or pos == 0 or not text[pos - 1].isalnum()):
-                break
-        else:
-            return False
-    return True
 
 
 def weak_label(

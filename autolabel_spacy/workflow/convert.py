@@ -7,7 +7,7 @@ from typing import Optional
 
 from ..files import atomic_path, check_output
 from ..formats import format_for_path
-from ..formats.io import read_docs, write_docs
+from ..formats.io import read_docs, reader_options, write_docs
 from ..hooks.manager import get_plugins
 from ..loading import blank
 
@@ -22,15 +22,23 @@ def convert(
     strict: bool = False,
     input_format: Optional[str] = None,
     output_format: Optional[str] = None,
+    align: str = "strict",
+    label_map: Optional[dict] = None,
 ) -> dict:
     """Convert one file; returns counts of docs, tokens and entities, and the
-    tag-sequence violations read leniently (``repairs``, token-per-line input)."""
+    tag-sequence violations read leniently (``repairs``, token-per-line input).
+    ``align`` (snap spans off token boundaries: ``expand`` or ``contract``)
+    and ``label_map`` (rename types: ``{"SpecificDisease": "Disease"}``) go to
+    a record format's reader (``pubtator``'s takes both); the first bad
+    record stops the conversion (``autolabel import`` sets them aside)."""
     nlp = blank(lang)  # zh: spaCy's default character segmenter
     formats = get_plugins().formats()
     input_format = input_format or format_for_path(input_path, formats, option="--from")
     output_format = output_format or format_for_path(output_path, formats, option="--to")
     check_output(output_path)
+    spec = get_plugins().format(input_format)
     options = {"scheme": scheme, "limit": limit, "n_sents": n_sents, "strict": strict} if input_format == "conll" else {}
+    options.update(reader_options(spec, align, label_map))
     repairs: list[str] = []
     if input_format == "conll":
         options["repairs"] = repairs

@@ -1,6 +1,7 @@
 """``evaluate``: per-label P/R/F1, calibration of span confidences, and the
-coverage/accuracy curve of routing by doc confidence with a recommended
-auto-accept threshold."""
+coverage/accuracy curve of routing by confidence with a recommended
+auto-accept threshold. Docs of several sentences (whole abstracts from
+``pubtator``) are routed sentence by sentence, as a reviewer accepts them."""
 from __future__ import annotations
 
 from typing import Optional
@@ -9,27 +10,38 @@ from spacy.scorer import Scorer
 from spacy.training import Example
 
 from .. import evaluation
-from ..formats.io import read_docs
+from ..formats import format_for_path
+from ..formats.io import read_docs, reader_options
 from ..formats.records import scored_group
+from ..hooks.manager import get_plugins
 from ..loading import load_pipeline
 
 
-def evaluate(model, data, data_format: Optional[str] = None, target_accuracy: float = 0.99, batch_size: int = 256) -> dict:
-
-
-
+def evaluate(
+    model, data, data_format: Optional[str] = None, target_accuracy: float = 0.99, batch_size: int = 256,
+    align: str = "strict", label_map: Optional[dict] = None,
+) -> dict:
+    """The report of ``autolabel evaluate`` on gold ``data`` (any readable
+    format; ``align`` and ``label_map`` for its reader, as ``convert``'s) as
+    a dict; ``unit`` says whether routing is by doc or sentence."""
     if not 0.0 < target_accuracy <= 1.0:
         raise ValueError(f"target_accuracy must be in (0, 1], got {target_accuracy}")
     nlp = load_pipeline(model, need_entities="evaluate")
-    gold = list(read_docs(data, nlp, data_format))
-    # one pass of the pipeline serves spaCy's scorer and the calibration figures
-    predicted = list(nlp.pipe((doc.text for doc in gold), batch_size=batch_size))
+    plugins = get_plugins()
+    data_format = data_format or format_for_path(data, plugins.formats())
+    gold = list(read_docs(data, nlp, data_format, **reader_options(plugins.format(data_format), align, label_map)))
+    # one pass of the pipeline serves spaCy's scorer and the calibration
+    # figures; it sees the gold tokens and sentence boundaries, not the entities
+    predicted = list(nlp.pipe((evaluation.unannotated(doc) for doc in gold), batch_size=batch_size))
     scores = Scorer(nlp).score([Example(pred, ref) for pred, ref in zip(predicted, gold)])
     group = scored_group(predicted[0]) if predicted else None
     spans = evaluation.scored_spans(predicted, gold, group.name) if group is not None else []
-    docs = evaluation.scored_docs(predicted, gold)
+    docs = evaluation.scored_sentences(predicted, gold)
+    recommended = evaluation.recommend_threshold(docs, target_accuracy)
     return {
         "docs": len(gold),
+        "unit": "sentence" if len(docs) > len(gold) else "doc",
+        "units": len(docs),
         "ents_p": scores["ents_p"],
         "ents_r": scores["ents_r"],
         "ents_f": scores["ents_f"],
@@ -37,7 +49,8 @@ def evaluate(model, data, data_format: Optional[str] = None, target_accuracy: fl
         "span_ece": evaluation.expected_calibration_error(spans),
         "reliability": evaluation.reliability_table(spans),
         "doc_accuracy": sum(d.correct for d in docs) / max(1, len(docs)),
+        "by_mentions": evaluation.by_mentions(docs, recommended["threshold"] if recommended else None),
         "routing": evaluation.routing_curve(docs),
         "target_accuracy": target_accuracy,
-        "recommended": evaluation.recommend_threshold(docs, target_accuracy),
+        "recommended": recommended,
     }

@@ -8,7 +8,6 @@ invalid JSON or bytes.
 """
 from __future__ import annotations
 
-import inspect
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Iterable, Optional
 from ..files import atomic_path, check_output, split_extension
 from ..formats import format_for_path
 from ..formats.detect import RECORD_FORMATS, detect_format
+from ..formats.io import reader_options
 from ..formats.records import Record
 from ..hooks.manager import get_domain, get_plugins
 from ..loading import blank, load_pipeline
@@ -101,11 +101,7 @@ def import_annotations(
     check_output(errors_path, "errors file")
     nlp = blank(lang)
     labels = list(labels) if labels is not None else None
-    options = {"align": align, "labels": labels}
-    if label_map:
-        if spec.read_records is None or "label_map" not in inspect.signature(spec.read_records).parameters:
-            raise ValueError(f"format {spec.name!r} takes no label map")
-        options["label_map"] = dict(label_map)
+    options = {"align": align, "labels": labels, **reader_options(spec, label_map=label_map or None)}
     if spec.read_records is not None:
         records = spec.read_records(input_path, nlp, **options)
     else:  # whole-file formats (conll, spacy): a malformed file raises

@@ -3,10 +3,11 @@ accounted for: a record that cannot be used comes back with its error (line
 number and reason) instead of being skipped.
 
 Supported: ``.txt`` (one doc per line), ``.jsonl`` (a ``text`` field plus any
-metadata), ``.csv`` (a chosen column; the other columns become metadata) and
-a folder of ``.txt`` files (one doc per file; the extension in any case,
-``.TXT`` too, in every subfolder; the other files are listed in
-:attr:`Inputs.skipped`).
+metadata), ``.csv`` (a chosen column; the other columns become metadata),
+``.pubtator`` (one doc per abstract: title and abstract, the PMID as its id;
+any mentions in the file are not read) and a folder of ``.txt`` files (one
+doc per file, a whole document; the extension in any case, ``.TXT`` too, in
+every subfolder; the other files are listed in :attr:`Inputs.skipped`).
 
 :class:`Inputs` checks what can be checked before anything is written (the
 path, its kind, the CSV column, a folder's files), so a command fails at its
@@ -21,10 +22,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Optional
 
+from ..formats.pubtator import block_head, blocks
 from ..formats.records import RecordError, json_lines
 
 DEFAULT_MAX_CHARS = 1_000_000
-KINDS = (".txt", ".jsonl", ".csv")
+KINDS = (".txt", ".jsonl", ".csv", ".pubtator")
 
 
 @dataclass
@@ -59,7 +61,7 @@ class Inputs:
         else:
             self.kind = self.path.suffix.lower()
             if self.kind not in KINDS:
-                raise ValueError(f"{self.path}: input must be .txt, .jsonl, .csv or a folder of .txt files")
+                raise ValueError(f"{self.path}: input must be .txt, .jsonl, .csv, .pubtator or a folder of .txt files")
             if self.kind == ".csv":
                 header = _csv_header(self.path)
                 if column not in header:
@@ -71,6 +73,7 @@ class Inputs:
             ".jsonl": _jsonl_records,
             ".csv": _csv_records,
             ".txt": _txt_records,
+            ".pubtator": _pubtator_records,
         }[self.kind](self)
         for record in records:
             if record.error is None:
@@ -84,6 +87,8 @@ class Inputs:
             return len(self.files)
         if self.kind == ".csv":
             return sum(1 for _ in _csv_rows(self.path, self.max_chars))
+        if self.kind == ".pubtator":
+            return sum(1 for _ in blocks(self.path))
         n = 0
         with open(self.path, "rb") as f:
             for line in f:
@@ -135,6 +140,20 @@ def _jsonl_records(inputs: Inputs) -> Iterator[TextRecord]:
         else:
             meta = record["meta"] if isinstance(record.get("meta"), dict) else {k: v for k, v in record.items() if k != key}
             yield TextRecord(rid, text=record[key], meta={"source": rid, **meta}, raw=raw)
+
+
+def _pubtator_records(inputs: Inputs) -> Iterator[TextRecord]:
+    path = inputs.path
+    for where, lines, raw in blocks(path):
+        rid = f"{path.name}:{where.rsplit(':', 1)[1]}"
+        try:
+            pmid, title, text = block_head(lines, where)
+        except RecordError as err:
+            line = err.where.rsplit(":", 1)[1]
+            reason = f"line {line}: {err.reason}" if line != rid.rsplit(":", 1)[1] else err.reason
+            yield TextRecord(rid, error=reason, raw=raw.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace"))
+            continue
+        yield TextRecord(rid, text=text, meta={"source": rid, "id": pmid, "title_length": len(title)}, raw=raw)
 
 
 def _csv_text(path: Path) -> str:

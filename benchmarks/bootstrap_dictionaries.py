@@ -1,12 +1,15 @@
-"""Bootstrapping from dictionaries alone, on NCBI-disease (labels of the
-training text are ignored; only the test labels are used, for scoring).
+"""Bootstrapping from dictionaries alone, with zero labelled sentences (the
+labels of the training text are ignored; only the test labels are used, for
+scoring).
 
-    python -m benchmarks.bootstrap_ncbi --config autolabel_spacy/configs/crf_fast.cfg --epochs 10
+    python -m benchmarks.bootstrap_dictionaries --dataset ncbi_disease_docs --epochs 10
+    python -m benchmarks.bootstrap_dictionaries --dataset bc5cdr_docs --epochs 10
 
-(a) the medical plugin's shipped ``diseases`` vocabulary; (b) a partial
-dictionary: the mention strings of a random 30% of the training sentences.
-For each, prints the test F1 of dictionary matching alone and of ``crf_ner``
-bootstrapped on the raw training text, and writes JSON and Markdown.
+(a) the medical plugin's vocabularies (the public terminologies and the
+curated lists), of the dataset's labels; (b) a partial dictionary: the
+mention strings of a random 30% of the training docs. For each, prints the
+test F1 of dictionary matching alone and of ``crf_ner`` bootstrapped on the
+raw training text, and writes JSON and Markdown.
 """
 from __future__ import annotations
 
@@ -47,16 +50,21 @@ def main() -> None:
     from autolabel_spacy.hooks.manager import get_domain
     from autolabel_spacy.workflow.bootstrap import bootstrap, dictionary_predictions
 
-    work = Path(args.out) / f"bootstrap-ncbi_disease-{Path(args.config).stem}"
-    paths = compare_ner.convert("ncbi_disease", Path(args.data_dir), work / "corpus")
+    work = Path(args.out) / f"bootstrap-{args.dataset}-{Path(args.config).stem}"
+    paths = compare_ner.convert(args.dataset, Path(args.data_dir), work / "corpus", args.unit)
     nlp = spacy.blank("en")
     train_docs = list(DocBin().from_disk(paths["train"]).get_docs(nlp.vocab))
     test_docs = list(DocBin().from_disk(paths["test"]).get_docs(nlp.vocab))
     raw = [d.text for d in train_docs]
     gold_of = {d.text: d for d in train_docs}
+    labels = {e.label_ for d in test_docs for e in d.ents}
+    medical = get_domain("medical")
+    vocabularies = [v.name for v in medical.vocabularies if v.labels & labels]
     settings = {
-        "medical plugin vocabulary (diseases)": get_domain("medical").all_terms(["diseases"]),
-        f"mentions of {args.share:.0%} of train sentences": partial_dictionary(train_docs, args.share, args.seed),
+        f"medical plugin vocabularies ({', '.join(vocabularies)})": {
+            term: label for term, label in medical.all_terms(vocabularies).items() if label in labels
+        },
+        f"mentions of {args.share:.0%} of train docs": partial_dictionary(train_docs, args.share, args.seed),
     }
     rows = []
     for i, (name, terms) in enumerate(settings.items()):
@@ -84,7 +92,7 @@ def main() -> None:
                      "weak_labels_on_train": weak_quality, "bootstrapped": boot, "train_seconds": seconds, **counts})
         print(f"{name}: dictionary F1 {dictionary['f']:.2f} -> bootstrapped F1 {boot['f']:.2f}", flush=True)
     lines = [
-        f"### NCBI-disease test — bootstrapped from dictionaries, config `{Path(args.config).name}`, "
+        f"### {args.dataset} test — bootstrapped from dictionaries, config `{Path(args.config).name}`, "
         f"{args.epochs} epochs, seed {args.seed}, unknown rate {args.unknown_rate}, "
         f"terms defined in the text {'off' if args.no_abbreviations else 'on'}",
         "",

@@ -1,0 +1,102 @@
+"""Whole documents as the unit of work: PubTator abstracts through convert,
+annotate and evaluate; sentences inside each doc, each with its confidence."""
+import json
+
+import pytest
+import spacy
+from test_annotate import model  # noqa: F401  (the module's trained pipeline fixture)
+from typer.testing import CliRunner
+
+from autolabel_spacy import evaluation
+from autolabel_spacy.cli import build_app
+from autolabel_spacy.formats.io import read_docs
+from autolabel_spacy.workflow.inputs import Inputs
+
+NLP = spacy.blank("en")
+def block(pmid: str, title: str, abstract: str, mentions: list) -> str:
+    """A PubTator block; each mention (text, type, id) is found after the previous one."""
+    text = f"{title} {abstract}"
+    lines, pos = [f"{pmid}|t|{title}", f"{pmid}|a|{abstract}"], 0
+    for mention, kind, concept in mentions:
+        pos = text.index(mention, pos)
+        lines.append(f"{pmid}\t{pos}\t{pos + len(mention)}\t{mention}\t{kind}\t{concept}")
+        pos += len(mention)
+    return "\n".join(lines) + "\n"
+
+
+# two abstracts of the test pipeline's toy domain (DRUG, DISEASE), NCBI-style types
+ABSTRACTS = block(
+    "1", "Migraine and aspirin.", "patients with migraine took aspirin daily . no diabetes was seen . the weather was fine .",
+    [("Migraine", "SpecificDisease", "D1"), ("aspirin", "Drug", "C1"), ("migraine", "SpecificDisease", "D1"),
+     ("aspirin", "Drug", "C1"), ("diabetes", "DiseaseClass", "D2")],
+) + "\n" + block(
+    "2", "Insulin for type 2 diabetes.", "insulin is used to treat type 2 diabetes . lung cancer improved after metformin .",
+    [("Insulin", "Drug", "C2"), ("type 2 diabetes", "SpecificDisease", "D3"), ("insulin", "Drug", "C2"),
+     ("type 2 diabetes", "SpecificDisease", "D3"), ("lung cancer", "DiseaseClass", "D4"), ("metformin", "Drug", "C3")],
+)
+LABEL_MAP = "SpecificDisease=DISEASE,DiseaseClass=DISEASE,Drug=DRUG"
+
+
+@pytest.fixture()
+def abstracts(tmp_path):
+    path = tmp_path / "abstracts.pubtator"
+    path.write_text(ABSTRACTS, encoding="utf-8")
+    return path
+
+
+def test_an_abstract_is_one_doc_of_several_sentences(abstracts):
+    docs = list(read_docs(abstracts, NLP, label_map={"SpecificDisease": "D", "DiseaseClass": "D", "Drug": "C"}))
+    assert [len(list(d.sents)) for d in docs] == [4, 3]
+    assert [s.text for s in docs[0].sents][:2] == ["Migraine and aspirin.", "patients with migraine took aspirin daily ."]
+    # a mention is never cut by a sentence boundary
+    for doc in docs:
+        assert all(not t.is_sent_start for e in doc.ents for t in e[1:])
+
+
+def test_convert_takes_a_label_map_and_an_alignment(abstracts, tmp_path):
+    app = build_app()
+    out = tmp_path / "docs.spacy"
+    result = CliRunner().invoke(app, ["convert", str(abstracts), str(out), "--label-map", LABEL_MAP])
+    assert result.exit_code == 0, result.output
+    docs = list(read_docs(out, NLP))
+    assert [e.label_ for e in docs[1].ents] == ["DRUG", "DISEASE", "DRUG", "DISEASE", "DISEASE", "DRUG"]
+    assert [len(list(d.sents)) for d in docs] == [4, 3]  # the sentences travel with the docs
+    # a mention off token boundaries: strict refuses it with its line, expand snaps it
+    line = next(x for x in ABSTRACTS.splitlines() if x.endswith("diabetes\tDiseaseClass\tD2"))
+    pmid, start, end, *rest = line.split("\t")
+    abstracts.write_text(ABSTRACTS.replace(line, "\t".join([pmid, str(int(start) + 1), end, "iabetes", *rest[1:]])))
+    bad = CliRunner().invoke(app, ["convert", str(abstracts), str(tmp_path / "x.spacy"), "--label-map", LABEL_MAP])
+    assert bad.exit_code == 1 and "abstracts.pubtator:7" in bad.output and "token boundaries" in bad.output
+    good = CliRunner().invoke(app, ["convert", str(abstracts), str(tmp_path / "y.spacy"), "--label-map", LABEL_MAP, "--align", "expand"])
+    assert good.exit_code == 0, good.output
+    assert "diabetes" in [e.text for e in list(read_docs(tmp_path / "y.spacy", NLP))[0].ents]
+    conll = CliRunner().invoke(app, ["convert", str(tmp_path / "y.spacy"), str(tmp_path / "z.jsonl"), "--label-map", "A=B"])
+    assert conll.exit_code == 1 and "takes no label map" in conll.output
+
+
+def test_pubtator_input_is_annotated_abstract_by_abstract(model, abstracts, tmp_path):  # noqa: F811
+    assert [(r.id, r.meta["id"]) for r in Inputs(abstracts)] == [("abstracts.pubtator:1", "1"), ("abstracts.pubtator:9", "2")]
+    out = tmp_path / "out.pubtator"
+    result = CliRunner().invoke(build_app(), ["annotate", str(model), str(abstracts), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    docs = list(read_docs(out, NLP))
+    assert [d.text for d in docs] == [r.text for r in Inputs(abstracts)]
+    head = out.read_text().splitlines()[:2]
+    assert head == ["1|t|Migraine and aspirin.", "1|a|" + ABSTRACTS.splitlines()[1][4:]]  # title and abstract kept apart
+    assert {e.text for e in docs[1].ents} >= {"metformin", "lung cancer"}
+
+
+def test_evaluate_routes_whole_documents_sentence_by_sentence(model, abstracts, tmp_path):  # noqa: F811
+    report_path = tmp_path / "report.json"
+    result = CliRunner().invoke(build_app(), ["evaluate", str(model), str(abstracts), "--label-map", LABEL_MAP, "-o", str(report_path)])
+    assert result.exit_code == 0, result.output
+    assert "routed by sentence: 7 sentences in 2 docs" in result.output
+    report = json.loads(report_path.read_text())
+    assert report["unit"] == "sentence" and report["units"] == 7
+    assert sum(row["units"] for row in report["by_mentions"]) == 7
+    # the report's sentence figures are those of the sentence confidences
+    nlp = spacy.load(model)
+    gold = list(read_docs(abstracts, nlp, label_map={"SpecificDisease": "DISEASE", "DiseaseClass": "DISEASE", "Drug": "DRUG"}))
+    units = evaluation.scored_sentences(nlp.pipe(evaluation.unannotated(d) for d in gold), gold)
+    assert [u.mentions for u in units] == [2, 2, 1, 0, 2, 2, 2]
+    assert report["doc_accuracy"] == pytest.approx(sum(u.correct for u in units) / 7)
