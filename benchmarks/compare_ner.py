@@ -109,34 +109,29 @@ def convert(dataset: str, data_dir: Path, work: Path, unit: str = "document") ->
 
 
 def convert_documents(dataset: str, data_dir: Path, work: Path, unit: str) -> dict:
-    """Each split's abstracts as docs (``unit="document"``) or as one doc per
-    sentence; the blocks ``import`` refuses (overlapping mentions, a mention
+    """Each split's abstracts as docs (``unit="document"``, as ``autolabel
+    corpus --align expand --label-map ...`` converts them) or as one doc per
+    sentence; the blocks the reader refuses (overlapping mentions, a mention
     that is not its text) are left out and counted on stderr."""
     import spacy
     from spacy.tokens import DocBin
 
-    from autolabel_spacy.workflow.importer import import_annotations
+    from autolabel_spacy.corpora.splits import CorpusFolderError, convert_splits
 
-    work.mkdir(parents=True, exist_ok=True)
-    paths = {}
-    for split in ("train", "dev", "test"):
-        source = data_dir / dataset / f"{split}.pubtator"
-        if not source.is_file():
-            raise SystemExit(f"{source}: no such file (set --data-dir to the folder holding {dataset}/)")
-        docs_path = work / f"{split}.spacy"
-        if not docs_path.exists():
-            summary = import_annotations(
-                source, docs_path, "pubtator", align="expand", label_map=DOC_DATASETS[dataset] or None,
-                errors_path=work / f"{split}.import-errors.jsonl",
-            )
-            print(f"{source}: {summary.imported} of {summary.records} abstracts ({summary.errors} refused)", file=sys.stderr)
-        paths[split] = str(docs_path)
-        if unit == "sentence":
-            sentences_path = work / f"{split}.sentences.spacy"
-            nlp = spacy.blank("en")
-            docs = DocBin().from_disk(docs_path).get_docs(nlp.vocab)
-            DocBin(docs=[sent.as_doc() for doc in docs for sent in doc.sents], store_user_data=False).to_disk(sentences_path)
-            paths[split] = str(sentences_path)
+    if not (work / "test.spacy").exists():
+        try:
+            counts = convert_splits(data_dir / dataset, work, align="expand", label_map=DOC_DATASETS[dataset] or None)
+        except CorpusFolderError as e:
+            raise SystemExit(f"{e} (set --data-dir to the folder holding {dataset}/)")
+        for split, c in counts.items():
+            print(f"{dataset} {split}: {c.docs} abstracts ({c.errors} refused)", file=sys.stderr)
+    paths = {split: str(work / f"{split}.spacy") for split in ("train", "dev", "test")}
+    if unit == "sentence":
+        nlp = spacy.blank("en")
+        for split in paths:
+            docs = DocBin().from_disk(paths[split]).get_docs(nlp.vocab)
+            paths[split] = str(work / f"{split}.sentences.spacy")
+            DocBin(docs=[sent.as_doc() for doc in docs for sent in doc.sents]).to_disk(paths[split])
     return paths
 
 

@@ -76,6 +76,21 @@ def build_train_vocab(train_spacy: str, lang: str, out: Path, folds: int = 0) ->
     return {"terms": len(vocab.terms), "provenance": vocab.provenance}
 
 
+def domain_vocab_file(domain: str, labels: set, out: Path) -> dict:
+    """A domain's vocabularies (a plugin's public terminologies and curated
+    lists), the terms of ``labels`` only, as one term file: knowledge from
+    outside the corpus, against :func:`build_train_vocab`'s from inside it."""
+    from autolabel_spacy.domains import Vocabulary
+    from autolabel_spacy.hooks.manager import get_domain
+
+    spec = get_domain(domain)
+    names = [v.name for v in spec.vocabularies if v.labels & labels]
+    terms = {term: label for term, label in spec.all_terms(names).items() if label in labels}
+    provenance = f"the {domain} domain's vocabularies {', '.join(names)} ({spec.plugin} {spec.version})"
+    Vocabulary("domain_vocab", terms, provenance).to_tsv(out)
+    return {"terms": len(terms), "provenance": provenance}
+
+
 def train_subset(train_spacy: str, share: float, seed: int, lang: str, out_dir: Path) -> str:
     """A random ``share`` of the training docs (seeded), written next to them."""
     import random
@@ -239,6 +254,10 @@ def main() -> None:
         help="share of vocabulary matches hidden in training; auto: 1 - dev coverage / train coverage (as trained)",
     )
     parser.add_argument("--folds", type=int, default=5, help="cross-validation folds of the vocabulary (0: none)")
+    parser.add_argument(
+        "--vocabulary", default="train",
+        help="train: built from the training split's mentions; a domain's name (medical): that domain's vocabularies",
+    )
     parser.add_argument("--learn-no-match", action="store_true", help="a learned vector for unmatched tokens (default: zeros)")
     parser.add_argument("--width", type=int, default=16)
     parser.add_argument("--scale", type=float, default=100.0, help="GazetteerFeatures' scale of the match embedding")
@@ -256,7 +275,8 @@ def main() -> None:
     args = parser.parse_args()
 
     share = f"-share{args.train_share:g}" if args.train_share < 1.0 else ""
-    tag = f"{args.dataset}-{Path(args.config).stem}-gazetteer{share}"
+    source = "" if args.vocabulary == "train" else f"-{args.vocabulary}"
+    tag = f"{args.dataset}-{Path(args.config).stem}-gazetteer{source}{share}"
     if args.seeds is None:
         ablate(args, args.seed, f"{tag}-seed{args.seed}")
         return
@@ -270,10 +290,18 @@ def ablate(args, seed: int, tag: str) -> dict:
     args = argparse.Namespace(**{**vars(args), "seed": seed})
     config_text = compare_ner.read_config(args)
     work = Path(args.out) / tag
-    paths = compare_ner.convert(args.dataset, Path(args.data_dir), work / "corpus")
-    vocab_path = work / "train_vocab.tsv"
+    paths = compare_ner.convert(args.dataset, Path(args.data_dir), work / "corpus", args.unit)
     lang = compare_ner.DATASETS[args.dataset]
-    vocab = build_train_vocab(paths["train"], lang, vocab_path, args.folds)
+    if args.vocabulary == "train":
+        vocab_path = work / "train_vocab.tsv"
+        vocab = build_train_vocab(paths["train"], lang, vocab_path, args.folds)
+    else:
+        import spacy
+        from spacy.tokens import DocBin
+
+        vocab_path = work / f"{args.vocabulary}_vocab.tsv"
+        labels = {e.label_ for d in DocBin().from_disk(paths["dev"]).get_docs(spacy.blank(lang).vocab) for e in d.ents}
+        vocab = domain_vocab_file(args.vocabulary, labels, vocab_path)
     if args.train_share < 1.0:
         paths["train"] = train_subset(paths["train"], args.train_share, args.seed, lang, work / "corpus")
     coverage = {
@@ -290,7 +318,7 @@ def ablate(args, seed: int, tag: str) -> dict:
         match_dropout = round(max(0.0, 1.0 - coverage["dev"]["recall"] / seen), 2)
     else:
         match_dropout = float(args.match_dropout)
-    print(f"vocabulary from the training split: {vocab['terms']} terms; coverage {coverage}; "
+    print(f"vocabulary ({args.vocabulary}): {vocab['terms']} terms; coverage {coverage}; "
           f"match_dropout {match_dropout}", flush=True)
     gaz_text = with_gazetteer(
         config_text, str(vocab_path), args.width, match_dropout, args.learn_no_match, args.scale, args.doc_dropout,

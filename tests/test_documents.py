@@ -100,3 +100,22 @@ def test_evaluate_routes_whole_documents_sentence_by_sentence(model, abstracts, 
     units = evaluation.scored_sentences(nlp.pipe(evaluation.unannotated(d) for d in gold), gold)
     assert [u.mentions for u in units] == [2, 2, 1, 0, 2, 2, 2]
     assert report["doc_accuracy"] == pytest.approx(sum(u.correct for u in units) / 7)
+
+
+def test_corpus_converts_a_folder_of_pubtator_splits_and_sets_bad_blocks_aside(tmp_path):
+    folder = tmp_path / "abstracts"
+    folder.mkdir()
+    bad = "3|t|Broken.\n3|a|no mention here .\n3\t0\t6\tBrokex\tDrug\tC9\n"
+    (folder / "train.pubtator").write_text(ABSTRACTS + "\n" + bad, encoding="utf-8")
+    (folder / "dev.pubtator").write_text(ABSTRACTS, encoding="utf-8")
+    (folder / "test.pubtator").write_text(ABSTRACTS, encoding="utf-8")
+    out = tmp_path / "corpus"
+    result = CliRunner().invoke(build_app(), ["corpus", str(folder), str(out), "--label-map", LABEL_MAP])
+    assert result.exit_code == 0, result.output
+    assert "train: 2 docs" in result.output and "1 refused" in result.output
+    (error,) = [json.loads(line) for line in (out / "train.errors.jsonl").read_text().splitlines()]
+    assert error["record"].endswith(f"train.pubtator:{len(ABSTRACTS.splitlines()) + 4}") and "is not the text" in error["error"] and error["raw"].startswith("3|t|")
+    docs = list(read_docs(out / "test.spacy", NLP))
+    assert [d.user_data["pubtator"]["pmid"] for d in docs] == ["1", "2"]  # PMIDs and relations travel in the DocBin
+    assert [len(list(d.sents)) for d in docs] == [4, 3]
+    assert (out / "raw.txt").read_text().splitlines() == [d.text for d in docs]  # one abstract per line to annotate

@@ -12,6 +12,7 @@ from ..corpora.splits import convert_splits
 from ..loading import blank
 from .convert import LangOption, SchemeOption
 from .errors import number_in
+from .importer import AlignOption, LabelMapOption, parse_label_map
 
 
 def corpus_cli(
@@ -23,10 +24,15 @@ def corpus_cli(
         float,
         typer.Option(parser=lambda v: number_in(v, 0.0, 1.0, high_open=True), help="Share of train held out as dev when there is no dev split"),
     ] = 0.1,
+    align: AlignOption = "strict",
+    label_map: LabelMapOption = None,
 ) -> None:
-    """Convert every split of a token-per-line corpus folder to .spacy."""
+    """Convert every split of a corpus folder (token-per-line, or PubTator abstracts) to .spacy."""
     blank(lang)
-    counts = convert_splits(folder, output, lang=lang, dev_fraction=dev_fraction, scheme=scheme)
+    counts = convert_splits(
+        folder, output, lang=lang, dev_fraction=dev_fraction, scheme=scheme, align=align, label_map=parse_label_map(label_map)
+    )
     for split, c in counts.items():
-        typer.echo(f"{split}: {c.docs} docs, {c.tokens} tokens, {c.entities} entities")
+        refused = f"; {c.errors} refused -> {output / (split + '.errors.jsonl')}" if c.errors else ""
+        typer.echo(f"{split}: {c.docs} docs, {c.tokens} tokens, {c.entities} entities{refused}")
     typer.echo(f"wrote {output}")

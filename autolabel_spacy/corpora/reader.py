@@ -66,8 +66,8 @@ def _join(docs: list[Doc]) -> Doc:
     return Doc.from_docs(docs, ensure_whitespace=True)
 
 
-def to_docbin(docs: Iterable[Doc]) -> DocBin:
-    db = DocBin(store_user_data=False)
+def to_docbin(docs: Iterable[Doc], store_user_data: bool = False) -> DocBin:
+    db = DocBin(store_user_data=store_user_data)
     for doc in docs:
         db.add(doc)
     return db

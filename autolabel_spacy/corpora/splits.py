@@ -8,13 +8,23 @@ A corpus without a dev split (SEC-filings has none upstream) gets the last
 selection never sees the test split. ``raw.txt`` (unlabelled text, one doc
 per line) is copied when the folder has one, and otherwise written from the
 test split's text, so the annotation step always has input.
+
+Splits in PubTator (``train.pubtator``, ...) are whole abstracts, one doc
+each with its sentences; ``align`` and ``label_map`` go to the reader, and a
+block it refuses goes to ``<split>.errors.jsonl`` in the output folder with
+its line and reason (the rest of the split is converted).
 """
 from __future__ import annotations
 
+import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
+from spacy.util import get_lang_class
+
+from ..formats.pubtator import read_pubtator_records
 from .reader import docs_from_file, to_docbin
 
 SPLIT_NAMES = {"train": ("train",), "dev": ("dev", "devel", "valid", "validation"), "test": ("test",)}
@@ -29,6 +39,7 @@ class SplitCounts:
     docs: int
     tokens: int
     entities: int
+    errors: int = 0  # records refused (PubTator blocks), in <split>.errors.jsonl
 
 
 def find_splits(folder: Path) -> dict[str, Path]:
@@ -55,7 +66,8 @@ def find_splits(folder: Path) -> dict[str, Path]:
 
 
 def convert_splits(
-    folder: Path, output: Path, lang: str = "en", dev_fraction: float = 0.1, scheme: str = "auto"
+    folder: Path, output: Path, lang: str = "en", dev_fraction: float = 0.1, scheme: str = "auto",
+    align: str = "strict", label_map: Optional[dict] = None,
 ) -> dict[str, SplitCounts]:
     """Convert every split of ``folder`` into ``output``; returns counts per
     output split (``dev`` marked as held out when it came from train)."""
@@ -67,7 +79,11 @@ def convert_splits(
     counts: dict[str, SplitCounts] = {}
     test_texts: list[str] = []
     for split, path in files.items():
-        docs = list(docs_from_file(path, lang=lang, scheme=scheme))
+        errors = 0
+        if path.suffix.lower() == ".pubtator":
+            docs, errors = _pubtator_docs(path, lang, align, label_map, output / f"{split}.errors.jsonl")
+        else:
+            docs = list(docs_from_file(path, lang=lang, scheme=scheme))
         if split == "test":
             test_texts = [doc.text.replace("\n", " ") for doc in docs]
         if not docs:
@@ -78,7 +94,7 @@ def convert_splits(
                 raise CorpusFolderError(f"{path}: {len(docs)} sentences are too few to hold out a dev split")
             counts["dev (held out of train)"] = _write(docs[cut:], output / "dev.spacy")
             docs = docs[:cut]
-        counts[split] = _write(docs, output / f"{split}.spacy")
+        counts[split] = _write(docs, output / f"{split}.spacy", errors)
     raw = Path(folder) / "raw.txt"
     if raw.is_file():
         shutil.copyfile(raw, output / "raw.txt")
@@ -87,6 +103,21 @@ def convert_splits(
     return counts
 
 
-def _write(docs, path: Path) -> SplitCounts:
-    to_docbin(docs).to_disk(path)
-    return SplitCounts(len(docs), sum(len(d) for d in docs), sum(len(d.ents) for d in docs))
+def _pubtator_docs(path: Path, lang: str, align: str, label_map: Optional[dict], errors_path: Path) -> tuple[list, int]:
+    """The blocks of a PubTator split as docs; the refused ones written to
+    ``errors_path`` (as ``autolabel import`` writes them)."""
+    docs, errors = [], []
+    for record in read_pubtator_records(path, get_lang_class(lang)(), align=align, label_map=label_map):
+        if record.error is None:
+            docs.append(record.doc)
+        else:
+            errors.append(json.dumps({"record": record.where, "error": record.error, "raw": record.raw}, ensure_ascii=False))
+    with open(errors_path, "w", encoding="utf-8", errors="backslashreplace") as f:
+        f.write("".join(line + "\n" for line in errors))
+    return docs, len(errors)
+
+
+def _write(docs, path: Path, errors: int = 0) -> SplitCounts:
+    # PubTator docs keep their PMID, relations and composite parts (user_data)
+    to_docbin(docs, store_user_data=any(d.user_data for d in docs)).to_disk(path)
+    return SplitCounts(len(docs), sum(len(d) for d in docs), sum(len(d.ents) for d in docs), errors)
