@@ -84,6 +84,7 @@ class ScoredDoc:
     confidence: float  # probability that the whole annotation is right
     correct: bool  # predicted entities == gold entities exactly
     mentions: int = 0  # gold entities
+    predicted: frozenset = frozenset()  # predicted entities (start char, end char, label)
 
 
 def unannotated(doc: Doc) -> Doc:
@@ -105,8 +106,9 @@ def scored_docs(predicted: Iterable[Doc], gold: Iterable[Doc]) -> list[ScoredDoc
         confidence = doc_confidence(pred)
         if confidence is None:
             raise ValueError("predicted docs carry no annotation confidence (sequence_prob); is crf_ner in the pipeline?")
-        same = {(e.start_char, e.end_char, e.label_) for e in pred.ents} == {(e.start_char, e.end_char, e.label_) for e in ref.ents}
-        out.append(ScoredDoc(confidence, same, len(ref.ents)))
+        predicted = frozenset((e.start_char, e.end_char, e.label_) for e in pred.ents)
+        same = predicted == {(e.start_char, e.end_char, e.label_) for e in ref.ents}
+        out.append(ScoredDoc(confidence, same, len(ref.ents), predicted))
     return out
 
 
@@ -122,9 +124,21 @@ def scored_sentences(predicted: Iterable[Doc], gold: Iterable[Doc]) -> list[Scor
             out += scored_docs([pred], [ref])
             continue
         for start, end, confidence in sentences:
-            truth = _ents_in(ref, start, end)
-            out.append(ScoredDoc(confidence, _ents_in(pred, start, end) == truth, len(truth)))
+            truth, predicted = _ents_in(ref, start, end), frozenset(_ents_in(pred, start, end))
+            out.append(ScoredDoc(confidence, predicted == truth, len(truth), predicted))
     return out
+
+
+def agreement(units: list[ScoredDoc], others: list[ScoredDoc]) -> list[ScoredDoc]:
+    """The same units scored by two models: where both predicted the same
+    entities, the geometric mean of their confidences; where they disagree,
+    zero (such a unit always goes to review)."""
+    if len(units) != len(others):
+        raise ValueError(f"{len(units)} units against {len(others)}: score the same gold docs with both models")
+    return [
+        ScoredDoc((u.confidence * o.confidence) ** 0.5 if u.predicted == o.predicted else 0.0, u.correct, u.mentions, u.predicted)
+        for u, o in zip(units, others)
+    ]
 
 
 def by_mentions(units: list[ScoredDoc], threshold: Optional[float] = None, most: int = 4) -> list[dict]:

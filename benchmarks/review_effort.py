@@ -30,6 +30,11 @@ def main() -> None:
     parser.add_argument("--target", type=float, default=0.99)
     parser.add_argument("--coverage", type=float, default=0.6, help="also report the most confident share of test docs")
     parser.add_argument("--out", default=None, help="write the result as JSON here")
+    parser.add_argument(
+        "--agree-with", default=None, metavar="MODEL",
+        help="a second model (another seed, or model-last beside model-best): a sentence's confidence is the geometric "
+        "mean of the two where they agree, and zero where they do not",
+    )
     args = parser.parse_args()
 
     import spacy
@@ -37,11 +42,14 @@ def main() -> None:
 
     from autolabel_spacy import evaluation
 
-    nlp = spacy.load(args.model)
+    models = [spacy.load(args.model)] + ([spacy.load(args.agree_with)] if args.agree_with else [])
 
     def scored(path):
-        gold = list(DocBin().from_disk(path).get_docs(nlp.vocab))
-        return evaluation.scored_sentences(nlp.pipe((evaluation.unannotated(d) for d in gold), batch_size=64), gold)
+        runs = []
+        for nlp in models:
+            gold = list(DocBin().from_disk(path).get_docs(nlp.vocab))
+            runs.append(evaluation.scored_sentences(nlp.pipe((evaluation.unannotated(d) for d in gold), batch_size=64), gold))
+        return runs[0] if len(runs) == 1 else evaluation.agreement(*runs)
 
     dev, test = scored(args.dev), scored(args.test)
     rec = evaluation.recommend_threshold(dev, args.target)
@@ -52,6 +60,7 @@ def main() -> None:
     best_on_test = evaluation.recommend_threshold(test, args.target)
     result = {
         "model": args.model,
+        "agree_with": args.agree_with,
         "target": args.target,
         "threshold_from_dev": threshold,
         "dev": rec,

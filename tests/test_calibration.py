@@ -67,3 +67,15 @@ def test_recommended_threshold_is_the_lowest_that_reaches_the_target():
             row = routing_curve(docs, [got["threshold"]])[0]
             assert row["coverage"] == got["coverage"] and row["accuracy"] == got["accuracy"] >= target
     assert list(itertools.islice(routing_curve([ScoredDoc(0.5, True)], [0.9]), 1))[0]["accuracy"] is None
+
+
+def test_agreement_keeps_units_two_models_agree_on_and_sends_the_rest_to_review():
+    from autolabel_spacy.evaluation import ScoredDoc, agreement
+
+    a = [ScoredDoc(0.9, True, 1, frozenset({(0, 4, "X")})), ScoredDoc(0.99, False, 0, frozenset({(5, 9, "X")}))]
+    b = [ScoredDoc(0.4, True, 1, frozenset({(0, 4, "X")})), ScoredDoc(0.99, True, 0, frozenset())]
+    both = agreement(a, b)
+    assert [round(u.confidence, 6) for u in both] == [0.6, 0.0]
+    assert [(u.correct, u.mentions) for u in both] == [(True, 1), (False, 0)]  # the first model's units
+    with pytest.raises(ValueError, match="same gold docs"):
+        agreement(a, b[:1])
