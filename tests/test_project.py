@@ -10,7 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
+import spacy
 import srsly
+from spacy.tokens import DocBin
 from fresh_venv import fresh_venv, pip_install
 from weasel.util import load_project_config
 
@@ -114,3 +116,25 @@ def test_demo_workflow_end_to_end_then_nothing_changed(tmp_path):
     assert run.returncode == 0, run.stderr[-4000:]
     ents = json.loads(run.stdout.strip().splitlines()[-1])
     assert ["rituximab", "Chemical"] in ents, ents
+
+
+def test_the_convert_step_takes_a_folder_of_pubtator_abstracts(tmp_path):
+    """The project's steps on whole documents: `--vars.corpus_align` and
+    `--vars.label_map` go to `autolabel corpus`."""
+    from test_documents import ABSTRACTS
+
+    project = tmp_path / "project"
+    project.mkdir()
+    _copy_project(project)
+    folder = tmp_path / "abstracts"
+    folder.mkdir()
+    for split in ("train", "dev", "test"):
+        (folder / f"{split}.pubtator").write_text(ABSTRACTS, encoding="utf-8")
+    spacy_cli(
+        "project", "run", "convert", str(project), "--vars.dataset", "docs", "--vars.corpus_dir", str(folder),
+        "--vars.corpus_align", "expand", "--vars.label_map", "SpecificDisease=Disease,DiseaseClass=Disease,Drug=Chemical",
+    )
+    docs = list(DocBin().from_disk(project / "corpus/docs/train.spacy").get_docs(spacy.blank("en").vocab))
+    assert len(docs) == 2 and {e.label_ for d in docs for e in d.ents} == {"Disease", "Chemical"}
+    assert [len(list(d.sents)) for d in docs] == [4, 3]
+    assert len((project / "corpus/docs/raw.txt").read_text().splitlines()) == 2

@@ -45,8 +45,8 @@ def import_cli(
 
 
 def parse_label_map(text: Optional[str]) -> Optional[dict]:
-    """``'A=X,B=X'`` as ``{"A": "X", "B": "X"}``."""
-    if text is None:
+    """``'A=X,B=X'`` as ``{"A": "X", "B": "X"}``; empty text: no map."""
+    if text is None or not text.strip():
         return None
     pairs = [item.split("=") for item in text.split(",") if item.strip()]
     if not pairs or any(len(pair) != 2 or not pair[0].strip() or not pair[1].strip() for pair in pairs):
