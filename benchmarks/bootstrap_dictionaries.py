@@ -41,6 +41,10 @@ def main() -> None:
     parser.add_argument("--share", type=float, default=0.3, help="share of training sentences for dictionary (b)")
     parser.add_argument("--unknown-rate", type=float, default=0.0, help="share of unmatched tokens left unannotated")
     parser.add_argument("--no-abbreviations", action="store_true", help="do not add the terms the text defines")
+    parser.add_argument(
+        "--no-head-cues", action="store_true",
+        help="tag every unmatched token O (default: probable mentions that the terms' heads and endings hint at are left unknown)",
+    )
     parser.add_argument("--only", type=int, default=None, help="run only dictionary setting 0 (a) or 1 (b)")
     args = parser.parse_args()
 
@@ -50,7 +54,7 @@ def main() -> None:
     from autolabel_spacy.hooks.manager import get_domain
     from autolabel_spacy.workflow.bootstrap import bootstrap, dictionary_predictions
 
-    work = Path(args.out) / f"bootstrap-{args.dataset}-{Path(args.config).stem}"
+    work = Path(args.out) / f"bootstrap-{args.dataset}-{Path(args.config).stem}{'-no-head-cues' if args.no_head_cues else ''}"
     paths = compare_ner.convert(args.dataset, Path(args.data_dir), work / "corpus", args.unit)
     nlp = spacy.blank("en")
     train_docs = list(DocBin().from_disk(paths["train"]).get_docs(nlp.vocab))
@@ -76,7 +80,7 @@ def main() -> None:
                      "training.eval_frequency": args.eval_frequency}
         result = bootstrap(
             raw, terms, work / f"setting{i}", args.config, overrides=overrides, seed=args.seed, unknown_rate=args.unknown_rate,
-            abbreviations=not args.no_abbreviations,
+            abbreviations=not args.no_abbreviations, unknown=not args.no_head_cues,
         )
         seconds = time.perf_counter() - start
         # how good the weak labels are, against the training text's gold labels (never used in training)
@@ -94,7 +98,7 @@ def main() -> None:
     lines = [
         f"### {args.dataset} test — bootstrapped from dictionaries, config `{Path(args.config).name}`, "
         f"{args.epochs} epochs, seed {args.seed}, unknown rate {args.unknown_rate}, "
-        f"terms defined in the text {'off' if args.no_abbreviations else 'on'}",
+        f"terms defined in the text {'off' if args.no_abbreviations else 'on'}, head cues {'off' if args.no_head_cues else 'on'}",
         "",
         "| dictionary | terms | dictionary P/R/F1 | bootstrapped P/R/F1 | Δ F1 | terms defined in the text | "
         "weak labels P/R/F1 (train text) | weak entities | unknown tokens |",
