@@ -17,6 +17,10 @@ from spacy.tokens import Doc
 MAX_LONG_TOKENS = 10  # how far before the bracket a long form may start
 STOPS = {".", ";", ":", "(", ")", "[", "]"}
 MIN_CONFIDENCE = 0.5  # a long form decoded with less settles nothing
+CLOSERS = {")", ";", ","}
+# words that make a longer predicted span name something else than the long
+# form it ends with ("deficiency of arylsulfatase A (ARSA)": the enzyme)
+LINKS = {"of", "in", "with", "for", "by", "to", "from", "and", "or", "on", "at"}
 
 
 def is_abbreviation_of(short: str, long: str, max_length: int = 8) -> bool:
@@ -54,7 +58,8 @@ def definitions(doc: Doc, max_length: int = 8) -> Iterator[Definition]:
     that fits it ("gene causing Pendred syndrome ( PDS )" defines "Pendred
     syndrome")."""
     for i in range(1, len(doc) - 2):
-        if doc[i].text != "(" or doc[i + 2].text != ")":
+        # "Cowden disease (CD)", also "(CD; MIM 158350)" and "(CD, ...)"
+        if doc[i].text != "(" or doc[i + 2].text not in CLOSERS:
             continue
         short = doc[i + 1].text
         # at most min(|short| + 5, 2 |short|) words, as Schwartz & Hearst
@@ -75,10 +80,10 @@ def abbreviation_constraints(
     label.
 
     A definition whose long form was predicted as an entity with at least
-    ``min_confidence`` (a predicted
-    span inside the long form that ends where it ends: "Duchenne muscular
-    dystrophy", not "deficiency of arylsulfatase A" for ARSA, which names
-    the enzyme) gives the short form that label. Every single-token use of
+    ``min_confidence`` (a predicted span that ends where the long form ends,
+    inside it or reaching before it over modifiers only: "autosomal
+    recessive copper toxicosis (CT)", not "deficiency of arylsulfatase A
+    (ARSA)", which names the enzyme) gives the short form that label. Every single-token use of
     the short form in the doc then takes it, unless a predicted entity
     overlaps the use without being exactly it ("DMD-like" inside a longer
     mention). A short form defined twice, once with a label and once
@@ -88,7 +93,10 @@ def abbreviation_constraints(
     """
     labels: dict[str, set] = {}
     for d in definitions(doc):
-        found = {label for start, end, label, p in spans if end == d.end and d.start <= start and p >= min_confidence}
+        found = {
+            label for start, end, label, p in spans
+            if end == d.end and p >= min_confidence and not any(t.lower_ in LINKS for t in doc[start:d.start])
+        }
         labels.setdefault(d.short, set()).add(next(iter(found)) if len(found) == 1 else None)
     covered = {i: (start, end) for start, end, *_ in spans for i in range(start, end)}
     out = []
