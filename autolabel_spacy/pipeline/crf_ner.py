@@ -311,10 +311,16 @@ class CRFEntityRecognizer(TrainablePipe):
             constraints = [
                 abbreviation_constraints(doc, pred.spans) for doc, pred in zip(docs, preds)
             ]
-            if not any(constraints):
+            again = [i for i, c in enumerate(constraints) if c]  # only the docs a constraint changes
+            if not again:
                 return preds
-            clamped = decoding.clamp(self._crf, emissions, constraints)
-            return decoding.decode(self._crf, clamped, self.cfg["store_marginals"], temperature, ranges)
+            clamped = decoding.clamp(self._crf, [emissions[i] for i in again], [constraints[i] for i in again])
+            redone = decoding.decode(
+                self._crf, clamped, self.cfg["store_marginals"], temperature, [ranges[i] for i in again] if ranges else None
+            )
+            for i, pred in zip(again, redone):
+                preds[i] = pred
+            return preds
 
     def set_annotations(self, docs: Iterable[Doc], predictions: List[DocPrediction]) -> None:
         key = self.cfg["spans_key"]
