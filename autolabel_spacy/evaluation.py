@@ -85,6 +85,7 @@ class ScoredDoc:
     correct: bool  # predicted entities == gold entities exactly
     mentions: int = 0  # gold entities
     predicted: frozenset = frozenset()  # predicted entities (start char, end char, label)
+    tokens: int = 0  # the unit's length
 
 
 def unannotated(doc: Doc) -> Doc:
@@ -108,7 +109,7 @@ def scored_docs(predicted: Iterable[Doc], gold: Iterable[Doc]) -> list[ScoredDoc
             raise ValueError("predicted docs carry no annotation confidence (sequence_prob); is crf_ner in the pipeline?")
         predicted = frozenset((e.start_char, e.end_char, e.label_) for e in pred.ents)
         same = predicted == {(e.start_char, e.end_char, e.label_) for e in ref.ents}
-        out.append(ScoredDoc(confidence, same, len(ref.ents), predicted))
+        out.append(ScoredDoc(confidence, same, len(ref.ents), predicted, len(ref)))
     return out
 
 
@@ -125,7 +126,7 @@ def scored_sentences(predicted: Iterable[Doc], gold: Iterable[Doc]) -> list[Scor
             continue
         for start, end, confidence in sentences:
             truth, predicted = _ents_in(ref, start, end), frozenset(_ents_in(pred, start, end))
-            out.append(ScoredDoc(confidence, predicted == truth, len(truth), predicted))
+            out.append(ScoredDoc(confidence, predicted == truth, len(truth), predicted, end - start))
     return out
 
 
@@ -136,8 +137,20 @@ def agreement(units: list[ScoredDoc], others: list[ScoredDoc]) -> list[ScoredDoc
     if len(units) != len(others):
         raise ValueError(f"{len(units)} units against {len(others)}: score the same gold docs with both models")
     return [
-        ScoredDoc((u.confidence * o.confidence) ** 0.5 if u.predicted == o.predicted else 0.0, u.correct, u.mentions, u.predicted)
+        ScoredDoc(
+            (u.confidence * o.confidence) ** 0.5 if u.predicted == o.predicted else 0.0, u.correct, u.mentions, u.predicted, u.tokens
+        )
         for u, o in zip(units, others)
+    ]
+
+
+def per_token(units: list[ScoredDoc]) -> list[ScoredDoc]:
+    """The units ranked by the geometric mean of their confidence per token,
+    ``confidence ** (1 / tokens)``: a long sentence without mentions is not
+    ranked below a short one only for its length. (A ranking for routing,
+    not a probability: the threshold must be chosen on these scores.)"""
+    return [
+        ScoredDoc(u.confidence ** (1.0 / max(1, u.tokens)), u.correct, u.mentions, u.predicted, u.tokens) for u in units
     ]
 
 

@@ -35,6 +35,10 @@ def main() -> None:
         help="a second model (another seed, or model-last beside model-best): a sentence's confidence is the geometric "
         "mean of the two where they agree, and zero where they do not",
     )
+    parser.add_argument(
+        "--rank-by", choices=("sentence", "token"), default="sentence",
+        help="sentence: the sentence's probability; token: its geometric mean per token (evaluation.per_token)",
+    )
     args = parser.parse_args()
 
     import spacy
@@ -49,7 +53,8 @@ def main() -> None:
         for nlp in models:
             gold = list(DocBin().from_disk(path).get_docs(nlp.vocab))
             runs.append(evaluation.scored_sentences(nlp.pipe((evaluation.unannotated(d) for d in gold), batch_size=64), gold))
-        return runs[0] if len(runs) == 1 else evaluation.agreement(*runs)
+        units = runs[0] if len(runs) == 1 else evaluation.agreement(*runs)
+        return evaluation.per_token(units) if args.rank_by == "token" else units
 
     dev, test = scored(args.dev), scored(args.test)
     rec = evaluation.recommend_threshold(dev, args.target)
@@ -61,6 +66,7 @@ def main() -> None:
     result = {
         "model": args.model,
         "agree_with": args.agree_with,
+        "rank_by": args.rank_by,
         "target": args.target,
         "threshold_from_dev": threshold,
         "dev": rec,
