@@ -83,8 +83,8 @@ def abbreviation_constraints(
     ``min_confidence`` (a predicted span that ends where the long form ends,
     inside it or reaching before it over modifiers only: "autosomal
     recessive copper toxicosis (CT)", not "deficiency of arylsulfatase A
-    (ARSA)", which names the enzyme) gives the short form that label. Every single-token use of
-    the short form in the doc then takes it, unless a predicted entity
+    (ARSA)", which names the enzyme) gives the short form that label. Every
+    single-token use of the short form in the doc then takes it, unless a predicted entity
     overlaps the use without being exactly it ("DMD-like" inside a longer
     mention). A short form defined twice, once with a label and once
     without or with another, settles nothing; one whose long form is no

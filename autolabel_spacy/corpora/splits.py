@@ -16,15 +16,13 @@ its line and reason (the rest of the split is converted).
 """
 from __future__ import annotations
 
-import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from spacy.util import get_lang_class
-
 from ..formats.pubtator import read_pubtator_records
+from ..loading import blank
 from .reader import docs_from_file, to_docbin
 
 SPLIT_NAMES = {"train": ("train",), "dev": ("dev", "devel", "valid", "validation"), "test": ("test",)}
@@ -107,13 +105,13 @@ def _pubtator_docs(path: Path, lang: str, align: str, label_map: Optional[dict],
     """The blocks of a PubTator split as docs; the refused ones written to
     ``errors_path`` (as ``autolabel import`` writes them)."""
     docs, errors = [], []
-    for record in read_pubtator_records(path, get_lang_class(lang)(), align=align, label_map=label_map):
+    for record in read_pubtator_records(path, blank(lang), align=align, label_map=label_map):
         if record.error is None:
             docs.append(record.doc)
         else:
-            errors.append(json.dumps({"record": record.where, "error": record.error, "raw": record.raw}, ensure_ascii=False))
+            errors.append(record.error_line())
     with open(errors_path, "w", encoding="utf-8", errors="backslashreplace") as f:
-        f.write("".join(line + "\n" for line in errors))
+        f.write("".join(errors))
     return docs, len(errors)
 
 

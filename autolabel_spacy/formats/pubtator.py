@@ -10,8 +10,8 @@ One block per document, blocks separated by an empty line::
 Offsets are character offsets into ``title + " " + abstract``. A block
 becomes one Doc of that text: mentions are its entities (``label_`` the type,
 or ``label_map[type]``; ``kb_id_`` the concept id), the title is its first
-sentence and the abstract's sentences follow (see :func:`mark_sentences`), and the block's PMID, title length, relations and composite parts
-are kept in ``doc.user_data["pubtator"]`` so that writing the doc gives the
+sentence and the abstract's sentences follow (see :func:`mark_sentences`),
+and the block's PMID, title length, relations and composite parts are kept in ``doc.user_data["pubtator"]`` so that writing the doc gives the
 block back. A block with a malformed line, an offset past the text, a
 mention whose text is not the text at its offsets, an unknown type or a
 relation naming an id no mention has is an error of that block, with the
@@ -20,6 +20,7 @@ line and the reason.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Iterable, Iterator, Optional
 
 from spacy.pipeline import Sentencizer
@@ -63,7 +64,7 @@ def blocks(path) -> Iterator[tuple[str, list[tuple[int, str]], str]]:
     not UTF-8 are kept as lone surrogates, for :func:`block_head` to report
     with their line."""
     lines: list[tuple[int, str]] = []
-    raw = open(path, "rb").read()
+    raw = Path(path).read_bytes()
     text = raw.removeprefix(b"\xef\xbb\xbf").decode("utf-8", errors="surrogateescape")
     for lineno, line in enumerate(text.split("\n"), start=1):
         line = line.rstrip("\r")

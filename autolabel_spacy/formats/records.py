@@ -34,6 +34,10 @@ class Record:
     error: Optional[str] = None
     raw: Optional[str] = None  # the input line, kept for errors files
 
+    def error_line(self) -> str:
+        """The record's line in an errors file: where, why, and its raw text."""
+        return json.dumps({"record": self.where, "error": self.error, "raw": self.raw}, ensure_ascii=False) + "\n"
+
 
 def make_doc(
     nlp,

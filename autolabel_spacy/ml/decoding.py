@@ -141,11 +141,9 @@ def posteriors(
 
 def clamp(layer: Model, emissions: List[Floats2d], constraints: Sequence) -> List[Floats2d]:
     """Emissions that allow only the given tags: per doc, ``(start, end,
-    label)`` ranges that must be one entity of ``label`` (label None: no
-    entity, every token ``O``); the scores of every other tag at those
-    tokens become impossible."""
+    label)`` ranges that must be one entity of ``label``; the scores of
+    every other tag at those tokens become impossible."""
     scheme = get_scheme(layer)
-    outside = scheme.tags.index("O")
     out = []
     for em, doc_constraints in zip(emissions, constraints):
         if not doc_constraints:
@@ -153,11 +151,8 @@ def clamp(layer: Model, emissions: List[Floats2d], constraints: Sequence) -> Lis
             continue
         em = np.array(em, copy=True)
         for start, end, label in doc_constraints:
-            if label is None:
-                tags = [outside] * (end - start)
-            else:
-                first, inside, last, _ = scheme.segment(start, end, label)
-                tags = [first] + [inside] * (end - start - 2) + ([last] if end - start > 1 else [])
+            first, inside, last, _ = scheme.segment(start, end, label)
+            tags = [first] + [inside] * (end - start - 2) + ([last] if end - start > 1 else [])
             for t, k in zip(range(start, end), tags):
                 keep = em[t, k]
                 em[t] = crf.IMPOSSIBLE

@@ -84,8 +84,8 @@ def make_crf_ner(
         ``doc.user_data["autolabel_marginals"]``.
     abbreviations: every use of a short form the doc defines ("Duchenne
         muscular dystrophy ( DMD )") takes the label the long form was
-        decoded with, or none if it got none: a constraint on a second
-        decoding (``abbreviations.py``), whose probabilities are given it.
+        decoded with: a constraint on a second decoding of the docs it
+        changes (``abbreviations.py``), whose probabilities are given it.
     A doc with two or more sentences (a sentencizer before this component, or
     a reader that marks them, such as ``pubtator``'s) also gets the
     probability that each sentence's annotation is right, in

@@ -8,7 +8,6 @@ invalid JSON or bytes.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Optional
@@ -117,7 +116,7 @@ def import_annotations(
                 if unknown:
                     record = Record(record.where, error=f"unknown labels {unknown} (known: {sorted(labels)})", raw=record.raw)
             if record.error is not None:
-                errors.write(json.dumps({"record": record.where, "error": record.error, "raw": record.raw}, ensure_ascii=False) + "\n")
+                errors.write(record.error_line())
                 continue
             docs.append(record.doc)
             n_ents += len(record.doc.ents)
