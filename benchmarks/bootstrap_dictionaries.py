@@ -3,17 +3,19 @@ labels of the training text are ignored; only the test labels are used, for
 scoring).
 
     python -m benchmarks.bootstrap_dictionaries --dataset ncbi_disease_docs --epochs 10
-    python -m benchmarks.bootstrap_dictionaries --dataset bc5cdr_docs --epochs 10
+    python -m benchmarks.bootstrap_dictionaries --dataset bc5cdr_docs --epochs 10 --seeds 0,1,2 --only 0
 
 (a) the medical plugin's vocabularies (the public terminologies and the
 curated lists), of the dataset's labels; (b) a partial dictionary: the
 mention strings of a random 30% of the training docs. For each, prints the
 test F1 of dictionary matching alone and of ``crf_ner`` bootstrapped on the
-raw training text, and writes JSON and Markdown.
+raw training text, and writes JSON and Markdown. With ``--seeds``, one run
+per seed (``...-seedN``) and a summary ``...-seeds.md`` with the medians.
 """
 from __future__ import annotations
 
 import random
+import statistics
 import time
 from pathlib import Path
 
@@ -46,15 +48,30 @@ def main() -> None:
         help="tag every unmatched token O (default: probable mentions that the terms' heads and endings hint at are left unknown)",
     )
     parser.add_argument("--only", type=int, default=None, help="run only dictionary setting 0 (a) or 1 (b)")
+    compare_ner.add_seed_options(parser)
     args = parser.parse_args()
+    if args.jobs != 1:
+        parser.error("--jobs: bootstrap trains in this process, one seed at a time")
 
+    tag = f"bootstrap-{args.dataset}-{Path(args.config).stem}{'-no-head-cues' if args.no_head_cues else ''}"
+    if args.seeds is None:
+        run(args, args.seed, tag)
+        return
+    results = compare_ner.run_seeds(lambda seed, name: run(args, seed, name), args, tag)
+    report.write_tables(args.out, f"{tag}-seeds", results, seeds_markdown(results))
+
+
+def run(args, seed: int, name: str) -> dict:
+    """One bootstrap run at ``seed`` under ``--out``/``name``: both
+    dictionary settings (or ``--only`` one), each matched alone and
+    bootstrapped into a trained ``crf_ner``; writes the table."""
     import spacy
     from spacy.tokens import DocBin
 
     from autolabel_spacy.hooks.manager import get_domain
     from autolabel_spacy.workflow.bootstrap import bootstrap, dictionary_predictions
 
-    work = Path(args.out) / f"bootstrap-{args.dataset}-{Path(args.config).stem}{'-no-head-cues' if args.no_head_cues else ''}"
+    work = Path(args.out) / name
     paths = compare_ner.convert(args.dataset, Path(args.data_dir), work / "corpus", args.unit)
     nlp = spacy.blank("en")
     train_docs = list(DocBin().from_disk(paths["train"]).get_docs(nlp.vocab))
@@ -68,18 +85,18 @@ def main() -> None:
         f"medical plugin vocabularies ({', '.join(vocabularies)})": {
             term: label for term, label in medical.all_terms(vocabularies).items() if label in labels
         },
-        f"mentions of {args.share:.0%} of train docs": partial_dictionary(train_docs, args.share, args.seed),
+        f"mentions of {args.share:.0%} of train docs": partial_dictionary(train_docs, args.share, seed),
     }
     rows = []
-    for i, (name, terms) in enumerate(settings.items()):
+    for i, (setting, terms) in enumerate(settings.items()):
         if args.only is not None and i != args.only:
             continue
         dictionary = prf(dictionary_predictions(nlp, test_docs, terms), test_docs)
         start = time.perf_counter()
-        overrides = {"training.max_epochs": args.epochs, "training.max_steps": 0, "system.seed": args.seed,
+        overrides = {"training.max_epochs": args.epochs, "training.max_steps": 0, "system.seed": seed,
                      "training.eval_frequency": args.eval_frequency}
         result = bootstrap(
-            raw, terms, work / f"setting{i}", args.config, overrides=overrides, seed=args.seed, unknown_rate=args.unknown_rate,
+            raw, terms, work / f"setting{i}", args.config, overrides=overrides, seed=seed, unknown_rate=args.unknown_rate,
             abbreviations=not args.no_abbreviations, unknown=not args.no_head_cues,
         )
         seconds = time.perf_counter() - start
@@ -92,12 +109,12 @@ def main() -> None:
         model = spacy.load(result["model"])
         boot = prf(list(model.pipe((d.text for d in test_docs), batch_size=256)), test_docs)
         counts = {k: result[k] for k in ("defined_terms", "weak_entities", "unknown_tokens", "tokens")}
-        rows.append({"dictionary": name, "terms": len(terms), "dictionary_only": dictionary,
+        rows.append({"dictionary": setting, "terms": len(terms), "dictionary_only": dictionary,
                      "weak_labels_on_train": weak_quality, "bootstrapped": boot, "train_seconds": seconds, **counts})
-        print(f"{name}: dictionary F1 {dictionary['f']:.2f} -> bootstrapped F1 {boot['f']:.2f}", flush=True)
+        print(f"{setting}: dictionary F1 {dictionary['f']:.2f} -> bootstrapped F1 {boot['f']:.2f}", flush=True)
     lines = [
         f"### {args.dataset} test — bootstrapped from dictionaries, config `{Path(args.config).name}`, "
-        f"{args.epochs} epochs, seed {args.seed}, unknown rate {args.unknown_rate}, "
+        f"{args.epochs} epochs, seed {seed}, unknown rate {args.unknown_rate}, "
         f"terms defined in the text {'off' if args.no_abbreviations else 'on'}, head cues {'off' if args.no_head_cues else 'on'}",
         "",
         "| dictionary | terms | dictionary P/R/F1 | bootstrapped P/R/F1 | Δ F1 | terms defined in the text | "
@@ -112,8 +129,42 @@ def main() -> None:
             f"{w['p']:.1f}/{w['r']:.1f}/{w['f']:.1f} | {r['weak_entities']} | "
             f"{r['unknown_tokens']}/{r['tokens']} |"
         )
-    md = "\n".join(lines) + "\n"
-    report.write_tables(args.out, work.name, rows, md)
+    data = {"dataset": args.dataset, "config": Path(args.config).name, "epochs": args.epochs, "seed": seed, "rows": rows}
+    report.write_tables(args.out, name, data, "\n".join(lines) + "\n")
+    return data
+
+
+def seeds_markdown(results: list[dict]) -> str:
+    """Per dictionary setting and seed: dictionary matching alone and the
+    bootstrapped tagger (P/R/F1), the difference, the commit; then the
+    medians of each setting."""
+    first = results[0]
+    lines = [
+        f"### {first['dataset']} test — bootstrapped from dictionaries, config `{first['config']}`, "
+        f"{first['epochs']} epochs, seeds " + ", ".join(str(r["seed"]) for r in results),
+        "",
+        "| dictionary | seed | dictionary P/R/F1 | bootstrapped P/R/F1 | Δ F1 | commit |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    prf_cell = "{:.1f}/{:.1f}/{:.1f}".format
+    for i, setting in enumerate(first["rows"]):
+        runs = [r["rows"][i] for r in results]
+        for r, row in zip(results, runs):
+            d, b = row["dictionary_only"], row["bootstrapped"]
+            lines.append(
+                f"| {setting['dictionary']} | {r['seed']} | {prf_cell(d['p'], d['r'], d['f'])} | "
+                f"{prf_cell(b['p'], b['r'], b['f'])} | {b['f'] - d['f']:+.1f} | {r.get('commit') or 'unknown'} |"
+            )
+        med = {
+            part: [statistics.median(row[part][k] for row in runs) for k in "prf"]
+            for part in ("dictionary_only", "bootstrapped")
+        }
+        diff = statistics.median(row["bootstrapped"]["f"] - row["dictionary_only"]["f"] for row in runs)
+        lines.append(
+            f"| {setting['dictionary']} | median | {prf_cell(*med['dictionary_only'])} | "
+            f"{prf_cell(*med['bootstrapped'])} | {diff:+.1f} | |"
+        )
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks.report import write_tables
+from benchmarks.report import commit, read_table, write_tables
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -362,27 +362,41 @@ def compare(args, seed: int, tag: str) -> dict:
 
 
 def seeds_markdown(results: list[dict]) -> str:
-    """Per-seed F1 of both models, their difference and speed ratio, and the medians."""
+    """Per-seed F1 of ``crf_ner`` (and of spaCy's ``ner``, their difference
+    and speed ratio when the baseline ran), the commit each seed ran at, and
+    the medians of each column."""
     first = results[0]
+    baseline = len(first["rows"]) > 1
     lines = [
         f"### {first['dataset']} — config `{first['config']}`, {first['epochs']} epochs, seeds "
         + ", ".join(str(r["seed"]) for r in results),
         "",
-        "| seed | crf_ner F1 | spacy_ner F1 | crf_ner − ner | speed ratio crf_ner/ner |",
-        "|---:|---:|---:|---:|---:|",
     ]
-    diffs, ratios = [], []
+    if baseline:
+        lines += ["| seed | crf_ner F1 | spacy_ner F1 | crf_ner − ner | speed ratio crf_ner/ner | commit |",
+                  "|---:|---:|---:|---:|---:|---|"]
+    else:
+        lines += ["| seed | crf_ner P | R | F1 | commit |", "|---:|---:|---:|---:|---|"]
+    table = []
     for r in results:
-        crf, ner = r["rows"]
-        diffs.append(crf["f"] - ner["f"])
-        ratios.append(crf["words_per_second"] / ner["words_per_second"])
-        lines.append(f"| {r['seed']} | {crf['f']:.2f} | {ner['f']:.2f} | {diffs[-1]:+.2f} | {ratios[-1]:.2f} |")
-    median = statistics.median
-    lines.append(
-        f"| median | {median(r['rows'][0]['f'] for r in results):.2f} | {median(r['rows'][1]['f'] for r in results):.2f} | "
-        f"{median(diffs):+.2f} | {median(ratios):.2f} |"
-    )
+        crf = r["rows"][0]
+        if baseline:
+            ner = r["rows"][1]
+            table.append((crf["f"], ner["f"], crf["f"] - ner["f"], crf["words_per_second"] / ner["words_per_second"]))
+        else:
+            table.append((crf["p"], crf["r"], crf["f"]))
+    for r, values in zip(results, table):
+        lines.append(f"| {r['seed']} | {format_values(values, baseline)} | {r.get('commit') or 'unknown'} |")
+    medians = tuple(statistics.median(column) for column in zip(*table))
+    lines.append(f"| median | {format_values(medians, baseline)} | |")
     return "\n".join(lines) + "\n"
+
+
+def format_values(values: tuple, baseline: bool) -> str:
+    if not baseline:
+        return " | ".join(f"{v:.2f}" for v in values)
+    crf_f, ner_f, diff, ratio = values
+    return f"{crf_f:.2f} | {ner_f:.2f} | {diff:+.2f} | {ratio:.2f}"
 
 
 def add_seed_options(parser: argparse.ArgumentParser) -> None:
@@ -391,16 +405,36 @@ def add_seed_options(parser: argparse.ArgumentParser) -> None:
         help="comma-separated seeds (overrides --seed): one run per seed, then a summary with the medians",
     )
     parser.add_argument("--jobs", type=int, default=1, help="runs of --seeds at a time (each run is its own processes)")
+    parser.add_argument(
+        "--reuse", action="store_true",
+        help="a seed whose table (NAME-seedN.json) is already under --out is read, not run again, so seeds run "
+        "apart (at other times, on other commits: each keeps its own stamp) end in one summary",
+    )
 
 
-def run_seeds(run, args) -> list:
-    """``run(seed)`` for each of ``--seeds``, ``--jobs`` at a time (threads:
-    every training and evaluation is a process of its own), in seed order."""
+def run_seeds(run, args, tag: str) -> list:
+    """``run(seed, name)`` for each of ``--seeds`` (``name`` is
+    ``tag-seedN``), ``--jobs`` at a time (threads: every training and
+    evaluation is a process of its own), in seed order. With ``--reuse`` a
+    seed whose table is under ``--out`` is read instead. Each result carries
+    the commit it ran at."""
     from concurrent.futures import ThreadPoolExecutor
 
     seeds = [int(s) for s in args.seeds.split(",")]
+    done = {}
+    for seed in seeds:
+        stored = read_table(args.out, f"{tag}-seed{seed}") if getattr(args, "reuse", False) else None
+        if stored is not None:
+            done[seed] = {**stored["result"], "commit": stored["environment"].get("commit")}
+            print(f"seed {seed}: reusing {args.out}/{tag}-seed{seed}.json", flush=True)
+
+    def fresh(seed: int) -> dict:
+        return {**run(seed, f"{tag}-seed{seed}"), "commit": commit()}
+
+    todo = [seed for seed in seeds if seed not in done]
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        return list(pool.map(run, seeds))
+        done.update(zip(todo, pool.map(fresh, todo)))
+    return [done[seed] for seed in seeds]
 
 
 def main() -> None:
@@ -414,9 +448,7 @@ def main() -> None:
     if args.seeds is None:
         compare(args, args.seed, tag)
         return
-    results = run_seeds(lambda seed: compare(args, seed, f"{tag}-seed{seed}"), args)
-    if args.no_baseline:
-        return
+    results = run_seeds(lambda seed, name: compare(args, seed, name), args, tag)
     write_tables(args.out, f"{tag}-seeds", results, seeds_markdown(results))
 
 

@@ -232,17 +232,17 @@ def seeds_markdown(results: list[dict]) -> str:
         f"taggers trained on {first.get('train_share', 1.0):.0%} of the training sentences, seeds "
         + ", ".join(str(r["seed"]) for r in results),
         "",
-        "| seed | without | with vocabulary | Δ | Δ if without had found every in-vocabulary mention |",
-        "|---:|---:|---:|---:|---:|",
+        "| seed | without | with vocabulary | Δ | Δ if without had found every in-vocabulary mention | commit |",
+        "|---:|---:|---:|---:|---:|---|",
     ]
-    row = "| {} | {:.2f} | {:.2f} | {:+.2f} | {:+.2f} |".format
+    row = "| {} | {:.2f} | {:.2f} | {:+.2f} | {:+.2f} | {} |".format
     per_seed = []
     for r in results:
         plain, gaz = r["rows"]
         gain = f1_if_vocab_misses_found(plain["by_vocabulary"]) - plain["f"]
         per_seed.append((plain["f"], gaz["f"], gaz["f"] - plain["f"], gain))
-        lines.append(row(r["seed"], *per_seed[-1]))
-    lines.append(row("median", *(statistics.median(column) for column in zip(*per_seed))))
+        lines.append(row(r["seed"], *per_seed[-1], r.get("commit") or "unknown"))
+    lines.append(row("median", *(statistics.median(column) for column in zip(*per_seed)), ""))
     return "\n".join(lines) + "\n"
 
 
@@ -280,7 +280,7 @@ def main() -> None:
     if args.seeds is None:
         ablate(args, args.seed, f"{tag}-seed{args.seed}")
         return
-    results = compare_ner.run_seeds(lambda seed: ablate(args, seed, f"{tag}-seed{seed}"), args)
+    results = compare_ner.run_seeds(lambda seed, name: ablate(args, seed, name), args, tag)
     report.write_tables(args.out, f"{tag}-seeds", results, seeds_markdown(results))
 
 

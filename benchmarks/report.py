@@ -93,6 +93,13 @@ def write_json(path: str | Path, data) -> dict:
     return env
 
 
+def read_table(out: str | Path, name: str) -> dict | None:
+    """``{"environment", "result"}`` of a table written by :func:`write_tables`
+    under ``out``, or None when there is none."""
+    path = Path(out) / f"{name}.json"
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
 def write_tables(out: str | Path, name: str, data, md: str) -> None:
     """Print a benchmark's Markdown table and write it to ``out``/``name``.md,
     and ``data`` to ``out``/``name``.json (``write_json``); both say which

@@ -1,6 +1,7 @@
 """The benchmark compares like with like: the spaCy ner config is the crf_ner
 config with only the component swapped."""
 import argparse
+import json
 from pathlib import Path
 
 import pytest
@@ -74,9 +75,61 @@ def test_seed_summary_gives_each_seed_and_the_medians():
     md = seeds_markdown([run(0, 80.0, 79.0, 100, 100), run(1, 78.0, 80.0, 90, 100), run(2, 81.0, 79.5, 120, 100)])
     lines = md.splitlines()
     assert lines[0].endswith("seeds 0, 1, 2")
-    assert "| 1 | 78.00 | 80.00 | -2.00 | 0.90 |" in lines
+    assert "| 1 | 78.00 | 80.00 | -2.00 | 0.90 | unknown |" in lines
     # medians of each column, not the columns of a median run: F1 80.0 and 79.5, difference +1.0, speed 1.0
-    assert lines[-1] == "| median | 80.00 | 79.50 | +1.00 | 1.00 |"
+    assert lines[-1] == "| median | 80.00 | 79.50 | +1.00 | 1.00 | |"
+
+
+def test_seed_summary_without_baseline_gives_precision_recall_f1_and_commits():
+    def run(seed, p, r, f, commit):
+        return {"dataset": "ncbi_disease_docs (documents)", "config": "crf_fast.cfg", "epochs": 10, "seed": seed,
+                "rows": [{"model": "crf_ner", "p": p, "r": r, "f": f}], "commit": commit}
+
+    lines = seeds_markdown([run(0, 83.0, 81.0, 82.0, "ce107b5"), run(1, 80.0, 82.0, 81.0, "abc1234")]).splitlines()
+    assert lines[2] == "| seed | crf_ner P | R | F1 | commit |"
+    assert "| 0 | 83.00 | 81.00 | 82.00 | ce107b5 |" in lines
+    assert lines[-1] == "| median | 81.50 | 81.50 | 81.50 | |"
+
+
+def test_run_seeds_reuses_stored_seeds_and_runs_the_others(tmp_path):
+    from benchmarks.compare_ner import run_seeds
+    from benchmarks.report import write_tables
+
+    write_tables(tmp_path, "bench-seed0", {"seed": 0, "rows": ["stored"]}, "table")
+    stored_commit = json.loads((tmp_path / "bench-seed0.json").read_text())["environment"]["commit"]
+    calls = []
+
+    def run(seed, name):
+        calls.append((seed, name))
+        return {"seed": seed, "rows": ["fresh"]}
+
+    args = argparse.Namespace(seeds="0,1,2", jobs=2, reuse=True, out=str(tmp_path))
+    results = run_seeds(run, args, "bench")
+    assert sorted(calls) == [(1, "bench-seed1"), (2, "bench-seed2")]
+    assert [r["seed"] for r in results] == [0, 1, 2]
+    assert results[0]["rows"] == ["stored"] and results[0]["commit"] == stored_commit
+    assert results[1]["rows"] == ["fresh"]
+    # without --reuse every seed runs again
+    calls.clear()
+    run_seeds(run, argparse.Namespace(seeds="0,1", jobs=1, reuse=False, out=str(tmp_path)), "bench")
+    assert [seed for seed, _ in calls] == [0, 1]
+
+
+def test_bootstrap_seed_summary_gives_each_setting_its_seeds_and_medians():
+    from benchmarks.bootstrap_dictionaries import seeds_markdown as bootstrap_seeds
+
+    def run(seed, boot_f):
+        def scores(f):
+            return {"p": f + 10, "r": f - 10, "f": f}
+
+        rows = [{"dictionary": "public", "dictionary_only": scores(40.0), "bootstrapped": scores(boot_f)}]
+        return {"dataset": "ncbi_disease_docs", "config": "crf_fast.cfg", "epochs": 10, "seed": seed, "rows": rows,
+                "commit": "abc1234"}
+
+    lines = bootstrap_seeds([run(0, 50.0), run(1, 47.0), run(2, 52.0)]).splitlines()
+    assert lines[0].endswith("seeds 0, 1, 2")
+    assert "| public | 1 | 50.0/30.0/40.0 | 57.0/37.0/47.0 | +7.0 | abc1234 |" in lines
+    assert lines[-1] == "| public | median | 50.0/30.0/40.0 | 60.0/40.0/50.0 | +10.0 | |"
 
 
 def test_vocabulary_bound_adds_only_the_missed_in_vocabulary_mentions():
@@ -137,8 +190,8 @@ def test_gazetteer_seed_summary_gives_differences_bounds_and_medians():
     assert lines[0].endswith("trained on 100% of the training sentences, seeds 0, 1, 2")
     # every in-vocabulary mention found: 80 of 100 right, 10 false positives -> F1 2*80/(100+80+10)
     bound = 100 * 160 / 190
-    assert f"| 1 | 72.00 | 71.50 | -0.50 | {bound - 72.0:+.2f} |" in lines
-    assert lines[-1] == f"| median | 71.00 | 71.50 | +1.00 | {bound - 71.0:+.2f} |"
+    assert f"| 1 | 72.00 | 71.50 | -0.50 | {bound - 72.0:+.2f} | unknown |" in lines
+    assert lines[-1] == f"| median | 71.00 | 71.50 | +1.00 | {bound - 71.0:+.2f} |  |"
 
 
 def test_set_changes_a_config_setting_and_rejects_unknown_keys():
