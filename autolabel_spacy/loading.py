@@ -28,6 +28,21 @@ def load_pipeline(model, need_entities: str = "") -> Language:
     return nlp
 
 
+def with_sentences(nlp: Language) -> Language:
+    """The pipeline, with spaCy's rule-based ``sentencizer`` first when none
+    of its components sets sentence boundaries. ``crf_ner`` scores each
+    sentence of a doc that has them, so a whole document (an abstract, a
+    ``.txt`` file) is tagged as one doc and routed sentence by sentence. The
+    sentencizer only fills boundaries a doc does not have yet, and the
+    entities do not depend on them."""
+    sets_sentences = any(
+        {"token.is_sent_start", "doc.sents"} & set(nlp.get_pipe_meta(name).assigns) for name in nlp.pipe_names
+    )
+    if not sets_sentences:
+        nlp.add_pipe("sentencizer", name="autolabel_sentencizer", first=True)
+    return nlp
+
+
 def pipeline_path(model) -> Path:
     """The folder of the pipeline ``model`` names (a path or an installed
     package), or a one-line error."""

@@ -119,3 +119,35 @@ def test_corpus_converts_a_folder_of_pubtator_splits_and_sets_bad_blocks_aside(t
     assert [d.user_data["pubtator"]["pmid"] for d in docs] == ["1", "2"]  # PMIDs and relations travel in the DocBin
     assert [len(list(d.sents)) for d in docs] == [4, 3]
     assert (out / "raw.txt").read_text().splitlines() == [d.text for d in docs]  # one abstract per line to annotate
+
+
+def test_annotate_routes_a_document_sentence_by_sentence(model, abstracts, tmp_path):  # noqa: F811
+    app = build_app()
+    plain = tmp_path / "all.jsonl"
+    assert CliRunner().invoke(app, ["annotate", str(model), str(abstracts), "-o", str(plain)]).exit_code == 0
+    records = [json.loads(line) for line in plain.read_text().splitlines()]
+    # every sentence of every abstract is scored in the output
+    assert [len(r["sentences"]) for r in records] == [4, 3]
+    scores = sorted(s["score"] for r in records for s in r["sentences"])
+    # a threshold between two sentence scores, so that some sentences pass and some do not
+    threshold = (scores[2] + scores[3]) / 2
+    assert scores[2] < scores[3]
+    out = tmp_path / "routed.jsonl"
+    result = CliRunner().invoke(app, ["annotate", str(model), str(abstracts), "-o", str(out), "--accept-threshold", str(threshold)])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tmp_path / "routed.summary.json").read_text())
+    assert (summary["units_accepted"], summary["units_review"]) == (4, 3)
+    assert "4 of 7 sentences accepted" in result.output
+    decisions = {d["id"]: d for d in map(json.loads, (tmp_path / "routed.decisions.jsonl").read_text().splitlines())}
+    for record in records:
+        left = [[s["start"], s["end"], s["score"]] for s in record["sentences"] if s["score"] < threshold]
+        decision = decisions[record["meta"]["autolabel_id"]]
+        assert decision["sentences"] == len(record["sentences"])
+        assert decision["review_sentences"] == left
+        assert decision["decision"] == ("review" if left else "accepted")
+        assert decision["sentences_accepted"] == len(record["sentences"]) - len(left)
+    # the review file says which sentences are left, in each doc's meta
+    for r in map(json.loads, (tmp_path / "routed.review.jsonl").read_text().splitlines()):
+        left = r["meta"]["autolabel_decision"]["review_sentences"]
+        assert left and all(score < threshold for _, _, score in left)
+        assert all(r["text"][start:end] for start, end, _ in left)

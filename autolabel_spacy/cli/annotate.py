@@ -43,11 +43,15 @@ def annotate_cli(
         model, input_path, output, output_format, accept_threshold, n_process, batch_size, resume, column, max_chars, progress,
         engine=engine, address=address, num_workers=num_workers, shard_size=shard_size,
     )
-    typer.echo(
-        f"{summary.inputs} records: {summary.annotated} annotated "
-        + (f"({summary.accepted} accepted, {summary.review} to review) " if accept_threshold is not None else "")
-        + f"and {summary.errors} errors"
-    )
+    routed = ""
+    if accept_threshold is not None:
+        routed = f"({summary.accepted} accepted, {summary.review} to review"
+        if (summary.units_accepted, summary.units_review) != (summary.accepted, summary.review):
+            # documents routed sentence by sentence: the reviewers' work is the sentences left
+            total = summary.units_accepted + summary.units_review
+            routed += f"; {summary.units_accepted} of {total} sentences accepted"
+        routed += ") "
+    typer.echo(f"{summary.inputs} records: {summary.annotated} annotated {routed}and {summary.errors} errors")
     for name, path in summary.outputs.items():
         typer.echo(f"  {name}: {path}")
     if summary.skipped:

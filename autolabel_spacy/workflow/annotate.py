@@ -8,8 +8,10 @@ written atomically (temporary file + rename):
 
 - without ``accept_threshold``: ``<output>`` holds every annotated doc;
 - with it: ``<name>.accepted.<ext>`` (docs whose whole annotation has
-  probability ≥ threshold, i.e. ``crf_ner``'s ``sequence_prob``) and
-  ``<name>.review.<ext>`` (the rest, most uncertain first);
+  probability ≥ threshold, i.e. ``crf_ner``'s ``sequence_prob``; a doc of
+  several sentences, such as an abstract, when each of its sentences has)
+  and ``<name>.review.<ext>`` (the rest, most uncertain first; a document's
+  decision lists the sentences left to review: ``parts.route``);
 - always: ``<name>.errors.jsonl`` (input records that could not be used, with
   their line and reason), ``<name>.decisions.jsonl`` (per record: decision,
   confidence, threshold, span confidences) and ``<name>.summary.json``.
@@ -37,7 +39,7 @@ import srsly
 from ..files import atomic_write_text, check_output, split_extension
 from ..formats import format_for_path
 from ..hooks.manager import get_plugins
-from ..loading import load_pipeline
+from ..loading import load_pipeline, with_sentences
 from . import local_engine, ray_engine
 from .engines import EngineRun
 from .inputs import DEFAULT_MAX_CHARS, Inputs
@@ -56,6 +58,10 @@ class AnnotateSummary:
     review: int
     errors: int
     accept_threshold: Optional[float]
+    # routing units (the sentences of a doc routed sentence by sentence,
+    # otherwise docs) accepted and left to review; None without a threshold
+    units_accepted: Optional[int]
+    units_review: Optional[int]
     resumed: int
     outputs: dict
     skipped: list  # files of an input folder that are not .txt
@@ -133,7 +139,7 @@ def annotate(
 
     @functools.cache
     def pipeline():  # the ray engine's driver only needs it for some output formats
-        return load_pipeline(model, need_entities="annotate")
+        return with_sentences(load_pipeline(model, need_entities="annotate"))
 
     run = EngineRun(
         model=model, pipeline=pipeline, records=inputs, threshold=accept_threshold, batch_size=batch_size,
@@ -158,7 +164,7 @@ def annotate(
         raise
     parts.close()
 
-    counts = parts.finalize(pipeline, spec, paths, accept_threshold)
+    counts, units = parts.finalize(pipeline, spec, paths, accept_threshold)
     summary = AnnotateSummary(
         model=str(model) if isinstance(model, (str, Path)) else pipeline().meta.get("name", "pipeline"),
         input=str(input_path),
@@ -168,6 +174,8 @@ def annotate(
         review=counts.get("review", 0),
         errors=counts["errors"],
         accept_threshold=accept_threshold,
+        units_accepted=units["accepted"] if units else None,
+        units_review=units["review"] if units else None,
         resumed=len(parts.done_ids),
         outputs={k: str(v) for k, v in paths.items() if k != "parts"},
         skipped=inputs.skipped,

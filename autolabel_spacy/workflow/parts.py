@@ -90,9 +90,11 @@ class PartFiles:
         if failed and self.created and not any(self.path(name).stat().st_size for name in PARTS):
             shutil.rmtree(self.folder, ignore_errors=True)
 
-    def finalize(self, pipeline: Callable, spec, paths: dict, threshold: Optional[float]) -> dict:
+    def finalize(self, pipeline: Callable, spec, paths: dict, threshold: Optional[float]) -> tuple[dict, Optional[dict]]:
         """Write the outputs (``paths``, as ``annotate.output_paths`` names
-        them) from the closed parts; returns the record count of each."""
+        them) from the closed parts; returns the record count of each and,
+        when routing, the units routed each way (a sentence of a doc routed
+        sentence by sentence, otherwise a doc: see :func:`route`)."""
         counts = {}
         if threshold is None:
             counts["all"] = _write_docs(pipeline, spec, _part_records(self.path("accepted")), paths["all"])
@@ -100,19 +102,31 @@ class PartFiles:
             counts["accepted"] = _write_docs(pipeline, spec, _part_records(self.path("accepted")), paths["accepted"])
             counts["review"] = _write_docs(pipeline, spec, _review_order(self.path("review")), paths["review"])
         counts["errors"] = _copy_jsonl(_part_records(self.path("errors")), paths["errors"])
-        decisions = (
-            {
-                "id": r["id"],
-                "decision": (r.get("decision") or {}).get("route", "annotated"),
-                "score": r.get("score"),
-                "threshold": threshold,
-                "span_scores": [s.get("score") for s in r["spans"]],
-            }
-            for name in ROUTED_PARTS
-            for r in _part_records(self.path(name))
-        )
-        _copy_jsonl(decisions, paths["decisions"])
-        return counts
+        units = {"accepted": 0, "review": 0}
+
+        def decisions():
+            for name in ROUTED_PARTS:
+                for r in _part_records(self.path(name)):
+                    decision = r.get("decision") or {}
+                    line = {
+                        "id": r["id"],
+                        "decision": decision.get("route", "annotated"),
+                        "score": r.get("score"),
+                        "threshold": threshold,
+                        "span_scores": [s.get("score") for s in r["spans"]],
+                    }
+                    if "sentences" in decision:
+                        line["sentences"] = decision["sentences"]
+                        line["sentences_accepted"] = decision["sentences_accepted"]
+                        line["review_sentences"] = decision.get("review_sentences", [])
+                    if threshold is not None:
+                        accepted = decision.get("sentences_accepted", int(name == "accepted"))
+                        units["accepted"] += accepted
+                        units["review"] += decision.get("sentences", 1) - accepted
+                    yield line
+
+        _copy_jsonl(decisions(), paths["decisions"])
+        return counts, (units if threshold is not None else None)
 
     def remove(self) -> None:
         shutil.rmtree(self.folder)
@@ -157,9 +171,32 @@ def routed_record(doc, record_id: str, meta: dict, threshold: Optional[float]) -
     out = {"id": record_id, **doc_to_record(doc)}
     if threshold is None:
         return "accepted", out  # one output; "accepted" is just the part's name
-    part = "accepted" if (out.get("score") is not None and out["score"] >= threshold) else "review"
-    out["decision"] = {"route": part, "threshold": threshold}
+    part, out["decision"] = route(out, threshold)
     return part, out
+
+
+def route(record: dict, threshold: float) -> tuple[str, dict]:
+    """Where a tagged record goes, and the decision that says why.
+
+    A doc of one sentence is accepted when the probability of its whole
+    annotation (``score``) reaches the threshold. A doc of several scored
+    sentences (a whole abstract) is routed sentence by sentence, as
+    ``evaluate`` chooses its threshold for such docs: each sentence whose
+    probability reaches the threshold is accepted, and the doc is accepted
+    when all of them are; otherwise it goes to review, whole, its decision
+    listing the sentences left to review (``[start, end, score]``, character
+    offsets) so that a reviewer reads those and not the rest."""
+    sentences = record.get("sentences")
+    if not sentences:
+        accepted = record.get("score") is not None and record["score"] >= threshold
+        return ("accepted" if accepted else "review"), {"route": "accepted" if accepted else "review", "threshold": threshold}
+    left = [[s["start"], s["end"], s["score"]] for s in sentences if s["score"] < threshold]
+    part = "review" if left else "accepted"
+    decision = {"route": part, "threshold": threshold, "unit": "sentence", "sentences": len(sentences),
+                "sentences_accepted": len(sentences) - len(left)}
+    if left:
+        decision["review_sentences"] = left
+    return part, decision
 
 
 def json_line(record: dict) -> str:
@@ -207,7 +244,8 @@ def _record_doc(nlp, record: dict):
 
 def _output_record(record: dict) -> dict:
     """A part record as the ``jsonl`` format writes its doc (what
-    ``doc_to_record(_record_doc(nlp, record))`` gives), without tokenizing."""
+    ``doc_to_record(_record_doc(nlp, record))`` gives, plus the sentence
+    scores a rebuilt doc does not carry), without tokenizing."""
     scored = all(s.get("score") is not None for s in record["spans"])
     out = {
         "text": record["text"],
@@ -215,6 +253,8 @@ def _output_record(record: dict) -> dict:
     }
     if record.get("score") is not None:
         out["score"] = record["score"]
+    if record.get("sentences"):
+        out["sentences"] = record["sentences"]
     out["meta"] = _output_meta(record)
     return out
 

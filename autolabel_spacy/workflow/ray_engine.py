@@ -29,7 +29,7 @@ from typing import Iterable, Optional
 
 import spacy
 
-from ..loading import check_sets_entities
+from ..loading import check_sets_entities, with_sentences
 from .engines import EngineRun
 from .inputs import TextRecord
 from .parts import PARTS, json_line, tag_records
@@ -65,7 +65,7 @@ class Annotator:
     """A Ray Data actor: loads the pipeline once, tags batches of shard lines."""
 
     def __init__(self, model: str, threshold: Optional[float], batch_size: int, max_chars: int) -> None:
-        self.nlp = spacy.load(model)
+        self.nlp = with_sentences(spacy.load(model))
         self.nlp.max_length = max(self.nlp.max_length, max_chars)  # --max-chars decides which texts are too long
         self.threshold = threshold
         self.batch_size = batch_size
