@@ -153,7 +153,7 @@ def seeds_markdown(results: list[dict]) -> str:
             d, b = row["dictionary_only"], row["bootstrapped"]
             lines.append(
                 f"| {setting['dictionary']} | {r['seed']} | {prf_cell(d['p'], d['r'], d['f'])} | "
-                f"{prf_cell(b['p'], b['r'], b['f'])} | {b['f'] - d['f']:+.1f} | {r.get('commit') or 'unknown'} |"
+                f"{prf_cell(b['p'], b['r'], b['f'])} | {b['f'] - d['f']:+.1f} | {compare_ner.commit_cell(r)} |"
             )
         med = {
             part: [statistics.median(row[part][k] for row in runs) for k in "prf"]

@@ -229,8 +229,12 @@ def worker_speed(models: str, test: str) -> None:
 
 
 def train_and_eval(name: str, config_text: str, paths: dict, work: Path, args, spans_key: str) -> dict:
+    """Train ``name`` under ``work`` (or, with ``--retest``, take the model
+    already trained there) and test it; returns its table row."""
     cfg_path = work / f"{name}.cfg"
-    cfg_path.write_text(for_language(config_text, DATASETS[args.dataset]))
+    config_text = for_language(config_text, DATASETS[args.dataset])
+    trained = retrained_row(name, config_text, work) if getattr(args, "retest", False) else None
+    cfg_path.write_text(config_text)
     overrides = {
         "paths.train": paths["train"],
         "paths.dev": paths["dev"],
@@ -242,9 +246,29 @@ def train_and_eval(name: str, config_text: str, paths: dict, work: Path, args, s
     }
     out_dir = work / name
     row = {"model": name}
-    row.update(run_worker(["_train", str(cfg_path), str(out_dir), json.dumps(overrides)], work / f"{name}.train.log"))
+    if trained is None:
+        row.update(run_worker(["_train", str(cfg_path), str(out_dir), json.dumps(overrides)], work / f"{name}.train.log"))
+    else:
+        row.update(trained)
     row.update(run_worker(["_eval", str(out_dir / "model-best"), paths["test"], spans_key], work / f"{name}.eval.log"))
     return row
+
+
+def retrained_row(name: str, config_text: str, work: Path) -> dict | None:
+    """``--retest``: the training figures of the model already trained
+    under ``work`` (from its training log), marked ``retested``, or None when
+    there is none to test again. A model trained from another config is
+    refused: only the code that tags may differ."""
+    log, model = work / f"{name}.train.log", work / name / "model-best"
+    if not (log.is_file() and model.is_dir()):
+        return None
+    cfg_path = work / f"{name}.cfg"
+    if cfg_path.is_file() and cfg_path.read_text() != config_text:
+        raise SystemExit(f"--retest: {work / name} was trained from another config than {name}.cfg would be now")
+    for line in reversed(log.read_text().splitlines()):
+        if line.startswith("{") and "train_seconds" in line:
+            return {**json.loads(line), "retested": True}
+    return None
 
 
 def time_together(rows: list[dict], work: Path, test: str) -> None:
@@ -260,6 +284,11 @@ def fmt(v, digits=1):
     return "-" if v is None else f"{v:.{digits}f}"
 
 
+def row_name(row: dict) -> str:
+    """A table row's model, marked when ``--retest`` tested an earlier training."""
+    return row["model"] + (" (retested: trained earlier, tested by this commit)" if row.get("retested") else "")
+
+
 def markdown(result: dict) -> str:
     lines = [
         f"### {result['dataset']} — config `{result['config']}`, {result['epochs']} epochs, seed {result['seed']}",
@@ -269,7 +298,7 @@ def markdown(result: dict) -> str:
     ]
     for r in result["rows"]:
         lines.append(
-            f"| {r['model']} | {fmt(r['p'])} | {fmt(r['r'])} | {fmt(r['f'])} | {fmt(r.get('f_without_abbreviations'))} | "
+            f"| {row_name(r)} | {fmt(r['p'])} | {fmt(r['r'])} | {fmt(r['f'])} | {fmt(r.get('f_without_abbreviations'))} | "
             f"{fmt(r['train_seconds'], 0)} | "
             f"{fmt(r['words_per_second'], 0)} | {fmt(r['train_peak_mb'], 0)}/{fmt(r['eval_peak_mb'], 0)} | "
             f"{fmt(r.get('ece'), 3)} | {fmt(r.get('precision_at_0_9'), 3)} ({fmt(r.get('share_at_0_9'), 2)}) |"
@@ -298,6 +327,11 @@ def argument_parser(doc: str) -> argparse.ArgumentParser:
     parser.add_argument("--eval-frequency", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
+    parser.add_argument(
+        "--retest", action="store_true",
+        help="a model already trained under --out (same config) is tested again with this code instead of trained "
+        "again (after a change of decoding); its training figures come from its training log",
+    )
     return parser
 
 
@@ -386,10 +420,17 @@ def seeds_markdown(results: list[dict]) -> str:
         else:
             table.append((crf["p"], crf["r"], crf["f"]))
     for r, values in zip(results, table):
-        lines.append(f"| {r['seed']} | {format_values(values, baseline)} | {r.get('commit') or 'unknown'} |")
+        lines.append(f"| {r['seed']} | {format_values(values, baseline)} | {commit_cell(r)} |")
     medians = tuple(statistics.median(column) for column in zip(*table))
     lines.append(f"| median | {format_values(medians, baseline)} | |")
     return "\n".join(lines) + "\n"
+
+
+def commit_cell(result: dict) -> str:
+    """The commit a seed's run was tested at, and whether its models were
+    trained earlier (``--retest``)."""
+    retested = any(row.get("retested") for row in result["rows"])
+    return (result.get("commit") or "unknown") + (" (models trained earlier)" if retested else "")
 
 
 def format_values(values: tuple, baseline: bool) -> str:

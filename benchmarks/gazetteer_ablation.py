@@ -187,7 +187,7 @@ def markdown(result: dict) -> str:
     fmt = compare_ner.fmt
     for r in result["rows"]:
         lines.append(
-            f"| {r['model']} | {fmt(r['p'])} | {fmt(r['r'])} | {fmt(r['f'])} | {fmt(r['train_seconds'], 0)} | "
+            f"| {compare_ner.row_name(r)} | {fmt(r['p'])} | {fmt(r['r'])} | {fmt(r['f'])} | {fmt(r['train_seconds'], 0)} | "
             f"{fmt(r['words_per_second'], 0)} | {fmt(r.get('ece'), 3)} | "
             f"{fmt(r.get('precision_at_0_9'), 3)} ({fmt(r.get('share_at_0_9'), 2)}) |"
         )
@@ -241,7 +241,7 @@ def seeds_markdown(results: list[dict]) -> str:
         plain, gaz = r["rows"]
         gain = f1_if_vocab_misses_found(plain["by_vocabulary"]) - plain["f"]
         per_seed.append((plain["f"], gaz["f"], gaz["f"] - plain["f"], gain))
-        lines.append(row(r["seed"], *per_seed[-1], r.get("commit") or "unknown"))
+        lines.append(row(r["seed"], *per_seed[-1], compare_ner.commit_cell(r)))
     lines.append(row("median", *(statistics.median(column) for column in zip(*per_seed)), ""))
     return "\n".join(lines) + "\n"
 

@@ -132,6 +132,21 @@ def test_bootstrap_seed_summary_gives_each_setting_its_seeds_and_medians():
     assert lines[-1] == "| public | median | 50.0/30.0/40.0 | 60.0/40.0/50.0 | +10.0 | |"
 
 
+def test_retest_takes_a_trained_model_and_its_training_figures_but_not_another_config(tmp_path):
+    from benchmarks.compare_ner import retrained_row, row_name
+
+    assert retrained_row("crf_ner", "[nlp]", tmp_path) is None  # nothing trained: train it
+    (tmp_path / "crf_ner" / "model-best").mkdir(parents=True)
+    (tmp_path / "crf_ner.cfg").write_text("[nlp]")
+    # the worker's JSON line, then whatever it wrote to stderr
+    (tmp_path / "crf_ner.train.log").write_text('epoch 1\n{"train_seconds": 12.5, "train_peak_mb": 900}\nwarning: x\n')
+    row = retrained_row("crf_ner", "[nlp]", tmp_path)
+    assert row == {"train_seconds": 12.5, "train_peak_mb": 900, "retested": True}
+    assert "trained earlier" in row_name({"model": "crf_ner", **row})
+    with pytest.raises(SystemExit, match="another config"):
+        retrained_row("crf_ner", "[nlp]\nlang = \"de\"", tmp_path)
+
+
 def test_vocabulary_bound_adds_only_the_missed_in_vocabulary_mentions():
     from benchmarks.gazetteer_ablation import f1_if_vocab_misses_found
 
