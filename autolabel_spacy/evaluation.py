@@ -144,13 +144,26 @@ def agreement(units: list[ScoredDoc], others: list[ScoredDoc]) -> list[ScoredDoc
     ]
 
 
-def per_token(units: list[ScoredDoc]) -> list[ScoredDoc]:
-    """The units ranked by the geometric mean of their confidence per token,
-    ``confidence ** (1 / tokens)``: a long sentence without mentions is not
-    ranked below a short one only for its length. (A ranking for routing,
-    not a probability: the threshold must be chosen on these scores.)"""
+# what a unit (a sentence, or a doc scored as one piece) is routed by:
+# its probability, or that probability's geometric mean per token
+RANK_BY = ("sentence", "token")
+
+
+def routing_score(probability: float, tokens: int, rank_by: str = "sentence") -> float:
+    """The score a unit is routed by: its probability (``rank_by="sentence"``)
+    or ``probability ** (1 / tokens)`` (``"token"``), so that a long sentence
+    without mentions is not ranked below a short one only for its length. The
+    second is a ranking, not a probability: its threshold must be chosen on
+    the same scores (``evaluate --rank-by token``)."""
+    if rank_by not in RANK_BY:
+        raise ValueError(f"rank_by must be one of {', '.join(RANK_BY)}, got {rank_by!r}")
+    return probability if rank_by == "sentence" else probability ** (1.0 / max(1, tokens))
+
+
+def ranked(units: list[ScoredDoc], rank_by: str = "sentence") -> list[ScoredDoc]:
+    """The units with their confidence replaced by :func:`routing_score`."""
     return [
-        ScoredDoc(u.confidence ** (1.0 / max(1, u.tokens)), u.correct, u.mentions, u.predicted, u.tokens) for u in units
+        ScoredDoc(routing_score(u.confidence, u.tokens, rank_by), u.correct, u.mentions, u.predicted, u.tokens) for u in units
     ]
 
 

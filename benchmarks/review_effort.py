@@ -37,7 +37,7 @@ def main() -> None:
     )
     parser.add_argument(
         "--rank-by", choices=("sentence", "token"), default="sentence",
-        help="sentence: the sentence's probability; token: its geometric mean per token (evaluation.per_token)",
+        help="sentence: the sentence's probability; token: its geometric mean per token (evaluation.routing_score)",
     )
     args = parser.parse_args()
 
@@ -54,7 +54,7 @@ def main() -> None:
             gold = list(DocBin().from_disk(path).get_docs(nlp.vocab))
             runs.append(evaluation.scored_sentences(nlp.pipe((evaluation.unannotated(d) for d in gold), batch_size=64), gold))
         units = runs[0] if len(runs) == 1 else evaluation.agreement(*runs)
-        return evaluation.per_token(units) if args.rank_by == "token" else units
+        return evaluation.ranked(units, args.rank_by)
 
     dev, test = scored(args.dev), scored(args.test)
     rec = evaluation.recommend_threshold(dev, args.target)

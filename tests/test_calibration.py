@@ -82,10 +82,13 @@ def test_agreement_keeps_units_two_models_agree_on_and_sends_the_rest_to_review(
 
 
 def test_per_token_ranking_is_the_geometric_mean_per_token():
-    from autolabel_spacy.evaluation import ScoredDoc, per_token
+    from autolabel_spacy.evaluation import ScoredDoc, ranked as rank
 
     long_empty, short_wrong = ScoredDoc(0.81, True, 0, frozenset(), 20), ScoredDoc(0.85, False, 1, frozenset(), 2)
-    ranked = per_token([long_empty, short_wrong])
+    assert rank([long_empty], "sentence") == [long_empty]
+    with pytest.raises(ValueError, match="rank_by"):
+        rank([long_empty], "word")
+    ranked = rank([long_empty, short_wrong], "token")
     assert [round(u.confidence, 6) for u in ranked] == [round(0.81 ** (1 / 20), 6), round(0.85 ** 0.5, 6)]
     assert ranked[0].confidence > ranked[1].confidence  # the long sentence is no longer ranked below for its length
     assert [(u.correct, u.tokens) for u in ranked] == [(True, 20), (False, 2)]

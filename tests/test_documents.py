@@ -151,3 +151,47 @@ def test_annotate_routes_a_document_sentence_by_sentence(model, abstracts, tmp_p
         left = r["meta"]["autolabel_decision"]["review_sentences"]
         assert left and all(score < threshold for _, _, score in left)
         assert all(r["text"][start:end] for start, end, _ in left)
+
+
+def test_a_threshold_chosen_on_per_token_scores_routes_by_them(model, abstracts, tmp_path):  # noqa: F811
+    from autolabel_spacy.evaluation import routing_score
+
+    app = build_app()
+    report_path = tmp_path / "report.json"
+    result = CliRunner().invoke(
+        app, ["evaluate", str(model), str(abstracts), "--label-map", LABEL_MAP, "--rank-by", "token", "-o", str(report_path)]
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(report_path.read_text())
+    assert report["rank_by"] == "token"
+    plain = tmp_path / "all.jsonl"
+    assert CliRunner().invoke(app, ["annotate", str(model), str(abstracts), "-o", str(plain)]).exit_code == 0
+    nlp = spacy.load(model)
+    records = [json.loads(line) for line in plain.read_text().splitlines()]
+    scores = [
+        routing_score(s["score"], len(nlp.make_doc(r["text"][s["start"]:s["end"]])), "token") for r in records for s in r["sentences"]
+    ]
+    # a report whose threshold falls between two per-token scores (the toy model's own is 1.0 or a tie)
+    threshold = sorted(scores)[3] - 1e-7
+    report["recommended"] = {"threshold": threshold, "coverage": 0.5, "accuracy": 1.0}
+    report_path.write_text(json.dumps(report))
+    out = tmp_path / "routed.jsonl"
+    routed = CliRunner().invoke(app, ["annotate", str(model), str(abstracts), "-o", str(out), "--accept-threshold-from", str(report_path)])
+    assert routed.exit_code == 0, routed.output
+    assert "ranked by token" in routed.output
+    summary = json.loads((tmp_path / "routed.summary.json").read_text())
+    assert summary["rank_by"] == "token"
+    assert summary["units_accepted"] == sum(score >= threshold for score in scores)
+    # ... which differs from routing the probabilities at that threshold
+    assert summary["units_accepted"] != sum(s["score"] >= threshold for r in records for s in r["sentences"])
+    # the score is the per-token one, not the probability
+    for d in map(json.loads, (tmp_path / "routed.decisions.jsonl").read_text().splitlines()):
+        assert all(score < threshold for _, _, score in d["review_sentences"])
+    # the report's ranking is the run's: another one is refused, and --rank-by needs a threshold
+    clash = CliRunner().invoke(
+        app, ["annotate", str(model), str(abstracts), "-o", str(tmp_path / "x.jsonl"), "--accept-threshold-from", str(report_path),
+              "--rank-by", "sentence"],
+    )
+    assert clash.exit_code != 0 and "chose its threshold ranking by token" in clash.output
+    alone = CliRunner().invoke(app, ["annotate", str(model), str(abstracts), "-o", str(tmp_path / "y.jsonl"), "--rank-by", "token"])
+    assert alone.exit_code != 0 and "needs --accept-threshold" in alone.output

@@ -117,6 +117,9 @@ def test_resume_with_changed_settings_is_refused(model, texts_file, tmp_path):  
     }))
     code, _, err = run("annotate", model, texts_file, "-o", out, "--accept-threshold", "0.9", "--resume")
     assert code == 1 and "--accept-threshold" in one_error(err) and "0.5" in err
+    # ... which routed by probability (its run.json predates --rank-by)
+    code, _, err = run("annotate", model, texts_file, "-o", out, "--accept-threshold", "0.5", "--rank-by", "token", "--resume")
+    assert code == 1 and "--rank-by 'token'" in one_error(err)
     code, _, err = run("annotate", model, texts_file, "-o", out, "--accept-threshold", "0.5", "--resume", "--no-progress")
     assert code == 0, err
 

@@ -32,16 +32,28 @@ def annotate_cli(
     address: Annotated[Optional[str], typer.Option(help="ray: address of a running cluster (default: start a local Ray)")] = None,
     num_workers: Annotated[int, typer.Option(min=1, help="ray: actors, each loading the pipeline once")] = 1,
     shard_size: Annotated[int, typer.Option(min=1, help="ray: records per input shard")] = 10_000,
+    rank_by: Annotated[
+        Optional[Literal["sentence", "token"]],
+        typer.Option(
+            help="With --accept-threshold: what is compared with it, sentence (probability, the default) or token "
+            "(per-token geometric mean); --accept-threshold-from takes it from the report",
+        ),
+    ] = None,
 ) -> None:
     """Annotate raw text with confidences; with --accept-threshold, split into accepted and review sets."""
+    if rank_by is not None and accept_threshold is None and accept_threshold_from is None:
+        raise typer.BadParameter("--rank-by needs --accept-threshold or --accept-threshold-from")
     if accept_threshold_from is not None:
         if accept_threshold is not None:
             raise typer.BadParameter("give --accept-threshold or --accept-threshold-from, not both")
-        accept_threshold, why = threshold_from_report(accept_threshold_from)
+        accept_threshold, chosen_on, why = threshold_from_report(accept_threshold_from)
+        if rank_by is not None and rank_by != chosen_on:
+            raise typer.BadParameter(f"--rank-by {rank_by}: {accept_threshold_from} chose its threshold ranking by {chosen_on}")
+        rank_by = chosen_on
         typer.echo(why)
     summary = annotate(
         model, input_path, output, output_format, accept_threshold, n_process, batch_size, resume, column, max_chars, progress,
-        engine=engine, address=address, num_workers=num_workers, shard_size=shard_size,
+        engine=engine, address=address, num_workers=num_workers, shard_size=shard_size, rank_by=rank_by or "sentence",
     )
     routed = ""
     if accept_threshold is not None:

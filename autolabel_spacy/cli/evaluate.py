@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Literal, Optional
 
 import srsly
 import typer
@@ -11,6 +11,15 @@ from ..files import atomic_path, check_output
 from ..workflow.evaluate import evaluate
 from .errors import number_in
 from .importer import AlignOption, LabelMapOption, parse_label_map
+
+
+RankByOption = Annotated[
+    Literal["sentence", "token"],
+    typer.Option(
+        help="What a doc or sentence is routed by: sentence (the probability its annotation is right) or token "
+        "(that probability's geometric mean per token; ranks long sentences without mentions higher)",
+    ),
+]
 
 
 def _pct(v) -> str:
@@ -27,11 +36,12 @@ def evaluate_cli(
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Also write the report as JSON")] = None,
     align: AlignOption = "strict",
     label_map: LabelMapOption = None,
+    rank_by: RankByOption = "sentence",
 ) -> None:
     """Per-label P/R/F1, span calibration (reliability, ECE) and the routing curve with a recommended threshold."""
     if output:
         check_output(output)  # before the pipeline runs
-    report = evaluate(model, data, data_format, target_accuracy, align=align, label_map=parse_label_map(label_map))
+    report = evaluate(model, data, data_format, target_accuracy, align=align, label_map=parse_label_map(label_map), rank_by=rank_by)
     typer.echo(f"{report['docs']} docs: P {_pct(report['ents_p'])}  R {_pct(report['ents_r'])}  F1 {_pct(report['ents_f'])}")
     typer.echo("label\tP\tR\tF1")
     for label, s in sorted(report["per_label"].items()):
@@ -43,6 +53,8 @@ def evaluate_cli(
     unit = report["unit"]
     if unit == "sentence":
         typer.echo(f"routed by sentence: {report['units']} sentences in {report['docs']} docs")
+    if rank_by != "sentence":
+        typer.echo(f"ranked by {rank_by}: thresholds are of the per-token geometric mean, not probabilities (annotate takes --rank-by {rank_by} from the report)")
     typer.echo(f"{unit}s exactly right: {_pct(report['doc_accuracy'])}%; routing (threshold: auto-accepted share, their accuracy):")
     for row in report["routing"]:
         typer.echo(f"  {row['threshold']:g}\t{_pct(row['coverage'])}%\t{_pct(row['accuracy'])}%")

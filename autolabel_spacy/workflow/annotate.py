@@ -43,7 +43,7 @@ from ..loading import load_pipeline, with_sentences
 from . import local_engine, ray_engine
 from .engines import EngineRun
 from .inputs import DEFAULT_MAX_CHARS, Inputs
-from .parts import PartFiles
+from .parts import PartFiles, Routing
 
 ENGINES = {"local": local_engine, "ray": ray_engine}
 
@@ -58,6 +58,7 @@ class AnnotateSummary:
     review: int
     errors: int
     accept_threshold: Optional[float]
+    rank_by: Optional[str]  # what units are routed by (evaluation.RANK_BY); None without a threshold
     # routing units (the sentences of a doc routed sentence by sentence,
     # otherwise docs) accepted and left to review; None without a threshold
     units_accepted: Optional[int]
@@ -113,20 +114,23 @@ def annotate(
     address: Optional[str] = None,
     num_workers: int = 1,
     shard_size: int = 10_000,
+    rank_by: str = "sentence",
 ) -> AnnotateSummary:
     """Tag every record of ``input_path`` and write the outputs described
     above. ``engine="local"`` tags in this process (``n_process`` > 1: spaCy's
     multiprocessing); ``engine="ray"`` writes the records to shards of
     ``shard_size`` and tags them with Ray Data on ``num_workers`` actors, each
     loading the pipeline once (``address``: an existing cluster; none: a local
-    Ray started and stopped here). Both stream and give the same outputs."""
+    Ray started and stopped here). Both stream and give the same outputs.
+    ``rank_by``: what a unit's score is, compared with ``accept_threshold``
+    (:func:`evaluation.routing_score`; use the one ``evaluate`` chose the
+    threshold with)."""
     # everything that can be checked is checked before any file is created
     output = Path(output)
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}: choose one of {', '.join(ENGINES)}")
     check_options(batch_size=batch_size, n_process=n_process, max_chars=max_chars, num_workers=num_workers, shard_size=shard_size)
-    if accept_threshold is not None and not (isinstance(accept_threshold, (int, float)) and 0.0 <= accept_threshold <= 1.0):
-        raise ValueError(f"accept_threshold must be a number in [0, 1], got {accept_threshold!r}")
+    routing = Routing(accept_threshold, rank_by) if accept_threshold is not None else None
     formats = get_plugins().formats()
     spec = get_plugins().format(output_format or format_for_path(output, formats))
     if spec.write is None:
@@ -142,7 +146,7 @@ def annotate(
         return with_sentences(load_pipeline(model, need_entities="annotate"))
 
     run = EngineRun(
-        model=model, pipeline=pipeline, records=inputs, threshold=accept_threshold, batch_size=batch_size,
+        model=model, pipeline=pipeline, records=inputs, routing=routing, batch_size=batch_size,
         max_chars=max_chars, progress=progress, n_process=n_process, address=address, num_workers=num_workers,
         shard_size=shard_size,
     )
@@ -154,6 +158,7 @@ def annotate(
         "column": column,
         "max_chars": max_chars,
         "accept_threshold": accept_threshold,
+        "rank_by": rank_by if routing else None,
     }
     run.parts = parts = PartFiles(paths["parts"], settings, resume)
     run.total = inputs.count() if progress else None
@@ -164,7 +169,7 @@ def annotate(
         raise
     parts.close()
 
-    counts, units = parts.finalize(pipeline, spec, paths, accept_threshold)
+    counts, units = parts.finalize(pipeline, spec, paths, routing)
     summary = AnnotateSummary(
         model=str(model) if isinstance(model, (str, Path)) else pipeline().meta.get("name", "pipeline"),
         input=str(input_path),
@@ -174,6 +179,7 @@ def annotate(
         review=counts.get("review", 0),
         errors=counts["errors"],
         accept_threshold=accept_threshold,
+        rank_by=rank_by if routing else None,
         units_accepted=units["accepted"] if units else None,
         units_review=units["review"] if units else None,
         resumed=len(parts.done_ids),
@@ -193,18 +199,21 @@ def _model_id(model) -> Optional[str]:
     return str(Path(model).resolve()) if Path(model).exists() else str(model)
 
 
-def threshold_from_report(path) -> tuple[float, str]:
-    """The auto-accept threshold an ``evaluate`` report recommends, and a line
-    saying where it came from. A report whose target accuracy no threshold
-    reached gives 1.0: only docs the model is certain of are accepted."""
+def threshold_from_report(path) -> tuple[float, str, str]:
+    """The auto-accept threshold an ``evaluate`` report recommends, the
+    score it was chosen on (``rank_by``) and a line saying where it came
+    from. A report whose target accuracy no threshold reached gives 1.0:
+    only docs the model is certain of are accepted."""
     try:
         report = srsly.read_json(path)
         recommended, target = report["recommended"], report["target_accuracy"]
+        rank_by = report.get("rank_by", "sentence")  # reports from before --rank-by ranked by probability
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise ValueError(f"{path}: not a report of `autolabel evaluate --output` ({e})") from e
     if recommended is None:
-        return 1.0, f"{path}: no threshold reached accuracy {target}; only docs with probability 1.0 are accepted"
-    return float(recommended["threshold"]), (
+        return 1.0, rank_by, f"{path}: no threshold reached accuracy {target}; only docs with probability 1.0 are accepted"
+    ranked = f", ranked by {rank_by}" if rank_by != "sentence" else ""
+    return float(recommended["threshold"]), rank_by, (
         f"{path}: threshold {recommended['threshold']:.6f} (accepted {recommended['coverage']:.1%} "
-        f"of its docs at accuracy {recommended['accuracy']:.3f}, target {target})"
+        f"of its {report.get('unit', 'doc')}s at accuracy {recommended['accuracy']:.3f}, target {target}{ranked})"
     )

@@ -15,7 +15,7 @@ from spacy.language import Language
 from tqdm import tqdm
 
 from .inputs import TextRecord
-from .parts import PartFiles
+from .parts import PartFiles, Routing
 
 
 @dataclass
@@ -23,7 +23,7 @@ class EngineRun:
     model: Union[str, Path, Language]  # as the caller gave it
     pipeline: Callable[[], Language]  # the loaded pipeline (loaded on the first call)
     records: Iterable[TextRecord]
-    threshold: Optional[float]
+    routing: Optional[Routing]  # None: one output, nothing routed
     batch_size: int
     max_chars: int
     progress: bool

@@ -19,13 +19,16 @@ from ..loading import load_pipeline
 
 def evaluate(
     model, data, data_format: Optional[str] = None, target_accuracy: float = 0.99, batch_size: int = 256,
-    align: str = "strict", label_map: Optional[dict] = None,
+    align: str = "strict", label_map: Optional[dict] = None, rank_by: str = "sentence",
 ) -> dict:
     """The report of ``autolabel evaluate`` on gold ``data`` (any readable
     format; ``align`` and ``label_map`` for its reader, as ``convert``'s) as
-    a dict; ``unit`` says whether routing is by doc or sentence."""
+    a dict; ``unit`` says whether routing is by doc or sentence, ``rank_by``
+    what a unit's score is (:func:`evaluation.routing_score`)."""
     if not 0.0 < target_accuracy <= 1.0:
         raise ValueError(f"target_accuracy must be in (0, 1], got {target_accuracy}")
+    if rank_by not in evaluation.RANK_BY:
+        raise ValueError(f"rank_by must be one of {', '.join(evaluation.RANK_BY)}, got {rank_by!r}")
     nlp = load_pipeline(model, need_entities="evaluate")
     plugins = get_plugins()
     data_format = data_format or format_for_path(data, plugins.formats())
@@ -36,12 +39,13 @@ def evaluate(
     scores = Scorer(nlp).score([Example(pred, ref) for pred, ref in zip(predicted, gold)])
     group = scored_group(predicted[0]) if predicted else None
     spans = evaluation.scored_spans(predicted, gold, group.name) if group is not None else []
-    docs = evaluation.scored_sentences(predicted, gold)
+    docs = evaluation.ranked(evaluation.scored_sentences(predicted, gold), rank_by)
     recommended = evaluation.recommend_threshold(docs, target_accuracy)
     return {
         "docs": len(gold),
         "unit": "sentence" if len(docs) > len(gold) else "doc",
         "units": len(docs),
+        "rank_by": rank_by,
         "ents_p": scores["ents_p"],
         "ents_r": scores["ents_r"],
         "ents_f": scores["ents_f"],

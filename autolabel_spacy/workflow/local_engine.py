@@ -23,7 +23,7 @@ def run(run: EngineRun) -> None:
     zone = ZONE_DOCS if run.n_process == 1 else ZONE_DOCS_MULTIPROCESS
     for chunk in chunked(parts.todo(run.records, on_error=lambda: bar.update(1)), zone):
         with nlp.memory_zone():
-            for part, out in tag_records(nlp, chunk, run.threshold, run.batch_size, run.n_process):
+            for part, out in tag_records(nlp, chunk, run.routing, run.batch_size, run.n_process):
                 parts.append(part, out)
                 bar.update(1)
     bar.close()

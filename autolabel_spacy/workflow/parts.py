@@ -14,13 +14,15 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Optional
 
+from ..evaluation import RANK_BY, routing_score
 from ..files import atomic_path, atomic_write_text
 from ..formats.jsonl import doc_to_record
-from ..formats.records import META_KEY, make_doc, span_scores
+from ..formats.records import META_KEY, doc_confidence, make_doc, sentence_confidences, span_scores
 from .inputs import TextRecord
 
 ROUTED_PARTS = ("accepted", "review")  # where tagged records go
@@ -30,7 +32,25 @@ ZONE_DOCS = 10_000
 ZONE_DOCS_MULTIPROCESS = 100_000
 # the settings of a run that decide what its part files hold: a --resume
 # with any of them changed would mix two runs in one output
-RUN_SETTINGS = {"model": "MODEL", "input": "INPUT", "column": "--column", "max_chars": "--max-chars", "accept_threshold": "--accept-threshold"}
+RUN_SETTINGS = {
+    "model": "MODEL", "input": "INPUT", "column": "--column", "max_chars": "--max-chars",
+    "accept_threshold": "--accept-threshold", "rank_by": "--rank-by",
+}
+
+
+@dataclass(frozen=True)
+class Routing:
+    """How tagged docs are routed: units whose score (:func:`evaluation.routing_score`
+    of their probability, by ``rank_by``) reaches ``threshold`` are accepted."""
+
+    threshold: float
+    rank_by: str = "sentence"
+
+    def __post_init__(self) -> None:
+        if isinstance(self.threshold, bool) or not isinstance(self.threshold, (int, float)) or not 0.0 <= self.threshold <= 1.0:
+            raise ValueError(f"accept_threshold must be a number in [0, 1], got {self.threshold!r}")
+        if self.rank_by not in RANK_BY:
+            raise ValueError(f"rank_by must be one of {', '.join(RANK_BY)}, got {self.rank_by!r}")
 
 
 class PartFiles:
@@ -90,12 +110,13 @@ class PartFiles:
         if failed and self.created and not any(self.path(name).stat().st_size for name in PARTS):
             shutil.rmtree(self.folder, ignore_errors=True)
 
-    def finalize(self, pipeline: Callable, spec, paths: dict, threshold: Optional[float]) -> tuple[dict, Optional[dict]]:
+    def finalize(self, pipeline: Callable, spec, paths: dict, routing: Optional[Routing]) -> tuple[dict, Optional[dict]]:
         """Write the outputs (``paths``, as ``annotate.output_paths`` names
         them) from the closed parts; returns the record count of each and,
         when routing, the units routed each way (a sentence of a doc routed
         sentence by sentence, otherwise a doc: see :func:`route`)."""
         counts = {}
+        threshold = routing.threshold if routing else None
         if threshold is None:
             counts["all"] = _write_docs(pipeline, spec, _part_records(self.path("accepted")), paths["all"])
         else:
@@ -132,7 +153,7 @@ class PartFiles:
         shutil.rmtree(self.folder)
 
 
-def tag_records(nlp, records: list, threshold: Optional[float], batch_size: int, n_process: int = 1) -> Iterator[tuple[str, dict]]:
+def tag_records(nlp, records: list, routing: Optional[Routing], batch_size: int, n_process: int = 1) -> Iterator[tuple[str, dict]]:
     """(part, part-file line) for each record (``id``, ``text``, ``meta``),
     in order. A record the pipeline fails on goes to the errors part with
     the reason and the run goes on: after a failed batch its records are
@@ -142,7 +163,7 @@ def tag_records(nlp, records: list, threshold: Optional[float], batch_size: int,
         try:
             stream = nlp.pipe(((r.text, r) for r in records[start:]), as_tuples=True, batch_size=batch_size, n_process=n_process)
             for doc, record in stream:
-                yield routed_record(doc, record.id, record.meta, threshold)
+                yield routed_record(doc, record.id, record.meta, routing)
                 start += 1
         except Exception:
             end = min(len(records), start + batch_size)
@@ -153,7 +174,7 @@ def tag_records(nlp, records: list, threshold: Optional[float], batch_size: int,
                     reason = " ".join(f"the pipeline failed on this record: {type(err).__name__}: {err}".split())
                     yield "errors", {"id": record.id, "error": reason[:500], "raw": record.text}
                 else:
-                    yield routed_record(doc, record.id, record.meta, threshold)
+                    yield routed_record(doc, record.id, record.meta, routing)
             start = end
 
 
@@ -163,37 +184,48 @@ def chunked(items: Iterable, size: int) -> Iterator[list]:
         yield chunk
 
 
-def routed_record(doc, record_id: str, meta: dict, threshold: Optional[float]) -> tuple[str, dict]:
+def routed_record(doc, record_id: str, meta: dict, routing: Optional[Routing]) -> tuple[str, dict]:
     """The part a tagged doc goes to and its part-file line (the ``jsonl``
     format's record plus the input's id and, when routing, the decision).
     Every engine calls this, so their outputs are the same."""
     doc.user_data[META_KEY] = meta
     out = {"id": record_id, **doc_to_record(doc)}
-    if threshold is None:
+    if routing is None:
         return "accepted", out  # one output; "accepted" is just the part's name
-    part, out["decision"] = route(out, threshold)
+    part, out["decision"] = route(doc, routing)
     return part, out
 
 
-def route(record: dict, threshold: float) -> tuple[str, dict]:
-    """Where a tagged record goes, and the decision that says why.
+def route(doc, routing: Routing) -> tuple[str, dict]:
+    """Where a tagged doc goes, and the decision that says why.
 
-    A doc of one sentence is accepted when the probability of its whole
-    annotation (``score``) reaches the threshold. A doc of several scored
-    sentences (a whole abstract) is routed sentence by sentence, as
-    ``evaluate`` chooses its threshold for such docs: each sentence whose
-    probability reaches the threshold is accepted, and the doc is accepted
-    when all of them are; otherwise it goes to review, whole, its decision
-    listing the sentences left to review (``[start, end, score]``, character
-    offsets) so that a reviewer reads those and not the rest."""
-    sentences = record.get("sentences")
+    A doc of one sentence is accepted when the score of its whole annotation
+    (its probability, ``crf_ner``'s ``sequence_prob``, or with ``rank_by
+    "token"`` that probability's geometric mean per token) reaches the
+    threshold. A doc of several scored sentences (a whole abstract) is
+    routed sentence by sentence, as ``evaluate`` chooses its threshold for
+    such docs: each sentence whose score reaches the threshold is accepted,
+    and the doc is accepted when all of them are; otherwise it goes to
+    review, whole, its decision listing the sentences left to review
+    (``[start, end, score]``, character offsets and the score compared with
+    the threshold) so that a reviewer reads those and not the rest."""
+    decision = {"threshold": routing.threshold}
+    if routing.rank_by != "sentence":
+        decision["rank_by"] = routing.rank_by
+    sentences = sentence_confidences(doc)
     if not sentences:
-        accepted = record.get("score") is not None and record["score"] >= threshold
-        return ("accepted" if accepted else "review"), {"route": "accepted" if accepted else "review", "threshold": threshold}
-    left = [[s["start"], s["end"], s["score"]] for s in sentences if s["score"] < threshold]
+        probability = doc_confidence(doc)
+        accepted = probability is not None and routing_score(probability, len(doc), routing.rank_by) >= routing.threshold
+        part = "accepted" if accepted else "review"
+        return part, {"route": part, **decision}
+    left = []
+    for start, end, probability in sentences:
+        score = routing_score(probability, end - start, routing.rank_by)
+        if score < routing.threshold:
+            span = doc[start:end]
+            left.append([span.start_char, span.end_char, round(score, 6)])
     part = "review" if left else "accepted"
-    decision = {"route": part, "threshold": threshold, "unit": "sentence", "sentences": len(sentences),
-                "sentences_accepted": len(sentences) - len(left)}
+    decision = {"route": part, **decision, "unit": "sentence", "sentences": len(sentences), "sentences_accepted": len(sentences) - len(left)}
     if left:
         decision["review_sentences"] = left
     return part, decision
@@ -330,6 +362,8 @@ def _check_resumable(parts_dir: Path, settings: dict) -> None:
         before = json.loads((parts_dir / "run.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         raise ValueError(f"{parts_dir}: no readable run.json, so the unfinished run cannot be checked; delete the folder and rerun") from None
+    if "rank_by" not in before and before.get("accept_threshold") is not None:
+        before["rank_by"] = "sentence"  # a run from before --rank-by routed by probability
     for key, option in RUN_SETTINGS.items():
         if before.get(key) != settings[key]:
             raise ValueError(

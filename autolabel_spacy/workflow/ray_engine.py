@@ -32,7 +32,7 @@ import spacy
 from ..loading import check_sets_entities, with_sentences
 from .engines import EngineRun
 from .inputs import TextRecord
-from .parts import PARTS, json_line, tag_records
+from .parts import PARTS, Routing, json_line, tag_records
 
 # records per slice (the unit of work of one actor call), in nlp.pipe batches:
 # big enough that Ray's per-task cost is small, small enough to balance actors
@@ -64,10 +64,10 @@ def check(run: EngineRun) -> None:
 class Annotator:
     """A Ray Data actor: loads the pipeline once, tags batches of shard lines."""
 
-    def __init__(self, model: str, threshold: Optional[float], batch_size: int, max_chars: int) -> None:
+    def __init__(self, model: str, routing: Optional[Routing], batch_size: int, max_chars: int) -> None:
         self.nlp = with_sentences(spacy.load(model))
         self.nlp.max_length = max(self.nlp.max_length, max_chars)  # --max-chars decides which texts are too long
-        self.threshold = threshold
+        self.routing = routing
         self.batch_size = batch_size
 
     def __call__(self, batch: dict) -> dict:
@@ -79,7 +79,7 @@ class Annotator:
             records = [TextRecord(**json.loads(line)) for line in read_slice(str(path), int(offset), int(count))]
             lines: dict[str, list[str]] = {part: [] for part in PARTS}
             with self.nlp.memory_zone():  # the vocab does not grow with the input
-                for part, line in tag_records(self.nlp, records, self.threshold, self.batch_size):
+                for part, line in tag_records(self.nlp, records, self.routing, self.batch_size):
                     lines[part].append(json_line(line))
             for part in PARTS:
                 out[part].append("".join(lines[part]))
@@ -168,7 +168,7 @@ def run(run: EngineRun) -> None:
         ds = ray.data.from_items(slices, override_num_blocks=len(slices))
         ds = ds.map_batches(
             Annotator,
-            fn_constructor_args=(model, run.threshold, run.batch_size, run.max_chars),
+            fn_constructor_args=(model, run.routing, run.batch_size, run.max_chars),
             batch_size=1,  # one slice per actor call
             batch_format="numpy",
             compute=ray.data.ActorPoolStrategy(size=run.num_workers),
