@@ -130,18 +130,20 @@ def scored_sentences(predicted: Iterable[Doc], gold: Iterable[Doc]) -> list[Scor
     return out
 
 
-def agreement(units: list[ScoredDoc], others: list[ScoredDoc]) -> list[ScoredDoc]:
-    """The same units scored by two models: where both predicted the same
-    entities, the geometric mean of their confidences; where they disagree,
-    zero (such a unit always goes to review)."""
-    if len(units) != len(others):
-        raise ValueError(f"{len(units)} units against {len(others)}: score the same gold docs with both models")
-    return [
-        ScoredDoc(
-            (u.confidence * o.confidence) ** 0.5 if u.predicted == o.predicted else 0.0, u.correct, u.mentions, u.predicted, u.tokens
-        )
-        for u, o in zip(units, others)
-    ]
+def agreement(units: list[ScoredDoc], *others: list[ScoredDoc]) -> list[ScoredDoc]:
+    """The same units scored by several models (the first one's units, the
+    others' beside them): where all predicted the same entities, the
+    geometric mean of their confidences; where any disagrees, zero (such a
+    unit always goes to review)."""
+    for other in others:
+        if len(other) != len(units):
+            raise ValueError(f"{len(units)} units against {len(other)}: score the same gold docs with every model")
+    out = []
+    for u, *rest in zip(units, *others):
+        agree = all(o.predicted == u.predicted for o in rest)
+        confidence = float(np.prod([u.confidence, *(o.confidence for o in rest)])) ** (1.0 / (1 + len(rest))) if agree else 0.0
+        out.append(ScoredDoc(confidence, u.correct, u.mentions, u.predicted, u.tokens))
+    return out
 
 
 # what a unit (a sentence, or a doc scored as one piece) is routed by:

@@ -31,9 +31,9 @@ def main() -> None:
     parser.add_argument("--coverage", type=float, default=0.6, help="also report the most confident share of test docs")
     parser.add_argument("--out", default=None, help="write the result as JSON here")
     parser.add_argument(
-        "--agree-with", default=None, metavar="MODEL",
-        help="a second model (another seed, or model-last beside model-best): a sentence's confidence is the geometric "
-        "mean of the two where they agree, and zero where they do not",
+        "--agree-with", default=[], nargs="+", metavar="MODEL",
+        help="other models (other seeds, or model-last beside model-best): a sentence's confidence is the geometric "
+        "mean of all where they agree, and zero where any disagrees",
     )
     parser.add_argument(
         "--rank-by", choices=("sentence", "token"), default="sentence",
@@ -46,7 +46,7 @@ def main() -> None:
 
     from autolabel_spacy import evaluation
 
-    models = [spacy.load(args.model)] + ([spacy.load(args.agree_with)] if args.agree_with else [])
+    models = [spacy.load(path) for path in [args.model, *args.agree_with]]
 
     def scored(path):
         runs = []

@@ -79,6 +79,11 @@ def test_agreement_keeps_units_two_models_agree_on_and_sends_the_rest_to_review(
     assert [(u.correct, u.mentions) for u in both] == [(True, 1), (False, 0)]  # the first model's units
     with pytest.raises(ValueError, match="same gold docs"):
         agreement(a, b[:1])
+    # three models: all must agree; the confidence is the geometric mean of the three
+    c = [ScoredDoc(0.625, True, 1, frozenset({(0, 4, "X")})), ScoredDoc(0.99, True, 0, frozenset({(5, 9, "X")}))]
+    three = agreement(a, b, c)
+    assert [round(u.confidence, 6) for u in three] == [round((0.9 * 0.4 * 0.625) ** (1 / 3), 6), 0.0]
+    assert agreement(a, c)[1].confidence == pytest.approx(0.99)
 
 
 def test_per_token_ranking_is_the_geometric_mean_per_token():
