@@ -18,15 +18,21 @@ sentence confidences of ``crf_ner``.
 from __future__ import annotations
 
 import argparse
+import statistics
 
 from benchmarks.report import write_json
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--model", required=True)
-    parser.add_argument("--dev", required=True)
-    parser.add_argument("--test", required=True)
+    parser.add_argument("--model", default=None)
+    parser.add_argument("--dev", default=None)
+    parser.add_argument("--test", default=None)
+    parser.add_argument(
+        "--runs", nargs="+", default=[], metavar="DIR",
+        help="instead of --model/--dev/--test: compare_ner run folders (DIR/crf_ner/model-best, DIR/corpus/dev.spacy "
+        "and test.spacy), e.g. the seeds of one benchmark; each is measured, then the medians",
+    )
     parser.add_argument("--target", type=float, default=0.99)
     parser.add_argument("--coverage", type=float, default=0.6, help="also report the most confident share of test docs")
     parser.add_argument("--out", default=None, help="write the result as JSON here")
@@ -40,13 +46,39 @@ def main() -> None:
         help="sentence: the sentence's probability; token: its geometric mean per token (evaluation.routing_score)",
     )
     args = parser.parse_args()
+    if args.runs and (args.model or args.dev or args.test or args.agree_with):
+        parser.error("--runs replaces --model, --dev, --test and --agree-with")
+    if not args.runs and not (args.model and args.dev and args.test):
+        parser.error("give --model, --dev and --test, or --runs")
 
+    if not args.runs:
+        result = measure([args.model, *args.agree_with], args.dev, args.test, args)
+        show(result)
+        if args.out:
+            write_json(args.out, result)
+        return
+    results = []
+    for run in args.runs:
+        print(f"== {run}")
+        results.append(measure([f"{run}/crf_ner/model-best"], f"{run}/corpus/dev.spacy", f"{run}/corpus/test.spacy", args))
+        show(results[-1])
+    median = medians(results)
+    print(
+        f"median of {len(results)} runs: {median['accepted']:.1%} of test sentences auto-accepted, "
+        f"{median['exactly_right']:.2%} of them exactly right (each median taken on its own)"
+    )
+    if args.out:
+        write_json(args.out, {"runs": results, "median": median})
+
+
+def measure(model_paths: list[str], dev_path: str, test_path: str, args) -> dict:
+    """The threshold chosen on dev for ``--target``, and what it does on test."""
     import spacy
     from spacy.tokens import DocBin
 
     from autolabel_spacy import evaluation
 
-    models = [spacy.load(path) for path in [args.model, *args.agree_with]]
+    models = [spacy.load(path) for path in model_paths]
 
     def scored(path):
         runs = []
@@ -56,20 +88,21 @@ def main() -> None:
         units = runs[0] if len(runs) == 1 else evaluation.agreement(*runs)
         return evaluation.ranked(units, args.rank_by)
 
-    dev, test = scored(args.dev), scored(args.test)
+    dev, test = scored(dev_path), scored(test_path)
     rec = evaluation.recommend_threshold(dev, args.target)
     threshold = rec["threshold"] if rec else None
     row = evaluation.routing_curve(test, [threshold])[0] if rec else None
     # the most a threshold could accept on test if it were chosen on test
     # itself: what the confidences' ranking allows, whatever the dev split
     best_on_test = evaluation.recommend_threshold(test, args.target)
-    result = {
-        "model": args.model,
-        "agree_with": args.agree_with,
+    return {
+        "model": model_paths[0],
+        "agree_with": model_paths[1:],
         "rank_by": args.rank_by,
         "target": args.target,
         "threshold_from_dev": threshold,
         "dev": rec,
+        "dev_docs": len(dev),
         "test": row,
         "test_docs": len(test),
         "test_docs_exactly_right": sum(d.correct for d in test) / len(test),
@@ -78,12 +111,16 @@ def main() -> None:
         "test_by_mentions": evaluation.by_mentions(test, threshold),
         "test_curve": [most_confident(test, k / 10) for k in range(1, 11)],
     }
+
+
+def show(result: dict) -> None:
+    rec, row, best_on_test = result["dev"], result["test"], result["test_best_threshold"]
     if rec is None:
-        print(f"no threshold reaches {args.target:.0%} on dev ({len(dev)} sentences)")
+        print(f"no threshold reaches {result['target']:.0%} on dev ({result['dev_docs']} sentences)")
     else:
         print(
             f"threshold {rec['threshold']:.6g} (dev: {rec['coverage']:.1%} accepted, {rec['accuracy']:.2%} right) -> "
-            f"test: {row['coverage']:.1%} of {len(test)} sentences auto-accepted, "
+            f"test: {row['coverage']:.1%} of {result['test_docs']} sentences auto-accepted, "
             f"{(row['accuracy'] or 0):.2%} of them exactly right"
         )
     print(f"all test sentences exactly right: {result['test_docs_exactly_right']:.1%}")
@@ -97,8 +134,20 @@ def main() -> None:
         print(f"  {r['mentions']}\t{r['units']}\t{pct(r['exactly_right'])}\t{pct(r.get('accepted'))}")
     print("coverage/accuracy curve (the most confident share of test sentences: exactly right)")
     print("  " + "  ".join(f"{c['share']:.0%}: {c['accuracy']:.2%}" for c in result["test_curve"]))
-    if args.out:
-        write_json(args.out, result)
+
+
+def medians(results: list[dict]) -> dict:
+    """Medians over runs of the test share auto-accepted at the dev-chosen
+    threshold and of its exact-match accuracy (a run whose dev reached no
+    threshold accepts nothing), and of the share of test sentences right."""
+    accepted = [r["test"]["coverage"] if r["test"] else 0.0 for r in results]
+    right = [r["test"]["accuracy"] for r in results if r["test"] and r["test"]["accuracy"] is not None]
+    return {
+        "runs": len(results),
+        "accepted": statistics.median(accepted),
+        "exactly_right": statistics.median(right) if right else None,
+        "test_docs_exactly_right": statistics.median(r["test_docs_exactly_right"] for r in results),
+    }
 
 
 def pct(value) -> str:

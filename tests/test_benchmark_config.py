@@ -250,3 +250,14 @@ def test_benchmark_files_name_the_machine_and_software_that_made_them(tmp_path, 
     assert f"spacy {spacy.__version__}" in stamp and f"{os.cpu_count()} cores" in stamp
     assert (env["commit"] or "unknown") in stamp
     assert md in capsys.readouterr().out
+
+
+def test_review_effort_medians_count_a_run_without_threshold_as_accepting_nothing():
+    from benchmarks.review_effort import medians
+
+    def run(coverage, accuracy, right):
+        test = None if coverage is None else {"coverage": coverage, "accuracy": accuracy}
+        return {"test": test, "test_docs_exactly_right": right}
+
+    got = medians([run(0.3, 0.98, 0.8), run(0.2, 0.995, 0.82), run(None, None, 0.79)])
+    assert got == {"runs": 3, "accepted": 0.2, "exactly_right": pytest.approx(0.9875), "test_docs_exactly_right": 0.8}
