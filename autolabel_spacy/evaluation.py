@@ -151,14 +151,18 @@ def agreement(units: list[ScoredDoc], *others: list[ScoredDoc]) -> list[ScoredDo
 RANK_BY = ("sentence", "token")
 
 
+def check_rank_by(rank_by: str) -> None:
+    if rank_by not in RANK_BY:
+        raise ValueError(f"rank_by must be one of {', '.join(RANK_BY)}, got {rank_by!r}")
+
+
 def routing_score(probability: float, tokens: int, rank_by: str = "sentence") -> float:
     """The score a unit is routed by: its probability (``rank_by="sentence"``)
     or ``probability ** (1 / tokens)`` (``"token"``), so that a long sentence
     without mentions is not ranked below a short one only for its length. The
     second is a ranking, not a probability: its threshold must be chosen on
     the same scores (``evaluate --rank-by token``)."""
-    if rank_by not in RANK_BY:
-        raise ValueError(f"rank_by must be one of {', '.join(RANK_BY)}, got {rank_by!r}")
+    check_rank_by(rank_by)
     return probability if rank_by == "sentence" else probability ** (1.0 / max(1, tokens))
 
 

@@ -27,8 +27,7 @@ def evaluate(
     what a unit's score is (:func:`evaluation.routing_score`)."""
     if not 0.0 < target_accuracy <= 1.0:
         raise ValueError(f"target_accuracy must be in (0, 1], got {target_accuracy}")
-    if rank_by not in evaluation.RANK_BY:
-        raise ValueError(f"rank_by must be one of {', '.join(evaluation.RANK_BY)}, got {rank_by!r}")
+    evaluation.check_rank_by(rank_by)
     nlp = load_pipeline(model, need_entities="evaluate")
     plugins = get_plugins()
     data_format = data_format or format_for_path(data, plugins.formats())

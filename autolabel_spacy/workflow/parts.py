@@ -19,7 +19,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Optional
 
-from ..evaluation import RANK_BY, routing_score
+from ..evaluation import check_rank_by, routing_score
 from ..files import atomic_path, atomic_write_text
 from ..formats.jsonl import doc_to_record
 from ..formats.records import META_KEY, doc_confidence, make_doc, sentence_confidences, span_scores
@@ -49,8 +49,7 @@ class Routing:
     def __post_init__(self) -> None:
         if isinstance(self.threshold, bool) or not isinstance(self.threshold, (int, float)) or not 0.0 <= self.threshold <= 1.0:
             raise ValueError(f"accept_threshold must be a number in [0, 1], got {self.threshold!r}")
-        if self.rank_by not in RANK_BY:
-            raise ValueError(f"rank_by must be one of {', '.join(RANK_BY)}, got {self.rank_by!r}")
+        check_rank_by(self.rank_by)
 
 
 class PartFiles:
