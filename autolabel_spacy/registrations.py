@@ -14,12 +14,14 @@ REGISTRATIONS: dict[str, dict[str, str]] = {
     "factories": {
         "crf_ner": "autolabel_spacy.pipeline.crf_ner:make_crf_ner",
         "domain_vocab": "autolabel_spacy.pipeline.domain_vocab:make_domain_vocab",
+        "entity_relations": "autolabel_spacy.pipeline.entity_relations:make_entity_relations",
     },
     "architectures": {
         "autolabel.BigramEmbed.v1": "autolabel_spacy.ml.bigram_embed:build_bigram_embed",
         "autolabel.CRFTagger.v1": "autolabel_spacy.ml.models:build_crf_tagger",
         "autolabel.GazetteerFeatures.v1": "autolabel_spacy.ml.gazetteer:build_gazetteer_features",
         "autolabel.PretrainedSubwordEmbed.v1": "autolabel_spacy.ml.subword_vectors:build_pretrained_subword_embed",
+        "autolabel.RelationScorer.v1": "autolabel_spacy.ml.relation_model:build_relation_scorer",
     },
     "misc": {
         "autolabel.calibrate_before_save.v1": "autolabel_spacy.calibration:make_calibrate_before_save",
@@ -27,6 +29,9 @@ REGISTRATIONS: dict[str, dict[str, str]] = {
     },
     "callbacks": {
         "autolabel.domain_tokenizer.v1": "autolabel_spacy.pipeline.domain_tokenizer:make_domain_tokenizer",
+    },
+    "scorers": {
+        "autolabel.relation_scorer.v1": "autolabel_spacy.pipeline.entity_relations:make_relation_scorer",
     },
     "readers": {
         "autolabel.TaggedCorpus.v1": "autolabel_spacy.corpora.reader:create_tagged_corpus_reader",

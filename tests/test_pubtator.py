@@ -43,7 +43,7 @@ def test_a_block_is_one_doc_with_types_ids_sentences_and_relations(tmp_path):
     sents = [s.text for s in doc.sents]
     assert sents == [TITLE, ABSTRACT]
     info = doc.user_data[PUBTATOR_KEY]
-    assert info["pmid"] == "227508" and info["relations"] == [["CID", "D003000", "D007022"]]
+    assert info["pmid"] == "227508" and doc._.relations == [("D003000", "D007022", "CID", None)]
 
 
 def test_pubtator_docbin_pubtator_keeps_every_mention_id_and_relation(tmp_path):
@@ -98,7 +98,7 @@ def test_the_real_corpora_read_block_by_block(shared_data, corpus, split, abstra
     # every block is read or reported; the few of overlapping mentions are reported, not cut
     assert len(docs) + len(errors) == abstracts and len(errors) <= abstracts * 0.1, [e.error for e in errors[:3]]
     assert all("overlap" in e.error for e in errors), [e.error for e in errors[:3]]
-    assert sum(len(d.user_data[PUBTATOR_KEY]["relations"]) for d in docs) <= relations
+    assert sum(len(d._.relations) for d in docs) <= relations
 
 
 @SETTINGS

@@ -11,8 +11,10 @@ Offsets are character offsets into ``title + " " + abstract``. A block
 becomes one Doc of that text: mentions are its entities (``label_`` the type,
 or ``label_map[type]``; ``kb_id_`` the concept id), the title is its first
 sentence and the abstract's sentences follow (see :func:`mark_sentences`),
-and the block's PMID, title length, relations and composite parts are kept in ``doc.user_data["pubtator"]`` so that writing the doc gives the
-block back. A block with a malformed line, an offset past the text, a
+and the block's PMID, title length and composite parts are kept in
+``doc.user_data["pubtator"]`` and its relation lines are the doc's relations
+(``autolabel_spacy/relations.py``), so that writing the doc gives the block
+back. A block with a malformed line, an offset past the text, a
 mention whose text is not the text at its offsets, an unknown type or a
 relation naming an id no mention has is an error of that block, with the
 line and the reason.
@@ -26,10 +28,10 @@ from typing import Iterable, Iterator, Optional
 from spacy.pipeline import Sentencizer
 from spacy.tokens import Doc, Span
 
+from ..relations import NO_ID, Relation, get_relations, mention_keys, set_relations
 from .records import META_KEY, Record, RecordError, make_doc, open_for_write
 
-PUBTATOR_KEY = "pubtator"  # doc.user_data: {"pmid", "title_length", "relations", "composites"}
-NO_ID = "-1"  # a mention without a concept id
+PUBTATOR_KEY = "pubtator"  # doc.user_data: {"pmid", "title_length", "composites"}
 FLAT = {ord(c): " " for c in "\t\r\n"}
 SENTENCIZER = Sentencizer()  # rule-based: ".", "?", "!" and their kin end a sentence
 
@@ -138,7 +140,8 @@ def _block_doc(nlp, lines, where: str, align: str, labels, label_map: dict) -> D
     kb_ids = {(s, e): kb_id for s, e, _, kb_id, _ in mentions}
     doc.ents = [Span(doc, ent.start, ent.end, label=ent.label_, kb_id=kb_ids.get((ent.start_char, ent.end_char), NO_ID)) for ent in doc.ents]
     mark_sentences(doc, len(title))
-    doc.user_data[PUBTATOR_KEY] = {"pmid": pmid, "title_length": len(title), "relations": relations, "composites": composites}
+    doc.user_data[PUBTATOR_KEY] = {"pmid": pmid, "title_length": len(title), "composites": composites}
+    set_relations(doc, [Relation(head, child, kind) for kind, head, child in relations])
     doc.user_data[META_KEY] = {"id": pmid}
     return doc
 
@@ -200,5 +203,8 @@ def _block_text(doc: Doc, index: int) -> str:
         if f"{ent.start_char}:{ent.end_char}" in composites:
             fields.append(composites[f"{ent.start_char}:{ent.end_char}"])
         lines.append("\t".join(fields))
-    lines += ["\t".join([pmid, *relation]) for relation in info.get("relations") or []]
+    ids = {part for ent in doc.ents for part in mention_keys(ent)}
+    # PubTator names a relation's entities by concept id: relations between
+    # entities grouped by their text only have no line
+    lines += ["\t".join([pmid, *map(_flat, (r.label, r.head, r.child))]) for r in get_relations(doc) if r.head in ids and r.child in ids]
     return "\n".join(lines) + "\n"

@@ -10,6 +10,20 @@ from thinc.types import Floats2d
 from .bilstm import BiLSTM
 from .crf_layer import CRFLayer
 
+# the encoder of a component's default model (a config of the project's
+# shares one tok2vec through listeners instead)
+DEFAULT_TOK2VEC_CONFIG = """
+[model.tok2vec]
+@architectures = "spacy.HashEmbedCNN.v2"
+pretrained_vectors = null
+width = 96
+depth = 4
+embed_size = 2000
+window_size = 1
+maxout_pieces = 3
+subword_features = true
+"""
+
 
 def build_crf_tagger(
     tok2vec: Model[List[Doc], List[Floats2d]],

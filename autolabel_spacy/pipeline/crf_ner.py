@@ -7,18 +7,20 @@ import numpy as np
 from spacy.language import Language
 from spacy.pipeline import TrainablePipe
 from spacy.tokens import Doc, Span, SpanGroup
-from spacy.training import Example, validate_examples, validate_get_examples
+from spacy.training import Example, validate_get_examples
 from spacy.util import filter_spans
 from spacy.vocab import Vocab
 from thinc.api import Config, Model, Optimizer, set_dropout_rate
 from thinc.types import Floats2d
 
+from . import update_batch
 from ..abbreviations import abbreviation_constraints
 from ..calibration import best_temperature, log_loss
 from ..formats.records import SENTENCE_PROBS
 from ..hooks.manager import get_domain
 from ..ml import crf_layer, decoding
 from ..ml.decoding import DocPrediction
+from ..ml.models import DEFAULT_TOK2VEC_CONFIG
 from ..ml.torch_bridge import check_threads, threads_for_ops
 
 MARGINALS_KEY = "autolabel_marginals"
@@ -30,17 +32,7 @@ scheme = "BILUO"
 lstm_depth = 0
 lstm_width = 256
 dropout = 0.1
-
-[model.tok2vec]
-@architectures = "spacy.HashEmbedCNN.v2"
-pretrained_vectors = null
-width = 96
-depth = 4
-embed_size = 2000
-window_size = 1
-maxout_pieces = 3
-subword_features = true
-"""
+""" + DEFAULT_TOK2VEC_CONFIG
 DEFAULT_CRF_NER_MODEL = Config().from_str(default_model_config)["model"]
 
 
@@ -243,11 +235,7 @@ class CRFEntityRecognizer(TrainablePipe):
         sgd: Optional[Optimizer] = None,
         losses: Optional[dict] = None,
     ) -> dict:
-        if losses is None:
-            losses = {}
-        losses.setdefault(self.name, 0.0)
-        examples = list(examples)
-        validate_examples(examples, f"{type(self).__name__}.update")
+        examples, losses = update_batch(self, examples, losses)
         if not any(len(eg.predicted) for eg in examples):
             return losses
         set_dropout_rate(self.model, drop)

@@ -1,0 +1,119 @@
+"""Relations between the entities of a doc: how they are grouped, stored and scored.
+
+A relation links two *entities* of a doc, not two mentions: the mentions
+that share a concept id (``kb_id_``; each part of a composite ``A|B``) or,
+without one, the same normalised text and label are one entity, keyed by
+that id or text. That is how document-level relations such as BC5CDR's CID
+("the chemical D008750 induces the disease D003000 somewhere in this
+abstract") are stated and scored.
+
+A doc's relations live in ``doc.user_data["autolabel_relations"]`` (so they
+travel in a DocBin, through ``nlp.pipe(n_process=...)`` and to disk) as
+``{"relations": [{"head", "child", "label"[, "score"]}], "confidence": p}``;
+``doc._.relations`` reads them. A doc read from PubTator has its relation
+lines there (``formats/pubtator.py``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable, NamedTuple, Optional, Sequence
+
+from spacy.tokens import Doc, Span
+
+RELATIONS_KEY = "autolabel_relations"
+NO_ID = "-1"  # the concept id of a mention that has none (PubTator's convention)
+NO_IDS = ("", NO_ID)
+
+
+class Relation(NamedTuple):
+    head: str  # entity key
+    child: str
+    label: str
+    score: Optional[float] = None
+
+
+@dataclass
+class Entity:
+    label: str
+    key: str  # concept id, or "~" + normalised text
+    mentions: list = field(default_factory=list)  # [(start token, end token)]
+
+
+def mention_keys(span: Span) -> list[str]:
+    """The entity keys of a mention: each id of its ``kb_id_`` (``A|B`` and
+    ``A+B`` name two), else its lower-cased text with whitespace collapsed."""
+    ids = [part for part in span.kb_id_.replace("+", "|").split("|") if part not in NO_IDS]
+    return ids or ["~" + " ".join(span.text.lower().split())]
+
+
+def entities(doc: Doc, spans: Optional[Iterable[Span]] = None) -> list[Entity]:
+    """The entities of ``spans`` (default ``doc.ents``), in the order of
+    their first mention; one per (label, key)."""
+    groups: dict[tuple[str, str], Entity] = {}
+    for span in doc.ents if spans is None else spans:
+        for key in mention_keys(span):
+            entity = groups.setdefault((span.label_, key), Entity(span.label_, key))
+            entity.mentions.append((span.start, span.end))
+    return list(groups.values())
+
+
+def set_relations(doc: Doc, relations: Sequence[Relation], confidence: Optional[float] = None) -> None:
+    """Store ``relations`` (and the probability that the doc's relation
+    decisions are all right) on the doc."""
+    data: dict = {"relations": [_relation_dict(r) for r in relations]}
+    if confidence is not None:
+        data["confidence"] = float(confidence)
+    doc.user_data[RELATIONS_KEY] = data
+
+
+def get_relations(doc: Doc) -> list[Relation]:
+    """The relations stored on the doc (none when it has none)."""
+    data = doc.user_data.get(RELATIONS_KEY) or {}
+    return [Relation(r["head"], r["child"], r["label"], r.get("score")) for r in data.get("relations", [])]
+
+
+def relation_confidence(doc: Doc) -> Optional[float]:
+    """The probability, as predicted, that every relation decision on the doc
+    is right (None: no model scored its relations)."""
+    return (doc.user_data.get(RELATIONS_KEY) or {}).get("confidence")
+
+
+def prf(predicted: Iterable[tuple], gold: Iterable[tuple]) -> dict:
+    """Precision, recall and F1 (in percent) of two sets of tuples, with counts."""
+    predicted, gold = set(predicted), set(gold)
+    tp = len(predicted & gold)
+    p = 100 * tp / len(predicted) if predicted else 0.0
+    r = 100 * tp / len(gold) if gold else 0.0
+    return {"p": p, "r": r, "f": 2 * p * r / (p + r) if p + r else 0.0, "tp": tp, "predicted": len(predicted), "gold": len(gold)}
+
+
+def score_relations(pairs: Iterable[tuple[Doc, Doc]]) -> dict:
+    """Relation P/R/F1 over (predicted doc, reference doc) pairs: the set of
+    (doc, head, child, label) predicted against the gold one, overall
+    (``rel_p``/``rel_r``/``rel_f``) and per label (``rel_f_per_type``)."""
+    predicted, gold = set(), set()
+    for i, (pred_doc, ref_doc) in enumerate(pairs):
+        predicted |= {(i, r.head, r.child, r.label) for r in get_relations(pred_doc)}
+        gold |= {(i, r.head, r.child, r.label) for r in get_relations(ref_doc)}
+    overall = prf(predicted, gold)
+    per_label = {
+        label: prf({t for t in predicted if t[3] == label}, {t for t in gold if t[3] == label})
+        for label in sorted({t[3] for t in predicted | gold})
+    }
+    return {
+        "rel_p": overall["p"] / 100,
+        "rel_r": overall["r"] / 100,
+        "rel_f": overall["f"] / 100,
+        "rel_f_per_type": {k: {"p": v["p"] / 100, "r": v["r"] / 100, "f": v["f"] / 100} for k, v in per_label.items()},
+    }
+
+
+def _relation_dict(relation: Relation) -> dict:
+    out = {"head": relation.head, "child": relation.child, "label": relation.label}
+    if relation.score is not None:
+        out["score"] = float(relation.score)
+    return out
+
+
+if not Doc.has_extension("relations"):
+    Doc.set_extension("relations", getter=get_relations)
