@@ -11,7 +11,7 @@ the dev set.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, List, Sequence, Union
 
 import numpy as np
 from spacy.training import Corpus
@@ -47,14 +47,18 @@ def best_temperature(probs_at: Callable[[float], Sequence[float]], correct: Sequ
     return round(float(np.exp((a + b) / 2)), 4)
 
 
-def make_calibrate_before_save(path: Path, component: str = "crf_ner", limit: int = 0):
+def make_calibrate_before_save(path: Path, component: Union[str, List[str]] = "crf_ner", limit: int = 0):
     """``autolabel.calibrate_before_save.v1``: fit the temperature of
-    ``component`` on the DocBin at ``path`` each time a checkpoint is saved."""
+    ``component`` (a name, or a list of names: ``crf_ner`` and
+    ``entity_relations`` of a multi-task pipeline) on the DocBin at ``path``
+    each time a checkpoint is saved."""
+    names = [component] if isinstance(component, str) else list(component)
+
     def before_to_disk(nlp):
         if not path:
             return nlp
-        examples = list(Corpus(path, limit=limit)(nlp))
-        calibrate(nlp, component, examples)
+        for name in names:
+            calibrate(nlp, name, list(Corpus(path, limit=limit)(nlp)))
         return nlp
 
     return before_to_disk

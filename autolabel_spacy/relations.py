@@ -23,6 +23,7 @@ from spacy.tokens import Doc, Span
 RELATIONS_KEY = "autolabel_relations"
 NO_ID = "-1"  # the concept id of a mention that has none (PubTator's convention)
 NO_IDS = ("", NO_ID)
+TEXT_KEY = "~"  # the key of an entity without a concept id: "~" and its normalised text
 
 
 class Relation(NamedTuple):
@@ -43,7 +44,7 @@ def mention_keys(span: Span) -> list[str]:
     """The entity keys of a mention: each id of its ``kb_id_`` (``A|B`` and
     ``A+B`` name two), else its lower-cased text with whitespace collapsed."""
     ids = [part for part in span.kb_id_.replace("+", "|").split("|") if part not in NO_IDS]
-    return ids or ["~" + " ".join(span.text.lower().split())]
+    return ids or [TEXT_KEY + " ".join(span.text.lower().split())]
 
 
 def entities(doc: Doc, spans: Optional[Iterable[Span]] = None) -> list[Entity]:
@@ -90,10 +91,17 @@ def prf(predicted: Iterable[tuple], gold: Iterable[tuple]) -> dict:
 def score_relations(pairs: Iterable[tuple[Doc, Doc]]) -> dict:
     """Relation P/R/F1 over (predicted doc, reference doc) pairs: the set of
     (doc, head, child, label) predicted against the gold one, overall
-    (``rel_p``/``rel_r``/``rel_f``) and per label (``rel_f_per_type``)."""
+    (``rel_p``/``rel_r``/``rel_f``) and per label (``rel_f_per_type``).
+
+    A predicted entity keyed by its text (a tagger's mentions have no concept
+    id) takes the ids of the gold mentions its mentions match exactly (same
+    characters, same label); one that matches none keeps its text key, which
+    no gold relation names."""
     predicted, gold = set(), set()
     for i, (pred_doc, ref_doc) in enumerate(pairs):
-        predicted |= {(i, r.head, r.child, r.label) for r in get_relations(pred_doc)}
+        ids = gold_ids(pred_doc, ref_doc)
+        for r in get_relations(pred_doc):
+            predicted |= {(i, h, c, r.label) for h in ids.get(r.head, [r.head]) for c in ids.get(r.child, [r.child])}
         gold |= {(i, r.head, r.child, r.label) for r in get_relations(ref_doc)}
     overall = prf(predicted, gold)
     per_label = {
@@ -106,6 +114,20 @@ def score_relations(pairs: Iterable[tuple[Doc, Doc]]) -> dict:
         "rel_f": overall["f"] / 100,
         "rel_f_per_type": {k: {"p": v["p"] / 100, "r": v["r"] / 100, "f": v["f"] / 100} for k, v in per_label.items()},
     }
+
+
+def gold_ids(pred_doc: Doc, ref_doc: Doc) -> dict[str, list[str]]:
+    """Text key of each predicted entity without a concept id -> the ids of
+    the gold mentions at exactly its mentions' characters with its label."""
+    gold = {}
+    for ent in ref_doc.ents:
+        gold.setdefault((ent.start_char, ent.end_char, ent.label_), []).extend(k for k in mention_keys(ent) if not k.startswith(TEXT_KEY))
+    out: dict[str, set] = {}
+    for ent in pred_doc.ents:
+        keys = mention_keys(ent)
+        if keys[0].startswith(TEXT_KEY):
+            out.setdefault(keys[0], set()).update(gold.get((ent.start_char, ent.end_char, ent.label_), []))
+    return {key: sorted(ids) for key, ids in out.items() if ids}
 
 
 def _relation_dict(relation: Relation) -> dict:

@@ -2,6 +2,9 @@
 gradient against finite differences, training on a toy corpus and on real
 BC5CDR abstracts, and its output surviving DocBin, disk and n_process."""
 import random
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,6 +17,8 @@ from autolabel_spacy.formats.pubtator import read_pubtator_records
 from thinc.api import Model
 
 from autolabel_spacy.ml.relation_model import N_FEATURES, Candidates, _doc_rows, build_relation_scorer, make_candidates
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_mentions_group_by_concept_id_then_by_text():
@@ -255,3 +260,57 @@ def _same_sentence_pairs(doc: Doc) -> Doc:
                     found |= {(h, c) for h in rel.mention_keys(head) for c in rel.mention_keys(child)}
     rel.set_relations(doc, [rel.Relation(h, c, "CID") for h, c in sorted(found)])
     return doc
+
+
+def test_predicted_entities_take_the_ids_of_the_gold_mentions_they_match_exactly():
+    nlp = spacy.blank("en")
+    gold = nlp("Lithium caused tremor and ataxia .")
+    gold.ents = [Span(gold, 0, 1, "Chemical", kb_id="D008094"), Span(gold, 2, 3, "Disease", kb_id="D014202"), Span(gold, 4, 5, "Disease", kb_id="D001259")]
+    rel.set_relations(gold, [rel.Relation("D008094", "D014202", "CID"), rel.Relation("D008094", "D001259", "CID")])
+    pred = nlp("Lithium caused tremor and ataxia .")
+    pred.ents = [Span(pred, 0, 1, "Chemical"), Span(pred, 2, 3, "Disease"), Span(pred, 3, 5, "Disease")]  # the last one misaligned
+    rel.set_relations(pred, [rel.Relation("~lithium", "~tremor", "CID", 0.9), rel.Relation("~lithium", "~and ataxia", "CID", 0.8)])
+    scores = rel.score_relations([(pred, gold)])
+    assert (scores["rel_p"], scores["rel_r"]) == (0.5, 0.5)  # the misaligned mention keeps its text key
+
+
+@pytest.mark.slow
+@pytest.mark.corpus
+def test_spacy_train_fits_entities_and_relations_on_one_encoder(shared_data, tmp_path):
+    """The multi-task config through spaCy's command line on a slice of
+    BC5CDR: one tok2vec, both heads listening, both calibrated on dev."""
+    nlp = spacy.blank("en")
+    for split, n in (("train", 60), ("dev", 30)):
+        docs = [r.doc for r in read_pubtator_records(shared_data / "bc5cdr_docs" / f"{split}.pubtator", nlp) if r.doc][:n]
+        DocBin(store_user_data=True, docs=docs).to_disk(tmp_path / f"{split}.spacy")
+    proc = subprocess.run(
+        [sys.executable, "-m", "spacy", "train", str(ROOT / "autolabel_spacy" / "configs" / "crf_rel_fast.cfg"),
+         "--output", str(tmp_path / "out"), "--paths.train", str(tmp_path / "train.spacy"), "--paths.dev", str(tmp_path / "dev.spacy"),
+         "--training.max_steps", "40", "--training.eval_frequency", "20"],
+        capture_output=True, text=True,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "REL_F" in proc.stdout
+    model = spacy.load(tmp_path / "out" / "model-best")
+    assert model.pipe_names == ["tok2vec", "crf_ner", "entity_relations"]
+    listeners = model.get_pipe("tok2vec").listening_components
+    assert set(listeners) == {"crf_ner", "entity_relations"}
+    assert model.get_pipe("entity_relations").cfg["label_pairs"] == {"CID": [["Chemical", "Disease"]]}
+    doc = model("Lithium - induced tremor in a patient with bipolar disorder . Tremor stopped after lithium was withdrawn .")
+    assert rel.relation_confidence(doc) is not None  # scored, whatever the entities found
+
+
+def test_the_multi_task_config_is_the_entity_config_plus_the_relation_head():
+    """Like with like: the shared encoder, the tagger and the training
+    settings of crf_rel_fast.cfg are crf_fast.cfg's."""
+    from thinc.api import Config
+
+    configs = ROOT / "autolabel_spacy" / "configs"
+    single = Config().from_str((configs / "crf_fast.cfg").read_text(), interpolate=False)
+    multi = Config().from_str((configs / "crf_rel_fast.cfg").read_text(), interpolate=False)
+    assert multi["nlp"]["pipeline"] == single["nlp"]["pipeline"] + ["entity_relations"]
+    assert {k: v for k, v in multi["components"].items() if k != "entity_relations"} == single["components"]
+    for key in single["training"]:
+        if key not in ("score_weights", "before_to_disk"):
+            assert multi["training"][key] == single["training"][key], key
+    assert multi["training"]["before_to_disk"]["component"] == ["crf_ner", "entity_relations"]
