@@ -12,6 +12,7 @@ import importlib
 # registry name -> {registered name: "module:function"}
 REGISTRATIONS: dict[str, dict[str, str]] = {
     "factories": {
+        "calibrated_textcat": "autolabel_spacy.pipeline.categories:make_calibrated_textcat",
         "crf_ner": "autolabel_spacy.pipeline.crf_ner:make_crf_ner",
         "domain_vocab": "autolabel_spacy.pipeline.domain_vocab:make_domain_vocab",
         "entity_relations": "autolabel_spacy.pipeline.entity_relations:make_entity_relations",
