@@ -36,6 +36,7 @@ REGISTRATIONS: dict[str, dict[str, str]] = {
     },
     "readers": {
         "autolabel.TaggedCorpus.v1": "autolabel_spacy.corpora.reader:create_tagged_corpus_reader",
+        "autolabel.GoldEntitiesCorpus.v1": "autolabel_spacy.corpora.reader:create_gold_entities_corpus_reader",
     },
 }
 

@@ -135,11 +135,11 @@ def convert_documents(dataset: str, data_dir: Path, work: Path, unit: str) -> di
     return paths
 
 
-def run_worker(args: list[str], log: Path) -> dict:
-    """Run one step in a fresh process (its output also goes to ``log``); it
-    prints one JSON line last."""
+def run_worker(args: list[str], log: Path, module: str = "benchmarks.compare_ner") -> dict:
+    """Run one step of ``module`` in a fresh process (its output also goes
+    to ``log``); it prints one JSON line last."""
     env = dict(os.environ, PYTHONHASHSEED="0")
-    proc = subprocess.run([sys.executable, "-m", "benchmarks.compare_ner", *args], capture_output=True, text=True, env=env, cwd=ROOT)
+    proc = subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True, env=env, cwd=ROOT)
     log.write_text(proc.stdout + proc.stderr)
     if proc.returncode != 0:
         sys.stderr.write(proc.stdout[-5000:] + proc.stderr[-5000:])
@@ -235,6 +235,17 @@ def train_and_eval(name: str, config_text: str, paths: dict, work: Path, args, s
     config_text = for_language(config_text, DATASETS[args.dataset])
     trained = retrained_row(name, config_text, work) if getattr(args, "retest", False) else None
     cfg_path.write_text(config_text)
+    out_dir = work / name
+    row = {"model": name}
+    row.update(trained if trained is not None else train(cfg_path, out_dir, paths, args))
+    row.update(run_worker(["_eval", str(out_dir / "model-best"), paths["test"], spans_key], work / f"{name}.eval.log"))
+    return row
+
+
+def train(cfg_path: Path, out_dir: Path, paths: dict, args) -> dict:
+    """``spacy train`` of the config at ``cfg_path`` into ``out_dir`` in a
+    process of its own, the benchmark's budget (``--epochs`` epochs, no early
+    stop) and seed; returns its wall time and peak memory."""
     overrides = {
         "paths.train": paths["train"],
         "paths.dev": paths["dev"],
@@ -244,14 +255,7 @@ def train_and_eval(name: str, config_text: str, paths: dict, work: Path, args, s
         "training.patience": 0,
         "training.eval_frequency": args.eval_frequency,
     }
-    out_dir = work / name
-    row = {"model": name}
-    if trained is None:
-        row.update(run_worker(["_train", str(cfg_path), str(out_dir), json.dumps(overrides)], work / f"{name}.train.log"))
-    else:
-        row.update(trained)
-    row.update(run_worker(["_eval", str(out_dir / "model-best"), paths["test"], spans_key], work / f"{name}.eval.log"))
-    return row
+    return run_worker(["_train", str(cfg_path), str(out_dir), json.dumps(overrides)], out_dir.parent / f"{out_dir.name}.train.log")
 
 
 def retrained_row(name: str, config_text: str, work: Path) -> dict | None:
@@ -429,7 +433,7 @@ def seeds_markdown(results: list[dict]) -> str:
 def commit_cell(result: dict) -> str:
     """The commit a seed's run was tested at, and whether its models were
     trained earlier (``--retest``)."""
-    retested = any(row.get("retested") for row in result["rows"])
+    retested = any(row.get("retested") for row in result.get("rows", []))
     return (result.get("commit") or "unknown") + (" (models trained earlier)" if retested else "")
 
 

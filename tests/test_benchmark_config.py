@@ -261,3 +261,18 @@ def test_review_effort_medians_count_a_run_without_threshold_as_accepting_nothin
 
     got = medians([run(0.3, 0.98, 0.8), run(0.2, 0.995, 0.82), run(None, None, 0.79)])
     assert got == {"runs": 3, "accepted": 0.2, "exactly_right": pytest.approx(0.9875), "test_docs_exactly_right": 0.8}
+
+
+def test_the_relation_benchmark_summary_gives_each_seed_and_the_medians():
+    from benchmarks.relations_cid import seeds_markdown as relation_seeds
+
+    def run(seed, gold, e2e, ner, train):
+        return {
+            "config": "crf_rel_fast.cfg", "epochs": 10, "seed": seed, "commit": "abc1234", "train_seconds": train,
+            "words_per_second": 1000.0 + seed, "ner_f": ner,
+            "gold_at_dev": {"p": 0, "r": 0, "f": gold}, "end_to_end_at_dev": {"p": 0, "r": 0, "f": e2e},
+        }
+
+    md = relation_seeds([run(0, 50.0, 40.0, 80.0, 100), run(1, 55.0, 35.0, 82.0, 120), run(2, 52.0, 38.0, 81.0, 90)])
+    assert "| 1 | 55.00 | 35.00 | 82.00 | 120 | 1001 | abc1234 |" in md
+    assert "| median | 52.00 | 38.00 | 81.00 | 100 | 1001 | |" in md

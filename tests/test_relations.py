@@ -314,3 +314,32 @@ def test_the_multi_task_config_is_the_entity_config_plus_the_relation_head():
         if key not in ("score_weights", "before_to_disk"):
             assert multi["training"][key] == single["training"][key], key
     assert multi["training"]["before_to_disk"]["component"] == ["crf_ner", "entity_relations"]
+
+
+def test_the_relation_only_config_is_the_multi_task_one_without_the_tagger():
+    """rel_fast.cfg: crf_rel_fast.cfg's encoder and relation head alone, its
+    corpora giving the gold entities (the tagger is what it lacks)."""
+    from thinc.api import Config
+
+    configs = ROOT / "autolabel_spacy" / "configs"
+    multi = Config().from_str((configs / "crf_rel_fast.cfg").read_text(), interpolate=False)
+    alone = Config().from_str((configs / "rel_fast.cfg").read_text(), interpolate=False)
+    assert alone["nlp"]["pipeline"] == ["tok2vec", "entity_relations"]
+    assert alone["components"] == {k: v for k, v in multi["components"].items() if k != "crf_ner"}
+    for key in multi["training"]:
+        if key not in ("score_weights", "before_to_disk"):
+            assert alone["training"][key] == multi["training"][key], key
+    assert {c["@readers"] for c in alone["corpora"].values()} == {"autolabel.GoldEntitiesCorpus.v1"}
+
+
+@pytest.mark.corpus
+def test_the_gold_entities_corpus_gives_predicted_docs_the_gold_entities_and_sentences(shared_data, tmp_path):
+    from autolabel_spacy.corpora.reader import create_gold_entities_corpus_reader
+
+    nlp = spacy.blank("en")
+    docs = [r.doc for r in read_pubtator_records(shared_data / "bc5cdr_docs" / "dev.pubtator", nlp) if r.doc][:5]
+    DocBin(store_user_data=True, docs=docs).to_disk(tmp_path / "dev.spacy")
+    for eg, doc in zip(create_gold_entities_corpus_reader(tmp_path / "dev.spacy")(nlp), docs):
+        assert [(e.start_char, e.end_char, e.label_, e.kb_id_) for e in eg.predicted.ents] == [(e.start_char, e.end_char, e.label_, e.kb_id_) for e in doc.ents]
+        assert [s.text for s in eg.predicted.sents] == [s.text for s in doc.sents]
+        assert eg.predicted._.relations == [] and eg.reference._.relations == doc._.relations

@@ -8,7 +8,8 @@ from typing import Callable, Iterable, Iterator, Optional
 import spacy
 from spacy.language import Language
 from spacy.tokens import Doc, DocBin, Span
-from spacy.training import Example
+from spacy.training import Corpus, Example
+from spacy.util import filter_spans
 
 from .conll import Sentence, read_tagged
 
@@ -97,5 +98,26 @@ def create_tagged_corpus_reader(
             words = [t.text for t in ref]
             spaces = [bool(t.whitespace_) for t in ref]
             yield Example(Doc(nlp.vocab, words=words, spaces=spaces), ref)
+
+    return read
+
+
+def create_gold_entities_corpus_reader(path: Path, limit: int = 0) -> Callable[[Language], Iterable[Example]]:
+    """``autolabel.GoldEntitiesCorpus.v1``: spaCy's ``Corpus`` of a DocBin
+    whose predicted docs carry the gold entities (with their concept ids)
+    and sentence boundaries, so that a pipeline that relates entities
+    without finding them (``rel_fast.cfg``) trains and is scored on dev on
+    the entities the corpus gives."""
+    corpus = Corpus(path, limit=limit)
+
+    def read(nlp: Language) -> Iterator[Example]:
+        for eg in corpus(nlp):
+            doc, ref = eg.predicted, eg.reference
+            spans = [doc.char_span(e.start_char, e.end_char, label=e.label_, kb_id=e.kb_id_, alignment_mode="expand") for e in ref.ents]
+            doc.ents = filter_spans([s for s in spans if s is not None])
+            if ref.has_annotation("SENT_START") and [t.idx for t in doc] == [t.idx for t in ref]:
+                for token, gold in zip(doc, ref):
+                    token.is_sent_start = gold.is_sent_start
+            yield Example(doc, ref)
 
     return read

@@ -24,11 +24,13 @@ from typing import List, Optional, Sequence
 
 import numpy as np
 from spacy.tokens import Doc
+from spacy.pipeline import Sentencizer
 from thinc.api import Linear, Maxout, Model, chain
 from thinc.types import Floats2d
 
 DISTANCE_BUCKETS = (0, 1, 2, 4)  # sentences between two mentions: 0, 1, 2, 3-4, 5+
 GAP_BUCKETS = (0, 3, 10)  # tokens between two mentions of one sentence: 0, 1-3, 4-10, 11+
+SENTENCIZER = Sentencizer()
 N_FEATURES = len(DISTANCE_BUCKETS) + 1 + 2 + 2 + len(GAP_BUCKETS) + 1 + 1
 
 
@@ -52,15 +54,18 @@ class Candidates:
     n_pairs: int
 
 
-def make_candidates(doc: Doc, entities: Sequence, pairs: Sequence[tuple[int, int]]) -> Candidates:
+def make_candidates(
+    doc: Doc, entities: Sequence, pairs: Sequence[tuple[int, int]], sentence: Optional[np.ndarray] = None
+) -> Candidates:
     """The model's input for ``pairs`` (indices into ``entities``, each with
     ``.mentions`` as token ranges) of ``doc``: every mention of the head
-    with every mention of the child."""
+    with every mention of the child. ``sentence``: each token's sentence
+    number (default :func:`sentence_ids` of the doc)."""
     index: dict[tuple[int, int], int] = {}
     for entity in entities:
         for mention in entity.mentions:
             index.setdefault(mention, len(index))
-    sentence = _sentence_ids(doc)
+    sentence = sentence_ids(doc) if sentence is None else sentence
     rows, row_pair, features = [], [], []
     gap_at = len(DISTANCE_BUCKETS) + 1 + 4
     for p, (h, c) in enumerate(pairs):
@@ -199,10 +204,15 @@ def _doc_rows(vectors: np.ndarray, cands: Candidates):
     return out, backprop
 
 
-def _sentence_ids(doc: Doc) -> np.ndarray:
-    """The sentence number of each token (all 0 without sentence boundaries)."""
-    ids = np.zeros(len(doc), dtype="int64")
-    if len(doc) and doc.has_annotation("SENT_START"):
-        for number, sent in enumerate(doc.sents):
-            ids[sent.start : sent.end] = number
-    return ids
+def sentence_ids(doc: Doc) -> np.ndarray:
+    """The sentence number of each token: from the doc's sentence boundaries,
+    or, when it has none, from those spaCy's rule-based sentencizer would
+    set (the doc is left as it is)."""
+    if not len(doc):
+        return np.zeros(0, dtype="int64")
+    if doc.has_annotation("SENT_START"):
+        starts = np.asarray([token.is_sent_start is True for token in doc])
+    else:
+        starts = np.asarray(SENTENCIZER.predict([doc])[0], dtype=bool)
+    starts[0] = False
+    return np.cumsum(starts).astype("int64")

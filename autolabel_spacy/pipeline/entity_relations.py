@@ -17,7 +17,7 @@ from . import update_batch
 from .. import relations as rel
 from ..calibration import best_temperature, log_loss
 from ..ml.models import DEFAULT_TOK2VEC_CONFIG
-from ..ml.relation_model import Candidates, make_candidates
+from ..ml.relation_model import Candidates, make_candidates, sentence_ids
 
 default_model_config = """
 [model]
@@ -110,9 +110,10 @@ class EntityRelations(TrainablePipe):
             return None
         return set(pairs)
 
-    def candidates(self, doc: Doc, spans: Optional[Iterable[Span]] = None) -> "Found":
+    def candidates(self, doc: Doc, spans: Optional[Iterable[Span]] = None, sentence=None) -> "Found":
         """The doc's entities (from ``spans``, default ``doc.ents``), their
-        candidate pairs and the model's input for them."""
+        candidate pairs and the model's input for them (``sentence``: each
+        token's sentence number, default the doc's own)."""
         entities = rel.entities(doc, spans)
         allowed = self._allowed()
         pairs = [
@@ -121,7 +122,7 @@ class EntityRelations(TrainablePipe):
             for c, child in enumerate(entities)
             if h != c and (allowed is None or (head.label, child.label) in allowed)
         ]
-        return Found(entities, pairs, make_candidates(doc, entities, pairs))
+        return Found(entities, pairs, make_candidates(doc, entities, pairs, sentence))
 
     def _gold_matrix(self, eg: Example, found: "Found") -> np.ndarray:
         gold = {(r.head, r.child, r.label) for r in rel.get_relations(eg.reference)}
@@ -133,10 +134,13 @@ class EntityRelations(TrainablePipe):
 
     def _training_candidates(self, eg: Example) -> "Found":
         """Candidates of the predicted doc from the reference's entities (the
-        gold entities teach the relations, whatever a tagger predicts)."""
+        gold entities teach the relations, whatever a tagger predicts) and,
+        when the predicted doc has no sentence boundaries, the reference's."""
         doc = eg.predicted
         if [t.idx for t in doc] == [t.idx for t in eg.reference]:
             spans = [Span(doc, e.start, e.end, label=e.label_, kb_id=e.kb_id_) for e in eg.reference.ents]
+            if not doc.has_annotation("SENT_START") and eg.reference.has_annotation("SENT_START"):
+                return self.candidates(doc, spans, sentence_ids(eg.reference))
         else:
             spans = []
             for ent in eg.reference.ents:
