@@ -20,6 +20,8 @@ from typing import Iterable, NamedTuple, Optional, Sequence
 
 from spacy.tokens import Doc, Span
 
+from .formats.records import RecordError, probability
+
 RELATIONS_KEY = "autolabel_relations"
 NO_ID = "-1"  # the concept id of a mention that has none (PubTator's convention)
 NO_IDS = ("", NO_ID)
@@ -77,6 +79,40 @@ def relation_confidence(doc: Doc) -> Optional[float]:
     """The probability, as predicted, that every relation decision on the doc
     is right (None: no model scored its relations)."""
     return (doc.user_data.get(RELATIONS_KEY) or {}).get("confidence")
+
+
+def read_relations(doc: Doc, items, where: str) -> list[Relation]:
+    """A record's ``relations`` (``[{"head", "child", "label"[, "score"]}]``,
+    entity keys as :func:`mention_keys` gives them) checked against the
+    doc's entities: a relation naming an entity the record does not have, an
+    entity related to itself, a repeated relation or a score outside [0, 1]
+    is an error of the record."""
+    if items is None:
+        return []
+    if not isinstance(items, list):
+        raise RecordError(where, f"'relations' must be a list, got {type(items).__name__}")
+    keys = {key for ent in doc.ents for key in mention_keys(ent)}
+    found: list[Relation] = []
+    for i, item in enumerate(items):
+        if not isinstance(item, dict) or not all(isinstance(item.get(f), str) and item[f] for f in ("head", "child", "label")):
+            raise RecordError(where, f"relation {i} needs 'head', 'child' and 'label' strings, got {item!r}")
+        for end in ("head", "child"):
+            if item[end] not in keys:
+                raise RecordError(where, f"relation {i} names {end} {item[end]!r}, which no entity of the record has")
+        if item["head"] == item["child"]:
+            raise RecordError(where, f"relation {i} relates {item['head']!r} to itself")
+        if any((r.head, r.child, r.label) == (item["head"], item["child"], item["label"]) for r in found):
+            raise RecordError(where, f"relation {i} repeats {item['label']} {item['head']!r} -> {item['child']!r}")
+        score = item.get("score")
+        if score is not None and not probability(score):
+            raise RecordError(where, f"relation {i} has a score outside [0, 1]: {score!r}")
+        found.append(Relation(item["head"], item["child"], item["label"], score))
+    return found
+
+
+def relation_records(doc: Doc) -> list[dict]:
+    """The doc's relations as a record's ``relations`` list."""
+    return [_relation_dict(r) for r in get_relations(doc)]
 
 
 def prf(predicted: Iterable[tuple], gold: Iterable[tuple]) -> dict:

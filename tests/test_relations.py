@@ -343,3 +343,42 @@ def test_the_gold_entities_corpus_gives_predicted_docs_the_gold_entities_and_sen
         assert [(e.start_char, e.end_char, e.label_, e.kb_id_) for e in eg.predicted.ents] == [(e.start_char, e.end_char, e.label_, e.kb_id_) for e in doc.ents]
         assert [s.text for s in eg.predicted.sents] == [s.text for s in doc.sents]
         assert eg.predicted._.relations == [] and eg.reference._.relations == doc._.relations
+
+
+def test_jsonl_round_trips_relations_concept_ids_and_categories(tmp_path):
+    from autolabel_spacy.formats.jsonl import read_jsonl_records, write_jsonl
+
+    nlp = spacy.blank("en")
+    doc = nlp("Lithium caused tremor . Tremor stopped .")
+    doc.ents = [Span(doc, 0, 1, "Chemical", kb_id="D008094"), Span(doc, 2, 3, "Disease", kb_id="D014202"), Span(doc, 4, 5, "Disease")]
+    rel.set_relations(doc, [rel.Relation("D008094", "D014202", "CID", 0.875), rel.Relation("D008094", "~tremor", "CID")])
+    doc.cats = {"neoplasms": 0.25, "nervous": 0.75}
+    write_jsonl([doc], tmp_path / "a.jsonl")
+    (record,) = read_jsonl_records(tmp_path / "a.jsonl", nlp)
+    assert record.error is None
+    back = record.doc
+    assert [(e.start_char, e.end_char, e.label_, e.kb_id_) for e in back.ents] == [(e.start_char, e.end_char, e.label_, e.kb_id_) for e in doc.ents]
+    assert back._.relations == doc._.relations and back.cats == doc.cats
+
+
+@pytest.mark.parametrize("relations, cats, reason", [
+    ([{"head": "D1", "child": "D9", "label": "CID"}], None, "names child 'D9', which no entity of the record has"),
+    ([{"head": "D1", "child": "D1", "label": "CID"}], None, "relates 'D1' to itself"),
+    ([{"head": "D1", "child": "D2", "label": "CID"}] * 2, None, "repeats CID 'D1' -> 'D2'"),
+    ([{"head": "D1", "child": "D2", "label": "CID", "score": 2}], None, "score outside [0, 1]"),
+    ([{"head": "D1", "label": "CID"}], None, "needs 'head', 'child' and 'label' strings"),
+    ({"head": "D1"}, None, "'relations' must be a list"),
+    ([], {"a": "high"}, "'cats' must map category names to numbers in [0, 1]"),
+])
+def test_a_bad_relation_or_category_is_an_error_of_its_record_and_the_rest_is_read(tmp_path, relations, cats, reason):
+    import json
+
+    from autolabel_spacy.formats.jsonl import read_jsonl_records
+
+    spans = [{"start": 0, "end": 7, "label": "Chemical", "kb_id": "D1"}, {"start": 15, "end": 21, "label": "Disease", "kb_id": "D2"}]
+    bad = {"text": "Lithium caused tremor .", "spans": spans, "relations": relations, **({"cats": cats} if cats else {})}
+    good = {"text": "Lithium caused tremor .", "spans": spans, "relations": [{"head": "D1", "child": "D2", "label": "CID"}]}
+    (tmp_path / "a.jsonl").write_text(json.dumps(bad) + "\n" + json.dumps(good) + "\n")
+    first, second = read_jsonl_records(tmp_path / "a.jsonl", spacy.blank("en"))
+    assert first.doc is None and reason in first.error and first.where.endswith(":1")
+    assert second.error is None and second.doc._.relations == [("D1", "D2", "CID", None)]

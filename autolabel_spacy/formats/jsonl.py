@@ -1,5 +1,10 @@
 """JSON lines with character offsets: ``{"text": ..., "spans": [{"start",
-"end", "label", "score"}], "score": ..., "meta": {...}}``.
+"end", "label", "score"[, "kb_id"]}], "score": ..., "relations": [{"head",
+"child", "label", "score"}], "cats": {...}, "meta": {...}}``.
+
+A relation names its entities by key (``relations.mention_keys``: a span's
+``kb_id``, else ``~`` and its lower-cased text); ``cats`` holds a document's
+category probabilities. Both are optional.
 
 Reading tokenizes each text with the pipeline's tokenizer; a span whose
 offsets do not fall on token boundaries is an error naming the line (or is
@@ -12,6 +17,7 @@ from typing import Iterable, Iterator, Optional
 import srsly
 from spacy.tokens import Doc
 
+from ..relations import RELATIONS_KEY, read_relations, relation_records, set_relations
 from .detect import foreign
 from .records import (
     META_KEY,
@@ -20,6 +26,7 @@ from .records import (
     doc_confidence,
     make_doc,
     open_for_write,
+    read_cats,
     records_from_json_lines,
     scored_entities,
     sentence_confidences,
@@ -42,10 +49,13 @@ def read_jsonl_records(path, nlp, align: str = "strict", labels: Optional[Iterab
         for i, span in enumerate(record["spans"]):
             if not (isinstance(span, dict) and _is_int(span.get("start")) and _is_int(span.get("end")) and isinstance(span.get("label"), str)):
                 raise RecordError(where, f"span {i} needs integer 'start', 'end' and a 'label' string: {span!r}")
-            spans.append((span["start"], span["end"], span["label"]))
+            spans.append((span["start"], span["end"], span["label"], span.get("kb_id")))
         doc = make_doc(
             nlp, record["text"], spans, where, align, labels, scores=span_scores(record["spans"]), doc_score=record.get("score")
         )
+        if record.get("relations") is not None:
+            set_relations(doc, read_relations(doc, record["relations"], where))
+        doc.cats = read_cats(record.get("cats"), where)
         if record.get("meta") is not None:
             if not isinstance(record["meta"], dict):
                 raise RecordError(where, f"'meta' must be an object, got {type(record['meta']).__name__}")
@@ -62,12 +72,19 @@ def _is_int(value) -> bool:
 
 def doc_to_record(doc: Doc) -> dict:
     spans = []
+    ids = {(e.start_char, e.end_char): e.kb_id_ for e in doc.ents if e.kb_id_}
     for start, end, label, score in scored_entities(doc):
         span = {"start": start, "end": end, "label": label, "text": doc.text[start:end]}
         if score is not None:
             span["score"] = round(score, 6)
+        if (start, end) in ids:
+            span["kb_id"] = ids[(start, end)]
         spans.append(span)
     record = {"text": doc.text, "spans": spans}
+    if RELATIONS_KEY in doc.user_data:
+        record["relations"] = relation_records(doc)
+    if doc.cats:
+        record["cats"] = {k: round(float(v), 6) for k, v in doc.cats.items()}
     confidence = doc_confidence(doc)
     if confidence is not None:
         record["score"] = round(confidence, 6)

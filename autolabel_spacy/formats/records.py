@@ -49,8 +49,8 @@ def make_doc(
     scores: Optional[list] = None,
     doc_score=None,
 ) -> Doc:
-    """A doc of ``text`` with ``spans`` ``(start_char, end_char, label)`` as
-    entities. Offsets off token boundaries are an error unless ``align`` is
+    """A doc of ``text`` with ``spans`` ``(start_char, end_char, label[,
+    concept id])`` as entities. Offsets off token boundaries are an error unless ``align`` is
     ``expand`` or ``contract``; overlapping spans and labels outside
     ``labels`` are errors. ``scores`` (one number per span) and
     ``doc_score`` restore a model's confidences as :func:`scored_entities`
@@ -63,14 +63,16 @@ def make_doc(
     doc = nlp.make_doc(text)
     known = set(labels) if labels is not None else None
     ents = []
-    for i, (start, end, label) in enumerate(spans):
+    for i, (start, end, label, *kb_id) in enumerate(spans):
         if not (_is_offset(start) and _is_offset(end) and 0 <= start < end <= len(text)):
             raise RecordError(where, f"span {i} has invalid offsets [{start!r}:{end!r}] for a text of {len(text)} characters")
         if not isinstance(label, str) or not label.strip():
             raise RecordError(where, f"span {i} needs a label string, got {label!r}")
         if known is not None and label not in known:
             raise RecordError(where, f"span {i} {text[start:end]!r} has unknown label {label!r} (known: {sorted(known)})")
-        span = doc.char_span(start, end, label=label, alignment_mode=align)
+        if kb_id and kb_id[0] is not None and not (isinstance(kb_id[0], str) and kb_id[0]):
+            raise RecordError(where, f"span {i} has a concept id that is not a non-empty string: {kb_id[0]!r}")
+        span = doc.char_span(start, end, label=label, kb_id=(kb_id[0] if kb_id else None) or "", alignment_mode=align)
         if span is None or len(span) == 0:
             hint = "" if align != "strict" else "; use --align expand or contract to snap it to tokens"
             raise RecordError(where, f"span {i} [{start}:{end}] {text[start:end]!r} does not match token boundaries{hint}")
@@ -85,7 +87,8 @@ def make_doc(
 SCORED_KEY = "autolabel"  # span group of read docs whose spans carry confidences
 
 
-def _probability(value) -> bool:
+def probability(value) -> bool:
+    """Whether ``value`` is a number in [0, 1] (not a bool)."""
     return isinstance(value, (int, float)) and not isinstance(value, bool) and 0.0 <= value <= 1.0
 
 
@@ -93,9 +96,9 @@ def _restore_scores(doc: Doc, ents: list, scores, doc_score, where: str) -> None
 
     if scores is None and doc_score is None:
         return
-    if scores is not None and (len(scores) != len(ents) or not all(_probability(p) for p in scores)):
+    if scores is not None and (len(scores) != len(ents) or not all(probability(p) for p in scores)):
         raise RecordError(where, f"span scores must be one number in [0, 1] per span, got {scores!r}")
-    if doc_score is not None and not _probability(doc_score):
+    if doc_score is not None and not probability(doc_score):
         raise RecordError(where, f"the record's score must be a number in [0, 1], got {doc_score!r}")
     group = SpanGroup(doc, name=SCORED_KEY, spans=ents)
     if scores is not None:
@@ -103,6 +106,15 @@ def _restore_scores(doc: Doc, ents: list, scores, doc_score, where: str) -> None
     if doc_score is not None:
         group.attrs["sequence_prob"] = float(doc_score)
     doc.spans[SCORED_KEY] = group
+
+
+def read_cats(value, where: str) -> dict:
+    """A record's ``cats`` (``{"category": probability}``), checked."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(isinstance(k, str) and k and probability(v) for k, v in value.items()):
+        raise RecordError(where, f"'cats' must map category names to numbers in [0, 1], got {value!r}")
+    return {k: float(v) for k, v in value.items()}
 
 
 def span_scores(items: list, key: str = "score") -> Optional[list]:
