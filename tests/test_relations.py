@@ -1,6 +1,7 @@
 """The ``entity_relations`` component: entity grouping, the pair pooling's
 gradient against finite differences, training on a toy corpus and on real
 BC5CDR abstracts, and its output surviving DocBin, disk and n_process."""
+import json
 import random
 import subprocess
 import sys
@@ -382,3 +383,43 @@ def test_a_bad_relation_or_category_is_an_error_of_its_record_and_the_rest_is_re
     first, second = read_jsonl_records(tmp_path / "a.jsonl", spacy.blank("en"))
     assert first.doc is None and reason in first.error and first.where.endswith(":1")
     assert second.error is None and second.doc._.relations == [("D1", "D2", "CID", None)]
+
+
+def test_label_studio_round_trips_relations_ids_and_the_top_category(tmp_path):
+    from autolabel_spacy.formats.labelstudio import read_labelstudio_records, write_labelstudio
+
+    nlp = spacy.blank("en")
+    doc = nlp("Lithium caused tremor . Lithium again .")
+    doc.ents = [Span(doc, 0, 1, "Chemical", kb_id="D008094"), Span(doc, 2, 3, "Disease", kb_id="D014202"), Span(doc, 4, 5, "Chemical", kb_id="D008094")]
+    rel.set_relations(doc, [rel.Relation("D008094", "D014202", "CID", 0.875)])
+    doc.cats = {"neoplasms": 0.25, "nervous": 0.75}
+    write_labelstudio([doc], tmp_path / "a.json")
+    task = json.loads((tmp_path / "a.json").read_text())[0]
+    arrows = [r for r in task["predictions"][0]["result"] if r["type"] == "relation"]
+    assert arrows == [{"id": "r0", "type": "relation", "from_id": "s0", "to_id": "s1", "direction": "right", "labels": ["CID"], "score": 0.875}]
+    (record,) = read_labelstudio_records(tmp_path / "a.json", nlp)
+    assert record.error is None, record.error
+    assert record.doc._.relations == doc._.relations and record.doc.cats == {"nervous": 0.75}
+    assert [e.kb_id_ for e in record.doc.ents] == ["D008094", "D014202", "D008094"]
+
+
+@pytest.mark.parametrize("arrow, reason", [
+    ({"from_id": "s0", "to_id": "gone"}, "points at region 'gone', which the task does not have"),
+    ({"from_id": "s0", "to_id": "s0"}, "relates '~lithium' to itself"),
+])
+def test_a_reviewed_relation_to_a_deleted_region_or_to_itself_is_an_error_of_its_task(tmp_path, arrow, reason):
+    from autolabel_spacy.formats.labelstudio import read_labelstudio_records
+
+    regions = [
+        {"id": "s0", "from_name": "label", "to_name": "text", "type": "labels", "value": {"start": 0, "end": 7, "labels": ["Chemical"]}},
+        {"id": "s1", "from_name": "label", "to_name": "text", "type": "labels", "value": {"start": 15, "end": 21, "labels": ["Disease"]}},
+    ]
+    ok = {"type": "relation", "from_id": "s0", "to_id": "s1", "labels": ["CID"]}
+    tasks = [
+        {"data": {"text": "Lithium caused tremor ."}, "annotations": [{"result": regions + [{**ok, **arrow}]}]},
+        {"data": {"text": "Lithium caused tremor ."}, "annotations": [{"result": regions + [ok]}]},
+    ]
+    (tmp_path / "export.json").write_text(json.dumps(tasks))
+    bad, good = read_labelstudio_records(tmp_path / "export.json", spacy.blank("en"))
+    assert bad.doc is None and reason in bad.error
+    assert good.doc._.relations == [("~lithium", "~tremor", "CID", None)]  # a person's relation has no score

@@ -7,9 +7,19 @@ Written: a JSON array of tasks, each
 "labels", "value": {"start", "end", "text", "labels": [L]}, "score"}]}]}``,
 importable as is into a project whose labeling config has
 ``<Labels name="label" toName="text">`` and ``<Text name="text" value="$text"/>``.
+A span's concept id, when it has one, is ``value["kb_id"]``. A doc's
+relations (``relations.py``: between entities) are relation results
+``{"type": "relation", "from_id", "to_id", "direction": "right", "labels":
+[L]}`` from the first mention of the head to the first mention of the child
+(``<Relations><Relation value="L"/></Relations>`` in the config); its
+categories a ``choices`` result of its top category (``<Choices
+name="category" toName="text">``).
 Read: an export (JSON array, or JSON lines); a task's latest annotation that
-was not cancelled gives its spans (tasks with none are errors, not skipped);
-a task with only predictions is read from its predictions.
+was not cancelled gives its spans, relations and choices (tasks with none
+are errors, not skipped); a task with only predictions is read from its
+predictions. A relation between two regions relates their entities; one
+pointing at a region the task does not have, or at its own region, is an
+error of the task.
 """
 from __future__ import annotations
 
@@ -18,6 +28,7 @@ from typing import Iterable, Iterator, Optional
 
 from spacy.tokens import Doc
 
+from ..relations import entities, get_relations, mention_keys, read_relations, set_relations
 from .detect import foreign
 from .records import (
     META_KEY,
@@ -27,17 +38,21 @@ from .records import (
     doc_confidence,
     make_doc,
     open_for_write,
+    read_cats,
     scored_entities,
     span_scores,
 )
 
 FROM_NAME = "label"
 TO_NAME = "text"
+CATEGORY_NAME = "category"
 MODEL_VERSION = "autolabel-spacy"
 
 
 def doc_to_task(doc: Doc) -> dict:
     result = []
+    ids = {(e.start_char, e.end_char): e.kb_id_ for e in doc.ents if e.kb_id_}
+    regions = {}  # (start, end) -> region id
     for i, (start, end, label, score) in enumerate(scored_entities(doc)):
         item = {
             "id": f"s{i}",
@@ -46,9 +61,19 @@ def doc_to_task(doc: Doc) -> dict:
             "type": "labels",
             "value": {"start": start, "end": end, "text": doc.text[start:end], "labels": [label]},
         }
+        if (start, end) in ids:
+            item["value"]["kb_id"] = ids[(start, end)]
         if score is not None:
             item["score"] = round(score, 6)
+        regions[(start, end)] = item["id"]
         result.append(item)
+    result += _relation_results(doc, regions)
+    if doc.cats:
+        top = max(doc.cats, key=doc.cats.get)
+        result.append({
+            "id": "c0", "from_name": CATEGORY_NAME, "to_name": TO_NAME, "type": "choices",
+            "value": {"choices": [top]}, "score": round(float(doc.cats[top]), 6),
+        })
     data = {"text": doc.text}
     if doc.user_data.get(META_KEY):
         data["meta"] = doc.user_data[META_KEY]
@@ -57,6 +82,23 @@ def doc_to_task(doc: Doc) -> dict:
     if confidence is not None:
         prediction["score"] = round(confidence, 6)
     return {"data": data, "predictions": [prediction]}
+
+
+def _relation_results(doc: Doc, regions: dict) -> list[dict]:
+    """Each relation as an arrow from the first region of its head entity
+    to the first region of its child."""
+    first = {}
+    for entity in entities(doc):
+        start, end = entity.mentions[0]
+        first.setdefault(entity.key, regions.get((doc[start].idx, doc[end - 1].idx + len(doc[end - 1]))))
+    out = []
+    for j, r in enumerate(get_relations(doc)):
+        if first.get(r.head) and first.get(r.child):
+            item = {"id": f"r{j}", "type": "relation", "from_id": first[r.head], "to_id": first[r.child], "direction": "right", "labels": [r.label]}
+            if r.score is not None:
+                item["score"] = round(r.score, 6)
+            out.append(item)
+    return out
 
 
 def write_labelstudio(docs: Iterable[Doc], path) -> None:
@@ -126,22 +168,34 @@ def _task_to_doc(task, where: str, nlp, align: str, labels) -> Doc:
         source = predictions[-1]
     else:
         raise RecordError(where, "the task has no annotations")
-    spans, items = [], []
+    spans, items, arrows, cats = [], [], [], {}
     for i, item in enumerate(_list_of_objects(source.get("result"), "an annotation's 'result'", where)):
+        if item.get("type") == "relation":
+            arrows.append((i, item))
+            continue
+        if item.get("type") == "choices" and item.get("from_name") == CATEGORY_NAME:
+            choices = (item.get("value") or {}).get("choices")
+            if not isinstance(choices, list) or len(choices) != 1 or not isinstance(choices[0], str):
+                raise RecordError(where, f"result {i} needs exactly one category choice, got {choices!r}")
+            cats = read_cats({choices[0]: item["score"] if "score" in item and not done else 1.0}, where)
+            continue
         if item.get("type") not in ("labels", None):
-            continue  # other control tags (choices, ratings) carry no spans
+            continue  # other control tags (ratings, text areas) carry no spans
         value = item.get("value")
         if not isinstance(value, dict):
             raise RecordError(where, f"result {i} needs a 'value' object, got {value!r}")
         if not isinstance(value.get("labels"), list) or len(value["labels"]) != 1:
             raise RecordError(where, f"result {i} needs exactly one label, got {value.get('labels')!r}")
-        spans.append((value.get("start"), value.get("end"), value["labels"][0]))
+        spans.append((value.get("start"), value.get("end"), value["labels"][0], value.get("kb_id")))
         items.append(item)
     scored = not done  # a model's prediction carries confidences; a person's annotation does not
     doc = make_doc(
         nlp, text, spans, where, align, labels,
         scores=span_scores(items) if scored else None, doc_score=source.get("score") if scored else None,
     )
+    if arrows:
+        set_relations(doc, read_relations(doc, _arrow_relations(doc, arrows, items, align, where, scored), where))
+    doc.cats = cats
     meta = {k: v for k, v in task["data"].items() if k != TO_NAME}
     meta = meta.get("meta", meta) if list(meta) == ["meta"] else meta
     if task.get("id") is not None:
@@ -149,6 +203,30 @@ def _task_to_doc(task, where: str, nlp, align: str, labels) -> Doc:
     if meta:
         doc.user_data[META_KEY] = meta
     return doc
+
+
+def _arrow_relations(doc: Doc, arrows: list, items: list, align: str, where: str, scored: bool) -> list[dict]:
+    """Relation results between regions -> relations between the regions'
+    entities (every key of a composite mention); a prediction's keep their
+    scores, a person's have none."""
+    keys = {}
+    for item in items:
+        value = item["value"]
+        span = doc.char_span(value["start"], value["end"], kb_id=value.get("kb_id") or "", alignment_mode=align)
+        if item.get("id") is not None and span is not None:
+            keys[str(item["id"])] = mention_keys(span)
+    out = []
+    for i, arrow in arrows:
+        ends = [str(arrow.get("from_id")), str(arrow.get("to_id"))]
+        missing = [e for e in ends if e not in keys]
+        if missing:
+            raise RecordError(where, f"relation result {i} points at region {missing[0]!r}, which the task does not have")
+        labels = arrow.get("labels") or []
+        if not isinstance(labels, list) or len(labels) != 1 or not isinstance(labels[0], str):
+            raise RecordError(where, f"relation result {i} needs exactly one label, got {labels!r}")
+        score = arrow.get("score") if scored else None
+        out += [{"head": h, "child": c, "label": labels[0], **({"score": score} if score is not None else {})} for h in keys[ends[0]] for c in keys[ends[1]]]
+    return out
 
 
 def read_labelstudio_records(path, nlp, align: str = "strict", labels: Optional[Iterable[str]] = None) -> Iterator[Record]:
