@@ -110,6 +110,39 @@ def read_relations(doc: Doc, items, where: str) -> list[Relation]:
     return found
 
 
+def first_mentions(doc: Doc) -> list[tuple[Relation, Span, Span]]:
+    """Each relation with the first mention of its head and of its child:
+    where formats that relate mentions (Label Studio, Prodigy, doccano)
+    draw it."""
+    first: dict[str, Span] = {}
+    for entity in entities(doc):
+        first.setdefault(entity.key, doc[entity.mentions[0][0] : entity.mentions[0][1]])
+    return [(r, first[r.head], first[r.child]) for r in get_relations(doc) if r.head in first and r.child in first]
+
+
+def between_mentions(doc: Doc, items: Iterable[tuple], where: str, align: str = "strict") -> list[dict]:
+    """Relations a format states between two mentions, ``(i, (head start,
+    head end), (child start, child end), label, score)`` in characters, as
+    relation items between their entities (every key of a composite
+    mention) for :func:`read_relations`. A mention that is not one of the
+    doc's entities is an error of the record."""
+    at = {(e.start_char, e.end_char): e for e in doc.ents}
+    out = []
+    for i, head, child, label, score in items:
+        ends = []
+        for offsets in (head, child):
+            span = doc.char_span(*offsets, alignment_mode=align) if all(isinstance(o, int) for o in offsets) else None
+            ent = at.get((span.start_char, span.end_char)) if span is not None else None
+            if ent is None:
+                raise RecordError(where, f"relation {i} links characters {list(offsets)}, where the record has no entity")
+            ends.append(mention_keys(ent))
+        if not isinstance(label, str) or not label:
+            raise RecordError(where, f"relation {i} needs a label string, got {label!r}")
+        extra = {"score": score} if score is not None else {}
+        out += [{"head": h, "child": c, "label": label, **extra} for h in ends[0] for c in ends[1]]
+    return out
+
+
 def relation_records(doc: Doc) -> list[dict]:
     """The doc's relations as a record's ``relations`` list."""
     return [_relation_dict(r) for r in get_relations(doc)]

@@ -423,3 +423,29 @@ def test_a_reviewed_relation_to_a_deleted_region_or_to_itself_is_an_error_of_its
     bad, good = read_labelstudio_records(tmp_path / "export.json", spacy.blank("en"))
     assert bad.doc is None and reason in bad.error
     assert good.doc._.relations == [("~lithium", "~tremor", "CID", None)]  # a person's relation has no score
+
+
+@pytest.mark.parametrize("fmt", ["prodigy", "doccano", "jsonl", "labelstudio"])
+def test_every_format_that_holds_relations_round_trips_them_with_ids_and_categories(tmp_path, fmt):
+    """A doc with concept ids, relations (one between text-keyed entities)
+    and categories, written and read back: the same entities, relations and
+    top category in every format that can hold them."""
+    from autolabel_spacy.formats.io import write_docs
+    from autolabel_spacy.hooks.manager import get_plugins
+
+    nlp = spacy.blank("en")
+    doc = nlp("Lithium caused tremor . Cocaine and seizures , lithium again .")
+    doc.ents = [
+        Span(doc, 0, 1, "Chemical", kb_id="D008094"), Span(doc, 2, 3, "Disease", kb_id="D014202"),
+        Span(doc, 4, 5, "Chemical"), Span(doc, 6, 7, "Disease"), Span(doc, 8, 9, "Chemical", kb_id="D008094"),
+    ]
+    rel.set_relations(doc, [rel.Relation("D008094", "D014202", "CID"), rel.Relation("~cocaine", "~seizures", "CID")])
+    doc.cats = {"neoplasms": 0.0, "nervous": 1.0}
+    path = tmp_path / f"out.{fmt}"
+    write_docs([doc], path, fmt)
+    (record,) = get_plugins().format(fmt).read_records(path, nlp)
+    assert record.error is None, record.error
+    back = record.doc
+    assert [(e.start_char, e.end_char, e.label_, e.kb_id_) for e in back.ents] == [(e.start_char, e.end_char, e.label_, e.kb_id_) for e in doc.ents]
+    assert back._.relations == doc._.relations
+    assert max(back.cats, key=back.cats.get) == "nervous"

@@ -2,6 +2,14 @@
 LABEL], ...]}`` (doccano 1.x) — also read: ``"entities": [{"start_offset",
 "end_offset", "label"}]`` (doccano ≥ 1.6 relation projects).
 
+A doc with relations or concept ids is written in the relation projects'
+form: ``"entities": [{"id", "label", "start_offset", "end_offset"}]`` and
+``"relations": [{"id", "from_id", "to_id", "type"}]`` between the first
+mentions of two entities (their scores in the metadata's
+``relation_scores``, the entities' concept ids in ``kb_ids``). A doc's top
+category is ``"cats": [name]`` (its probability in ``cat_score``), as
+doccano's intent-and-slot projects hold it.
+
 doccano keeps every other key of a record as its metadata, so a doc's
 metadata is written as top-level keys; the format's own fields always win:
 a metadata key that is one of them (``text``, ``label``…), or that starts
@@ -14,6 +22,7 @@ from typing import Iterable, Iterator, Optional
 import srsly
 from spacy.tokens import Doc
 
+from ..relations import RELATIONS_KEY, between_mentions, first_mentions, read_relations, set_relations
 from .detect import foreign
 from .records import (
     META_KEY,
@@ -22,6 +31,7 @@ from .records import (
     make_doc,
     meta_with_score,
     open_for_write,
+    read_cats,
     records_from_json_lines,
     scored_entities,
 )
@@ -36,8 +46,28 @@ def doc_to_task(doc: Doc) -> dict:
     scores = [round(p, 6) for *_, p in entities if p is not None]
     if scores:
         meta["span_scores"] = scores
+    relations = first_mentions(doc) if RELATIONS_KEY in doc.user_data else []
+    ids = {(e.start_char, e.end_char): e.kb_id_ for e in doc.ents if e.kb_id_}
+    if relations or ids:
+        if ids:
+            meta["kb_ids"] = [ids.get((s, e)) for s, e, *_ in entities]
+        if any(r.score is not None for r, *_ in relations):
+            meta["relation_scores"] = [r.score for r, *_ in relations]
+    if doc.cats:
+        meta["cat_score"] = round(float(max(doc.cats.values())), 6)
     task = {_meta_key(k): v for k, v in meta.items()}  # doccano keeps extra keys as metadata
-    task.update({"text": doc.text, "label": [[s, e, label] for s, e, label, _ in entities]})
+    task["text"] = doc.text
+    if relations or ids or RELATIONS_KEY in doc.user_data:
+        index = {(s, e): i for i, (s, e, *_) in enumerate(entities)}
+        task["entities"] = [{"id": i, "label": label, "start_offset": s, "end_offset": e} for i, (s, e, label, _) in enumerate(entities)]
+        task["relations"] = [
+            {"id": j, "from_id": index[(h.start_char, h.end_char)], "to_id": index[(c.start_char, c.end_char)], "type": r.label}
+            for j, (r, h, c) in enumerate(relations)
+        ]
+    else:
+        task["label"] = [[s, e, label] for s, e, label, _ in entities]
+    if doc.cats:
+        task["cats"] = [max(doc.cats, key=doc.cats.get)]
     return task
 
 
@@ -78,12 +108,51 @@ def read_doccano_records(path, nlp, align: str = "strict", labels: Optional[Iter
                 spans.append(tuple(item))
         else:
             raise RecordError(where, "a doccano record needs a 'label' list (\"label\": [] for a text without entities)")
-        meta = {_from_meta_key(k): v for k, v in task.items() if k not in ("text", "label", "entities", "relations")}
+        meta = {_from_meta_key(k): v for k, v in task.items() if k not in ("text", "label", "entities", "relations", "cats")}
         scores = meta.get("span_scores") if spans and isinstance(meta.get("span_scores"), list) else None
+        kb_ids = meta.pop("kb_ids", None)
+        if kb_ids is not None:
+            if not isinstance(kb_ids, list) or len(kb_ids) != len(spans):
+                raise RecordError(where, f"'kb_ids' must give one concept id (or null) per entity, got {kb_ids!r}")
+            spans = [(*span, kb_id) for span, kb_id in zip(spans, kb_ids)]
         doc = make_doc(nlp, task.get("text"), spans, where, align, labels, scores=scores, doc_score=meta.get("score"))
+        if task.get("relations") is not None:
+            set_relations(doc, read_relations(doc, _relations(doc, task, meta.pop("relation_scores", None), where, align), where))
+        if task.get("cats") is not None:
+            doc.cats = _cats(task["cats"], meta.pop("cat_score", None), where)
         if meta:
             doc.user_data[META_KEY] = meta
         return doc
 
     return records_from_json_lines(path, to_doc)
+
+
+def _relations(doc: Doc, task: dict, scores, where: str, align: str) -> list[dict]:
+    """``relations`` between entity ids -> relations between the entities."""
+    items, ents = task["relations"], task.get("entities")
+    if not isinstance(items, list):
+        raise RecordError(where, f"'relations' must be a list, got {type(items).__name__}")
+    if items and not isinstance(ents, list):
+        raise RecordError(where, "'relations' need the 'entities' they link")
+    offsets = {ent.get("id"): (ent.get("start_offset"), ent.get("end_offset")) for ent in ents or [] if isinstance(ent, dict)}
+    if scores is not None and (not isinstance(scores, list) or len(scores) != len(items)):
+        raise RecordError(where, f"'relation_scores' must give one score per relation, got {scores!r}")
+    pairs = []
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise RecordError(where, f"relation {i} must be an object, got {item!r}")
+        for end in ("from_id", "to_id"):
+            if item.get(end) not in offsets:
+                raise RecordError(where, f"relation {i}'s {end} {item.get(end)!r} is no entity id of the record")
+        pairs.append((i, offsets[item["from_id"]], offsets[item["to_id"]], item.get("type"), scores[i] if scores else None))
+    return between_mentions(doc, pairs, where, align)
+
+
+def _cats(cats, score, where: str) -> dict:
+    """``"cats": [name]`` (and its probability) -> the doc's categories."""
+    if not isinstance(cats, list) or not all(isinstance(c, str) and c for c in cats):
+        raise RecordError(where, f"'cats' must be a list of category names, got {cats!r}")
+    if score is not None and len(cats) == 1:
+        return read_cats({cats[0]: score}, where)
+    return {c: 1.0 for c in cats}
 

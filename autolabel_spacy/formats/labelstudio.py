@@ -28,7 +28,7 @@ from typing import Iterable, Iterator, Optional
 
 from spacy.tokens import Doc
 
-from ..relations import entities, get_relations, mention_keys, read_relations, set_relations
+from ..relations import between_mentions, first_mentions, read_relations, set_relations
 from .detect import foreign
 from .records import (
     META_KEY,
@@ -87,14 +87,11 @@ def doc_to_task(doc: Doc) -> dict:
 def _relation_results(doc: Doc, regions: dict) -> list[dict]:
     """Each relation as an arrow from the first region of its head entity
     to the first region of its child."""
-    first = {}
-    for entity in entities(doc):
-        start, end = entity.mentions[0]
-        first.setdefault(entity.key, regions.get((doc[start].idx, doc[end - 1].idx + len(doc[end - 1]))))
     out = []
-    for j, r in enumerate(get_relations(doc)):
-        if first.get(r.head) and first.get(r.child):
-            item = {"id": f"r{j}", "type": "relation", "from_id": first[r.head], "to_id": first[r.child], "direction": "right", "labels": [r.label]}
+    for j, (r, head, child) in enumerate(first_mentions(doc)):
+        ends = [regions.get((span.start_char, span.end_char)) for span in (head, child)]
+        if all(ends):
+            item = {"id": f"r{j}", "type": "relation", "from_id": ends[0], "to_id": ends[1], "direction": "right", "labels": [r.label]}
             if r.score is not None:
                 item["score"] = round(r.score, 6)
             out.append(item)
@@ -207,26 +204,19 @@ def _task_to_doc(task, where: str, nlp, align: str, labels) -> Doc:
 
 def _arrow_relations(doc: Doc, arrows: list, items: list, align: str, where: str, scored: bool) -> list[dict]:
     """Relation results between regions -> relations between the regions'
-    entities (every key of a composite mention); a prediction's keep their
-    scores, a person's have none."""
-    keys = {}
-    for item in items:
-        value = item["value"]
-        span = doc.char_span(value["start"], value["end"], kb_id=value.get("kb_id") or "", alignment_mode=align)
-        if item.get("id") is not None and span is not None:
-            keys[str(item["id"])] = mention_keys(span)
-    out = []
+    entities; a prediction's keep their scores, a person's have none."""
+    offsets = {str(item["id"]): (item["value"].get("start"), item["value"].get("end")) for item in items if item.get("id") is not None}
+    pairs = []
     for i, arrow in arrows:
         ends = [str(arrow.get("from_id")), str(arrow.get("to_id"))]
-        missing = [e for e in ends if e not in keys]
+        missing = [e for e in ends if e not in offsets]
         if missing:
             raise RecordError(where, f"relation result {i} points at region {missing[0]!r}, which the task does not have")
         labels = arrow.get("labels") or []
-        if not isinstance(labels, list) or len(labels) != 1 or not isinstance(labels[0], str):
+        if not isinstance(labels, list) or len(labels) != 1:
             raise RecordError(where, f"relation result {i} needs exactly one label, got {labels!r}")
-        score = arrow.get("score") if scored else None
-        out += [{"head": h, "child": c, "label": labels[0], **({"score": score} if score is not None else {})} for h in keys[ends[0]] for c in keys[ends[1]]]
-    return out
+        pairs.append((i, offsets[ends[0]], offsets[ends[1]], labels[0], arrow.get("score") if scored else None))
+    return between_mentions(doc, pairs, where, align)
 
 
 def read_labelstudio_records(path, nlp, align: str = "strict", labels: Optional[Iterable[str]] = None) -> Iterator[Record]:
