@@ -449,3 +449,23 @@ def test_every_format_that_holds_relations_round_trips_them_with_ids_and_categor
     assert [(e.start_char, e.end_char, e.label_, e.kb_id_) for e in back.ents] == [(e.start_char, e.end_char, e.label_, e.kb_id_) for e in doc.ents]
     assert back._.relations == doc._.relations
     assert max(back.cats, key=back.cats.get) == "nervous"
+
+
+def test_annotate_part_records_keep_relations_ids_and_categories_for_every_output_format():
+    """What an engine writes for a tagged doc (``routed_record``) gives back,
+    in the jsonl fast path and as a rebuilt doc for the other formats, the
+    doc's concept ids, relations with their scores, and categories."""
+    from autolabel_spacy.workflow.parts import _output_record, _record_doc, routed_record
+
+    nlp = spacy.blank("en")
+    doc = nlp("Lithium caused tremor .")
+    doc.ents = [Span(doc, 0, 1, "Chemical", kb_id="D008094"), Span(doc, 2, 3, "Disease")]
+    rel.set_relations(doc, [rel.Relation("D008094", "~tremor", "CID", 0.9)], confidence=0.8)
+    doc.cats = {"nervous": 0.7, "neoplasms": 0.3}
+    _, record = routed_record(doc, "doc-1", {}, None)
+    record = json.loads(json.dumps(record))  # as a part file holds it
+    assert _output_record(record)["relations"] == [{"head": "D008094", "child": "~tremor", "label": "CID", "score": 0.9}]
+    assert _output_record(record)["cats"] == {"nervous": 0.7, "neoplasms": 0.3}
+    back = _record_doc(nlp, record)
+    assert back._.relations == doc._.relations and back.cats == doc.cats
+    assert [e.kb_id_ for e in back.ents] == ["D008094", ""]

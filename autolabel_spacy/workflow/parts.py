@@ -23,6 +23,7 @@ from ..evaluation import check_rank_by, routing_score
 from ..files import atomic_path, atomic_write_text
 from ..formats.jsonl import doc_to_record
 from ..formats.records import META_KEY, doc_confidence, make_doc, sentence_confidences, span_scores
+from ..relations import read_relations, set_relations
 from .inputs import TextRecord
 
 ROUTED_PARTS = ("accepted", "review")  # where tagged records go
@@ -266,9 +267,12 @@ def _record_doc(nlp, record: dict):
     """The doc of a part record, entities and confidences restored."""
     spans = record["spans"]
     doc = make_doc(
-        nlp, record["text"], [(s["start"], s["end"], s["label"]) for s in spans], record["id"],
+        nlp, record["text"], [(s["start"], s["end"], s["label"], s.get("kb_id")) for s in spans], record["id"],
         scores=span_scores(spans), doc_score=record.get("score"),
     )
+    if record.get("relations") is not None:
+        set_relations(doc, read_relations(doc, record["relations"], record["id"]))
+    doc.cats = record.get("cats") or {}
     doc.user_data[META_KEY] = _output_meta(record)
     return doc
 
@@ -286,6 +290,9 @@ def _output_record(record: dict) -> dict:
         out["score"] = record["score"]
     if record.get("sentences"):
         out["sentences"] = record["sentences"]
+    for key in ("relations", "cats"):  # what the pipeline found besides entities
+        if record.get(key) is not None:
+            out[key] = record[key]
     out["meta"] = _output_meta(record)
     return out
 
