@@ -127,13 +127,14 @@ def toy_docs(n: int, seed: int) -> list[Doc]:
         causes = rng.random() < 0.5
         verb = "caused" if causes else "preceded"
         doc = nlp.make_doc(f"Report . Patients given {drug} had {ill} . The {drug} {verb} {other} .")
+        assert [doc[i].text for i in (4, 6, 9, 10, 11)] == [drug, ill, drug, verb, other]
         for token in doc:
             token.is_sent_start = token.i == 0 or doc[token.i - 1].text == "."
         doc.ents = [
             Span(doc, 4, 5, "Chemical", kb_id=drug),
             Span(doc, 6, 7, "Disease", kb_id=ill),
-            Span(doc, 10, 11, "Chemical", kb_id=drug),
-            Span(doc, 12, 13, "Disease", kb_id=other),
+            Span(doc, 9, 10, "Chemical", kb_id=drug),
+            Span(doc, 11, 12, "Disease", kb_id=other),
         ]
         rel.set_relations(doc, [rel.Relation(drug, other, "CAUSES")] if causes else [])
         docs.append(doc)
@@ -469,3 +470,26 @@ def test_annotate_part_records_keep_relations_ids_and_categories_for_every_outpu
     back = _record_doc(nlp, record)
     assert back._.relations == doc._.relations and back.cats == doc.cats
     assert [e.kb_id_ for e in back.ents] == ["D008094", ""]
+
+
+def test_annotate_writes_relations_where_the_format_holds_them_and_says_so_where_it_does_not(toy_nlp, tmp_path):
+    """A pipeline that finds entities (a ruler with concept ids) and relates
+    them: annotate's jsonl output has the relations; its CoNLL output cannot
+    hold them, and the summary counts the docs whose relations were not written."""
+    from autolabel_spacy.workflow.annotate import annotate
+
+    nlp = spacy.blank("en")
+    ruler = nlp.add_pipe("entity_ruler")
+    ruler.add_patterns([{"label": "Chemical", "pattern": d, "id": d} for d in DRUGS] + [{"label": "Disease", "pattern": i, "id": i} for i in ILLS])
+    nlp.add_pipe("sentencizer")
+    nlp.add_pipe("entity_relations", source=toy_nlp)
+    nlp.to_disk(tmp_path / "model")
+    texts = [d.text for d in toy_docs(12, seed=5)]
+    (tmp_path / "in.txt").write_text("\n".join(texts) + "\n")
+    jsonl = annotate(tmp_path / "model", tmp_path / "in.txt", tmp_path / "out.jsonl", progress=False)
+    records = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert jsonl.not_written == {} and len(records) == 12
+    assert any(r.get("relations") for r in records)
+    with_relations = sum(bool(r.get("relations")) for r in records)
+    conll = annotate(tmp_path / "model", tmp_path / "in.txt", tmp_path / "out.conll", progress=False)
+    assert conll.not_written == {"relations": with_relations}

@@ -66,6 +66,8 @@ def annotate_cli(
     typer.echo(f"{summary.inputs} records: {summary.annotated} annotated {routed}and {summary.errors} errors")
     for name, path in summary.outputs.items():
         typer.echo(f"  {name}: {path}")
+    for what, n in summary.not_written.items():
+        typer.echo(f"warning: {output}: this format holds no {what}: the {what} of {n} docs are not written (jsonl, spacy, labelstudio, prodigy and doccano hold them)", err=True)
     if summary.skipped:
         shown = ", ".join(summary.skipped[:5]) + (", …" if len(summary.skipped) > 5 else "")
         typer.echo(f"note: {input_path}: skipped {len(summary.skipped)} files that are not .txt: {shown}", err=True)

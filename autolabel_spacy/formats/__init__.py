@@ -31,6 +31,9 @@ class FormatSpec:
         ``spans`` with character offsets, ``score``, ``meta``): it writes
         them without tokenizing, and must write exactly what ``write`` writes
         for the docs of those records. ``annotate`` uses it when present.
+    holds: what the format holds besides entities: ``"relations"``
+        (``doc._.relations``), ``"categories"`` (``doc.cats``); ``annotate``
+        says when a pipeline's output has what its output format cannot hold.
     """
 
     name: str
@@ -40,6 +43,7 @@ class FormatSpec:
     write: Optional[Callable] = None
     read_records: Optional[Callable] = None
     write_records: Optional[Callable] = None
+    holds: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.read is None and callable(self.read_records):

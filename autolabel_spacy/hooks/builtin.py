@@ -14,6 +14,9 @@ from ..labelers import LabelerSpec, make_pattern_labeler, make_vocab_labeler
 from . import hookimpl
 
 
+BOTH = ("relations", "categories")
+
+
 @hookimpl
 def autolabel_formats() -> list:
     return [
@@ -24,7 +27,7 @@ def autolabel_formats() -> list:
             read=read_conll,
             write=write_conll,
         ),
-        FormatSpec("spacy", "spaCy DocBin", (".spacy",), read=read_docbin, write=write_docbin),
+        FormatSpec("spacy", "spaCy DocBin", (".spacy",), read=read_docbin, write=write_docbin, holds=BOTH),
         FormatSpec(
             "jsonl",
             'JSON lines {"text", "spans": [{"start", "end", "label", "score"}], "score", "meta"}',
@@ -32,6 +35,7 @@ def autolabel_formats() -> list:
             write=write_jsonl,
             read_records=read_jsonl_records,
             write_records=write_jsonl_records,
+            holds=BOTH,
         ),
         FormatSpec(
             "labelstudio",
@@ -39,6 +43,7 @@ def autolabel_formats() -> list:
             (".labelstudio.json", ".ls.json"),
             write=write_labelstudio,
             read_records=read_labelstudio_records,
+            holds=BOTH,
         ),
         FormatSpec(
             "prodigy",
@@ -46,6 +51,7 @@ def autolabel_formats() -> list:
             (".prodigy.jsonl",),
             write=write_prodigy,
             read_records=read_prodigy_records,
+            holds=BOTH,
         ),
         FormatSpec(
             "doccano",
@@ -53,6 +59,7 @@ def autolabel_formats() -> list:
             (".doccano.jsonl",),
             write=write_doccano,
             read_records=read_doccano_records,
+            holds=BOTH,
         ),
         FormatSpec(
             "pubtator",
@@ -60,6 +67,7 @@ def autolabel_formats() -> list:
             (".pubtator",),
             write=write_pubtator,
             read_records=read_pubtator_records,
+            holds=("relations",),  # between entities with concept ids
         ),
     ]
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import functools
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Optional
 
@@ -66,6 +66,8 @@ class AnnotateSummary:
     resumed: int
     outputs: dict
     skipped: list  # files of an input folder that are not .txt
+    # docs whose relations or categories the output format cannot hold (not written)
+    not_written: dict = field(default_factory=dict)
 
 
 def output_paths(output: Path, routed: bool, extensions=(".jsonl",)) -> dict[str, Path]:
@@ -185,6 +187,7 @@ def annotate(
         resumed=len(parts.done_ids),
         outputs={k: str(v) for k, v in paths.items() if k != "parts"},
         skipped=inputs.skipped,
+        not_written=parts.not_held(spec),
     )
     atomic_write_text(paths["summary"], json.dumps(asdict(summary), indent=2) + "\n")
     parts.remove()

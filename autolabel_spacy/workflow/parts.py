@@ -102,6 +102,16 @@ class PartFiles:
                 continue
             yield record
 
+    def not_held(self, spec) -> dict[str, int]:
+        """How many annotated docs have relations or categories that format
+        ``spec`` cannot hold (so ``annotate`` can say so)."""
+        missing = {"relations": 0, "categories": 0}
+        for name in ROUTED_PARTS:
+            for record in _part_records(self.path(name)):
+                missing["relations"] += bool(record.get("relations")) and "relations" not in spec.holds
+                missing["categories"] += bool(record.get("cats")) and "categories" not in spec.holds
+        return {k: v for k, v in missing.items() if v}
+
     def close(self, failed: bool = False) -> None:
         """Close the files; after a failed start that wrote nothing, remove
         the folder too (there is nothing to resume)."""
