@@ -88,6 +88,34 @@ class ScoredDoc:
     tokens: int = 0  # the unit's length
 
 
+def scored_categories(predicted: Iterable[Doc], gold: Iterable[Doc]) -> list[ScoredDoc]:
+    """Per doc with a gold category: the probability of its top predicted
+    category, and whether that is the gold one."""
+    out = []
+    for pred, ref in zip(predicted, gold):
+        if ref.cats and pred.cats:
+            top = max(pred.cats, key=pred.cats.get)
+            out.append(ScoredDoc(float(pred.cats[top]), top == max(ref.cats, key=ref.cats.get)))
+    return out
+
+
+def category_report(predicted: list[Doc], gold: list[Doc], scores: dict, target_accuracy: float) -> dict:
+    """Accuracy, macro-F1 (spaCy's scorer), calibration and the threshold
+    on the top category's probability that keeps ``target_accuracy``."""
+    docs = scored_categories(predicted, gold)
+    as_spans = [ScoredSpan(d.confidence, d.correct) for d in docs]
+    return {
+        "docs": len(docs),
+        "accuracy": sum(d.correct for d in docs) / max(1, len(docs)),
+        "macro_f": scores.get("cats_macro_f"),
+        "per_label": scores.get("cats_f_per_type") or {},
+        "ece": expected_calibration_error(as_spans),
+        "reliability": reliability_table(as_spans),
+        "routing": routing_curve(docs),
+        "recommended": recommend_threshold(docs, target_accuracy),
+    }
+
+
 def unannotated(doc: Doc) -> Doc:
     """A copy of a gold doc to run a pipeline on: same tokens and sentence
     boundaries (when it has them), no entities."""

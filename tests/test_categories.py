@@ -135,3 +135,28 @@ def test_autolabel_corpus_splits_a_csv_and_refuses_bad_options(tmp_path):
     assert bad.exit_code == 2 and "three positive shares" in bad.output
     missing = CliRunner().invoke(build_app(), args[:3] + ["--text-column", "body"])
     assert missing.exit_code == 1 and "no column 'body'" in missing.output
+
+
+def test_the_category_report_counts_accuracy_and_recommends_a_threshold_by_brute_force():
+    from autolabel_spacy.evaluation import category_report
+
+    rng = random.Random(0)
+    predicted, gold = [], []
+    for _ in range(200):
+        p = 0.5 + rng.random() / 2
+        pred, ref = NLP.make_doc("x"), NLP.make_doc("x")
+        right = rng.random() < p  # the more confident, the likelier right
+        pred.cats = {"a": p, "b": 1 - p} if rng.random() < 0.5 else {"a": 1 - p, "b": p}
+        top = max(pred.cats, key=pred.cats.get)
+        ref.cats = {"a": float((top == "a") == right), "b": float((top == "b") == right)}
+        predicted.append(pred)
+        gold.append(ref)
+    report = category_report(predicted, gold, {"cats_macro_f": 0.5}, target_accuracy=0.9)
+    truth = [(max(p.cats.values()), max(p.cats, key=p.cats.get) == max(g.cats, key=g.cats.get)) for p, g in zip(predicted, gold)]
+    assert report["docs"] == 200 and report["accuracy"] == pytest.approx(sum(c for _, c in truth) / 200)
+    best = None
+    for t in sorted({c for c, _ in truth}):
+        kept = [ok for c, ok in truth if c >= t]
+        if sum(kept) / len(kept) >= 0.9:
+            best = best or (t, len(kept))
+    assert (report["recommended"]["threshold"], report["recommended"]["accepted"]) == best

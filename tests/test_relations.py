@@ -300,6 +300,10 @@ def test_spacy_train_fits_entities_and_relations_on_one_encoder(shared_data, tmp
     assert model.get_pipe("entity_relations").cfg["label_pairs"] == {"CID": [["Chemical", "Disease"]]}
     doc = model("Lithium - induced tremor in a patient with bipolar disorder . Tremor stopped after lithium was withdrawn .")
     assert rel.relation_confidence(doc) is not None  # scored, whatever the entities found
+    from autolabel_spacy.workflow.evaluate import evaluate
+
+    report = evaluate(tmp_path / "out" / "model-best", tmp_path / "dev.spacy")
+    assert set(report["relations"]) == {"p", "r", "f", "per_label"} and 0.0 <= report["relations"]["f"] <= 1.0
 
 
 def test_the_multi_task_config_is_the_entity_config_plus_the_relation_head():

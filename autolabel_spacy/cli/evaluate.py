@@ -69,6 +69,20 @@ def evaluate_cli(
     typer.echo(f"by gold mentions per {unit} (mentions: {unit}s, exactly right, auto-accepted at the recommended threshold):")
     for row in report["by_mentions"]:
         typer.echo(f"  {row['mentions']}\t{row['units']}\t{_pct(row['exactly_right'])}%\t{_pct(row.get('accepted'))}%")
+    if "relations" in report:
+        r = report["relations"]
+        typer.echo(f"relations between the predicted entities: P {_pct(r['p'])}  R {_pct(r['r'])}  F1 {_pct(r['f'])}")
+    if "categories" in report:
+        c = report["categories"]
+        macro = f"{_pct(c['macro_f'])}" if c["macro_f"] is not None else "-"
+        typer.echo(f"categories of {c['docs']} docs: accuracy {_pct(c['accuracy'])}%  macro-F1 {macro}  ECE {c['ece']:.3f}")
+        if c["recommended"]:
+            typer.echo(
+                f"  top category's probability >= {c['recommended']['threshold']:.6g}: {_pct(c['recommended']['coverage'])}% of docs, "
+                f"{_pct(c['recommended']['accuracy'])}% of them right (target {_pct(target_accuracy)}%)"
+            )
+        else:
+            typer.echo(f"  no threshold on the top category's probability reaches {_pct(target_accuracy)}%")
     if output:
         with atomic_path(output) as tmp:
             srsly.write_json(tmp, report)

@@ -40,7 +40,7 @@ def evaluate(
     spans = evaluation.scored_spans(predicted, gold, group.name) if group is not None else []
     docs = evaluation.ranked(evaluation.scored_sentences(predicted, gold), rank_by)
     recommended = evaluation.recommend_threshold(docs, target_accuracy)
-    return {
+    report = {
         "docs": len(gold),
         "unit": "sentence" if len(docs) > len(gold) else "doc",
         "units": len(docs),
@@ -57,3 +57,10 @@ def evaluate(
         "target_accuracy": target_accuracy,
         "recommended": recommended,
     }
+    if "rel_f" in scores:  # a relation component: relations of the predicted entities, ids as relations.py transfers them
+        report["relations"] = {
+            "p": scores["rel_p"], "r": scores["rel_r"], "f": scores["rel_f"], "per_label": scores.get("rel_f_per_type") or {},
+        }
+    if any(doc.cats for doc in gold):  # a category component, and gold categories
+        report["categories"] = evaluation.category_report(predicted, gold, scores, target_accuracy)
+    return report
