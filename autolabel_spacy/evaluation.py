@@ -13,6 +13,7 @@ import numpy as np
 from spacy.tokens import Doc
 
 from .formats.records import doc_confidence, sentence_confidences
+from .relations import get_relations, gold_ids, relation_confidence
 
 
 @dataclass
@@ -97,6 +98,34 @@ def scored_categories(predicted: Iterable[Doc], gold: Iterable[Doc]) -> list[Sco
             top = max(pred.cats, key=pred.cats.get)
             out.append(ScoredDoc(float(pred.cats[top]), top == max(ref.cats, key=ref.cats.get)))
     return out
+
+
+def scored_relation_docs(predicted: Iterable[Doc], gold: Iterable[Doc]) -> list[ScoredDoc]:
+    """Per doc whose relations a model scored: the probability that all its
+    relation decisions are right, and whether its relations are exactly the
+    gold ones (a tagger's entities take the gold mentions' ids, as
+    :func:`relations.score_relations` scores them)."""
+    out = []
+    for pred, ref in zip(predicted, gold):
+        confidence = relation_confidence(pred)
+        if confidence is None:
+            continue
+        ids = gold_ids(pred, ref)
+        found = {(h, c, r.label) for r in get_relations(pred) for h in ids.get(r.head, [r.head]) for c in ids.get(r.child, [r.child])}
+        out.append(ScoredDoc(float(confidence), found == {(r.head, r.child, r.label) for r in get_relations(ref)}))
+    return out
+
+
+def relation_report(predicted: list[Doc], gold: list[Doc], scores: dict, target_accuracy: float) -> dict:
+    """Relation P/R/F1 (the component's scorer) and the routing of docs by
+    the probability that all their relation decisions are right."""
+    docs = scored_relation_docs(predicted, gold)
+    return {
+        "p": scores["rel_p"], "r": scores["rel_r"], "f": scores["rel_f"], "per_label": scores.get("rel_f_per_type") or {},
+        "docs_exactly_right": sum(d.correct for d in docs) / max(1, len(docs)),
+        "routing": routing_curve(docs),
+        "recommended": recommend_threshold(docs, target_accuracy),
+    }
 
 
 def category_report(predicted: list[Doc], gold: list[Doc], scores: dict, target_accuracy: float) -> dict:

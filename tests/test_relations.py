@@ -303,7 +303,7 @@ def test_spacy_train_fits_entities_and_relations_on_one_encoder(shared_data, tmp
     from autolabel_spacy.workflow.evaluate import evaluate
 
     report = evaluate(tmp_path / "out" / "model-best", tmp_path / "dev.spacy")
-    assert set(report["relations"]) == {"p", "r", "f", "per_label"} and 0.0 <= report["relations"]["f"] <= 1.0
+    assert {"p", "r", "f", "routing", "recommended"} <= set(report["relations"]) and 0.0 <= report["relations"]["f"] <= 1.0
 
 
 def test_the_multi_task_config_is_the_entity_config_plus_the_relation_head():
@@ -497,3 +497,39 @@ def test_annotate_writes_relations_where_the_format_holds_them_and_says_so_where
     with_relations = sum(bool(r.get("relations")) for r in records)
     conll = annotate(tmp_path / "model", tmp_path / "in.txt", tmp_path / "out.conll", progress=False)
     assert conll.not_written == {"relations": with_relations}
+
+
+def test_a_doc_is_accepted_only_when_its_entities_relations_and_category_all_pass():
+    from autolabel_spacy.formats.records import make_doc
+    from autolabel_spacy.workflow.parts import Routing, route, weakest_part
+
+    nlp = spacy.blank("en")
+
+    def tagged(relations_p, category_p):
+        doc = make_doc(nlp, "Lithium caused tremor .", [(0, 7, "Chemical"), (15, 21, "Disease")], "x", scores=[0.99, 0.98], doc_score=0.97)
+        rel.set_relations(doc, [], confidence=relations_p)
+        doc.cats = {"nervous": category_p, "other": 1 - category_p}
+        return doc
+
+    routing = Routing(0.9, relation_threshold=0.8, category_threshold=0.7)
+    part, decision = route(tagged(0.85, 0.75), routing)
+    assert part == "accepted" and decision["relations"] == {"score": 0.85, "threshold": 0.8, "accepted": True}
+    part, decision = route(tagged(0.5, 0.75), routing)
+    assert part == "review" and decision["route"] == "review" and not decision["relations"]["accepted"]
+    part, decision = route(tagged(0.85, 0.6), routing)
+    assert part == "review" and decision["category"]["accepted"] is False
+    assert route(tagged(0.1, 0.1), Routing(0.9))[0] == "accepted"  # parts without a threshold are not checked
+    assert weakest_part({"score": 0.97, "relation_score": 0.5, "cats": {"a": 0.75}}) == 0.5
+    assert weakest_part({"score": 0.4, "cats": {"a": 0.75, "b": 0.25}}) == 0.4
+    with pytest.raises(ValueError, match="relation_threshold must be a number in"):
+        Routing(0.9, relation_threshold=1.5)
+
+
+def test_annotate_takes_the_part_thresholds_an_evaluate_report_recommends(tmp_path):
+    from autolabel_spacy.workflow.annotate import part_thresholds_from_report
+
+    report = {"recommended": {"threshold": 0.9}, "target_accuracy": 0.99, "relations": {"recommended": {"threshold": 0.7}}, "categories": {"recommended": None}}
+    (tmp_path / "r.json").write_text(json.dumps(report))
+    assert part_thresholds_from_report(tmp_path / "r.json") == {"relation_threshold": 0.7, "category_threshold": 1.0}
+    (tmp_path / "old.json").write_text(json.dumps({"recommended": None, "target_accuracy": 0.99}))
+    assert part_thresholds_from_report(tmp_path / "old.json") == {"relation_threshold": None, "category_threshold": None}

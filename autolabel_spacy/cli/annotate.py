@@ -6,7 +6,7 @@ from typing import Annotated, Literal, Optional
 
 import typer
 
-from ..workflow.annotate import annotate, threshold_from_report
+from ..workflow.annotate import annotate, part_thresholds_from_report, threshold_from_report
 from .errors import probability
 
 
@@ -39,6 +39,13 @@ def annotate_cli(
             "(per-token geometric mean); --accept-threshold-from takes it from the report",
         ),
     ] = None,
+    relation_threshold: Annotated[
+        Optional[float],
+        typer.Option(parser=probability, help="With --accept-threshold: a doc's relation decisions must all be right with at least this probability"),
+    ] = None,
+    category_threshold: Annotated[
+        Optional[float], typer.Option(parser=probability, help="With --accept-threshold: a doc's top category must have at least this probability")
+    ] = None,
 ) -> None:
     """Annotate raw text with confidences; with --accept-threshold, split into accepted and review sets."""
     if rank_by is not None and accept_threshold is None and accept_threshold_from is None:
@@ -51,9 +58,13 @@ def annotate_cli(
             raise typer.BadParameter(f"--rank-by {rank_by}: {accept_threshold_from} chose its threshold ranking by {chosen_on}")
         rank_by = chosen_on
         typer.echo(why)
+        parts = part_thresholds_from_report(accept_threshold_from)
+        relation_threshold = relation_threshold if relation_threshold is not None else parts["relation_threshold"]
+        category_threshold = category_threshold if category_threshold is not None else parts["category_threshold"]
     summary = annotate(
         model, input_path, output, output_format, accept_threshold, n_process, batch_size, resume, column, max_chars, progress,
         engine=engine, address=address, num_workers=num_workers, shard_size=shard_size, rank_by=rank_by or "sentence",
+        relation_threshold=relation_threshold, category_threshold=category_threshold,
     )
     routed = ""
     if accept_threshold is not None:

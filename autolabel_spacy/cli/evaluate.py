@@ -72,13 +72,20 @@ def evaluate_cli(
     if "relations" in report:
         r = report["relations"]
         typer.echo(f"relations between the predicted entities: P {_pct(r['p'])}  R {_pct(r['r'])}  F1 {_pct(r['f'])}")
+        if r["recommended"]:
+            typer.echo(
+                f"  --relation-threshold {r['recommended']['threshold']:.6g}: {_pct(r['recommended']['coverage'])}% of docs, "
+                f"{_pct(r['recommended']['accuracy'])}% of them with exactly the gold relations (target {_pct(target_accuracy)}%)"
+            )
+        else:
+            typer.echo(f"  no relation threshold reaches {_pct(target_accuracy)}% of docs with exactly the gold relations")
     if "categories" in report:
         c = report["categories"]
         macro = f"{_pct(c['macro_f'])}" if c["macro_f"] is not None else "-"
         typer.echo(f"categories of {c['docs']} docs: accuracy {_pct(c['accuracy'])}%  macro-F1 {macro}  ECE {c['ece']:.3f}")
         if c["recommended"]:
             typer.echo(
-                f"  top category's probability >= {c['recommended']['threshold']:.6g}: {_pct(c['recommended']['coverage'])}% of docs, "
+                f"  --category-threshold {c['recommended']['threshold']:.6g}: {_pct(c['recommended']['coverage'])}% of docs, "
                 f"{_pct(c['recommended']['accuracy'])}% of them right (target {_pct(target_accuracy)}%)"
             )
         else:

@@ -34,7 +34,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Optional
 
-import srsly
 
 from ..files import atomic_write_text, check_output, split_extension
 from ..formats import format_for_path
@@ -117,6 +116,8 @@ def annotate(
     num_workers: int = 1,
     shard_size: int = 10_000,
     rank_by: str = "sentence",
+    relation_threshold: Optional[float] = None,
+    category_threshold: Optional[float] = None,
 ) -> AnnotateSummary:
     """Tag every record of ``input_path`` and write the outputs described
     above. ``engine="local"`` tags in this process (``n_process`` > 1: spaCy's
@@ -126,13 +127,17 @@ def annotate(
     Ray started and stopped here). Both stream and give the same outputs.
     ``rank_by``: what a unit's score is, compared with ``accept_threshold``
     (:func:`evaluation.routing_score`; use the one ``evaluate`` chose the
-    threshold with)."""
+    threshold with). ``relation_threshold`` and ``category_threshold``: a
+    routed doc is accepted only if its relations and its top category reach
+    them too (:class:`parts.Routing`)."""
     # everything that can be checked is checked before any file is created
     output = Path(output)
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}: choose one of {', '.join(ENGINES)}")
     check_options(batch_size=batch_size, n_process=n_process, max_chars=max_chars, num_workers=num_workers, shard_size=shard_size)
-    routing = Routing(accept_threshold, rank_by) if accept_threshold is not None else None
+    if accept_threshold is None and (relation_threshold, category_threshold) != (None, None):
+        raise ValueError("a relation or category threshold routes docs together with --accept-threshold: give that too")
+    routing = Routing(accept_threshold, rank_by, relation_threshold, category_threshold) if accept_threshold is not None else None
     formats = get_plugins().formats()
     spec = get_plugins().format(output_format or format_for_path(output, formats))
     if spec.write is None:
@@ -161,6 +166,8 @@ def annotate(
         "max_chars": max_chars,
         "accept_threshold": accept_threshold,
         "rank_by": rank_by if routing else None,
+        "relation_threshold": relation_threshold,
+        "category_threshold": category_threshold,
     }
     run.parts = parts = PartFiles(paths["parts"], settings, resume)
     run.total = inputs.count() if progress else None
@@ -202,13 +209,33 @@ def _model_id(model) -> Optional[str]:
     return str(Path(model).resolve()) if Path(model).exists() else str(model)
 
 
+def _read_report(path) -> dict:
+    """An ``evaluate`` report (the json module keeps every digit of a threshold)."""
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def part_thresholds_from_report(path) -> dict[str, Optional[float]]:
+    """The thresholds an ``evaluate`` report recommends for the relations
+    and the category of a doc (None for a part it did not evaluate; 1.0
+    when no threshold reached its target accuracy)."""
+    report = _read_report(path)
+    out: dict[str, Optional[float]] = {}
+    for part, key in (("relations", "relation_threshold"), ("categories", "category_threshold")):
+        section = report.get(part) if isinstance(report, dict) else None
+        if not isinstance(section, dict) or "recommended" not in section:
+            out[key] = None
+        else:
+            out[key] = float(section["recommended"]["threshold"]) if section["recommended"] else 1.0
+    return out
+
+
 def threshold_from_report(path) -> tuple[float, str, str]:
     """The auto-accept threshold an ``evaluate`` report recommends, the
     score it was chosen on (``rank_by``) and a line saying where it came
     from. A report whose target accuracy no threshold reached gives 1.0:
     only docs the model is certain of are accepted."""
     try:
-        report = srsly.read_json(path)
+        report = _read_report(path)
         recommended, target = report["recommended"], report["target_accuracy"]
         rank_by = report.get("rank_by", "sentence")  # reports from before --rank-by ranked by probability
     except (OSError, ValueError, KeyError, TypeError) as e:

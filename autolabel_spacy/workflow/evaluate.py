@@ -58,9 +58,7 @@ def evaluate(
         "recommended": recommended,
     }
     if "rel_f" in scores:  # a relation component: relations of the predicted entities, ids as relations.py transfers them
-        report["relations"] = {
-            "p": scores["rel_p"], "r": scores["rel_r"], "f": scores["rel_f"], "per_label": scores.get("rel_f_per_type") or {},
-        }
+        report["relations"] = evaluation.relation_report(predicted, gold, scores, target_accuracy)
     if any(doc.cats for doc in gold):  # a category component, and gold categories
         report["categories"] = evaluation.category_report(predicted, gold, scores, target_accuracy)
     return report

@@ -23,7 +23,7 @@ from ..evaluation import check_rank_by, routing_score
 from ..files import atomic_path, atomic_write_text
 from ..formats.jsonl import doc_to_record
 from ..formats.records import META_KEY, doc_confidence, make_doc, sentence_confidences, span_scores
-from ..relations import read_relations, set_relations
+from ..relations import read_relations, relation_confidence, set_relations
 from .inputs import TextRecord
 
 ROUTED_PARTS = ("accepted", "review")  # where tagged records go
@@ -36,20 +36,32 @@ ZONE_DOCS_MULTIPROCESS = 100_000
 RUN_SETTINGS = {
     "model": "MODEL", "input": "INPUT", "column": "--column", "max_chars": "--max-chars",
     "accept_threshold": "--accept-threshold", "rank_by": "--rank-by",
+    "relation_threshold": "--relation-threshold", "category_threshold": "--category-threshold",
 }
 
 
 @dataclass(frozen=True)
 class Routing:
     """How tagged docs are routed: units whose score (:func:`evaluation.routing_score`
-    of their probability, by ``rank_by``) reaches ``threshold`` are accepted."""
+    of their probability, by ``rank_by``) reaches ``threshold`` are accepted,
+    and, when the pipeline relates entities or categorises docs, a doc also
+    needs the probability that all its relation decisions are right to
+    reach ``relation_threshold`` and its top category's to reach
+    ``category_threshold`` (None: that part is not checked)."""
 
     threshold: float
     rank_by: str = "sentence"
+    relation_threshold: Optional[float] = None
+    category_threshold: Optional[float] = None
 
     def __post_init__(self) -> None:
-        if isinstance(self.threshold, bool) or not isinstance(self.threshold, (int, float)) or not 0.0 <= self.threshold <= 1.0:
-            raise ValueError(f"accept_threshold must be a number in [0, 1], got {self.threshold!r}")
+        for name in ("threshold", "relation_threshold", "category_threshold"):
+            value = getattr(self, name)
+            if value is None and name != "threshold":
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+                option = "accept_threshold" if name == "threshold" else name
+                raise ValueError(f"{option} must be a number in [0, 1], got {value!r}")
         check_rank_by(self.rank_by)
 
 
@@ -200,6 +212,8 @@ def routed_record(doc, record_id: str, meta: dict, routing: Optional[Routing]) -
     Every engine calls this, so their outputs are the same."""
     doc.user_data[META_KEY] = meta
     out = {"id": record_id, **doc_to_record(doc)}
+    if relation_confidence(doc) is not None:
+        out["relation_score"] = round(relation_confidence(doc), 6)
     if routing is None:
         return "accepted", out  # one output; "accepted" is just the part's name
     part, out["decision"] = route(doc, routing)
@@ -227,7 +241,7 @@ def route(doc, routing: Routing) -> tuple[str, dict]:
         probability = doc_confidence(doc)
         accepted = probability is not None and routing_score(probability, len(doc), routing.rank_by) >= routing.threshold
         part = "accepted" if accepted else "review"
-        return part, {"route": part, **decision}
+        return _other_parts(doc, routing, part, {"route": part, **decision})
     left = []
     for start, end, probability in sentences:
         score = routing_score(probability, end - start, routing.rank_by)
@@ -238,6 +252,24 @@ def route(doc, routing: Routing) -> tuple[str, dict]:
     decision = {"route": part, **decision, "unit": "sentence", "sentences": len(sentences), "sentences_accepted": len(sentences) - len(left)}
     if left:
         decision["review_sentences"] = left
+    return _other_parts(doc, routing, part, decision)
+
+
+def _other_parts(doc, routing: Routing, part: str, decision: dict) -> tuple[str, dict]:
+    """The relations and the category of a doc routed by its entities: each
+    checked against its own threshold; the doc is accepted only when every
+    part is, and the decision says how each part scored."""
+    checks = []
+    if routing.relation_threshold is not None and relation_confidence(doc) is not None:
+        checks.append(("relations", relation_confidence(doc), routing.relation_threshold))
+    if routing.category_threshold is not None and doc.cats:
+        checks.append(("category", max(doc.cats.values()), routing.category_threshold))
+    for name, score, threshold in checks:
+        passed = score >= threshold
+        decision[name] = {"score": round(float(score), 6), "threshold": threshold, "accepted": passed}
+        if not passed:
+            part = "review"
+    decision["route"] = part
     return part, decision
 
 
@@ -316,6 +348,17 @@ def _output_meta(record: dict) -> dict:
     return meta
 
 
+def weakest_part(record: dict) -> float:
+    """A record's lowest score over its parts (entities, relations, top
+    category): the review queue starts with the docs whose weakest part is
+    least sure (-1 for a record without any score)."""
+    scores = [record.get("score"), record.get("relation_score")]
+    if record.get("cats"):
+        scores.append(max(record["cats"].values()))
+    scores = [s for s in scores if s is not None]
+    return min(scores) if scores else -1.0
+
+
 def _review_order(path: Path) -> Iterator[dict]:
     """Records of a part file, least confident first, holding only
     (confidence, file offset) pairs in memory."""
@@ -323,8 +366,7 @@ def _review_order(path: Path) -> Iterator[dict]:
     with open(path, "rb") as f:
         offset = 0
         for line in f:
-            score = json.loads(line).get("score")
-            index.append((score if score is not None else -1.0, offset))
+            index.append((weakest_part(json.loads(line)), offset))
             offset += len(line)
         for _, at in sorted(index):
             f.seek(at)
