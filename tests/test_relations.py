@@ -533,3 +533,23 @@ def test_annotate_takes_the_part_thresholds_an_evaluate_report_recommends(tmp_pa
     assert part_thresholds_from_report(tmp_path / "r.json") == {"relation_threshold": 0.7, "category_threshold": 1.0}
     (tmp_path / "old.json").write_text(json.dumps({"recommended": None, "target_accuracy": 0.99}))
     assert part_thresholds_from_report(tmp_path / "old.json") == {"relation_threshold": None, "category_threshold": None}
+
+
+def test_import_refuses_a_relation_label_or_category_the_pipeline_does_not_know(toy_nlp, tmp_path):
+    from autolabel_spacy.workflow.importer import import_annotations, known_other_labels
+
+    toy_nlp.to_disk(tmp_path / "model")
+    assert known_other_labels(tmp_path / "model") == {"relations": ["CAUSES"], "categories": None}
+    spans = [{"start": 0, "end": 7, "label": "Chemical", "kb_id": "D1"}, {"start": 15, "end": 21, "label": "Disease", "kb_id": "D2"}]
+    lines = [
+        {"text": "Lithium caused tremor .", "spans": spans, "relations": [{"head": "D1", "child": "D2", "label": "CAUSES"}], "cats": {"nervous": 1.0}},
+        {"text": "Lithium caused tremor .", "spans": spans, "relations": [{"head": "D1", "child": "D2", "label": "TREATS"}]},
+        {"text": "Lithium caused tremor .", "spans": spans, "cats": {"sports": 1.0}},
+    ]
+    (tmp_path / "in.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+    summary = import_annotations(tmp_path / "in.jsonl", tmp_path / "out.spacy", relation_labels=["CAUSES"], categories=["nervous", "neoplasms"])
+    errors = [json.loads(line)["error"] for line in Path(summary.errors_path).read_text().splitlines()]
+    assert (summary.imported, summary.errors) == (1, 2)
+    assert errors == ["unknown relation labels ['TREATS'] (known: ['CAUSES'])", "unknown categories ['sports'] (known: ['neoplasms', 'nervous'])"]
+    (doc,) = DocBin().from_disk(tmp_path / "out.spacy").get_docs(spacy.blank("en").vocab)
+    assert doc._.relations == [("D1", "D2", "CAUSES", None)] and doc.cats == {"nervous": 1.0}

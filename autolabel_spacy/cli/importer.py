@@ -6,7 +6,7 @@ from typing import Annotated, Literal, Optional
 
 import typer
 
-from ..workflow.importer import import_annotations, known_labels
+from ..workflow.importer import import_annotations, known_labels, known_other_labels
 
 # options that convert and evaluate share, for the readers that take them
 AlignOption = Annotated[
@@ -26,7 +26,7 @@ def import_cli(
     lang: Annotated[str, typer.Option(help="spaCy language of the texts")] = "en",
     align: AlignOption = "strict",
     labels: Annotated[Optional[str], typer.Option(help="Comma-separated known labels")] = None,
-    model: Annotated[Optional[str], typer.Option(help="Take the known labels from this pipeline")] = None,
+    model: Annotated[Optional[str], typer.Option(help="Take the known labels (entities, relations, categories) from this pipeline")] = None,
     domain: Annotated[Optional[str], typer.Option(help="Take the known labels from this domain")] = None,
     label_map: LabelMapOption = None,
 ) -> None:
@@ -35,7 +35,11 @@ def import_cli(
     if labels is not None and not given:
         raise typer.BadParameter(f"--labels {labels!r} names no label")
     label_set = known_labels(given, model, domain)
-    summary = import_annotations(input_path, output, input_format, lang, align, label_set, label_map=parse_label_map(label_map))
+    others = known_other_labels(model)
+    summary = import_annotations(
+        input_path, output, input_format, lang, align, label_set, label_map=parse_label_map(label_map),
+        relation_labels=others["relations"], categories=others["categories"],
+    )
     if summary.detected:
         typer.echo(summary.detected, err=True)
     typer.echo(

@@ -19,6 +19,7 @@ from ..formats.io import reader_options
 from ..formats.records import Record
 from ..hooks.manager import get_domain, get_plugins
 from ..loading import blank, load_pipeline
+from ..relations import get_relations
 
 
 @dataclass
@@ -45,6 +46,37 @@ def known_labels(labels: Optional[Iterable[str]] = None, model=None, domain: Opt
     return None
 
 
+def known_other_labels(model=None) -> dict[str, Optional[list[str]]]:
+    """A pipeline's relation labels and categories, to check imports
+    against (None: the pipeline has no such component, or no pipeline)."""
+    out: dict[str, Optional[list[str]]] = {"relations": None, "categories": None}
+    if model is None:
+        return out
+    nlp = load_pipeline(model)
+    for name, pipe in nlp.pipeline:
+        if getattr(pipe, "factory_name", name) == "entity_relations":
+            out["relations"] = sorted(pipe.labels)
+        if "doc.cats" in (nlp.get_pipe_meta(name).assigns or []):
+            out["categories"] = sorted(pipe.labels)
+    return out
+
+
+def check_other_labels(record: Record, relation_labels: Optional[list], categories: Optional[list]) -> Record:
+    """The record, or an error naming a relation label or a category
+    outside the known ones."""
+    if record.error is not None:
+        return record
+    if relation_labels is not None:
+        unknown = sorted({r.label for r in get_relations(record.doc)} - set(relation_labels))
+        if unknown:
+            return Record(record.where, error=f"unknown relation labels {unknown} (known: {relation_labels})", raw=record.raw)
+    if categories is not None:
+        unknown = sorted(set(record.doc.cats) - set(categories))
+        if unknown:
+            return Record(record.where, error=f"unknown categories {unknown} (known: {categories})", raw=record.raw)
+    return record
+
+
 def import_annotations(
     input_path,
     output,
@@ -54,6 +86,8 @@ def import_annotations(
     labels: Optional[Iterable[str]] = None,
     errors_path=None,
     label_map: Optional[dict] = None,
+    relation_labels: Optional[Iterable[str]] = None,
+    categories: Optional[Iterable[str]] = None,
 ) -> ImportSummary:
     """Read ``input_path`` (format: ``input_format``, else what its content
     shows, else its extension) and write the good records to ``output`` in
@@ -61,7 +95,8 @@ def import_annotations(
     ``errors_path`` (default ``<output name>.import-errors.jsonl``).
     ``label_map`` renames the input's types for a reader that takes one
     (``pubtator``: ``{"SpecificDisease": "Disease", ...}``); ``labels`` are
-    checked after it."""
+    checked after it, and ``relation_labels`` and ``categories`` (when
+    given) against the records' relations and categories."""
     plugins = get_plugins()
     formats = plugins.formats()
     input_path = Path(input_path)
@@ -115,6 +150,9 @@ def import_annotations(
                 unknown = sorted({e.label_ for e in record.doc.ents} - set(labels))
                 if unknown:
                     record = Record(record.where, error=f"unknown labels {unknown} (known: {sorted(labels)})", raw=record.raw)
+            record = check_other_labels(
+                record, sorted(relation_labels) if relation_labels is not None else None, sorted(categories) if categories is not None else None
+            )
             if record.error is not None:
                 errors.write(record.error_line())
                 continue
