@@ -37,6 +37,18 @@ def test_uncertainty_measures_by_hand():
         assert uncertainty(short, strategy) == pytest.approx(uncertainty(long, strategy))
 
 
+def test_a_doc_is_as_uncertain_as_its_weakest_part():
+    from autolabel_spacy import relations as rel
+
+    doc = fake_doc([[0.9, 0.1], [0.5, 0.5]], 0.45)  # entities: 1 - sqrt(0.45) = 0.329
+    rel.set_relations(doc, [], confidence=0.6)
+    assert uncertainty(doc, "least_confidence") == pytest.approx(0.4)  # the relations are weaker
+    doc.cats = {"a": 0.5, "b": 0.3, "c": 0.2}
+    assert uncertainty(doc, "least_confidence") == pytest.approx(0.5)  # the category is weaker still
+    assert uncertainty(doc, "margin") == pytest.approx(max(0.6, 1 - 0.2, 0.4))
+    assert uncertainty(doc, "entropy") == pytest.approx(-(0.5 * math.log(0.5) + 0.3 * math.log(0.3) + 0.2 * math.log(0.2)))
+
+
 def test_diversity_avoids_near_duplicates():
     nlp = spacy.blank("en")
     texts = ["aspirin for migraine"] * 3 + ["insulin for diabetes", "warfarin after surgery"]

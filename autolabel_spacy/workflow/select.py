@@ -8,6 +8,12 @@ long docs are not picked just for being long:
   two most probable tags of each token's marginal;
 - ``entropy``: mean over tokens of the entropy of the tag marginal.
 
+A pipeline that also relates entities or categorises docs is as unsure of a
+doc as of its weakest part: the uncertainty is the largest of the entities'
+(above), the relations' (``1 -`` the probability that all the doc's pair
+decisions are right) and the category's (by the same strategy: ``1 -`` the
+top probability, ``1 - (p1 - p2)``, or the entropy of ``doc.cats``).
+
 With ``diversity`` > 0 the batch is picked greedily by maximal marginal
 relevance: each next doc maximises ``(1 - diversity) * uncertainty -
 diversity * (max cosine similarity to the docs already picked)``, with bags of
@@ -30,6 +36,7 @@ from ..formats.records import META_KEY, doc_confidence
 from ..hooks.manager import get_plugins
 from ..loading import load_pipeline
 from ..pipeline.crf_ner import MARGINALS_KEY
+from ..relations import relation_confidence
 from .inputs import Inputs
 
 STRATEGIES = ("least_confidence", "margin", "entropy", "random")
@@ -44,7 +51,27 @@ class Candidate:
 
 
 def uncertainty(doc, strategy: str) -> float:
+    """The doc's uncertainty by ``strategy``: its weakest part's."""
+    parts = [entity_uncertainty(doc, strategy)]
+    if relation_confidence(doc) is not None:
+        parts.append(1.0 - relation_confidence(doc))
+    if doc.cats:
+        parts.append(category_uncertainty(np.asarray(list(doc.cats.values()), dtype="float64"), strategy))
+    return max(parts)
 
+
+def category_uncertainty(probs: np.ndarray, strategy: str) -> float:
+    if strategy == "least_confidence":
+        return float(1.0 - probs.max())
+    if strategy == "margin":
+        top = np.sort(probs)[-2:] if len(probs) > 1 else np.asarray([0.0, probs.max()])
+        return float(1.0 - (top[1] - top[0]))
+    if strategy == "entropy":
+        return float(-(probs * np.log(np.clip(probs, 1e-12, 1.0))).sum())
+    raise ValueError(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
+
+
+def entity_uncertainty(doc, strategy: str) -> float:
     n = len(doc)
     if n == 0:
         return 0.0
