@@ -12,6 +12,7 @@ import pytest
 import spacy
 from spacy.tokens import Doc, DocBin, Span
 from spacy.training import Example
+from spacy.util import fix_random_seed
 
 from autolabel_spacy import relations as rel
 from autolabel_spacy.formats.pubtator import read_pubtator_records
@@ -232,6 +233,7 @@ def test_ranks_cid_pairs_from_real_bc5cdr_abstracts_beyond_co_occurrence(shared_
     nlp = spacy.blank("en")
     read = lambda split, n: [r.doc for r in read_pubtator_records(shared_data / "bc5cdr_docs" / f"{split}.pubtator", nlp) if r.doc][:n]  # noqa: E731
     train, dev = read("train", 300), read("dev", 200)
+    fix_random_seed(0)
     nlp.add_pipe("entity_relations", config={"threshold": 0.02})  # keep (almost) every scored pair
     examples = [Example(_blank_copy(nlp, d), d) for d in train]
     optimizer = nlp.initialize(lambda: examples)
