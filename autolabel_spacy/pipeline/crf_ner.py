@@ -5,15 +5,14 @@ from typing import Callable, Iterable, List, Optional, Sequence
 
 import numpy as np
 from spacy.language import Language
-from spacy.pipeline import TrainablePipe
 from spacy.tokens import Doc, Span, SpanGroup
 from spacy.training import Example, validate_get_examples
 from spacy.util import filter_spans
 from spacy.vocab import Vocab
-from thinc.api import Config, Model, Optimizer, set_dropout_rate
+from thinc.api import Config, Model
 from thinc.types import Floats2d
 
-from . import update_batch
+from . import GradientPipe
 from ..abbreviations import abbreviation_constraints
 from ..calibration import best_temperature, log_loss
 from ..formats.records import SENTENCE_PROBS
@@ -109,7 +108,7 @@ def make_crf_ner(
     )
 
 
-class CRFEntityRecognizer(TrainablePipe):
+class CRFEntityRecognizer(GradientPipe):
     def __init__(
         self,
         vocab: Vocab,
@@ -227,26 +226,14 @@ class CRFEntityRecognizer(TrainablePipe):
         sample = [eg.predicted for eg in islice(get_examples(), 10)]
         self.model.initialize(X=sample)
 
-    def update(
-        self,
-        examples: Iterable[Example],
-        *,
-        drop: float = 0.0,
-        sgd: Optional[Optimizer] = None,
-        losses: Optional[dict] = None,
-    ) -> dict:
-        examples, losses = update_batch(self, examples, losses)
+    def learn(self, examples: list[Example]) -> Optional[float]:
         if not any(len(eg.predicted) for eg in examples):
-            return losses
-        set_dropout_rate(self.model, drop)
+            return None
         with self._threads():
             emissions, backprop = self.model.begin_update([eg.predicted for eg in examples])
             loss, d_emissions = self.get_loss(examples, emissions)
             backprop(d_emissions)
-        if sgd is not None:
-            self.finish_update(sgd)
-        losses[self.name] += loss
-        return losses
+        return loss
 
     def get_loss(self, examples: Iterable[Example], emissions: List[Floats2d]) -> tuple[float, List[Floats2d]]:
         """CRF negative log-likelihood of the gold tags (tokens with unknown

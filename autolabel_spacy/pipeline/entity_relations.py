@@ -7,13 +7,12 @@ from typing import Callable, Iterable, NamedTuple, Optional
 
 import numpy as np
 from spacy.language import Language
-from spacy.pipeline import TrainablePipe
 from spacy.tokens import Doc, Span
 from spacy.training import Example, validate_get_examples
 from spacy.vocab import Vocab
-from thinc.api import Config, Model, Optimizer, set_dropout_rate
+from thinc.api import Config, Model
 
-from . import update_batch
+from . import GradientPipe
 from .. import relations as rel
 from ..calibration import best_temperature, log_loss
 from ..ml.models import DEFAULT_TOK2VEC_CONFIG
@@ -59,7 +58,7 @@ def make_entity_relations(nlp: Language, name: str, model: Model, threshold: flo
     return EntityRelations(nlp.vocab, model, name, threshold=threshold, scorer=scorer)
 
 
-class EntityRelations(TrainablePipe):
+class EntityRelations(GradientPipe):
     def __init__(
         self,
         vocab: Vocab,
@@ -178,27 +177,15 @@ class EntityRelations(TrainablePipe):
         sample = list(islice(get_examples(), 10))
         self.model.initialize(X=([eg.predicted for eg in sample], [self._training_candidates(eg).model_input for eg in sample]))
 
-    def update(
-        self,
-        examples: Iterable[Example],
-        *,
-        drop: float = 0.0,
-        sgd: Optional[Optimizer] = None,
-        losses: Optional[dict] = None,
-    ) -> dict:
-        examples, losses = update_batch(self, examples, losses)
+    def learn(self, examples: list[Example]) -> Optional[float]:
         found = [self._training_candidates(eg) for eg in examples]
         if not any(f.pairs for f in found):
-            return losses
-        set_dropout_rate(self.model, drop)
+            return None
         logits, backprop = self.model.begin_update(([eg.predicted for eg in examples], [f.model_input for f in found]))
         truth = np.concatenate([self._gold_matrix(eg, f) for eg, f in zip(examples, found)])
         loss, d_logits = self.get_loss(examples, logits, truth)
         backprop(d_logits)
-        if sgd is not None:
-            self.finish_update(sgd)
-        losses[self.name] += loss
-        return losses
+        return loss
 
     def get_loss(self, examples: Iterable[Example], logits, truth: np.ndarray) -> tuple[float, np.ndarray]:
         """Binary cross-entropy of each (pair, label), averaged, and its
