@@ -57,8 +57,9 @@ def make_calibrate_before_save(path: Path, component: Union[str, List[str]] = "c
     def before_to_disk(nlp):
         if not path:
             return nlp
+        examples = list(Corpus(path, limit=limit)(nlp))
         for name in names:
-            calibrate(nlp, name, list(Corpus(path, limit=limit)(nlp)))
+            calibrate(nlp, name, examples)
         return nlp
 
     return before_to_disk

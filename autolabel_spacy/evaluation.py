@@ -12,8 +12,8 @@ from typing import Iterable, Optional
 import numpy as np
 from spacy.tokens import Doc
 
-from .formats.records import doc_confidence, sentence_confidences
-from .relations import get_relations, gold_ids, relation_confidence
+from .formats.records import doc_confidence, sentence_confidences, top_category
+from .relations import get_relations, linked_relations, relation_confidence
 
 
 @dataclass
@@ -95,8 +95,8 @@ def scored_categories(predicted: Iterable[Doc], gold: Iterable[Doc]) -> list[Sco
     out = []
     for pred, ref in zip(predicted, gold):
         if ref.cats and pred.cats:
-            top = max(pred.cats, key=pred.cats.get)
-            out.append(ScoredDoc(float(pred.cats[top]), top == max(ref.cats, key=ref.cats.get)))
+            top = top_category(pred.cats)
+            out.append(ScoredDoc(float(pred.cats[top]), top == top_category(ref.cats)))
     return out
 
 
@@ -110,9 +110,8 @@ def scored_relation_docs(predicted: Iterable[Doc], gold: Iterable[Doc]) -> list[
         confidence = relation_confidence(pred)
         if confidence is None:
             continue
-        ids = gold_ids(pred, ref)
-        found = {(h, c, r.label) for r in get_relations(pred) for h in ids.get(r.head, [r.head]) for c in ids.get(r.child, [r.child])}
-        out.append(ScoredDoc(float(confidence), found == {(r.head, r.child, r.label) for r in get_relations(ref)}))
+        gold = {(r.head, r.child, r.label) for r in get_relations(ref)}
+        out.append(ScoredDoc(float(confidence), linked_relations(pred, ref) == gold))
     return out
 
 

@@ -168,9 +168,7 @@ def score_relations(pairs: Iterable[tuple[Doc, Doc]]) -> dict:
     no gold relation names."""
     predicted, gold = set(), set()
     for i, (pred_doc, ref_doc) in enumerate(pairs):
-        ids = gold_ids(pred_doc, ref_doc)
-        for r in get_relations(pred_doc):
-            predicted |= {(i, h, c, r.label) for h in ids.get(r.head, [r.head]) for c in ids.get(r.child, [r.child])}
+        predicted |= {(i, *t) for t in linked_relations(pred_doc, ref_doc)}
         gold |= {(i, r.head, r.child, r.label) for r in get_relations(ref_doc)}
     overall = prf(predicted, gold)
     per_label = {
@@ -183,6 +181,13 @@ def score_relations(pairs: Iterable[tuple[Doc, Doc]]) -> dict:
         "rel_f": overall["f"] / 100,
         "rel_f_per_type": {k: {"p": v["p"] / 100, "r": v["r"] / 100, "f": v["f"] / 100} for k, v in per_label.items()},
     }
+
+
+def linked_relations(pred_doc: Doc, ref_doc: Doc) -> set[tuple[str, str, str]]:
+    """The predicted doc's relations as (head, child, label), its entities
+    without a concept id keyed by the gold ids :func:`gold_ids` gives them."""
+    ids = gold_ids(pred_doc, ref_doc)
+    return {(h, c, r.label) for r in get_relations(pred_doc) for h in ids.get(r.head, [r.head]) for c in ids.get(r.child, [r.child])}
 
 
 def gold_ids(pred_doc: Doc, ref_doc: Doc) -> dict[str, list[str]]:

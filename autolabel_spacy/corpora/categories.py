@@ -17,7 +17,7 @@ from typing import Iterator, Optional, Sequence
 
 from sklearn.model_selection import train_test_split
 
-from ..formats.records import META_KEY, Record
+from ..formats.records import META_KEY, Record, top_category
 from .reader import to_docbin
 
 DEFAULT_FRACTIONS = (0.6, 0.2, 0.2)  # train, dev, test
@@ -75,7 +75,7 @@ def stratified_split(docs: Sequence, fractions: Sequence[float] = DEFAULT_FRACTI
     each category in about its share of every split, the same for one seed."""
     if len(fractions) != 3 or any(f <= 0 for f in fractions) or abs(sum(fractions) - 1.0) > 1e-6:
         raise ValueError(f"split fractions must be three positive shares summing to 1, got {list(fractions)}")
-    labels = [max(doc.cats, key=doc.cats.get) for doc in docs]
+    labels = [top_category(doc.cats) for doc in docs]
     index = list(range(len(docs)))
     rest, test = train_test_split(index, test_size=fractions[2], stratify=labels, random_state=seed)
     train, dev = train_test_split(

@@ -28,12 +28,14 @@ from .records import (
     META_KEY,
     Record,
     RecordError,
+    concept_ids,
     make_doc,
     meta_with_score,
     open_for_write,
     read_cats,
     records_from_json_lines,
     scored_entities,
+    top_category,
 )
 
 OWN_FIELDS = ("text", "label", "entities", "relations", "id", "cats")
@@ -47,17 +49,16 @@ def doc_to_task(doc: Doc) -> dict:
     if scores:
         meta["span_scores"] = scores
     relations = first_mentions(doc) if RELATIONS_KEY in doc.user_data else []
-    ids = {(e.start_char, e.end_char): e.kb_id_ for e in doc.ents if e.kb_id_}
-    if relations or ids:
-        if ids:
-            meta["kb_ids"] = [ids.get((s, e)) for s, e, *_ in entities]
-        if any(r.score is not None for r, *_ in relations):
-            meta["relation_scores"] = [r.score for r, *_ in relations]
+    ids = concept_ids(doc)
+    if ids:
+        meta["kb_ids"] = [ids.get((s, e)) for s, e, *_ in entities]
+    if any(r.score is not None for r, *_ in relations):
+        meta["relation_scores"] = [r.score for r, *_ in relations]
     if doc.cats:
-        meta["cat_score"] = round(float(max(doc.cats.values())), 6)
+        meta["cat_score"] = round(float(doc.cats[top_category(doc.cats)]), 6)
     task = {_meta_key(k): v for k, v in meta.items()}  # doccano keeps extra keys as metadata
     task["text"] = doc.text
-    if relations or ids or RELATIONS_KEY in doc.user_data:
+    if ids or RELATIONS_KEY in doc.user_data:
         index = {(s, e): i for i, (s, e, *_) in enumerate(entities)}
         task["entities"] = [{"id": i, "label": label, "start_offset": s, "end_offset": e} for i, (s, e, label, _) in enumerate(entities)]
         task["relations"] = [
@@ -67,7 +68,7 @@ def doc_to_task(doc: Doc) -> dict:
     else:
         task["label"] = [[s, e, label] for s, e, label, _ in entities]
     if doc.cats:
-        task["cats"] = [max(doc.cats, key=doc.cats.get)]
+        task["cats"] = [top_category(doc.cats)]
     return task
 
 

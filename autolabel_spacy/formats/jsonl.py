@@ -22,6 +22,7 @@ from .detect import foreign
 from .records import (
     META_KEY,
     Record,
+    concept_ids,
     RecordError,
     doc_confidence,
     make_doc,
@@ -72,7 +73,7 @@ def _is_int(value) -> bool:
 
 def doc_to_record(doc: Doc) -> dict:
     spans = []
-    ids = {(e.start_char, e.end_char): e.kb_id_ for e in doc.ents if e.kb_id_}
+    ids = concept_ids(doc)
     for start, end, label, score in scored_entities(doc):
         span = {"start": start, "end": end, "label": label, "text": doc.text[start:end]}
         if score is not None:

@@ -35,12 +35,14 @@ from .records import (
     Record,
     RecordError,
     check_encodable,
+    concept_ids,
     doc_confidence,
     make_doc,
     open_for_write,
     read_cats,
     scored_entities,
     span_scores,
+    top_category,
 )
 
 FROM_NAME = "label"
@@ -51,7 +53,7 @@ MODEL_VERSION = "autolabel-spacy"
 
 def doc_to_task(doc: Doc) -> dict:
     result = []
-    ids = {(e.start_char, e.end_char): e.kb_id_ for e in doc.ents if e.kb_id_}
+    ids = concept_ids(doc)
     regions = {}  # (start, end) -> region id
     for i, (start, end, label, score) in enumerate(scored_entities(doc)):
         item = {
@@ -69,7 +71,7 @@ def doc_to_task(doc: Doc) -> dict:
         result.append(item)
     result += _relation_results(doc, regions)
     if doc.cats:
-        top = max(doc.cats, key=doc.cats.get)
+        top = top_category(doc.cats)
         result.append({
             "id": "c0", "from_name": CATEGORY_NAME, "to_name": TO_NAME, "type": "choices",
             "value": {"choices": [top]}, "score": round(float(doc.cats[top]), 6),

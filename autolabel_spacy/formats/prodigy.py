@@ -23,12 +23,14 @@ from .records import (
     META_KEY,
     Record,
     RecordError,
+    concept_ids,
     make_doc,
     meta_with_score,
     open_for_write,
     records_from_json_lines,
     scored_entities,
     span_scores,
+    top_category,
 )
 
 
@@ -37,7 +39,7 @@ def doc_to_task(doc: Doc) -> dict:
         {"text": t.text, "start": t.idx, "end": t.idx + len(t), "id": t.i, "ws": bool(t.whitespace_)} for t in doc
     ]
     spans = []
-    ids = {(e.start_char, e.end_char): e.kb_id_ for e in doc.ents if e.kb_id_}
+    ids = concept_ids(doc)
     for start, end, label, score in scored_entities(doc):
         span = doc.char_span(start, end)
         item = _span_item(span, label)
@@ -56,7 +58,7 @@ def doc_to_task(doc: Doc) -> dict:
             task["relations"].append(item)
     if doc.cats:
         task["options"] = [{"id": c, "text": c} for c in doc.cats]
-        task["accept"] = [max(doc.cats, key=doc.cats.get)]
+        task["accept"] = [top_category(doc.cats)]
     meta = meta_with_score(doc)
     if meta:
         task["meta"] = meta

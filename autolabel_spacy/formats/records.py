@@ -117,6 +117,17 @@ def read_cats(value, where: str) -> dict:
     return {k: float(v) for k, v in value.items()}
 
 
+def concept_ids(doc: Doc) -> dict[tuple[int, int], str]:
+    """``(start_char, end_char)`` -> concept id (``kb_id_``) of each entity
+    that has one: what a writer adds to that span's item."""
+    return {(e.start_char, e.end_char): e.kb_id_ for e in doc.ents if e.kb_id_}
+
+
+def top_category(cats: dict) -> str:
+    """The most probable category of ``doc.cats``."""
+    return max(cats, key=cats.get)
+
+
 def span_scores(items: list, key: str = "score") -> Optional[list]:
     """The ``key`` of each span item when every one has it, else None."""
     if items and all(isinstance(item, dict) and key in item for item in items):

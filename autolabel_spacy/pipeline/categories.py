@@ -22,6 +22,7 @@ from spacy.vocab import Vocab
 from thinc.api import Model
 
 from ..calibration import best_temperature, log_loss
+from ..formats.records import top_category
 
 SCORE_WEIGHTS = {
     "cats_score": 1.0, "cats_score_desc": None, "cats_micro_p": None, "cats_micro_r": None, "cats_micro_f": None,
@@ -58,7 +59,7 @@ class CalibratedTextCategorizer(TextCategorizer):
             for i in range(0, len(examples), batch_size)
         ])
         labels = list(self.labels)
-        gold = np.asarray([labels.index(max(eg.reference.cats, key=eg.reference.cats.get)) for eg in examples])
+        gold = np.asarray([labels.index(top_category(eg.reference.cats)) for eg in examples])
         correct = raw.argmax(axis=1) == gold
         probs_at = lambda t: scaled(raw, t).max(axis=1)  # noqa: E731
         before = log_loss(probs_at(self.cfg.get("temperature", 1.0)), correct)

@@ -34,7 +34,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Optional
 
-
 from ..files import atomic_write_text, check_output, split_extension
 from ..formats import format_for_path
 from ..hooks.manager import get_plugins

@@ -83,6 +83,7 @@ class PartFiles:
         if self.created:
             atomic_write_text(folder / "run.json", json.dumps(settings) + "\n")
         self.done_ids: set[str] = set().union(*(_recover_part(self.path(name)) for name in PARTS))
+        self.annotated_with = {"relations": 0, "categories": 0}  # counted by finalize
         self.files = {name: open(self.path(name), "a", encoding="utf-8") for name in PARTS}
 
     def path(self, part: str) -> Path:
@@ -115,14 +116,9 @@ class PartFiles:
             yield record
 
     def not_held(self, spec) -> dict[str, int]:
-        """How many annotated docs have relations or categories that format
-        ``spec`` cannot hold (so ``annotate`` can say so)."""
-        missing = {"relations": 0, "categories": 0}
-        for name in ROUTED_PARTS:
-            for record in _part_records(self.path(name)):
-                missing["relations"] += bool(record.get("relations")) and "relations" not in spec.holds
-                missing["categories"] += bool(record.get("cats")) and "categories" not in spec.holds
-        return {k: v for k, v in missing.items() if v}
+        """After :meth:`finalize`: how many annotated docs have relations or
+        categories that format ``spec`` cannot hold (so ``annotate`` can say so)."""
+        return {what: n for what, n in self.annotated_with.items() if n and what not in spec.holds}
 
     def close(self, failed: bool = False) -> None:
         """Close the files; after a failed start that wrote nothing, remove
@@ -146,10 +142,13 @@ class PartFiles:
             counts["review"] = _write_docs(pipeline, spec, _review_order(self.path("review")), paths["review"])
         counts["errors"] = _copy_jsonl(_part_records(self.path("errors")), paths["errors"])
         units = {"accepted": 0, "review": 0}
+        self.annotated_with = {"relations": 0, "categories": 0}  # docs with them, for not_held
 
         def decisions():
             for name in ROUTED_PARTS:
                 for r in _part_records(self.path(name)):
+                    self.annotated_with["relations"] += bool(r.get("relations"))
+                    self.annotated_with["categories"] += bool(r.get("cats"))
                     decision = r.get("decision") or {}
                     line = {
                         "id": r["id"],
@@ -212,8 +211,9 @@ def routed_record(doc, record_id: str, meta: dict, routing: Optional[Routing]) -
     Every engine calls this, so their outputs are the same."""
     doc.user_data[META_KEY] = meta
     out = {"id": record_id, **doc_to_record(doc)}
-    if relation_confidence(doc) is not None:
-        out["relation_score"] = round(relation_confidence(doc), 6)
+    relations = relation_confidence(doc)
+    if relations is not None:
+        out["relation_score"] = round(relations, 6)
     if routing is None:
         return "accepted", out  # one output; "accepted" is just the part's name
     part, out["decision"] = route(doc, routing)
@@ -260,8 +260,9 @@ def _other_parts(doc, routing: Routing, part: str, decision: dict) -> tuple[str,
     checked against its own threshold; the doc is accepted only when every
     part is, and the decision says how each part scored."""
     checks = []
-    if routing.relation_threshold is not None and relation_confidence(doc) is not None:
-        checks.append(("relations", relation_confidence(doc), routing.relation_threshold))
+    relations = relation_confidence(doc)
+    if routing.relation_threshold is not None and relations is not None:
+        checks.append(("relations", relations, routing.relation_threshold))
     if routing.category_threshold is not None and doc.cats:
         checks.append(("category", max(doc.cats.values()), routing.category_threshold))
     for name, score, threshold in checks:

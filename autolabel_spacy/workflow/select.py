@@ -53,22 +53,13 @@ class Candidate:
 def uncertainty(doc, strategy: str) -> float:
     """The doc's uncertainty by ``strategy``: its weakest part's."""
     parts = [entity_uncertainty(doc, strategy)]
-    if relation_confidence(doc) is not None:
-        parts.append(1.0 - relation_confidence(doc))
+    relations = relation_confidence(doc)
+    if relations is not None:
+        parts.append(1.0 - relations)
     if doc.cats:
-        parts.append(category_uncertainty(np.asarray(list(doc.cats.values()), dtype="float64"), strategy))
+        probs = np.asarray([list(doc.cats.values())], dtype="float64")
+        parts.append(float(1.0 - probs.max()) if strategy == "least_confidence" else distribution_uncertainty(probs, strategy))
     return max(parts)
-
-
-def category_uncertainty(probs: np.ndarray, strategy: str) -> float:
-    if strategy == "least_confidence":
-        return float(1.0 - probs.max())
-    if strategy == "margin":
-        top = np.sort(probs)[-2:] if len(probs) > 1 else np.asarray([0.0, probs.max()])
-        return float(1.0 - (top[1] - top[0]))
-    if strategy == "entropy":
-        return float(-(probs * np.log(np.clip(probs, 1e-12, 1.0))).sum())
-    raise ValueError(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
 
 
 def entity_uncertainty(doc, strategy: str) -> float:
@@ -78,9 +69,16 @@ def entity_uncertainty(doc, strategy: str) -> float:
     if strategy == "least_confidence":
         p = doc_confidence(doc)
         return float(1.0 - max(p, 1e-300) ** (1.0 / n))
-    probs = np.asarray(doc.user_data[MARGINALS_KEY]["probs"], dtype="float64")
+    return distribution_uncertainty(np.asarray(doc.user_data[MARGINALS_KEY]["probs"], dtype="float64"), strategy)
+
+
+def distribution_uncertainty(probs: np.ndarray, strategy: str) -> float:
+    """``margin`` or ``entropy`` of each row of ``probs`` (a token's tag
+    marginal, a doc's categories), averaged over the rows."""
     if strategy == "margin":
         top = np.sort(probs, axis=1)[:, -2:]
+        if top.shape[1] == 1:  # one category: the runner-up has probability 0
+            top = np.concatenate([np.zeros_like(top), top], axis=1)
         return float(np.mean(1.0 - (top[:, 1] - top[:, 0])))
     if strategy == "entropy":
         return float(np.mean(-(probs * np.log(np.clip(probs, 1e-12, 1.0))).sum(axis=1)))
