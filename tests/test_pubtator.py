@@ -137,3 +137,20 @@ def test_import_maps_types_and_refuses_a_map_for_a_format_without_one(tmp_path):
     write(tmp_path / "in.jsonl", '{"text": "a b", "spans": []}\n')
     other = CliRunner().invoke(app, ["import", str(tmp_path / "in.jsonl"), str(tmp_path / "y.spacy"), "--label-map", "A=B"])
     assert other.exit_code == 1 and "takes no label map" in other.output
+
+
+def test_relations_between_entities_without_concept_ids_get_no_line(tmp_path):
+    """PubTator names a relation's entities by concept id: a relation between
+    entities keyed by their text is not written (a line naming "~text"
+    would make the block unreadable), one between ids is."""
+    from spacy.tokens import Span
+
+    from autolabel_spacy import relations as rel
+    from autolabel_spacy.formats.pubtator import write_pubtator
+
+    doc = NLP("Lithium caused tremor . Cocaine caused seizures .")
+    doc.ents = [Span(doc, 0, 1, "Chemical", kb_id="D1"), Span(doc, 2, 3, "Disease", kb_id="D2"), Span(doc, 4, 5, "Chemical"), Span(doc, 6, 7, "Disease")]
+    rel.set_relations(doc, [rel.Relation("D1", "D2", "CID"), rel.Relation("~cocaine", "~seizures", "CID")])
+    write_pubtator([doc], tmp_path / "out.pubtator")
+    (back,) = read_docs(tmp_path / "out.pubtator", NLP)
+    assert back._.relations == [("D1", "D2", "CID", None)]

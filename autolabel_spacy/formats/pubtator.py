@@ -28,7 +28,7 @@ from typing import Iterable, Iterator, Optional
 from spacy.pipeline import Sentencizer
 from spacy.tokens import Doc, Span
 
-from ..relations import NO_ID, Relation, get_relations, mention_keys, set_relations
+from ..relations import NO_ID, TEXT_KEY, Relation, get_relations, mention_keys, set_relations
 from .records import META_KEY, Record, RecordError, make_doc, open_for_write
 
 PUBTATOR_KEY = "pubtator"  # doc.user_data: {"pmid", "title_length", "composites"}
@@ -203,7 +203,7 @@ def _block_text(doc: Doc, index: int) -> str:
         if f"{ent.start_char}:{ent.end_char}" in composites:
             fields.append(composites[f"{ent.start_char}:{ent.end_char}"])
         lines.append("\t".join(fields))
-    ids = {part for ent in doc.ents for part in mention_keys(ent)}
+    ids = {key for ent in doc.ents for key in mention_keys(ent) if not key.startswith(TEXT_KEY)}
     # PubTator names a relation's entities by concept id: relations between
     # entities grouped by their text only have no line
     lines += ["\t".join([pmid, *map(_flat, (r.label, r.head, r.child))]) for r in get_relations(doc) if r.head in ids and r.child in ids]
