@@ -89,6 +89,7 @@ def worker_cid(model: str, dev: str, test: str, ner_model: str) -> None:
     from spacy.util import filter_spans
 
     from autolabel_spacy import relations as rel
+    from autolabel_spacy.corpora.reader import with_gold_entities as gold_entities
 
     nlp = spacy.load(model)
     relations = nlp.get_pipe("entity_relations")
@@ -96,16 +97,7 @@ def worker_cid(model: str, dev: str, test: str, ner_model: str) -> None:
     gold = {split: list(DocBin().from_disk(path).get_docs(nlp.vocab)) for split, path in (("dev", dev), ("test", test))}
 
     def with_gold_entities(docs):
-        out = []
-        for ref in docs:
-            doc = nlp.make_doc(ref.text)
-            doc.ents = filter_spans(
-                [s for e in ref.ents if (s := doc.char_span(e.start_char, e.end_char, label=e.label_, kb_id=e.kb_id_, alignment_mode="expand"))]
-            )
-            for token, g in zip(doc, ref):
-                token.is_sent_start = g.is_sent_start
-            out.append(doc)
-        return out
+        return [gold_entities(nlp.make_doc(ref.text), ref) for ref in docs]
 
     def relate(docs):
         for name, proc in nlp.pipeline:

@@ -112,12 +112,18 @@ def create_gold_entities_corpus_reader(path: Path, limit: int = 0) -> Callable[[
 
     def read(nlp: Language) -> Iterator[Example]:
         for eg in corpus(nlp):
-            doc, ref = eg.predicted, eg.reference
-            spans = [doc.char_span(e.start_char, e.end_char, label=e.label_, kb_id=e.kb_id_, alignment_mode="expand") for e in ref.ents]
-            doc.ents = filter_spans([s for s in spans if s is not None])
-            if ref.has_annotation("SENT_START") and [t.idx for t in doc] == [t.idx for t in ref]:
-                for token, gold in zip(doc, ref):
-                    token.is_sent_start = gold.is_sent_start
-            yield Example(doc, ref)
+            yield Example(with_gold_entities(eg.predicted, eg.reference), eg.reference)
 
     return read
+
+
+def with_gold_entities(doc: Doc, ref: Doc) -> Doc:
+    """``doc`` (a doc of ``ref``'s text) given ``ref``'s entities, with their
+    concept ids (snapped to ``doc``'s tokens), and its sentence boundaries
+    when the two are tokenized alike."""
+    spans = [doc.char_span(e.start_char, e.end_char, label=e.label_, kb_id=e.kb_id_, alignment_mode="expand") for e in ref.ents]
+    doc.ents = filter_spans([s for s in spans if s is not None])
+    if ref.has_annotation("SENT_START") and [t.idx for t in doc] == [t.idx for t in ref]:
+        for token, gold in zip(doc, ref):
+            token.is_sent_start = gold.is_sent_start
+    return doc
