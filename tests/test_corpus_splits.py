@@ -58,6 +58,41 @@ def test_bad_folders_name_the_problem(tmp_path):
         find_splits(tmp_path)
 
 
+def test_splits_in_a_record_format_keep_relations_and_categories_and_refuse_bad_records(tmp_path):
+    """train.jsonl (relations, categories) and a Label Studio test split:
+    read record by record, a bad record in <split>.errors.jsonl with its
+    line and reason, the rest converted."""
+    import json
+
+    from autolabel_spacy.relations import get_relations
+
+    good = {
+        "text": "Aspirin caused asthma .", "spans": [{"start": 0, "end": 7, "label": "Chemical"}, {"start": 15, "end": 21, "label": "Disease"}],
+        "relations": [{"head": "~aspirin", "child": "~asthma", "label": "causes"}], "cats": {"adverse": 1.0, "other": 0.0},
+    }
+    bad = dict(good, relations=[{"head": "~aspirin", "child": "~gout", "label": "causes"}])
+    src = tmp_path / "c"
+    src.mkdir()
+    (src / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in (good, bad, good)))
+    (src / "dev.jsonl").write_text(json.dumps(good) + "\n")
+    task = {"data": {"text": "Aspirin helps ."}, "annotations": [{"result": [
+        {"id": "a", "from_name": "label", "to_name": "text", "type": "labels", "value": {"start": 0, "end": 7, "labels": ["Chemical"]}}
+    ]}]}
+    (src / "test.labelstudio.json").write_text(json.dumps([task]))
+    counts = convert_splits(src, tmp_path / "out")
+    assert {k: (v.docs, v.errors) for k, v in counts.items()} == {"train": (2, 1), "dev": (1, 0), "test": (1, 0)}
+    train = _docs(tmp_path / "out" / "train.spacy")
+    assert [(r.head, r.child, r.label) for r in get_relations(train[0])] == [("~aspirin", "~asthma", "causes")]
+    assert train[0].cats == {"adverse": 1.0, "other": 0.0}
+    [error] = [json.loads(line) for line in (tmp_path / "out" / "train.errors.jsonl").read_text().splitlines()]
+    assert error["record"].endswith("train.jsonl:2") and "'~gout'" in error["error"]
+    assert [e.text for e in _docs(tmp_path / "out" / "test.spacy")[0].ents] == ["Aspirin"]
+    assert (tmp_path / "out" / "raw.txt").read_text() == "Aspirin helps .\n"
+    # a reading option the split's format does not take is an error of the folder
+    with pytest.raises(CorpusFolderError, match="takes no label map"):
+        convert_splits(src, tmp_path / "out2", label_map={"A": "B"})
+
+
 def test_cli_reports_a_bad_line_with_file_and_line(tmp_path):
     src = tmp_path / "c"
     src.mkdir()

@@ -18,7 +18,9 @@ from weasel.util import load_project_config
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_STEPS = ["convert", "train", "evaluate", "annotate", "package"]
+MULTITASK_STEPS = [f"{step}-multitask" for step in DEMO_STEPS]
 PIPELINE_WHEEL = "packages/en_autolabel_demo-0.1.0/dist/en_autolabel_demo-0.1.0-py3-none-any.whl"
+MULTITASK_WHEEL = "packages/en_autolabel_demo_multitask-0.1.0/dist/en_autolabel_demo_multitask-0.1.0-py3-none-any.whl"
 CORE_WHEEL = "packages/wheels/autolabel_spacy-0.1.0-py3-none-any.whl"
 
 
@@ -33,7 +35,7 @@ def spacy_cli(*args, cwd=ROOT, env=None):
 def test_every_workflow_step_is_a_command_with_outputs():
     config = load_project_config(ROOT)
     commands = {c["name"]: c for c in config["commands"]}
-    assert config["workflows"]["demo"] == DEMO_STEPS
+    assert config["workflows"]["demo"] == DEMO_STEPS + MULTITASK_STEPS
     for required in ("convert", "vocab", "train", "evaluate", "annotate", "package", "package-plugins", "benchmark"):
         assert required in config["workflows"]["all"]
     for workflow in config["workflows"].values():
@@ -97,15 +99,28 @@ def test_demo_workflow_end_to_end_then_nothing_changed(tmp_path):
     assert summary["errors"] == 0
     assert (project / PIPELINE_WHEEL).exists() and (project / CORE_WHEEL).exists()
 
+    # the multi-task steps: entities, relations and categories from one encoder
+    multi = srsly.read_json(project / "metrics/demo_documents/test.json")
+    assert multi["ents_f"] > 0.7 and multi["relations"]["f"] > 0.5 and multi["categories"]["accuracy"] > 0.8, multi
+    n_docs = len((project / "assets/demo/documents/raw.txt").read_text().splitlines())
+    tasks = [
+        task for route in ("accepted", "review")
+        for task in json.loads((project / f"review/demo_documents.{route}.labelstudio.json").read_text())
+    ]
+    assert len(tasks) == n_docs and srsly.read_json(project / "review/demo_documents.summary.json")["errors"] == 0
+    results = [r for task in tasks for r in task["predictions"][0]["result"]]
+    assert {r["type"] for r in results} == {"labels", "relation", "choices"}
+
     again = spacy_cli("project", "run", "demo", str(project), env=env)
-    for step in DEMO_STEPS:
+    for step in DEMO_STEPS + MULTITASK_STEPS:
         assert f"Skipping '{step}': nothing changed" in again, again
 
     # the pipeline wheel (with the autolabel-spacy wheel it requires) in a
     # fresh venv: spacy.load of its name tags text
     venv = tmp_path / "venv"
     python = fresh_venv(venv)
-    pip = subprocess.run(pip_install(python, project / PIPELINE_WHEEL, project / CORE_WHEEL), capture_output=True, text=True)
+    wheels = (project / PIPELINE_WHEEL, project / MULTITASK_WHEEL, project / CORE_WHEEL)
+    pip = subprocess.run(pip_install(python, *wheels), capture_output=True, text=True)
     assert pip.returncode == 0, pip.stderr[-4000:]
     code = (
         "import json, spacy; nlp = spacy.load('en_autolabel_demo');"
@@ -116,6 +131,17 @@ def test_demo_workflow_end_to_end_then_nothing_changed(tmp_path):
     assert run.returncode == 0, run.stderr[-4000:]
     ents = json.loads(run.stdout.strip().splitlines()[-1])
     assert ["rituximab", "Chemical"] in ents, ents
+    # the multi-task wheel: relations (doc._.relations, from user_data) and categories
+    code = (
+        "import json, spacy; nlp = spacy.load('en_autolabel_demo_multitask');"
+        "doc = nlp('She developed nephrotic syndrome three weeks after starting rituximab . Rituximab was stopped .');"
+        "print(json.dumps({'ents': [[e.text, e.label_] for e in doc.ents], 'relations': [list(r) for r in doc._.relations], 'cats': doc.cats}))"
+    )
+    run = subprocess.run([str(python), "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr[-4000:]
+    out = json.loads(run.stdout.strip().splitlines()[-1])
+    assert ["rituximab", "Chemical"] in out["ents"] and max(out["cats"], key=out["cats"].get) == "adverse_effect", out
+    assert [r[:3] for r in out["relations"]] == [["~rituximab", "~nephrotic syndrome", "causes"]], out
 
 
 def test_the_convert_step_takes_a_folder_of_pubtator_abstracts(tmp_path):

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import srsly
 from test_annotate import TEXTS, messy_jsonl, model  # noqa: F401  (model: the shared tiny-pipeline fixture)
+from test_relations import annotate_documents, multitask_model  # noqa: F401  (multitask_model: a fixture)
 from typer.testing import CliRunner
 
 from autolabel_spacy.cli import build_app
@@ -46,6 +47,16 @@ def test_ray_gives_the_local_outputs_byte_for_byte(model, tmp_path):
     for name in OUTPUTS:
         assert (tmp_path / "ray" / f"a.{name}").read_bytes() == (tmp_path / "local" / f"a.{name}").read_bytes(), name
     assert not (tmp_path / "ray" / "a.parts").exists()
+
+
+def test_ray_gives_the_local_outputs_with_relations_and_categories_byte_for_byte(multitask_model, tmp_path):
+    local = annotate_documents(multitask_model, tmp_path, "local")
+    far = annotate_documents(multitask_model, tmp_path, "ray", engine="ray", num_workers=2, shard_size=5)
+    assert (far.accepted, far.review, far.errors) == (local.accepted, local.review, local.errors)
+    lines = [line for part in ("accepted", "review") for line in (tmp_path / "local" / f"a.{part}.jsonl").read_text().splitlines()]
+    assert any(json.loads(line)["relations"] for line in lines) and all(json.loads(line)["cats"] for line in lines)
+    for name in OUTPUTS:
+        assert (tmp_path / "ray" / f"a.{name}").read_bytes() == (tmp_path / "local" / f"a.{name}").read_bytes(), name
 
 
 def test_cli_engine_options_and_missing_ray(model, tmp_path, monkeypatch):

@@ -324,6 +324,26 @@ def test_the_multi_task_config_is_the_entity_config_plus_the_relation_head():
     assert multi["training"]["before_to_disk"]["component"] == ["crf_ner", "entity_relations"]
 
 
+def test_the_three_head_config_is_the_two_head_one_plus_the_category_head_of_the_textcat_config():
+    """crf_rel_cat_fast.cfg: crf_rel_fast.cfg's components and training with
+    textcat_fast.cfg's category head on the same encoder."""
+    from thinc.api import Config
+
+    configs = ROOT / "autolabel_spacy" / "configs"
+    two = Config().from_str((configs / "crf_rel_fast.cfg").read_text(), interpolate=False)
+    three = Config().from_str((configs / "crf_rel_cat_fast.cfg").read_text(), interpolate=False)
+    textcat = Config().from_str((configs / "textcat_fast.cfg").read_text(), interpolate=False)
+    assert three["nlp"]["pipeline"] == two["nlp"]["pipeline"] + ["textcat"]
+    assert three["components"] == {**two["components"], "textcat": textcat["components"]["textcat"]}
+    assert textcat["components"]["tok2vec"] == two["components"]["tok2vec"]
+    for key in two["training"]:
+        if key not in ("score_weights", "before_to_disk"):
+            assert three["training"][key] == two["training"][key], key
+    assert three["training"]["before_to_disk"]["component"] == ["crf_ner", "entity_relations", "textcat"]
+    weights = three["training"]["score_weights"]
+    assert {k for k, v in weights.items() if v} == {"ents_f", "rel_f", "cats_score"} and abs(sum(v or 0 for v in weights.values()) - 1) < 1e-9
+
+
 def test_the_relation_only_config_is_the_multi_task_one_without_the_tagger():
     """rel_fast.cfg: crf_rel_fast.cfg's encoder and relation head alone, its
     corpora giving the gold entities (the tagger is what it lacks)."""
@@ -555,3 +575,62 @@ def test_import_refuses_a_relation_label_or_category_the_pipeline_does_not_know(
     assert errors == ["unknown relation labels ['TREATS'] (known: ['CAUSES'])", "unknown categories ['sports'] (known: ['neoplasms', 'nervous'])"]
     (doc,) = DocBin().from_disk(tmp_path / "out.spacy").get_docs(spacy.blank("en").vocab)
     assert doc._.relations == [("D1", "D2", "CAUSES", None)] and doc.cats == {"nervous": 1.0}
+
+
+DEMO_DOCUMENTS = ROOT / "assets" / "demo" / "documents"
+
+
+@pytest.fixture(scope="module")
+def multitask_model(tmp_path_factory):
+    """crf_ner, entity_relations and calibrated_textcat trained a little on
+    the demo documents, on disk (the Ray engine's workers load a path)."""
+    from autolabel_spacy.formats.jsonl import read_jsonl_records
+
+    fix_random_seed(0)
+    nlp = spacy.blank("en")
+    nlp.add_pipe("crf_ner")
+    nlp.add_pipe("entity_relations", config={"model": {"hidden_width": 32, "tok2vec": {"width": 32, "depth": 2, "embed_size": 500}}})
+    bow = {"@architectures": "spacy.TextCatBOW.v3", "exclusive_classes": True, "ngram_size": 1, "no_output_layer": False}
+    nlp.add_pipe("calibrated_textcat", name="textcat", config={"model": bow})
+    gold = [r.doc for r in read_jsonl_records(DEMO_DOCUMENTS / "train.jsonl", spacy.blank("en"))][:60]
+    examples = [Example(nlp.make_doc(d.text), d) for d in gold]
+    optimizer = nlp.initialize(lambda: examples)
+    for _ in range(3):
+        for i in range(0, len(examples), 8):
+            nlp.update(examples[i : i + 8], sgd=optimizer, drop=0.1)
+    path = tmp_path_factory.mktemp("multitask") / "pipeline"
+    nlp.to_disk(path)
+    return path
+
+
+def annotate_documents(model, tmp_path, out_name: str, **kwargs):
+    from autolabel_spacy.workflow.annotate import annotate
+
+    texts = (DEMO_DOCUMENTS / "raw.txt").read_text().splitlines()[:24]
+    (tmp_path / "in.txt").write_text("\n".join(texts) + "\n")
+    routing = dict(accept_threshold=0.5, relation_threshold=0.5, category_threshold=0.5, progress=False, batch_size=4)
+    return annotate(model, tmp_path / "in.txt", tmp_path / out_name / "a.jsonl", **routing, **kwargs)
+
+
+ANNOTATE_OUTPUTS = ("accepted.jsonl", "review.jsonl", "errors.jsonl", "decisions.jsonl")
+
+
+def test_a_resumed_run_with_relations_and_categories_writes_the_uninterrupted_outputs_byte_for_byte(multitask_model, tmp_path):
+    from test_annotate import CRASH
+
+    whole = annotate_documents(multitask_model, tmp_path, "whole")
+    records = [r for name in ("accepted", "review") for r in map(json.loads, (tmp_path / "whole" / f"a.{name}.jsonl").read_text().splitlines())]
+    assert whole.accepted and whole.review and len(records) == 24
+    assert any(r["relations"] for r in records) and all(r["cats"] for r in records)
+    nlp = spacy.load(multitask_model)
+    nlp.add_pipe("crash_after_n_docs")
+    CRASH.update(after=10, seen=0)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            annotate_documents(nlp, tmp_path, "resumed")
+    finally:
+        CRASH.update(after=None)
+    resumed = annotate_documents(nlp, tmp_path, "resumed", resume=True)
+    assert 0 < resumed.resumed < 24
+    for name in ANNOTATE_OUTPUTS:
+        assert (tmp_path / "resumed" / f"a.{name}").read_bytes() == (tmp_path / "whole" / f"a.{name}").read_bytes(), name

@@ -9,10 +9,13 @@ selection never sees the test split. ``raw.txt`` (unlabelled text, one doc
 per line) is copied when the folder has one, and otherwise written from the
 test split's text, so the annotation step always has input.
 
-Splits in PubTator (``train.pubtator``, ...) are whole abstracts, one doc
-each with its sentences; ``align`` and ``label_map`` go to the reader, and a
-block it refuses goes to ``<split>.errors.jsonl`` in the output folder with
-its line and reason (the rest of the split is converted).
+A split in a record format (the extension of an installed format with a
+record reader: ``train.pubtator`` abstracts, one doc each with its
+sentences; ``train.jsonl`` documents with their relations and categories;
+Label Studio, Prodigy, doccano exports) is read record by record:
+``align`` and ``label_map`` go to the reader, and a record it refuses goes
+to ``<split>.errors.jsonl`` in the output folder with its line and reason
+(the rest of the split is converted). Any other file is token-per-line.
 """
 from __future__ import annotations
 
@@ -21,7 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from ..formats.pubtator import read_pubtator_records
+from ..formats import format_for_path
+from ..formats.io import reader_options
+from ..hooks.manager import get_plugins
 from ..loading import blank
 from .reader import docs_from_file, to_docbin
 
@@ -78,8 +83,9 @@ def convert_splits(
     test_texts: list[str] = []
     for split, path in files.items():
         errors = 0
-        if path.suffix.lower() == ".pubtator":
-            docs, errors = _pubtator_docs(path, lang, align, label_map, output / f"{split}.errors.jsonl")
+        spec = _record_format(path)
+        if spec is not None:
+            docs, errors = _record_docs(spec, path, lang, align, label_map, output / f"{split}.errors.jsonl")
         else:
             docs = list(docs_from_file(path, lang=lang, scheme=scheme))
         if split == "test":
@@ -101,11 +107,26 @@ def convert_splits(
     return counts
 
 
-def _pubtator_docs(path: Path, lang: str, align: str, label_map: Optional[dict], errors_path: Path) -> tuple[list, int]:
-    """The blocks of a PubTator split as docs; the refused ones written to
-    ``errors_path`` (as ``autolabel import`` writes them)."""
+def _record_format(path: Path):
+    """The installed format with a record reader that ``path``'s extension
+    names, or None (a token-per-line file)."""
+    formats = get_plugins().formats()
+    try:
+        spec = formats[format_for_path(path, formats)]
+    except ValueError:
+        return None
+    return spec if spec.read_records is not None else None
+
+
+def _record_docs(spec, path: Path, lang: str, align: str, label_map: Optional[dict], errors_path: Path) -> tuple[list, int]:
+    """The records of a split in a record format as docs; the refused ones
+    written to ``errors_path`` (as ``autolabel import`` writes them)."""
+    try:
+        options = reader_options(spec, align, label_map)
+    except ValueError as e:
+        raise CorpusFolderError(f"{path}: {e}") from None
     docs, errors = [], []
-    for record in read_pubtator_records(path, blank(lang), align=align, label_map=label_map):
+    for record in spec.read_records(path, blank(lang), **options):
         if record.error is None:
             docs.append(record.doc)
         else:
@@ -116,6 +137,6 @@ def _pubtator_docs(path: Path, lang: str, align: str, label_map: Optional[dict],
 
 
 def _write(docs, path: Path, errors: int = 0) -> SplitCounts:
-    # PubTator docs keep their PMID, relations and composite parts (user_data)
+    # record docs keep their relations, PMID and composite parts (user_data)
     to_docbin(docs, store_user_data=any(d.user_data for d in docs)).to_disk(path)
     return SplitCounts(len(docs), sum(len(d) for d in docs), sum(len(d.ents) for d in docs), errors)
