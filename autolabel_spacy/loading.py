@@ -3,15 +3,16 @@ naming what was given when they cannot be."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Optional
 
 import spacy
 from spacy.language import Language
 
 
-def load_pipeline(model, need_entities: str = "") -> Language:
+def load_pipeline(model, need_annotations: str = "") -> Language:
     """The pipeline ``model`` (a loaded one, a path or a package name).
-    ``need_entities``: the name of the command that needs a component
-    setting entities; a pipeline without one is refused."""
+    ``need_annotations``: the name of the command that needs a component
+    setting entities or categories; a pipeline without one is refused."""
     if isinstance(model, Language):
         nlp = model
     else:
@@ -20,10 +21,10 @@ def load_pipeline(model, need_entities: str = "") -> Language:
             nlp = spacy.load(model)
         except Exception as err:  # any failure to load is about what the user named
             raise ValueError(f"{model}: not a loadable spaCy pipeline ({type(err).__name__}: {' '.join(str(err).split())})") from None
-    if need_entities and not entity_components(nlp):
+    if need_annotations and not annotating_components(nlp):
         raise ValueError(
-            f"{model}: the pipeline has no component that sets entities (crf_ner, ner, entity_ruler…; it has "
-            f"{', '.join(nlp.pipe_names) or 'none'}), so {need_entities} would write empty annotations"
+            f"{model}: the pipeline has no component that sets entities or categories (crf_ner, ner, entity_ruler, "
+            f"textcat…; it has {', '.join(nlp.pipe_names) or 'none'}), so {need_annotations} would write empty annotations"
         )
     return nlp
 
@@ -53,25 +54,43 @@ def pipeline_path(model) -> Path:
     raise ValueError(f"{model}: no such pipeline (neither a folder nor an installed package)")
 
 
+ANNOTATIONS = ("doc.ents", "doc.cats")  # what a pipeline must set for annotate, evaluate and tag
+
+
 def entity_components(nlp: Language) -> list[str]:
     """The pipeline's components that declare they set ``doc.ents``."""
     return [name for name in nlp.pipe_names if "doc.ents" in nlp.get_pipe_meta(name).assigns]
 
 
-def check_sets_entities(model, command: str) -> None:
-    """:func:`load_pipeline`'s ``need_entities`` check from the pipeline's
-    config alone, for a caller that does not load it (the ray engine's
-    driver). A sourced or unknown component may set entities: it passes."""
+def annotating_components(nlp: Language) -> list[str]:
+    """The pipeline's components that declare they set entities or categories."""
+    return [name for name in nlp.pipe_names if set(ANNOTATIONS) & set(nlp.get_pipe_meta(name).assigns)]
+
+
+def pipeline_assigns(model) -> Optional[set]:
+    """What the components of pipeline ``model`` declare they set (a loaded
+    one, or from its config alone, for a caller that does not load it: the
+    ray engine's driver); None when a sourced or unknown component may set
+    anything."""
+    if isinstance(model, Language):
+        return {attr for name in model.pipe_names for attr in model.get_pipe_meta(name).assigns}
     path = pipeline_path(model)
     try:
         config = spacy.util.load_config(path / "config.cfg", interpolate=False)
         factories = [config["components"][name].get("factory") for name in config["nlp"]["pipeline"]]
     except Exception as err:
         raise ValueError(f"{model}: not a spaCy pipeline ({' '.join(str(err).split())})") from None
-    for factory in factories:
-        if factory is None or not Language.has_factory(factory) or "doc.ents" in Language.get_factory_meta(factory).assigns:
-            return
-    raise ValueError(f"{model}: the pipeline has no component that sets entities, so {command} would write empty annotations")
+    if any(factory is None or not Language.has_factory(factory) for factory in factories):
+        return None
+    return {attr for factory in factories for attr in Language.get_factory_meta(factory).assigns}
+
+
+def check_annotates(model, command: str) -> None:
+    """:func:`load_pipeline`'s ``need_annotations`` check from the
+    pipeline's config alone (:func:`pipeline_assigns`)."""
+    assigns = pipeline_assigns(model)
+    if assigns is not None and not set(ANNOTATIONS) & assigns:
+        raise ValueError(f"{model}: the pipeline has no component that sets entities or categories, so {command} would write empty annotations")
 
 
 def blank(lang: str) -> Language:

@@ -160,3 +160,52 @@ def test_the_category_report_counts_accuracy_and_recommends_a_threshold_by_brute
         if sum(kept) / len(kept) >= 0.9:
             best = best or (t, len(kept))
     assert (report["recommended"]["threshold"], report["recommended"]["accepted"]) == best
+
+
+def test_a_pipeline_of_categories_only_is_evaluated_tagged_and_routed_by_its_category_threshold(tmp_path):
+    """textcat_fast.cfg's kind of pipeline (no entities) through the loop:
+    evaluate reports its categories and recommends their threshold, annotate
+    takes it from the report and routes every doc by its top category, tag
+    prints the categories."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from autolabel_spacy.cli import build_app
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe("calibrated_textcat", name="textcat", config={"model": {"@architectures": "spacy.TextCatBOW.v3", "exclusive_classes": True, "ngram_size": 1, "no_output_layer": False}})
+    train = toy_examples(200, 0)
+    optimizer = nlp.initialize(lambda: train)
+    for _ in range(5):
+        for i in range(0, len(train), 16):
+            nlp.update(train[i : i + 16], sgd=optimizer)
+    nlp.to_disk(tmp_path / "m")
+    DocBin(docs=[e.reference for e in toy_examples(100, 1)]).to_disk(tmp_path / "dev.spacy")
+    runner = CliRunner()
+    result = runner.invoke(build_app(), ["evaluate", str(tmp_path / "m"), str(tmp_path / "dev.spacy"), "-o", str(tmp_path / "dev.json")])
+    assert result.exit_code == 0, result.output
+    assert "sets no entities" in result.output and "categories of 100 docs" in result.output
+    report = json.loads((tmp_path / "dev.json").read_text())
+    assert "ents_f" not in report and report["categories"]["recommended"]["threshold"] > 0
+    texts = [e.reference.text for e in toy_examples(30, 2)]
+    (tmp_path / "in.txt").write_text("\n".join(texts) + "\n")
+    out = tmp_path / "a.jsonl"
+    result = runner.invoke(build_app(), ["annotate", str(tmp_path / "m"), str(tmp_path / "in.txt"), "-o", str(out), "--accept-threshold-from", str(tmp_path / "dev.json"), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    threshold = report["categories"]["recommended"]["threshold"]
+    routed = {part: [json.loads(line) for line in (tmp_path / f"a.{part}.jsonl").read_text().splitlines()] for part in ("accepted", "review")}
+    assert sum(map(len, routed.values())) == 30
+    for part, records in routed.items():
+        for r in records:
+            assert (max(r["cats"].values()) >= threshold) == (part == "accepted"), r
+            assert r["meta"]["autolabel_decision"]["category"]["threshold"] == threshold
+    tagged = runner.invoke(build_app(), ["tag", str(tmp_path / "m"), "the cardiac artery"])
+    assert tagged.exit_code == 0 and json.loads(tagged.output)["cats"], tagged.output
+    # an entity pipeline still needs its own threshold
+    from autolabel_spacy.workflow.annotate import annotate
+
+    ner = spacy.blank("en")
+    ner.add_pipe("crf_ner")
+    with pytest.raises(ValueError, match="give that too"):
+        annotate(ner, tmp_path / "in.txt", tmp_path / "b.jsonl", category_threshold=0.9, progress=False)

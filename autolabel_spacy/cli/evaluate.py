@@ -42,6 +42,37 @@ def evaluate_cli(
     if output:
         check_output(output)  # before the pipeline runs
     report = evaluate(model, data, data_format, target_accuracy, align=align, label_map=parse_label_map(label_map), rank_by=rank_by)
+    if "ents_f" in report:
+        _echo_entities(report, target_accuracy, rank_by)
+    else:
+        typer.echo(f"{report['docs']} docs (the pipeline sets no entities)")
+    if "relations" in report:
+        r = report["relations"]
+        typer.echo(f"relations between the predicted entities: P {_pct(r['p'])}  R {_pct(r['r'])}  F1 {_pct(r['f'])}")
+        if r["recommended"]:
+            typer.echo(
+                f"  --relation-threshold {r['recommended']['threshold']:.6g}: {_pct(r['recommended']['coverage'])}% of docs, "
+                f"{_pct(r['recommended']['accuracy'])}% of them with exactly the gold relations (target {_pct(target_accuracy)}%)"
+            )
+        else:
+            typer.echo(f"  no relation threshold reaches {_pct(target_accuracy)}% of docs with exactly the gold relations")
+    if "categories" in report:
+        c = report["categories"]
+        macro = f"{_pct(c['macro_f'])}" if c["macro_f"] is not None else "-"
+        typer.echo(f"categories of {c['docs']} docs: accuracy {_pct(c['accuracy'])}%  macro-F1 {macro}  ECE {c['ece']:.3f}")
+        if c["recommended"]:
+            typer.echo(
+                f"  --category-threshold {c['recommended']['threshold']:.6g}: {_pct(c['recommended']['coverage'])}% of docs, "
+                f"{_pct(c['recommended']['accuracy'])}% of them right (target {_pct(target_accuracy)}%)"
+            )
+        else:
+            typer.echo(f"  no threshold on the top category's probability reaches {_pct(target_accuracy)}%")
+    if output:
+        with atomic_path(output) as tmp:
+            srsly.write_json(tmp, report)
+
+
+def _echo_entities(report: dict, target_accuracy: float, rank_by: str) -> None:
     typer.echo(f"{report['docs']} docs: P {_pct(report['ents_p'])}  R {_pct(report['ents_r'])}  F1 {_pct(report['ents_f'])}")
     typer.echo("label\tP\tR\tF1")
     for label, s in sorted(report["per_label"].items()):
@@ -69,27 +100,3 @@ def evaluate_cli(
     typer.echo(f"by gold mentions per {unit} (mentions: {unit}s, exactly right, auto-accepted at the recommended threshold):")
     for row in report["by_mentions"]:
         typer.echo(f"  {row['mentions']}\t{row['units']}\t{_pct(row['exactly_right'])}%\t{_pct(row.get('accepted'))}%")
-    if "relations" in report:
-        r = report["relations"]
-        typer.echo(f"relations between the predicted entities: P {_pct(r['p'])}  R {_pct(r['r'])}  F1 {_pct(r['f'])}")
-        if r["recommended"]:
-            typer.echo(
-                f"  --relation-threshold {r['recommended']['threshold']:.6g}: {_pct(r['recommended']['coverage'])}% of docs, "
-                f"{_pct(r['recommended']['accuracy'])}% of them with exactly the gold relations (target {_pct(target_accuracy)}%)"
-            )
-        else:
-            typer.echo(f"  no relation threshold reaches {_pct(target_accuracy)}% of docs with exactly the gold relations")
-    if "categories" in report:
-        c = report["categories"]
-        macro = f"{_pct(c['macro_f'])}" if c["macro_f"] is not None else "-"
-        typer.echo(f"categories of {c['docs']} docs: accuracy {_pct(c['accuracy'])}%  macro-F1 {macro}  ECE {c['ece']:.3f}")
-        if c["recommended"]:
-            typer.echo(
-                f"  --category-threshold {c['recommended']['threshold']:.6g}: {_pct(c['recommended']['coverage'])}% of docs, "
-                f"{_pct(c['recommended']['accuracy'])}% of them right (target {_pct(target_accuracy)}%)"
-            )
-        else:
-            typer.echo(f"  no threshold on the top category's probability reaches {_pct(target_accuracy)}%")
-    if output:
-        with atomic_path(output) as tmp:
-            srsly.write_json(tmp, report)

@@ -37,7 +37,7 @@ from typing import Optional
 from ..files import atomic_write_text, check_output, split_extension
 from ..formats import format_for_path
 from ..hooks.manager import get_plugins
-from ..loading import load_pipeline, with_sentences
+from ..loading import load_pipeline, pipeline_assigns, with_sentences
 from . import local_engine, ray_engine
 from .engines import EngineRun
 from .inputs import DEFAULT_MAX_CHARS, Inputs
@@ -134,22 +134,23 @@ def annotate(
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}: choose one of {', '.join(ENGINES)}")
     check_options(batch_size=batch_size, n_process=n_process, max_chars=max_chars, num_workers=num_workers, shard_size=shard_size)
-    if accept_threshold is None and (relation_threshold, category_threshold) != (None, None):
+    thresholds = (accept_threshold, relation_threshold, category_threshold)
+    if accept_threshold is None and thresholds != (None, None, None) and _sets_entities(model):
         raise ValueError("a relation or category threshold routes docs together with --accept-threshold: give that too")
-    routing = Routing(accept_threshold, rank_by, relation_threshold, category_threshold) if accept_threshold is not None else None
+    routing = Routing(accept_threshold, rank_by, relation_threshold, category_threshold) if thresholds != (None, None, None) else None
     formats = get_plugins().formats()
     spec = get_plugins().format(output_format or format_for_path(output, formats))
     if spec.write is None:
         raise ValueError(f"format {spec.name!r} cannot be written")
     inputs = Inputs(input_path, column, max_chars)
-    paths = output_paths(output, accept_threshold is not None, spec.extensions or (f".{spec.name}",))
+    paths = output_paths(output, routing is not None, spec.extensions or (f".{spec.name}",))
     for name, path in paths.items():
         if name != "parts":
             check_output(path)
 
     @functools.cache
     def pipeline():  # the ray engine's driver only needs it for some output formats
-        return with_sentences(load_pipeline(model, need_entities="annotate"))
+        return with_sentences(load_pipeline(model, need_annotations="annotate"))
 
     run = EngineRun(
         model=model, pipeline=pipeline, records=inputs, routing=routing, batch_size=batch_size,
@@ -200,6 +201,13 @@ def annotate(
     return summary
 
 
+def _sets_entities(model) -> bool:
+    """Whether pipeline ``model`` may set entities (a pipeline whose
+    components cannot be known from its config may)."""
+    assigns = pipeline_assigns(model)
+    return assigns is None or "doc.ents" in assigns
+
+
 def _model_id(model) -> Optional[str]:
     """The pipeline a run used, as its settings record it (a loaded pipeline
     passed in by a caller has none)."""
@@ -228,14 +236,18 @@ def part_thresholds_from_report(path) -> dict[str, Optional[float]]:
     return out
 
 
-def threshold_from_report(path) -> tuple[float, str, str]:
+def threshold_from_report(path) -> tuple[Optional[float], str, str]:
     """The auto-accept threshold an ``evaluate`` report recommends, the
     score it was chosen on (``rank_by``) and a line saying where it came
     from. A report whose target accuracy no threshold reached gives 1.0:
-    only docs the model is certain of are accepted."""
+    only docs the model is certain of are accepted. The report of a
+    pipeline that sets no entities (categories only) gives None."""
     try:
         report = _read_report(path)
-        recommended, target = report["recommended"], report["target_accuracy"]
+        target = report["target_accuracy"]
+        if "ents_f" not in report and "categories" in report:
+            return None, "sentence", f"{path}: a report without entities; the other parts' thresholds route the docs"
+        recommended = report["recommended"]
         rank_by = report.get("rank_by", "sentence")  # reports from before --rank-by ranked by probability
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise ValueError(f"{path}: not a report of `autolabel evaluate --output` ({e})") from e

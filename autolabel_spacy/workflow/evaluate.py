@@ -14,7 +14,7 @@ from ..formats import format_for_path
 from ..formats.io import read_docs, reader_options
 from ..formats.records import scored_group
 from ..hooks.manager import get_plugins
-from ..loading import load_pipeline
+from ..loading import entity_components, load_pipeline
 
 
 def evaluate(
@@ -28,7 +28,7 @@ def evaluate(
     if not 0.0 < target_accuracy <= 1.0:
         raise ValueError(f"target_accuracy must be in (0, 1], got {target_accuracy}")
     evaluation.check_rank_by(rank_by)
-    nlp = load_pipeline(model, need_entities="evaluate")
+    nlp = load_pipeline(model, need_annotations="evaluate")
     plugins = get_plugins()
     data_format = data_format or format_for_path(data, plugins.formats())
     gold = list(read_docs(data, nlp, data_format, **reader_options(plugins.format(data_format), align, label_map)))
@@ -36,12 +36,26 @@ def evaluate(
     # figures; it sees the gold tokens and sentence boundaries, not the entities
     predicted = list(nlp.pipe((evaluation.unannotated(doc) for doc in gold), batch_size=batch_size))
     scores = Scorer(nlp).score([Example(pred, ref) for pred, ref in zip(predicted, gold)])
+    report = {"docs": len(gold)}
+    if entity_components(nlp):
+        report.update(_entity_report(predicted, gold, scores, target_accuracy, rank_by))
+    else:  # a pipeline of categories only
+        report["target_accuracy"] = target_accuracy
+    if "rel_f" in scores:  # a relation component: relations of the predicted entities, ids as relations.py transfers them
+        report["relations"] = evaluation.relation_report(predicted, gold, scores, target_accuracy)
+    if any(doc.cats for doc in gold):  # a category component, and gold categories
+        report["categories"] = evaluation.category_report(predicted, gold, scores, target_accuracy)
+    return report
+
+
+def _entity_report(predicted: list, gold: list, scores: dict, target_accuracy: float, rank_by: str) -> dict:
+    """The entity part of the report: P/R/F1, span calibration, the routing
+    curve by doc or sentence and the recommended threshold."""
     group = scored_group(predicted[0]) if predicted else None
     spans = evaluation.scored_spans(predicted, gold, group.name) if group is not None else []
     docs = evaluation.ranked(evaluation.scored_sentences(predicted, gold), rank_by)
     recommended = evaluation.recommend_threshold(docs, target_accuracy)
-    report = {
-        "docs": len(gold),
+    return {
         "unit": "sentence" if len(docs) > len(gold) else "doc",
         "units": len(docs),
         "rank_by": rank_by,
@@ -57,8 +71,3 @@ def evaluate(
         "target_accuracy": target_accuracy,
         "recommended": recommended,
     }
-    if "rel_f" in scores:  # a relation component: relations of the predicted entities, ids as relations.py transfers them
-        report["relations"] = evaluation.relation_report(predicted, gold, scores, target_accuracy)
-    if any(doc.cats for doc in gold):  # a category component, and gold categories
-        report["categories"] = evaluation.category_report(predicted, gold, scores, target_accuracy)
-    return report

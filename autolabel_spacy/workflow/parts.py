@@ -47,17 +47,20 @@ class Routing:
     and, when the pipeline relates entities or categorises docs, a doc also
     needs the probability that all its relation decisions are right to
     reach ``relation_threshold`` and its top category's to reach
-    ``category_threshold`` (None: that part is not checked)."""
+    ``category_threshold`` (None: that part is not checked; ``threshold``
+    is None only for a pipeline that sets no entities)."""
 
-    threshold: float
+    threshold: Optional[float]
     rank_by: str = "sentence"
     relation_threshold: Optional[float] = None
     category_threshold: Optional[float] = None
 
     def __post_init__(self) -> None:
+        if (self.threshold, self.relation_threshold, self.category_threshold) == (None, None, None):
+            raise ValueError("routing needs a threshold for at least one part: entities, relations or categories")
         for name in ("threshold", "relation_threshold", "category_threshold"):
             value = getattr(self, name)
-            if value is None and name != "threshold":
+            if value is None:
                 continue
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
                 option = "accept_threshold" if name == "threshold" else name
@@ -135,7 +138,7 @@ class PartFiles:
         sentence by sentence, otherwise a doc: see :func:`route`)."""
         counts = {}
         threshold = routing.threshold if routing else None
-        if threshold is None:
+        if routing is None:
             counts["all"] = _write_docs(pipeline, spec, _part_records(self.path("accepted")), paths["all"])
         else:
             counts["accepted"] = _write_docs(pipeline, spec, _part_records(self.path("accepted")), paths["accepted"])
@@ -161,14 +164,14 @@ class PartFiles:
                         line["sentences"] = decision["sentences"]
                         line["sentences_accepted"] = decision["sentences_accepted"]
                         line["review_sentences"] = decision.get("review_sentences", [])
-                    if threshold is not None:
+                    if routing is not None:
                         accepted = decision.get("sentences_accepted", int(name == "accepted"))
                         units["accepted"] += accepted
                         units["review"] += decision.get("sentences", 1) - accepted
                     yield line
 
         _copy_jsonl(decisions(), paths["decisions"])
-        return counts, (units if threshold is not None else None)
+        return counts, (units if routing is not None else None)
 
     def remove(self) -> None:
         shutil.rmtree(self.folder)
@@ -232,7 +235,11 @@ def route(doc, routing: Routing) -> tuple[str, dict]:
     and the doc is accepted when all of them are; otherwise it goes to
     review, whole, its decision listing the sentences left to review
     (``[start, end, score]``, character offsets and the score compared with
-    the threshold) so that a reviewer reads those and not the rest."""
+    the threshold) so that a reviewer reads those and not the rest. Without
+    an entity threshold (a pipeline of categories only) the other parts
+    decide alone."""
+    if routing.threshold is None:
+        return _other_parts(doc, routing, "accepted", {})
     decision = {"threshold": routing.threshold}
     if routing.rank_by != "sentence":
         decision["rank_by"] = routing.rank_by

@@ -29,7 +29,7 @@ from typing import Iterable, Optional
 
 import spacy
 
-from ..loading import check_sets_entities, with_sentences
+from ..loading import check_annotates, with_sentences
 from .engines import EngineRun
 from .inputs import TextRecord
 from .parts import PARTS, Routing, json_line, tag_records
@@ -58,7 +58,7 @@ def check(run: EngineRun) -> None:
     require_ray()
     if not isinstance(run.model, (str, Path)):
         raise ValueError("engine 'ray' needs the pipeline as a name or path, which each worker loads")
-    check_sets_entities(run.model, "annotate")
+    check_annotates(run.model, "annotate")
 
 
 class Annotator:
