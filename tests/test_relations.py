@@ -142,9 +142,9 @@ def toy_docs(n: int, seed: int) -> list[Doc]:
     return docs
 
 
-def train_toy(epochs: int = 12):
+def train_toy(epochs: int = 12, **model):
     nlp = spacy.blank("en")
-    nlp.add_pipe("entity_relations", config={"model": {"hidden_width": 32, "tok2vec": {"width": 32, "depth": 2, "embed_size": 500}}})
+    nlp.add_pipe("entity_relations", config={"model": {"hidden_width": 32, "tok2vec": {"width": 32, "depth": 2, "embed_size": 500}, **model}})
     examples = [Example(_blank_copy(nlp, d), d) for d in toy_docs(200, seed=1)]
     optimizer = nlp.initialize(lambda: examples)
     for _ in range(epochs):
@@ -186,6 +186,18 @@ def test_learns_which_pairs_hold_a_relation_across_sentences(toy_nlp):
     for doc in predicted:
         assert all(r.score >= 0.5 for r in doc._.relations)
         assert 0.0 <= rel.relation_confidence(doc) <= 1.0
+
+
+def test_a_bilstm_over_the_token_vectors_learns_the_relations_too_and_survives_disk(tmp_path):
+    """lstm_depth: the head's own BiLSTM between the encoder and the pooling."""
+    fix_random_seed(0)
+    nlp = train_toy(epochs=6, lstm_depth=1, lstm_width=32)
+    test = toy_docs(60, seed=2)
+    predicted = list(nlp.pipe(with_gold_entities(nlp, test)))
+    assert rel.score_relations(zip(predicted, test))["rel_f"] > 0.9
+    nlp.to_disk(tmp_path / "m")
+    again = list(spacy.load(tmp_path / "m").pipe(with_gold_entities(nlp, test)))
+    assert [d._.relations for d in again] == [d._.relations for d in predicted]
 
 
 def test_no_candidate_pairs_is_no_relations_and_full_confidence(toy_nlp):

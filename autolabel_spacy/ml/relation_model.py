@@ -25,8 +25,10 @@ from typing import List, Optional, Sequence
 import numpy as np
 from spacy.tokens import Doc
 from spacy.pipeline import Sentencizer
-from thinc.api import Linear, Maxout, Model, chain
+from thinc.api import Dropout, Linear, Maxout, Model, chain, with_array
 from thinc.types import Floats2d
+
+from .bilstm import BiLSTM
 
 DISTANCE_BUCKETS = (0, 1, 2, 4)  # sentences between two mentions: 0, 1, 2, 3-4, 5+
 GAP_BUCKETS = (0, 3, 10)  # tokens between two mentions of one sentence: 0, 1-3, 4-10, 11+
@@ -101,6 +103,8 @@ def build_relation_scorer(
     hidden_width: int = 128,
     dropout: float = 0.1,
     nO: Optional[int] = None,
+    lstm_depth: int = 0,
+    lstm_width: int = 256,
 ) -> Model:
     """``(docs, candidates) -> [n_pairs in all docs, n_labels]`` logits.
 
@@ -110,7 +114,13 @@ def build_relation_scorer(
     dropout (float): dropout of the maxout layer (``spacy train`` sets it
         to ``training.dropout``).
     nO (Optional[int]): number of relation labels; set from the labels.
+    lstm_depth (int): BiLSTM layers of the head's own over the token vectors,
+        so that a mention's vector carries the whole document's context (a
+        window encoder sees a few tokens); 0: none.
+    lstm_width (int): the BiLSTM's output width (both directions).
     """
+    if lstm_depth > 0:
+        tok2vec = chain(tok2vec, with_array(Dropout(dropout)), BiLSTM(nO=lstm_width, depth=lstm_depth))
     output = Linear(nO=nO)
     scorer = chain(Maxout(nO=hidden_width, nP=2, dropout=dropout, normalize=True), output)
     model = Model(
