@@ -47,12 +47,15 @@ demo: setup
 		"She developed nephrotic syndrome three weeks after starting rituximab ." \
 		"The clinic enrolled 120 volunteers in March ."
 
-# every test; tiers and markers: conftest.py
+# every test; tiers and markers: conftest.py. Two pytest workers (pytest-xdist),
+# one per core; the tests of one xdist_group (the Ray engine's) share a worker.
+PYTEST := $(PY) -m pytest -q -n 2 --dist loadgroup
+
 test: setup
-	$(PY) -m pytest -q --slow
+	$(PYTEST) --slow
 
 test-fast: setup
-	$(PY) -m pytest -q
+	$(PYTEST)
 
 clean:
 	rm -rf corpus training metrics review vocab packages project.lock benchmarks/results

@@ -20,8 +20,9 @@ from typer.testing import CliRunner
 from autolabel_spacy.cli import build_app
 from autolabel_spacy.workflow.annotate import annotate
 
-# every test here starts (and stops) a Ray of its own
-pytestmark = pytest.mark.slow
+# every test here starts (and stops) a Ray of its own, one at a time (make
+# test's two pytest workers: these all run in one)
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("ray")]
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -627,6 +627,7 @@ def annotate_documents(model, tmp_path, out_name: str, **kwargs):
 ANNOTATE_OUTPUTS = ("accepted.jsonl", "review.jsonl", "errors.jsonl", "decisions.jsonl")
 
 
+@pytest.mark.slow
 def test_a_resumed_run_with_relations_and_categories_writes_the_uninterrupted_outputs_byte_for_byte(multitask_model, tmp_path):
     from test_annotate import CRASH
 
