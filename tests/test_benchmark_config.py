@@ -276,3 +276,30 @@ def test_the_relation_benchmark_summary_gives_each_seed_and_the_medians():
     md = relation_seeds([run(0, 50.0, 40.0, 80.0, 100), run(1, 55.0, 35.0, 82.0, 120), run(2, 52.0, 38.0, 81.0, 90)])
     assert "| 1 | 55.00 | 35.00 | 82.00 | 120 | 1001 | abc1234 |" in md
     assert "| median | 52.00 | 38.00 | 81.00 | 100 | 1001 | |" in md
+
+
+def test_the_category_benchmark_baseline_is_spacys_efficiency_textcat_and_its_summary_gives_medians():
+    from thinc.api import Config
+
+    from benchmarks.categories import efficiency_config, seeds_markdown as category_seeds
+
+    ours = (ROOT / "autolabel_spacy" / "configs" / "textcat_fast.cfg").read_text()
+    baseline = Config().from_str(efficiency_config(ours), interpolate=False)
+    # spacy init config -p textcat -o efficiency: TextCatBOW alone, spaCy's own component, nothing calibrated
+    assert baseline["nlp"]["pipeline"] == ["textcat"] and baseline["training"]["before_to_disk"] is None
+    assert baseline["components"]["textcat"]["factory"] == "textcat"
+    assert baseline["components"]["textcat"]["model"]["@architectures"] == "spacy.TextCatBOW.v3"
+    mine = Config().from_str(ours, interpolate=False)
+    for key in ("optimizer", "batcher", "dropout", "max_steps"):
+        assert baseline["training"][key] == mine["training"][key], key
+
+    def run(seed, accuracy, accepted):
+        row = {"model": "textcat_fast", "train_seconds": 100.0 + seed, "words_per_second": 900.0 + seed, "accuracy": accuracy,
+               "macro_f": accuracy - 5, "ece": 0.05, "accepted": accepted, "accepted_accuracy": 99.5,
+               "t1_accuracy": accuracy, "t1_macro_f": accuracy - 5, "t1_ece": 0.2, "t1_accepted": 0.0, "t1_accepted_accuracy": None}
+        return {"config": "textcat_fast.cfg", "epochs": 5, "seed": seed, "target_accuracy": 0.99, "commit": "abc1234", "rows": [row]}
+
+    md = category_seeds([run(0, 60.0, 10.0), run(1, 64.0, 4.0), run(2, 62.0, 7.0)])
+    assert "| textcat_fast | 1 | 64.0 | 59.0 | 0.050 | 4.0 | 99.5 | 101 | 901 | abc1234 |" in md
+    assert "| textcat_fast | median | 62.0 | 57.0 | 0.050 | 7.0 | | 101 | 901 | |" in md
+    assert "| textcat_fast at temperature 1 (spaCy's textcat) | median | 62.0 | 57.0 | 0.200 | 0.0 | | 101 | 901 | |" in md

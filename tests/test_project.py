@@ -52,14 +52,14 @@ def test_every_workflow_step_is_a_command_with_outputs():
 @pytest.mark.corpus
 def test_assets_are_pinned_and_match_the_local_corpora(shared_data, tmp_path):
     config = load_project_config(ROOT, overrides={"vars.data_dir": str(shared_data)})
-    assert len(config["assets"]) == 17
+    assert len(config["assets"]) == 19
     for asset in config["assets"]:
         # a raw URL at a full commit hash, never a branch
         assert re.match(r"https://raw\.githubusercontent\.com/[^/]+/[^/]+/[0-9a-f]{40}/", asset["url"]), asset["url"]
     # `spacy project assets` with data_dir at the local copy: every file is
     # found with its checksum, nothing is downloaded or copied
     out = spacy_cli("project", "assets", str(ROOT), "--vars.data_dir", str(shared_data))
-    assert out.count("Skipping download with matching checksum") == 17, out
+    assert out.count("Skipping download with matching checksum") == 19, out
     assert "Downloaded" not in out and "Copied" not in out
 
 
