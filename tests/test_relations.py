@@ -356,6 +356,50 @@ def test_the_three_head_config_is_the_two_head_one_plus_the_category_head_of_the
     assert {k for k, v in weights.items() if v} == {"ents_f", "rel_f", "cats_score"} and abs(sum(v or 0 for v in weights.values()) - 1) < 1e-9
 
 
+def test_the_accurate_three_head_config_is_the_accurate_entity_config_plus_the_fast_heads_with_a_bilstm():
+    from thinc.api import Config
+
+    configs = ROOT / "autolabel_spacy" / "configs"
+    accurate = Config().from_str((configs / "crf_accurate.cfg").read_text(), interpolate=False)
+    fast = Config().from_str((configs / "crf_rel_cat_fast.cfg").read_text(), interpolate=False)
+    three = Config().from_str((configs / "crf_rel_cat_accurate.cfg").read_text(), interpolate=False)
+    assert three["nlp"]["pipeline"] == fast["nlp"]["pipeline"]
+    assert {k: three["components"][k] for k in ("tok2vec", "crf_ner")} == accurate["components"]
+    assert three["components"]["textcat"] == fast["components"]["textcat"]
+    relations = dict(three["components"]["entity_relations"]["model"])
+    assert (relations.pop("lstm_depth"), relations.pop("lstm_width")) == (1, 256)
+    assert relations == fast["components"]["entity_relations"]["model"]
+    for key in accurate["training"]:
+        if key not in ("score_weights", "before_to_disk"):
+            assert three["training"][key] == accurate["training"][key], key
+    assert three["training"]["before_to_disk"] == fast["training"]["before_to_disk"]
+    assert three["training"]["score_weights"] == fast["training"]["score_weights"]
+
+
+@pytest.mark.slow
+def test_spacy_train_fits_entities_relations_and_categories_on_the_accurate_encoder(tmp_path):
+    """The accurate three-head config through spaCy's command line on the
+    demo documents (the demo workflow trains the fast one); evaluate
+    reports all three parts of the trained pipeline."""
+    config = "crf_rel_cat_accurate.cfg"
+    pytest.importorskip("transformers", reason="the accurate encoder distils its subword vectors at initialize ([transformers])")
+    from autolabel_spacy.corpora.splits import convert_splits
+    from autolabel_spacy.workflow.evaluate import evaluate
+
+    convert_splits(DEMO_DOCUMENTS, tmp_path / "corpus")
+    proc = subprocess.run(
+        [sys.executable, "-m", "spacy", "train", str(ROOT / "autolabel_spacy" / "configs" / config),
+         "--output", str(tmp_path / "out"), "--paths.train", str(tmp_path / "corpus" / "train.spacy"),
+         "--paths.dev", str(tmp_path / "corpus" / "dev.spacy"), "--training.max_steps", "60", "--training.eval_frequency", "30"],
+        capture_output=True, text=True,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    model = spacy.load(tmp_path / "out" / "model-best")
+    assert set(model.get_pipe("tok2vec").listening_components) == {"crf_ner", "entity_relations", "textcat"}
+    report = evaluate(model, tmp_path / "corpus" / "dev.spacy")
+    assert report["ents_f"] > 0.3 and {"relations", "categories"} <= set(report), report
+
+
 def test_the_relation_only_config_is_the_multi_task_one_without_the_tagger():
     """rel_fast.cfg: crf_rel_fast.cfg's encoder and relation head alone, its
     corpora giving the gold entities (the tagger is what it lacks)."""
