@@ -47,3 +47,38 @@ def test_audit_ranks_planted_errors_first(tmp_path):
     kinds = {issue["doc"]: issue["kind"] for issue in top}
     assert kinds.get(3) == "missing" and kinds.get(8) == "doubtful"
     assert all(issue["reason"] for issue in issues)
+
+
+@pytest.mark.slow
+def test_audit_flags_planted_category_errors_with_a_categories_only_config(tmp_path):
+    """Confident learning on doc.cats: held-out textcat probabilities of the
+    given category, flagged below the category's self-confidence."""
+    import random
+
+    from benchmarks.categories import efficiency_config
+
+    rng = random.Random(0)
+    nlp = spacy.blank("en")
+    words = {"tumour": ["cancer", "carcinoma", "tumour", "metastasis"], "heart": ["cardiac", "artery", "heart", "infarction"]}
+    docs = []
+    for _ in range(150):
+        label = rng.choice(sorted(words))
+        doc = nlp.make_doc(" ".join(rng.choices(words[label], k=4) + rng.choices(["the", "patient", "was", "seen", "today"], k=4)))
+        doc.cats = {name: float(name == label) for name in words}
+        docs.append(doc)
+    planted = [4, 21, 60, 99, 130]
+    for i in planted:
+        doc = docs[i]
+        doc.cats = {name: 1.0 - value for name, value in doc.cats.items()}
+    DocBin(docs=docs).to_disk(tmp_path / "corpus.spacy")
+    config = tmp_path / "textcat.cfg"
+    config.write_text(efficiency_config((ROOT / "autolabel_spacy" / "configs" / "textcat_fast.cfg").read_text()))
+    result = CliRunner().invoke(
+        build_app(), ["audit", str(tmp_path / "corpus.spacy"), "-o", str(tmp_path / "issues.jsonl"), "-k", "3", "--epochs", "8", "--config", str(config)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "0 spans and 150 categories judged" in result.output
+    issues = list(srsly.read_jsonl(tmp_path / "issues.jsonl"))
+    assert len(issues) == 150 and {issue["kind"] for issue in issues} == {"category"}
+    assert sorted(issue["doc"] for issue in issues[: len(planted)]) == planted
+    assert all(issue["flagged"] for issue in issues[: len(planted)]) and "prefers the category" in issues[0]["reason"]

@@ -21,9 +21,11 @@ def audit_cli(
     lang: Annotated[str, typer.Option(help="spaCy language")] = "en",
     top: Annotated[int, typer.Option(min=0, help="Issues to print")] = 20,
 ) -> None:
-    """k-fold cross-validated crf_ner posteriors vs the given labels (confident learning)."""
+    """k-fold cross-validated posteriors (crf_ner spans, textcat categories) vs the given labels (confident learning)."""
     issues = audit_file(data, output, config, k=k, epochs=epochs, data_format=data_format, lang=lang)
     flagged = sum(issue.flagged for issue in issues)
-    typer.echo(f"{len(issues)} spans judged, {flagged} flagged -> {output}")
+    categories = sum(issue.kind == "category" for issue in issues)
+    judged = [f"{len(issues) - categories} spans"] + ([f"{categories} categories"] if categories else [])
+    typer.echo(f"{' and '.join(judged)} judged, {flagged} flagged -> {output}")
     for issue in issues[:top]:
         typer.echo(f"{issue.score:.2f}\t{issue.kind}\tdoc {issue.record}\t{issue.text!r} {issue.label}\t{issue.reason}")

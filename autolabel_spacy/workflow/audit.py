@@ -15,6 +15,13 @@ Confident-learning style, each label has its own threshold: the mean
 probability the models give to the given spans of that label (its average
 self-confidence). A doubtful span below it, or a missing span above it, is
 *flagged*. Issues come ranked by score, with the reason.
+
+A corpus with document categories (``doc.cats``) audited with a config
+that has a category component (``textcat_fast.cfg``, the multi-task
+configs) is judged the same way: a doc's given category whose held-out
+probability ``p`` is below that category's average self-confidence is a
+flagged ``category`` issue, score ``1 - p``, the reason naming the category
+the model prefers. A config without ``crf_ner`` judges categories only.
 """
 from __future__ import annotations
 
@@ -33,7 +40,7 @@ from spacy.tokens import Doc, DocBin
 from ..configs import config_path
 from ..files import atomic_path, check_output
 from ..formats.io import read_docs
-from ..formats.records import META_KEY, scored_group
+from ..formats.records import META_KEY, scored_group, top_category
 from ..loading import blank
 from ..pipeline.crf_ner import MARGINALS_KEY
 
@@ -42,7 +49,7 @@ from ..pipeline.crf_ner import MARGINALS_KEY
 class Issue:
     doc: int  # index of the doc in the corpus
     record: str  # its id in the source, if the format had one
-    kind: str  # "doubtful" (a given span) or "missing" (a predicted span)
+    kind: str  # "doubtful" (a given span), "missing" (a predicted span), "unjudged" or "category" (a doc's given category)
     start: int  # token offsets
     end: int
     label: str
@@ -83,6 +90,7 @@ def audit(
     work = Path(work_dir)
     fold = folds_of(len(docs), k, seed)
     judged: dict[int, tuple] = {}
+    categories: dict[int, tuple[dict, str]] = {}  # doc -> (held-out probabilities, given category)
     for f in range(k):
         train_docs = [d for d, g in zip(docs, fold) if g != f]
         held_out = [i for i, g in enumerate(fold) if g == f]
@@ -95,17 +103,49 @@ def audit(
         settings.update(overrides or {})
         train(Path(config), fold_dir / "model", overrides=settings)
         nlp = spacy.load(fold_dir / "model" / "model-last")  # after the full budget; dev is small
-        ner = nlp.get_pipe("crf_ner")
-        ner.cfg["store_marginals"] = True
+        ner = nlp.get_pipe("crf_ner") if "crf_ner" in nlp.pipe_names else None
+        if ner is not None:
+            ner.cfg["store_marginals"] = True
         # the corpus's own tokens, so every given span maps onto the model's input
         inputs = (Doc(nlp.vocab, words=[t.text for t in docs[i]], spaces=[bool(t.whitespace_) for t in docs[i]]) for i in held_out)
         predicted = list(nlp.pipe(inputs, batch_size=256))
+        for i, pred in zip(held_out, predicted):
+            if docs[i].cats and pred.cats:
+                categories[i] = (dict(pred.cats), top_category(docs[i].cats))
+        if ner is None:
+            continue
         given = [[(e.start, e.end, e.label_) for e in docs[i].ents if e.label_ in ner.labels] for i in held_out]
         unseen = [[e for e in docs[i].ents if e.label_ not in ner.labels] for i in held_out]
         probs = ner.span_probabilities(predicted, given)
         for i, pred, spans, p, rare in zip(held_out, predicted, given, probs, unseen):
             judged[i] = (pred, spans, p, rare)
-    return _issues(judged, record_ids)
+    if not judged and not categories:
+        raise ValueError(f"{config}: its pipeline judges neither entities (crf_ner) nor the corpus's categories (a textcat)")
+    issues = _issues(judged, record_ids) + _category_issues(categories, docs, record_ids)
+    issues.sort(key=lambda x: (-x.score, x.doc, x.start))
+    return issues
+
+
+def _category_issues(judged: dict[int, tuple[dict, str]], docs: list[Doc], record_ids) -> list[Issue]:
+    """One issue per doc with a given category: doubtful by one minus the
+    held-out probability of that category, flagged below the category's
+    average self-confidence."""
+    by_label = defaultdict(list)
+    for probs, given in judged.values():
+        by_label[given].append(probs.get(given, 0.0))
+    threshold = {label: sum(ps) / len(ps) for label, ps in by_label.items()}
+    issues = []
+    for i, (probs, given) in sorted(judged.items()):
+        p = float(probs.get(given, 0.0))
+        preferred = top_category(probs)
+        if preferred != given:
+            reason = f"the model prefers the category {preferred!r} (p={probs[preferred]:.2f}) over the given {given!r} (p={p:.2f})"
+        else:
+            reason = f"the model gives the given category p={p:.2f}"
+        rid = record_ids[i] if record_ids else str(i)
+        text = docs[i].text[:80]
+        issues.append(Issue(i, rid, "category", 0, len(docs[i]), given, text, 1.0 - p, bool(p < threshold[given]), reason))
+    return issues
 
 
 def _issues(judged: dict, record_ids) -> list[Issue]:
@@ -142,7 +182,6 @@ def _issues(judged: dict, record_ids) -> list[Issue]:
             issues.append(
                 Issue(i, rid, "missing", sp.start, sp.end, sp.label_, sp.text, not_o, bool(q >= threshold.get(sp.label_, 0.5)), reason)
             )
-    issues.sort(key=lambda x: (-x.score, x.doc, x.start))
     return issues
 
 
