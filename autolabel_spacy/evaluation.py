@@ -13,7 +13,7 @@ import numpy as np
 from spacy.tokens import Doc
 
 from .formats.records import doc_confidence, sentence_confidences, top_category
-from .relations import get_relations, linked_relations, relation_confidence
+from .relations import get_relations, linked_relations, relation_confidence, score_mention_pairs
 
 
 @dataclass
@@ -116,11 +116,15 @@ def scored_relation_docs(predicted: Iterable[Doc], gold: Iterable[Doc]) -> list[
 
 
 def relation_report(predicted: list[Doc], gold: list[Doc], scores: dict, target_accuracy: float) -> dict:
-    """Relation P/R/F1 (the component's scorer) and the routing of docs by
-    the probability that all their relation decisions are right."""
+    """Relation P/R/F1 between entities (the component's scorer; concept
+    ids transferred from the gold mentions) and between mentions (every
+    mention pair of a relation), and the routing of docs by the probability
+    that all their relation decisions are right."""
     docs = scored_relation_docs(predicted, gold)
+    mentions = score_mention_pairs(zip(predicted, gold))
     return {
         "p": scores["rel_p"], "r": scores["rel_r"], "f": scores["rel_f"], "per_label": scores.get("rel_f_per_type") or {},
+        "mention_pairs": {key: mentions[key] / 100 for key in ("p", "r", "f")},
         "docs_exactly_right": sum(d.correct for d in docs) / max(1, len(docs)),
         "routing": routing_curve(docs),
         "recommended": recommend_threshold(docs, target_accuracy),

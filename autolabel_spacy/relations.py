@@ -183,6 +183,29 @@ def score_relations(pairs: Iterable[tuple[Doc, Doc]]) -> dict:
     }
 
 
+def mention_pairs(doc: Doc) -> set[tuple[int, int, int, int, str]]:
+    """The doc's relations at the mention level: for each relation, every
+    pair (a mention of its head, a mention of its child) as character
+    offsets ``(head start, head end, child start, child end, label)``."""
+    where: dict[str, list[tuple[int, int]]] = {}
+    for entity in entities(doc):
+        where.setdefault(entity.key, []).extend((doc[s:e].start_char, doc[s:e].end_char) for s, e in entity.mentions)
+    return {(*h, *c, r.label) for r in get_relations(doc) for h in where.get(r.head, []) for c in where.get(r.child, [])}
+
+
+def score_mention_pairs(pairs: Iterable[tuple[Doc, Doc]]) -> dict:
+    """Relation P/R/F1 (in percent, with counts) at the mention level: the
+    predicted doc's mention pairs (:func:`mention_pairs`) against the
+    reference's, so that a missed or misplaced mention costs what it costs
+    a reviewer, which the entity-level score (:func:`score_relations`) does
+    not count."""
+    predicted, gold = set(), set()
+    for i, (pred_doc, ref_doc) in enumerate(pairs):
+        predicted |= {(i, *t) for t in mention_pairs(pred_doc)}
+        gold |= {(i, *t) for t in mention_pairs(ref_doc)}
+    return prf(predicted, gold)
+
+
 def linked_relations(pred_doc: Doc, ref_doc: Doc) -> set[tuple[str, str, str]]:
     """The predicted doc's relations as (head, child, label), its entities
     without a concept id keyed by the gold ids :func:`gold_ids` gives them."""

@@ -290,6 +290,24 @@ def test_predicted_entities_take_the_ids_of_the_gold_mentions_they_match_exactly
     assert (scores["rel_p"], scores["rel_r"]) == (0.5, 0.5)  # the misaligned mention keeps its text key
 
 
+def test_mention_level_scores_count_every_mention_pair_that_the_entity_level_does_not():
+    """The entity-level score is right when one mention of each entity is;
+    the mention-level one counts each (head mention, child mention) pair."""
+    nlp = spacy.blank("en")
+    text = "Lithium caused tremor . Stopping lithium ended the tremor ."
+    gold = nlp(text)
+    gold.ents = [Span(gold, 0, 1, "Chemical", kb_id="D1"), Span(gold, 2, 3, "Disease", kb_id="D2"),
+                 Span(gold, 5, 6, "Chemical", kb_id="D1"), Span(gold, 8, 9, "Disease", kb_id="D2")]
+    rel.set_relations(gold, [rel.Relation("D1", "D2", "CID")])
+    pred = nlp(text)
+    pred.ents = [Span(pred, 0, 1, "Chemical"), Span(pred, 2, 3, "Disease"), Span(pred, 8, 9, "Disease")]  # the second lithium missed
+    rel.set_relations(pred, [rel.Relation("~lithium", "~tremor", "CID", 0.9)])
+    assert rel.score_relations([(pred, gold)])["rel_f"] == 1.0
+    assert rel.mention_pairs(gold) == {(a, b, c, d, "CID") for a, b in ((0, 7), (33, 40)) for c, d in ((15, 21), (51, 57))}
+    mentions = rel.score_mention_pairs([(pred, gold)])
+    assert (mentions["tp"], mentions["predicted"], mentions["gold"]) == (2, 2, 4) and mentions["r"] == 50.0
+
+
 @pytest.mark.slow
 @pytest.mark.corpus
 def test_spacy_train_fits_entities_and_relations_on_one_encoder(shared_data, tmp_path):

@@ -49,6 +49,8 @@ def evaluate_cli(
     if "relations" in report:
         r = report["relations"]
         typer.echo(f"relations between the predicted entities: P {_pct(r['p'])}  R {_pct(r['r'])}  F1 {_pct(r['f'])}")
+        m = r["mention_pairs"]
+        typer.echo(f"  between their mentions (every mention pair of a relation): P {_pct(m['p'])}  R {_pct(m['r'])}  F1 {_pct(m['f'])}")
         if r["recommended"]:
             typer.echo(
                 f"  --relation-threshold {r['recommended']['threshold']:.6g}: {_pct(r['recommended']['coverage'])}% of docs, "
