@@ -709,3 +709,25 @@ def test_a_resumed_run_with_relations_and_categories_writes_the_uninterrupted_ou
     assert 0 < resumed.resumed < 24
     for name in ANNOTATE_OUTPUTS:
         assert (tmp_path / "resumed" / f"a.{name}").read_bytes() == (tmp_path / "whole" / f"a.{name}").read_bytes(), name
+
+
+def test_the_encoder_gradient_scale_multiplies_what_reaches_the_encoder_and_nothing_else():
+    """encoder_grad_scale: the same logits, the same gradient on the head's
+    own weights, the encoder's gradient times the scale."""
+    nlp = spacy.blank("en")
+    doc = nlp("Drug A caused disease B . Drug A , then disease B and C .")
+    doc.ents = [Span(doc, 0, 2, "Chemical", kb_id="a"), Span(doc, 3, 5, "Disease", kb_id="b"), Span(doc, 6, 8, "Chemical", kb_id="a"), Span(doc, 11, 13, "Disease", kb_id="b"), Span(doc, 14, 15, "Disease", kb_id="c")]
+    cands = make_candidates(doc, rel.entities(doc), [(0, 1), (0, 2)])
+    vectors = np.random.default_rng(1).normal(size=(len(doc), 6)).astype("float32")
+    out = {}
+    for scale in (1.0, 0.25):
+        fix_random_seed(0)
+        model = build_relation_scorer(_fixed_vectors(6), hidden_width=5, dropout=0.0, nO=2, encoder_grad_scale=scale)
+        model.initialize(X=([_Vectors(doc, vectors)], [cands]))
+        logits, backprop = model.begin_update(([_Vectors(doc, vectors)], [cands]))
+        (d_vectors,) = backprop(np.ones_like(logits))
+        out[scale] = (logits, d_vectors, model.get_ref("output_layer").get_grad("W").copy())
+    (l1, d1, w1), (l2, d2, w2) = out[1.0], out[0.25]
+    np.testing.assert_allclose(l2, l1, rtol=1e-6)
+    np.testing.assert_allclose(w2, w1, rtol=1e-5)
+    np.testing.assert_allclose(d2, 0.25 * d1, rtol=1e-5, atol=1e-7)

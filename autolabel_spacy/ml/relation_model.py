@@ -105,6 +105,7 @@ def build_relation_scorer(
     nO: Optional[int] = None,
     lstm_depth: int = 0,
     lstm_width: int = 256,
+    encoder_grad_scale: float = 1.0,
 ) -> Model:
     """``(docs, candidates) -> [n_pairs in all docs, n_labels]`` logits.
 
@@ -118,7 +119,13 @@ def build_relation_scorer(
         so that a mention's vector carries the whole document's context (a
         window encoder sees a few tokens); 0: none.
     lstm_width (int): the BiLSTM's output width (both directions).
+    encoder_grad_scale (float): the weight of this head's gradient on the
+        token vectors it reads (a shared encoder's, through its listener):
+        below 1 the relation loss moves a shared encoder less than the other
+        heads' losses do; the head's own layers learn at full rate.
     """
+    if encoder_grad_scale != 1.0:
+        tok2vec = chain(tok2vec, scale_gradient(encoder_grad_scale))
     if lstm_depth > 0:
         tok2vec = chain(tok2vec, with_array(Dropout(dropout)), BiLSTM(nO=lstm_width, depth=lstm_depth))
     output = Linear(nO=nO)
@@ -131,6 +138,24 @@ def build_relation_scorer(
         refs={"tok2vec": tok2vec, "output_layer": output, "scorer": scorer},
     )
     return model
+
+
+def scale_gradient(factor: float) -> Model[List[Floats2d], List[Floats2d]]:
+    """The identity on a list of arrays, whose backward pass multiplies the
+    gradient by ``factor``."""
+    if not factor >= 0.0:
+        raise ValueError(f"encoder_grad_scale must be 0 or more, got {factor}")
+
+    def forward(model: Model, X: List[Floats2d], is_train: bool):
+        return X, lambda dY: [d * factor for d in dY]
+
+    def init(model: Model, X=None, Y=None) -> None:
+        widths = [x.shape[1] for x in X or [] if x.ndim == 2]
+        if widths:
+            model.set_dim("nI", widths[0])
+            model.set_dim("nO", widths[0])
+
+    return Model("scale_gradient", forward, init=init, dims={"nI": None, "nO": None}, attrs={"factor": factor})
 
 
 def _scorer_init(model: Model, X=None, Y=None) -> None:
