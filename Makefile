@@ -48,8 +48,9 @@ demo: setup
 		"The clinic enrolled 120 volunteers in March ."
 
 # every test; tiers and markers: conftest.py. Two pytest workers (pytest-xdist),
-# one per core; the tests of one xdist_group (the Ray engine's) share a worker.
-PYTEST := $(PY) -m pytest -q -n 2 --dist loadgroup
+# one per core, each taking whole test files (--dist loadfile): the Ray
+# engine's tests, which start and stop a Ray each, run one at a time.
+PYTEST := $(PY) -m pytest -q -n 2 --dist loadfile
 
 test: setup
 	$(PYTEST) --slow

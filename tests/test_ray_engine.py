@@ -21,8 +21,8 @@ from autolabel_spacy.cli import build_app
 from autolabel_spacy.workflow.annotate import annotate
 
 # every test here starts (and stops) a Ray of its own, one at a time (make
-# test's two pytest workers: these all run in one)
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("ray")]
+# test's two pytest workers take whole files: these all run in one)
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(autouse=True, scope="module")
