@@ -122,24 +122,24 @@ def test_demo_workflow_end_to_end_then_nothing_changed(tmp_path):
     wheels = (project / PIPELINE_WHEEL, project / MULTITASK_WHEEL, project / CORE_WHEEL)
     pip = subprocess.run(pip_install(python, *wheels), capture_output=True, text=True)
     assert pip.returncode == 0, pip.stderr[-4000:]
-    code = (
-        "import json, spacy; nlp = spacy.load('en_autolabel_demo');"
+    def run_json(code: str):
+        """Run ``code`` in the fresh venv; the JSON it prints last."""
+        run = subprocess.run([str(python), "-c", "import json, spacy; " + code], capture_output=True, text=True, cwd=tmp_path)
+        assert run.returncode == 0, run.stderr[-4000:]
+        return json.loads(run.stdout.strip().splitlines()[-1])
+
+    ents = run_json(
+        "nlp = spacy.load('en_autolabel_demo');"
         "doc = nlp('She developed nephrotic syndrome three weeks after starting rituximab .');"
         "print(json.dumps([[e.text, e.label_] for e in doc.ents]))"
     )
-    run = subprocess.run([str(python), "-c", code], capture_output=True, text=True, cwd=tmp_path)
-    assert run.returncode == 0, run.stderr[-4000:]
-    ents = json.loads(run.stdout.strip().splitlines()[-1])
     assert ["rituximab", "Chemical"] in ents, ents
     # the multi-task wheel: relations (doc._.relations, from user_data) and categories
-    code = (
-        "import json, spacy; nlp = spacy.load('en_autolabel_demo_multitask');"
+    out = run_json(
+        "nlp = spacy.load('en_autolabel_demo_multitask');"
         "doc = nlp('She developed nephrotic syndrome three weeks after starting rituximab . Rituximab was stopped .');"
         "print(json.dumps({'ents': [[e.text, e.label_] for e in doc.ents], 'relations': [list(r) for r in doc._.relations], 'cats': doc.cats}))"
     )
-    run = subprocess.run([str(python), "-c", code], capture_output=True, text=True, cwd=tmp_path)
-    assert run.returncode == 0, run.stderr[-4000:]
-    out = json.loads(run.stdout.strip().splitlines()[-1])
     assert ["rituximab", "Chemical"] in out["ents"] and max(out["cats"], key=out["cats"].get) == "adverse_effect", out
     assert [r[:3] for r in out["relations"]] == [["~rituximab", "~nephrotic syndrome", "causes"]], out
 

@@ -30,7 +30,7 @@ import tempfile
 from collections import defaultdict
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Iterable, Optional
 
 import spacy
 import srsly
@@ -130,10 +130,7 @@ def _category_issues(judged: dict[int, tuple[dict, str]], docs: list[Doc], recor
     """One issue per doc with a given category: doubtful by one minus the
     held-out probability of that category, flagged below the category's
     average self-confidence."""
-    by_label = defaultdict(list)
-    for probs, given in judged.values():
-        by_label[given].append(probs.get(given, 0.0))
-    threshold = {label: sum(ps) / len(ps) for label, ps in by_label.items()}
+    threshold = _self_confidence((given, probs.get(given, 0.0)) for probs, given in judged.values())
     issues = []
     for i, (probs, given) in sorted(judged.items()):
         p = float(probs.get(given, 0.0))
@@ -149,11 +146,7 @@ def _category_issues(judged: dict[int, tuple[dict, str]], docs: list[Doc], recor
 
 
 def _issues(judged: dict, record_ids) -> list[Issue]:
-    by_label = defaultdict(list)
-    for pred, spans, probs, _ in judged.values():
-        for (_, _, label), p in zip(spans, probs):
-            by_label[label].append(p)
-    threshold = {label: sum(ps) / len(ps) for label, ps in by_label.items()}
+    threshold = _self_confidence((label, p) for _, spans, probs, _ in judged.values() for (_, _, label), p in zip(spans, probs))
     issues = []
     for i, (pred, spans, probs, unseen) in sorted(judged.items()):
         rid = record_ids[i] if record_ids else str(i)
@@ -183,6 +176,15 @@ def _issues(judged: dict, record_ids) -> list[Issue]:
                 Issue(i, rid, "missing", sp.start, sp.end, sp.label_, sp.text, not_o, bool(q >= threshold.get(sp.label_, 0.5)), reason)
             )
     return issues
+
+
+def _self_confidence(given: Iterable[tuple[str, float]]) -> dict[str, float]:
+    """Each label's confident-learning threshold: the mean probability the
+    held-out models give to what was given with that label."""
+    by_label = defaultdict(list)
+    for label, p in given:
+        by_label[label].append(p)
+    return {label: sum(ps) / len(ps) for label, ps in by_label.items()}
 
 
 def _not_outside(doc, span, fallback: float) -> float:
