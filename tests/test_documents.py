@@ -66,7 +66,10 @@ def test_convert_takes_a_label_map_and_an_alignment(abstracts, tmp_path):
     pmid, start, end, *rest = line.split("\t")
     abstracts.write_text(ABSTRACTS.replace(line, "\t".join([pmid, str(int(start) + 1), end, "iabetes", *rest[1:]])))
     bad = CliRunner().invoke(app, ["convert", str(abstracts), str(tmp_path / "x.spacy"), "--label-map", LABEL_MAP])
-    assert bad.exit_code == 1 and "abstracts.pubtator:7" in bad.output and "token boundaries" in bad.output
+    assert bad.exit_code == 0 and "abstracts.pubtator:7" in bad.stderr and "token boundaries" in bad.stderr
+    # the refused abstract is set aside with its line; the other one is converted
+    assert [d.user_data.get("meta", {}).get("id") for d in read_docs(tmp_path / "x.spacy", NLP)] == ["2"]
+    assert "abstracts.pubtator:7" in (tmp_path / "x.convert-errors.jsonl").read_text()
     good = CliRunner().invoke(app, ["convert", str(abstracts), str(tmp_path / "y.spacy"), "--label-map", LABEL_MAP, "--align", "expand"])
     assert good.exit_code == 0, good.output
     assert "diabetes" in [e.text for e in list(read_docs(tmp_path / "y.spacy", NLP))[0].ents]

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import spacy
+import srsly
 from spacy.tokens import Doc, DocBin, Span
 from spacy.training import Example
 from spacy.util import fix_random_seed
@@ -731,3 +732,45 @@ def test_the_encoder_gradient_scale_multiplies_what_reaches_the_encoder_and_noth
     np.testing.assert_allclose(l2, l1, rtol=1e-6)
     np.testing.assert_allclose(w2, w1, rtol=1e-5)
     np.testing.assert_allclose(d2, 0.25 * d1, rtol=1e-5, atol=1e-7)
+
+
+def test_convert_sets_aside_each_bad_relation_or_category_record_with_its_line_and_converts_the_rest(tmp_path):
+    """``autolabel convert`` on records with a relation to a missing entity,
+    a self-relation, bad JSON, a repeated relation and a category that is no
+    number: each refused record gets a line in the errors file with its line
+    and reason (the first ones are named on stderr), the good records are
+    converted, and the exit code is 0 (the contract's "done; records that
+    could not be used are in the errors file")."""
+    from typer.testing import CliRunner
+
+    from autolabel_spacy.cli import build_app
+    from autolabel_spacy.formats.io import read_docs
+
+    spans = [{"start": 0, "end": 7, "label": "Chemical", "kb_id": "D1"}, {"start": 15, "end": 21, "label": "Disease", "kb_id": "D2"}]
+    ok = {"head": "D1", "child": "D2", "label": "CID"}
+    rows = [
+        {"relations": [ok]},
+        {"relations": [{**ok, "child": "D9"}]},
+        {"relations": [{**ok, "child": "D1"}]},
+        {"relations": [ok, ok]},
+        {"relations": [ok], "cats": {"a": "high"}},
+        {"relations": [ok], "cats": {"nervous": 1.0}},
+    ]
+    lines = [json.dumps({"text": "Lithium caused tremor .", "spans": spans, **row}) for row in rows]
+    (tmp_path / "in.jsonl").write_text("\n".join(lines[:3] + ["{not json"] + lines[3:]) + "\n")
+    result = CliRunner().invoke(build_app(), ["convert", str(tmp_path / "in.jsonl"), str(tmp_path / "out.labelstudio.json")])
+    assert result.exit_code == 0, result.output  # done: the records that could not be used are in the errors file
+    assert "out.labelstudio.json: 2 docs" in result.stdout and "5 records refused" in result.stdout
+    (warning,) = result.stderr.splitlines()
+    assert warning.startswith("warning: 5 records refused, first: ") and "which no entity of the record has" in warning
+    assert "in.jsonl:2: " in warning and "in.jsonl:3: " in warning and "to itself" in warning
+    entries = list(srsly.read_jsonl(tmp_path / "out.convert-errors.jsonl"))
+    assert [e["record"].rsplit(":", 1)[1] for e in entries] == ["2", "3", "4", "5", "6"]
+    assert entries[2]["raw"] == "{not json"
+    back = list(read_docs(tmp_path / "out.labelstudio.json", spacy.blank("en")))
+    assert [d._.relations for d in back] == [[("D1", "D2", "CID", None)]] * 2 and back[1].cats == {"nervous": 1.0}
+    # --errors names the file; a clean input exits 0 and leaves an empty one
+    (tmp_path / "clean.jsonl").write_text(lines[0] + "\n")
+    clean = CliRunner().invoke(build_app(), ["convert", str(tmp_path / "clean.jsonl"), str(tmp_path / "c.jsonl"), "--errors", str(tmp_path / "e.jsonl")])
+    assert clean.exit_code == 0, clean.output
+    assert (tmp_path / "e.jsonl").read_text() == ""

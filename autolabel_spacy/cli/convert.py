@@ -2,9 +2,11 @@
 (any format an installed plugin provides; ``autolabel formats`` lists them)."""
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import Annotated, Optional
 
+import srsly
 import typer
 
 from ..workflow.convert import convert
@@ -27,10 +29,16 @@ def convert_cli(
     output_format: Annotated[Optional[str], typer.Option("--to", help="Output format name")] = None,
     align: AlignOption = "strict",
     label_map: LabelMapOption = None,
+    errors: Annotated[
+        Optional[Path], typer.Option(help="Record formats: where refused records go (default: <output name>.convert-errors.jsonl)")
+    ] = None,
 ) -> None:
-    """Convert an annotated corpus between formats (CoNLL/TSV, .spacy, JSONL, PubTator, plugins')."""
+    """Convert an annotated corpus between formats (CoNLL/TSV, .spacy, JSONL, PubTator, plugins').
+    A record it cannot read is set aside in the errors file with its line and
+    reason, and the others are converted (as import does)."""
     counts = convert(
-        input_path, output_path, lang, scheme, limit, n_sents, strict, input_format, output_format, align, parse_label_map(label_map)
+        input_path, output_path, lang, scheme, limit, n_sents, strict, input_format, output_format, align,
+        parse_label_map(label_map), errors,
     )
     typer.echo(f"{output_path}: {counts['docs']} docs, {counts['tokens']} tokens, {counts['entities']} entities")
     if counts["repairs"]:
@@ -39,3 +47,8 @@ def convert_cli(
             f"warning: {len(counts['repairs'])} tag-sequence violations read leniently (--strict refuses them), "
             f"first: {shown}", err=True,
         )
+    if counts["refused"]:
+        # as import: the records that could not be used are in the errors file, with their line and reason
+        first = "; ".join(f"{e['record']}: {e['error']}" for e in itertools.islice(srsly.read_jsonl(counts["errors"]), 3))
+        typer.echo(f"{counts['refused']} records refused -> {counts['errors']}")
+        typer.echo(f"warning: {counts['refused']} records refused, first: {first}", err=True)

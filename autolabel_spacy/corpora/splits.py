@@ -26,6 +26,7 @@ from typing import Optional
 
 from ..formats import format_for_path
 from ..formats.io import reader_options
+from ..formats.records import set_aside
 from ..hooks.manager import get_plugins
 from ..loading import blank
 from .reader import docs_from_file, to_docbin
@@ -125,15 +126,7 @@ def _record_docs(spec, path: Path, lang: str, align: str, label_map: Optional[di
         options = reader_options(spec, align, label_map)
     except ValueError as e:
         raise CorpusFolderError(f"{path}: {e}") from None
-    docs, errors = [], []
-    for record in spec.read_records(path, blank(lang), **options):
-        if record.error is None:
-            docs.append(record.doc)
-        else:
-            errors.append(record.error_line())
-    with open(errors_path, "w", encoding="utf-8", errors="backslashreplace") as f:
-        f.write("".join(errors))
-    return docs, len(errors)
+    return set_aside(spec.read_records(path, blank(lang), **options), errors_path)
 
 
 def _write(docs, path: Path, errors: int = 0) -> SplitCounts:

@@ -39,6 +39,24 @@ class Record:
         return json.dumps({"record": self.where, "error": self.error, "raw": self.raw}, ensure_ascii=False) + "\n"
 
 
+def set_aside(records: Iterable[Record], errors_path) -> tuple[list[Doc], int]:
+    """The docs of the good ``records``; each refused one written to
+    ``errors_path`` as its :meth:`Record.error_line` (the file is written
+    even when empty, so a rerun never leaves an older one behind). Returns
+    the docs and the number refused: nothing read is dropped."""
+    docs: list[Doc] = []
+    refused = 0
+    # backslashreplace: an error line can quote a record's lone surrogates
+    with open(errors_path, "w", encoding="utf-8", errors="backslashreplace") as errors:
+        for record in records:
+            if record.error is None:
+                docs.append(record.doc)
+            else:
+                errors.write(record.error_line())
+                refused += 1
+    return docs, refused
+
+
 def make_doc(
     nlp,
     text,

@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
-from ..files import atomic_path, check_output
+from ..files import atomic_path, check_output, split_extension
 from ..formats import format_for_path
 from ..formats.io import read_docs, reader_options, write_docs
+from ..formats.records import set_aside
 from ..hooks.manager import get_plugins
 from ..loading import blank
 
@@ -24,17 +25,26 @@ def convert(
     output_format: Optional[str] = None,
     align: str = "strict",
     label_map: Optional[dict] = None,
+    errors_path: Optional[Path] = None,
 ) -> dict:
     """Convert one file; returns counts of docs, tokens and entities, and the
     tag-sequence violations read leniently (``repairs``, token-per-line input).
     ``align`` (snap spans off token boundaries: ``expand`` or ``contract``)
     and ``label_map`` (rename types: ``{"SpecificDisease": "Disease"}``) go to
-    a record format's reader (``pubtator``'s takes both); the first bad
-    record stops the conversion (``autolabel import`` sets them aside)."""
+    a record format's reader (``pubtator``'s takes both).
+
+    A record format's input is read record by record: a record its reader
+    refuses (a span off token boundaries, a relation naming an entity the
+    record lacks, a self-relation or a repeated one, bad JSON...) goes to
+    ``errors_path`` (default ``<output name>.convert-errors.jsonl``) with
+    its line and reason, as ``autolabel import`` sets them aside, and the
+    others are converted: ``refused`` counts them and ``errors`` names the
+    file. A whole-file format (conll, .spacy) converts entirely or raises."""
     nlp = blank(lang)  # zh: spaCy's default character segmenter
     formats = get_plugins().formats()
     input_format = input_format or format_for_path(input_path, formats, option="--from")
     output_format = output_format or format_for_path(output_path, formats, option="--to")
+    output_path = Path(output_path)
     check_output(output_path)
     spec = get_plugins().format(input_format)
     options = {"scheme": scheme, "limit": limit, "n_sents": n_sents, "strict": strict} if input_format == "conll" else {}
@@ -42,10 +52,22 @@ def convert(
     repairs: list[str] = []
     if input_format == "conll":
         options["repairs"] = repairs
-    docs = list(read_docs(input_path, nlp, input_format, **options))
+    refused = 0
+    if spec.read_records is not None:
+        if errors_path is None:
+            base, _ = split_extension(output_path, [e for f in formats.values() for e in f.extensions])
+            errors_path = output_path.with_name(f"{base}.convert-errors.jsonl")
+        check_output(errors_path, "errors file")
+        with atomic_path(errors_path) as tmp_errors:
+            docs, refused = set_aside(spec.read_records(input_path, nlp, **options), tmp_errors)
+    else:
+        errors_path = None
+        docs = list(read_docs(input_path, nlp, input_format, **options))
     with atomic_path(output_path) as tmp:
         write_docs(docs, tmp, output_format)
     return {
+        "refused": refused,
+        "errors": str(errors_path) if errors_path else None,
         "docs": len(docs),
         "tokens": sum(len(d) for d in docs),
         "entities": sum(len(d.ents) for d in docs),

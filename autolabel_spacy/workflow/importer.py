@@ -16,7 +16,7 @@ from ..files import atomic_path, check_output, split_extension
 from ..formats import format_for_path
 from ..formats.detect import RECORD_FORMATS, detect_format
 from ..formats.io import reader_options
-from ..formats.records import Record
+from ..formats.records import Record, set_aside
 from ..hooks.manager import get_domain, get_plugins
 from ..loading import blank, load_pipeline
 from ..relations import get_relations
@@ -140,25 +140,20 @@ def import_annotations(
         records = spec.read_records(input_path, nlp, **options)
     else:  # whole-file formats (conll, spacy): a malformed file raises
         records = (Record(f"{input_path}#{i}", doc=doc) for i, doc in enumerate(spec.read(input_path, nlp)))
-    docs = []
-    n = n_ents = 0
-    # backslashreplace: an error line can quote a record's lone surrogates
-    with atomic_path(errors_path) as tmp_errors, open(tmp_errors, "w", encoding="utf-8", errors="backslashreplace") as errors:
+    relation_labels = sorted(relation_labels) if relation_labels is not None else None
+    categories = sorted(categories) if categories is not None else None
+
+    def checked(records):
         for record in records:
-            n += 1
             if record.error is None and labels is not None:
                 unknown = sorted({e.label_ for e in record.doc.ents} - set(labels))
                 if unknown:
                     record = Record(record.where, error=f"unknown labels {unknown} (known: {sorted(labels)})", raw=record.raw)
-            record = check_other_labels(
-                record, sorted(relation_labels) if relation_labels is not None else None, sorted(categories) if categories is not None else None
-            )
-            if record.error is not None:
-                errors.write(record.error_line())
-                continue
-            docs.append(record.doc)
-            n_ents += len(record.doc.ents)
+            yield check_other_labels(record, relation_labels, categories)
+
+    with atomic_path(errors_path) as tmp_errors:
+        docs, refused = set_aside(checked(records), tmp_errors)
         with atomic_path(output) as tmp_out:
             out_spec.write(docs, tmp_out)
-    return ImportSummary(n, len(docs), n - len(docs), n_ents, str(output), str(errors_path), detected)
-
+    n_ents = sum(len(doc.ents) for doc in docs)
+    return ImportSummary(len(docs) + refused, len(docs), refused, n_ents, str(output), str(errors_path), detected)
