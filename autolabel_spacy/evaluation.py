@@ -6,6 +6,7 @@ Exact-span P/R/F comes from spaCy's own scorer (``Language.evaluate`` /
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Iterable, Optional
 
@@ -115,7 +116,7 @@ def scored_relation_docs(predicted: Iterable[Doc], gold: Iterable[Doc]) -> list[
     return out
 
 
-def relation_report(predicted: list[Doc], gold: list[Doc], scores: dict, target_accuracy: float) -> dict:
+def relation_report(predicted: list[Doc], gold: list[Doc], scores: dict, target_accuracy: float, min_accepted: Optional[int] = None) -> dict:
     """Relation P/R/F1 between entities (the component's scorer; concept
     ids transferred from the gold mentions) and between mentions (every
     mention pair of a relation), and the routing of docs by the probability
@@ -127,11 +128,12 @@ def relation_report(predicted: list[Doc], gold: list[Doc], scores: dict, target_
         "mention_pairs": {key: mentions[key] / 100 for key in ("p", "r", "f")},
         "docs_exactly_right": sum(d.correct for d in docs) / max(1, len(docs)),
         "routing": routing_curve(docs),
-        "recommended": recommend_threshold(docs, target_accuracy),
+        "min_accepted": min_accepted or least_accepted(target_accuracy),
+        "recommended": recommend_threshold(docs, target_accuracy, min_accepted),
     }
 
 
-def category_report(predicted: list[Doc], gold: list[Doc], scores: dict, target_accuracy: float) -> dict:
+def category_report(predicted: list[Doc], gold: list[Doc], scores: dict, target_accuracy: float, min_accepted: Optional[int] = None) -> dict:
     """Accuracy, macro-F1 (spaCy's scorer), calibration and the threshold
     on the top category's probability that keeps ``target_accuracy``."""
     docs = scored_categories(predicted, gold)
@@ -144,7 +146,8 @@ def category_report(predicted: list[Doc], gold: list[Doc], scores: dict, target_
         "ece": expected_calibration_error(as_spans),
         "reliability": reliability_table(as_spans),
         "routing": routing_curve(docs),
-        "recommended": recommend_threshold(docs, target_accuracy),
+        "min_accepted": min_accepted or least_accepted(target_accuracy),
+        "recommended": recommend_threshold(docs, target_accuracy, min_accepted),
     }
 
 
@@ -268,18 +271,33 @@ def routing_curve(docs: list[ScoredDoc], thresholds: Optional[Iterable[float]] =
     return rows
 
 
-def recommend_threshold(docs: list[ScoredDoc], target_accuracy: float = 0.99) -> Optional[dict]:
+def least_accepted(target_accuracy: float) -> int:
+    """The fewest accepted docs from which a threshold is recommended for
+    ``target_accuracy``: ``1 / (1 - target)``, the count at which the
+    errors the target allows amount to one doc (100 at 99%). Below it, an
+    accepted set with no error at all says little about the target: a
+    handful of confident dev docs all right is no evidence for 99%. A
+    target of 1.0 allows no error at any count: 1."""
+    if target_accuracy >= 1.0:
+        return 1
+    return max(1, math.ceil(round(1.0 / (1.0 - target_accuracy), 6)))
+
+
+def recommend_threshold(docs: list[ScoredDoc], target_accuracy: float = 0.99, min_accepted: Optional[int] = None) -> Optional[dict]:
     """The lowest confidence threshold (so the most docs auto-accepted) at
-    which the accepted docs are at least ``target_accuracy`` exactly right,
-    searched over every distinct confidence; None if no threshold reaches it."""
+    which the accepted docs are at least ``target_accuracy`` exactly right
+    and number at least ``min_accepted`` (default
+    :func:`least_accepted` of the target), searched over every distinct
+    confidence; None if no threshold reaches both."""
     if not docs:
         return None
+    least = least_accepted(target_accuracy) if not min_accepted else min_accepted
     order = sorted(docs, key=lambda d: -d.confidence)
     best = None
     n_correct = 0
     for i, doc in enumerate(order, start=1):
         n_correct += doc.correct
         last_of_tie = i == len(order) or order[i].confidence < doc.confidence
-        if last_of_tie and n_correct / i >= target_accuracy:
+        if last_of_tie and i >= least and n_correct / i >= target_accuracy:
             best = {"threshold": doc.confidence, "coverage": i / len(order), "accuracy": n_correct / i, "accepted": i}
     return best

@@ -19,8 +19,10 @@ For each: accuracy and macro-F1 on test, the calibration error (ECE) of the
 top category's probability, and routing as ``autolabel annotate`` does it:
 the lowest threshold on that probability at which the dev documents it
 accepts are at least ``--target-accuracy`` right (``evaluate``'s
-recommendation), applied to test: the share of test abstracts accepted
-and their accuracy. Also the training wall time and words per second.
+recommendation, which needs 1 / (1 - target) accepted dev documents, 100
+at 99%), applied to test: the share of test abstracts accepted and their
+accuracy (none when dev supports no threshold). ``--retest`` tests models
+already trained under ``--out`` again with this code. Also the training wall time and words per second.
 With ``--seeds``, a summary with the medians.
 """
 from __future__ import annotations
@@ -101,8 +103,9 @@ def run(args, seed: int, name: str) -> dict:
     rows = []
     for model, text in models:
         cfg_path = work / f"{model}.cfg"
+        trained = compare_ner.retrained_row(model, text, work) if args.retest else None  # refuses another config's model
         cfg_path.write_text(text)
-        row = {"model": model, **compare_ner.train(cfg_path, work / model, paths, args)}
+        row = {"model": model, **(trained or compare_ner.train(cfg_path, work / model, paths, args))}
         row.update(compare_ner.run_worker(
             ["_eval", str(work / model / "model-best"), paths["dev"], paths["test"], str(args.target_accuracy)],
             work / f"{model}.eval.log", "benchmarks.categories",
@@ -120,6 +123,7 @@ def worker_eval(model: str, dev: str, test: str, target_accuracy: str) -> None:
     from spacy.training import Example
 
     from autolabel_spacy import evaluation
+    from autolabel_spacy.workflow.parts import REVIEW_ALL
 
     nlp = spacy.load(model)
     target = float(target_accuracy)
@@ -135,8 +139,8 @@ def worker_eval(model: str, dev: str, test: str, target_accuracy: str) -> None:
     def routed(settings: str) -> dict:
         dev, _ = report(dev_path)
         test, docs = report(test_path)
-        chosen = dev["recommended"]
-        threshold = chosen["threshold"] if chosen else 1.0
+        chosen = dev["recommended"]  # None: no threshold holds the target on enough dev docs; all go to review
+        threshold = chosen["threshold"] if chosen else REVIEW_ALL
         [row] = evaluation.routing_curve(docs, [threshold])
         return {
             f"{settings}accuracy": 100 * test["accuracy"], f"{settings}macro_f": 100 * test["macro_f"],
@@ -164,6 +168,10 @@ def worker_eval(model: str, dev: str, test: str, target_accuracy: str) -> None:
     print(json.dumps(result))
 
 
+def _threshold(value: float) -> str:
+    return f"{value:.4f}" if value <= 1.0 else "none: all to review"
+
+
 def _cell(value, digits: int = 1) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
@@ -182,7 +190,7 @@ def markdown(result: dict) -> str:
                 continue
             lines.append(
                 f"| {label} | {row[settings + 'accuracy']:.1f} | {row[settings + 'macro_f']:.1f} | {row[settings + 'ece']:.3f} | "
-                f"{row[settings + 'dev_threshold']:.4f} | {row[settings + 'accepted']:.1f} | {_cell(row[settings + 'accepted_accuracy'])} | "
+                f"{_threshold(row[settings + 'dev_threshold'])} | {row[settings + 'accepted']:.1f} | {_cell(row[settings + 'accepted_accuracy'])} | "
                 f"{row['train_seconds']:.0f} | {row['words_per_second']:.0f} |"
             )
     return "\n".join(lines) + "\n"

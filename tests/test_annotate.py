@@ -181,7 +181,7 @@ def test_evaluate_reports_labels_calibration_and_routing(model, tmp_path):
 
     nlp = spacy.blank("en")
     DocBin(docs=[eg.reference for eg in make_examples(nlp, n=40, seed=3)]).to_disk(tmp_path / "gold.spacy")
-    result = CliRunner().invoke(build_app(), ["evaluate", str(model), str(tmp_path / "gold.spacy"), "-o", str(tmp_path / "r.json")])
+    result = CliRunner().invoke(build_app(), ["evaluate", str(model), str(tmp_path / "gold.spacy"), "-o", str(tmp_path / "r.json"), "--min-accepted", "10"])
     assert result.exit_code == 0, result.output
     report = srsly.read_json(tmp_path / "r.json")
     assert set(report["per_label"]) == {"DRUG", "DISEASE"} and report["ents_f"] > 0.9
@@ -205,12 +205,15 @@ def test_evaluate_reports_labels_calibration_and_routing(model, tmp_path):
     assert all(r["score"] >= threshold for r in srsly.read_jsonl(tmp_path / "routed.accepted.jsonl"))
     assert all(r["score"] < threshold for r in srsly.read_jsonl(tmp_path / "routed.review.jsonl"))
 
-    # a report where no threshold reached the target: only certain docs are accepted
+    # a report where no threshold reached the target: every doc goes to review,
+    # those whose probability is 1.0 in float32 too
     srsly.write_json(tmp_path / "none.json", dict(report, recommended=None))
     strict = CliRunner().invoke(
         build_app(), ["annotate", str(model), str(tmp_path / "in.txt"), "-o", str(tmp_path / "s.jsonl"), "--accept-threshold-from", str(tmp_path / "none.json")]
     )
-    assert strict.exit_code == 0 and "only docs with probability 1.0 are accepted" in strict.stdout
+    assert strict.exit_code == 0 and "every doc goes to review" in strict.stdout
+    assert srsly.read_json(tmp_path / "s.summary.json")["accepted"] == 0
+    assert len(list(srsly.read_jsonl(tmp_path / "s.review.jsonl"))) == len(TEXTS)
     # not a report, or both options: a clear error
     bad = CliRunner().invoke(
         build_app(), ["annotate", str(model), str(tmp_path / "in.txt"), "-o", str(tmp_path / "b.jsonl"), "--accept-threshold-from", str(tmp_path / "in.txt")]

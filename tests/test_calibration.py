@@ -49,19 +49,22 @@ def test_recommended_threshold_is_the_lowest_that_reaches_the_target():
     import itertools
     import random
 
-    from autolabel_spacy.evaluation import ScoredDoc, recommend_threshold, routing_curve
+    from autolabel_spacy.evaluation import ScoredDoc, least_accepted, recommend_threshold, routing_curve
 
+    assert [least_accepted(t) for t in (0.5, 0.8, 0.9, 0.95, 0.99, 0.999, 1.0)] == [2, 5, 10, 20, 100, 1000, 1]
     rng = random.Random(0)
-    for _ in range(50):
+    for _ in range(200):
         docs = [ScoredDoc(round(rng.random(), 2), rng.random() < 0.8) for _ in range(rng.randint(1, 30))]
         target = rng.choice([0.8, 0.9, 0.99])
+        least = rng.choice([None, 1, 3, 12])
+        needed = least or {0.8: 5, 0.9: 10, 0.99: 100}[target]
         best = None
         for t in sorted({d.confidence for d in docs}):  # brute force over every cut
             chosen = [d.correct for d in docs if d.confidence >= t]
-            if sum(chosen) / len(chosen) >= target:
+            if len(chosen) >= needed and sum(chosen) / len(chosen) >= target:
                 best = t
                 break
-        got = recommend_threshold(docs, target)
+        got = recommend_threshold(docs, target, least)
         assert (got and got["threshold"]) == best
         if got:
             row = routing_curve(docs, [got["threshold"]])[0]

@@ -624,10 +624,15 @@ def test_a_doc_is_accepted_only_when_its_entities_relations_and_category_all_pas
 
 def test_annotate_takes_the_part_thresholds_an_evaluate_report_recommends(tmp_path):
     from autolabel_spacy.workflow.annotate import part_thresholds_from_report
+    from autolabel_spacy.workflow.parts import REVIEW_ALL, Routing
 
     report = {"recommended": {"threshold": 0.9}, "target_accuracy": 0.99, "relations": {"recommended": {"threshold": 0.7}}, "categories": {"recommended": None}}
     (tmp_path / "r.json").write_text(json.dumps(report))
-    assert part_thresholds_from_report(tmp_path / "r.json") == {"relation_threshold": 0.7, "category_threshold": 1.0}
+    # a part with no recommended threshold sends every doc to review: its threshold is above any probability
+    assert part_thresholds_from_report(tmp_path / "r.json") == {"relation_threshold": 0.7, "category_threshold": REVIEW_ALL}
+    assert REVIEW_ALL > 1.0 and Routing(0.9, category_threshold=REVIEW_ALL).category_threshold == REVIEW_ALL
+    with pytest.raises(ValueError, match="category_threshold must be a number in"):
+        Routing(0.9, category_threshold=1.5)
     (tmp_path / "old.json").write_text(json.dumps({"recommended": None, "target_accuracy": 0.99}))
     assert part_thresholds_from_report(tmp_path / "old.json") == {"relation_threshold": None, "category_threshold": None}
 

@@ -37,11 +37,21 @@ def evaluate_cli(
     align: AlignOption = "strict",
     label_map: LabelMapOption = None,
     rank_by: RankByOption = "sentence",
+    min_accepted: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Recommend a threshold only where it accepts at least this many docs or sentences "
+            "(0: 1/(1 - target), 100 at 0.99: fewer all right is no evidence for the target)",
+        ),
+    ] = 0,
 ) -> None:
     """Per-label P/R/F1, span calibration (reliability, ECE) and the routing curve with a recommended threshold."""
     if output:
         check_output(output)  # before the pipeline runs
-    report = evaluate(model, data, data_format, target_accuracy, align=align, label_map=parse_label_map(label_map), rank_by=rank_by)
+    report = evaluate(model, data, data_format, target_accuracy, align=align, label_map=parse_label_map(label_map), rank_by=rank_by,
+        min_accepted=min_accepted or None,
+    )
     if "ents_f" in report:
         _echo_entities(report, target_accuracy, rank_by)
     else:
@@ -57,7 +67,10 @@ def evaluate_cli(
                 f"{_pct(r['recommended']['accuracy'])}% of them with exactly the gold relations (target {_pct(target_accuracy)}%)"
             )
         else:
-            typer.echo(f"  no relation threshold reaches {_pct(target_accuracy)}% of docs with exactly the gold relations")
+            typer.echo(
+                f"  no relation threshold reaches {_pct(target_accuracy)}% of docs with exactly the gold relations "
+                f"on at least {r['min_accepted']} docs (--min-accepted): annotate sends every doc to review"
+            )
     if "categories" in report:
         c = report["categories"]
         macro = f"{_pct(c['macro_f'])}" if c["macro_f"] is not None else "-"
@@ -68,7 +81,10 @@ def evaluate_cli(
                 f"{_pct(c['recommended']['accuracy'])}% of them right (target {_pct(target_accuracy)}%)"
             )
         else:
-            typer.echo(f"  no threshold on the top category's probability reaches {_pct(target_accuracy)}%")
+            typer.echo(
+                f"  no threshold on the top category's probability reaches {_pct(target_accuracy)}% on at least "
+                f"{c['min_accepted']} docs (--min-accepted): annotate sends every doc to review"
+            )
     if output:
         with atomic_path(output) as tmp:
             srsly.write_json(tmp, report)
@@ -98,7 +114,10 @@ def _echo_entities(report: dict, target_accuracy: float, rank_by: str) -> None:
             f"{_pct(rec['accuracy'])}% of them exactly right (target {_pct(target_accuracy)}%)"
         )
     else:
-        typer.echo(f"no threshold reaches {_pct(target_accuracy)}% accuracy on these {unit}s")
+        typer.echo(
+            f"no threshold reaches {_pct(target_accuracy)}% accuracy on at least {report['min_accepted']} of these {unit}s "
+            f"(--min-accepted): annotate sends every {unit} to review"
+        )
     typer.echo(f"by gold mentions per {unit} (mentions: {unit}s, exactly right, auto-accepted at the recommended threshold):")
     for row in report["by_mentions"]:
         typer.echo(f"  {row['mentions']}\t{row['units']}\t{_pct(row['exactly_right'])}%\t{_pct(row.get('accepted'))}%")

@@ -41,7 +41,7 @@ from ..loading import load_pipeline, pipeline_assigns, with_sentences
 from . import local_engine, ray_engine
 from .engines import EngineRun
 from .inputs import DEFAULT_MAX_CHARS, Inputs
-from .parts import PartFiles, Routing
+from .parts import REVIEW_ALL, PartFiles, Routing
 
 ENGINES = {"local": local_engine, "ray": ray_engine}
 
@@ -223,8 +223,8 @@ def _read_report(path) -> dict:
 
 def part_thresholds_from_report(path) -> dict[str, Optional[float]]:
     """The thresholds an ``evaluate`` report recommends for the relations
-    and the category of a doc (None for a part it did not evaluate; 1.0
-    when no threshold reached its target accuracy)."""
+    and the category of a doc (None for a part it did not evaluate;
+    :data:`parts.REVIEW_ALL` when no threshold reached its target accuracy)."""
     report = _read_report(path)
     out: dict[str, Optional[float]] = {}
     for part, key in (("relations", "relation_threshold"), ("categories", "category_threshold")):
@@ -232,15 +232,15 @@ def part_thresholds_from_report(path) -> dict[str, Optional[float]]:
         if not isinstance(section, dict) or "recommended" not in section:
             out[key] = None
         else:
-            out[key] = float(section["recommended"]["threshold"]) if section["recommended"] else 1.0
+            out[key] = float(section["recommended"]["threshold"]) if section["recommended"] else REVIEW_ALL
     return out
 
 
 def threshold_from_report(path) -> tuple[Optional[float], str, str]:
     """The auto-accept threshold an ``evaluate`` report recommends, the
     score it was chosen on (``rank_by``) and a line saying where it came
-    from. A report whose target accuracy no threshold reached gives 1.0:
-    only docs the model is certain of are accepted. The report of a
+    from. A report whose target accuracy no threshold reached gives
+    :data:`parts.REVIEW_ALL`: every doc goes to review. The report of a
     pipeline that sets no entities (categories only) gives None."""
     try:
         report = _read_report(path)
@@ -252,7 +252,7 @@ def threshold_from_report(path) -> tuple[Optional[float], str, str]:
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise ValueError(f"{path}: not a report of `autolabel evaluate --output` ({e})") from e
     if recommended is None:
-        return 1.0, rank_by, f"{path}: no threshold reached accuracy {target}; only docs with probability 1.0 are accepted"
+        return REVIEW_ALL, rank_by, f"{path}: no threshold reached accuracy {target}; every {report.get('unit', 'doc')} goes to review"
     ranked = f", ranked by {rank_by}" if rank_by != "sentence" else ""
     return float(recommended["threshold"]), rank_by, (
         f"{path}: threshold {recommended['threshold']:.6f} (accepted {recommended['coverage']:.1%} "

@@ -19,12 +19,14 @@ from ..loading import entity_components, load_pipeline
 
 def evaluate(
     model, data, data_format: Optional[str] = None, target_accuracy: float = 0.99, batch_size: int = 256,
-    align: str = "strict", label_map: Optional[dict] = None, rank_by: str = "sentence",
+    align: str = "strict", label_map: Optional[dict] = None, rank_by: str = "sentence", min_accepted: Optional[int] = None,
 ) -> dict:
     """The report of ``autolabel evaluate`` on gold ``data`` (any readable
     format; ``align`` and ``label_map`` for its reader, as ``convert``'s) as
     a dict; ``unit`` says whether routing is by doc or sentence, ``rank_by``
-    what a unit's score is (:func:`evaluation.routing_score`)."""
+    what a unit's score is (:func:`evaluation.routing_score`). A threshold is
+    recommended only where it accepts at least ``min_accepted`` units
+    (default :func:`evaluation.least_accepted` of the target: 100 at 99%)."""
     if not 0.0 < target_accuracy <= 1.0:
         raise ValueError(f"target_accuracy must be in (0, 1], got {target_accuracy}")
     evaluation.check_rank_by(rank_by)
@@ -38,23 +40,23 @@ def evaluate(
     scores = Scorer(nlp).score([Example(pred, ref) for pred, ref in zip(predicted, gold)])
     report = {"docs": len(gold)}
     if entity_components(nlp):
-        report.update(_entity_report(predicted, gold, scores, target_accuracy, rank_by))
+        report.update(_entity_report(predicted, gold, scores, target_accuracy, rank_by, min_accepted))
     else:  # a pipeline of categories only
         report["target_accuracy"] = target_accuracy
     if "rel_f" in scores:  # a relation component: relations of the predicted entities, ids as relations.py transfers them
-        report["relations"] = evaluation.relation_report(predicted, gold, scores, target_accuracy)
+        report["relations"] = evaluation.relation_report(predicted, gold, scores, target_accuracy, min_accepted)
     if any(doc.cats for doc in gold):  # a category component, and gold categories
-        report["categories"] = evaluation.category_report(predicted, gold, scores, target_accuracy)
+        report["categories"] = evaluation.category_report(predicted, gold, scores, target_accuracy, min_accepted)
     return report
 
 
-def _entity_report(predicted: list, gold: list, scores: dict, target_accuracy: float, rank_by: str) -> dict:
+def _entity_report(predicted: list, gold: list, scores: dict, target_accuracy: float, rank_by: str, min_accepted: Optional[int]) -> dict:
     """The entity part of the report: P/R/F1, span calibration, the routing
     curve by doc or sentence and the recommended threshold."""
     group = scored_group(predicted[0]) if predicted else None
     spans = evaluation.scored_spans(predicted, gold, group.name) if group is not None else []
     docs = evaluation.ranked(evaluation.scored_sentences(predicted, gold), rank_by)
-    recommended = evaluation.recommend_threshold(docs, target_accuracy)
+    recommended = evaluation.recommend_threshold(docs, target_accuracy, min_accepted)
     return {
         "unit": "sentence" if len(docs) > len(gold) else "doc",
         "units": len(docs),
@@ -69,5 +71,6 @@ def _entity_report(predicted: list, gold: list, scores: dict, target_accuracy: f
         "by_mentions": evaluation.by_mentions(docs, recommended["threshold"] if recommended else None),
         "routing": evaluation.routing_curve(docs),
         "target_accuracy": target_accuracy,
+        "min_accepted": min_accepted or evaluation.least_accepted(target_accuracy),
         "recommended": recommended,
     }

@@ -13,6 +13,7 @@ are byte-identical.
 from __future__ import annotations
 
 import json
+import math
 import shutil
 from dataclasses import dataclass
 from itertools import islice
@@ -31,6 +32,10 @@ PARTS = ROUTED_PARTS + ("errors",)
 # docs per spaCy memory zone (one process) and per set of worker processes (n_process > 1)
 ZONE_DOCS = 10_000
 ZONE_DOCS_MULTIPROCESS = 100_000
+# the threshold of a part whose evaluate report recommends none: above every
+# probability, so that part sends every doc to review (a threshold of 1.0
+# would still accept the docs a saturated float32 probability puts at 1.0)
+REVIEW_ALL = math.nextafter(1.0, 2.0)
 # the settings of a run that decide what its part files hold: a --resume
 # with any of them changed would mix two runs in one output
 RUN_SETTINGS = {
@@ -62,7 +67,7 @@ class Routing:
             value = getattr(self, name)
             if value is None:
                 continue
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not (0.0 <= value <= 1.0 or value == REVIEW_ALL):
                 option = "accept_threshold" if name == "threshold" else name
                 raise ValueError(f"{option} must be a number in [0, 1], got {value!r}")
         check_rank_by(self.rank_by)
