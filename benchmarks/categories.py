@@ -185,7 +185,7 @@ def markdown(result: dict) -> str:
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in result["rows"]:
-        for settings, label in (("", row["model"]), ("t1_", f"{row['model']} at temperature 1 (spaCy's textcat)")):
+        for settings, label in (("", compare_ner.row_name(row)), ("t1_", f"{row['model']} at temperature 1 (spaCy's textcat)")):
             if f"{settings}accuracy" not in row:
                 continue
             lines.append(
@@ -208,7 +208,7 @@ def seeds_markdown(results: list[dict]) -> str:
     ]
     for i, row in enumerate(first["rows"]):
         rows = [r["rows"][i] for r in results]
-        for settings, label in (("", row["model"]), ("t1_", f"{row['model']} at temperature 1 (spaCy's textcat)")):
+        for settings, label in (("", compare_ner.row_name(row)), ("t1_", f"{row['model']} at temperature 1 (spaCy's textcat)")):
             if settings + "accuracy" not in row:
                 continue
             keys = {k: settings + k if k not in ("train_seconds", "words_per_second") else k for k in COLUMNS}
