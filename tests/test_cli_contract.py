@@ -25,6 +25,7 @@ USER_ERROR = {
     "domains list": None,
     "domains show": ["no-such-domain"],
     "vocab build": [MISSING, "terms.tsv"],
+    "serve": ["no-such-model"],
 }
 
 

@@ -24,6 +24,7 @@ error of the task.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Iterable, Iterator, Optional
 
 from spacy.tokens import Doc
@@ -51,15 +52,42 @@ CATEGORY_NAME = "category"
 MODEL_VERSION = "autolabel-spacy"
 
 
+@dataclass(frozen=True)
+class TaskNames:
+    """The names a labeling config gives its tags: ``labels`` the
+    ``<Labels>`` tag (a span result's ``from_name``), ``text`` the
+    ``<Text>`` tag (every result's ``to_name``), ``field`` the task data key
+    its ``value="$field"`` reads, ``category`` the ``<Choices>`` tag. The
+    defaults are those of the files ``annotate`` writes."""
+
+    labels: str = FROM_NAME
+    text: str = TO_NAME
+    field: str = TO_NAME
+    category: str = CATEGORY_NAME
+
+
+DEFAULT_NAMES = TaskNames()
+
+
 def doc_to_task(doc: Doc) -> dict:
+    data = {"text": doc.text}
+    if doc.user_data.get(META_KEY):
+        data["meta"] = doc.user_data[META_KEY]
+    return {"data": data, "predictions": [doc_to_prediction(doc)]}
+
+
+def doc_to_prediction(doc: Doc, names: TaskNames = DEFAULT_NAMES, model_version: str = MODEL_VERSION) -> dict:
+    """A doc's entities (with their scores and concept ids), relations and
+    top category as one Label Studio prediction, scored by the doc's
+    confidence (what "sort by prediction score" orders the queue by)."""
     result = []
     ids = concept_ids(doc)
     regions = {}  # (start, end) -> region id
     for i, (start, end, label, score) in enumerate(scored_entities(doc)):
         item = {
             "id": f"s{i}",
-            "from_name": FROM_NAME,
-            "to_name": TO_NAME,
+            "from_name": names.labels,
+            "to_name": names.text,
             "type": "labels",
             "value": {"start": start, "end": end, "text": doc.text[start:end], "labels": [label]},
         }
@@ -73,17 +101,14 @@ def doc_to_task(doc: Doc) -> dict:
     if doc.cats:
         top = top_category(doc.cats)
         result.append({
-            "id": "c0", "from_name": CATEGORY_NAME, "to_name": TO_NAME, "type": "choices",
+            "id": "c0", "from_name": names.category, "to_name": names.text, "type": "choices",
             "value": {"choices": [top]}, "score": round(float(doc.cats[top]), 6),
         })
-    data = {"text": doc.text}
-    if doc.user_data.get(META_KEY):
-        data["meta"] = doc.user_data[META_KEY]
-    prediction = {"model_version": MODEL_VERSION, "result": result}
+    prediction = {"model_version": model_version, "result": result}
     confidence = doc_confidence(doc)
     if confidence is not None:
         prediction["score"] = round(confidence, 6)
-    return {"data": data, "predictions": [prediction]}
+    return prediction
 
 
 def _relation_results(doc: Doc, regions: dict) -> list[dict]:
@@ -146,16 +171,18 @@ def _list_of_objects(value, what: str, where: str) -> list:
     return value
 
 
-def _task_to_doc(task, where: str, nlp, align: str, labels) -> Doc:
+def task_to_doc(task, where: str, nlp, align: str = "strict", labels=None, names: TaskNames = DEFAULT_NAMES) -> Doc:
+    """The doc of one task: its latest annotation that was not cancelled, or
+    else its last prediction; raises :class:`RecordError` naming ``where``."""
     problem = foreign(task, "labelstudio")
     if problem:
         raise RecordError(where, problem)
     check_encodable(task, where)
     if not isinstance(task, dict) or not isinstance(task.get("data"), dict):
         raise RecordError(where, "a Label Studio task needs a 'data' object")
-    text = task["data"].get(TO_NAME)
+    text = task["data"].get(names.field)
     if not isinstance(text, str):
-        raise RecordError(where, f"task data has no {TO_NAME!r} string")
+        raise RecordError(where, f"task data has no {names.field!r} string")
     annotations = _list_of_objects(task.get("annotations"), "'annotations'", where)
     predictions = _list_of_objects(task.get("predictions"), "'predictions'", where)
     done = [a for a in annotations if not a.get("was_cancelled")]
@@ -172,7 +199,7 @@ def _task_to_doc(task, where: str, nlp, align: str, labels) -> Doc:
         if item.get("type") == "relation":
             arrows.append((i, item))
             continue
-        if item.get("type") == "choices" and item.get("from_name") == CATEGORY_NAME:
+        if item.get("type") == "choices" and item.get("from_name") == names.category:
             choices = (item.get("value") or {}).get("choices")
             if not isinstance(choices, list) or len(choices) != 1 or not isinstance(choices[0], str):
                 raise RecordError(where, f"result {i} needs exactly one category choice, got {choices!r}")
@@ -195,7 +222,7 @@ def _task_to_doc(task, where: str, nlp, align: str, labels) -> Doc:
     if arrows:
         set_relations(doc, read_relations(doc, _arrow_relations(doc, arrows, items, align, where, scored), where))
     doc.cats = cats
-    meta = {k: v for k, v in task["data"].items() if k != TO_NAME}
+    meta = {k: v for k, v in task["data"].items() if k != names.field}
     meta = meta.get("meta", meta) if list(meta) == ["meta"] else meta
     if task.get("id") is not None:
         meta = {**meta, "labelstudio_id": task["id"]}
@@ -228,7 +255,7 @@ def read_labelstudio_records(path, nlp, align: str = "strict", labels: Optional[
         try:
             if isinstance(task, RecordError):
                 raise task
-            yield Record(where, doc=_task_to_doc(task, where, nlp, align, labels), raw=raw)
+            yield Record(where, doc=task_to_doc(task, where, nlp, align, labels), raw=raw)
         except RecordError as err:
             yield Record(where, error=err.reason, raw=raw)
 

@@ -1,0 +1,39 @@
+"""``autolabel serve``: the pipeline as a Label Studio ML backend."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from waitress import serve
+
+from ..serve.app import Credentials, create_app
+from ..serve.backend import Backend
+
+
+def serve_cli(
+    model: Annotated[str, typer.Argument(help="Trained pipeline to serve")],
+    host: Annotated[str, typer.Option(help="Address to listen on (127.0.0.1: this machine only)")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port; Label Studio's backend URL is http://HOST:PORT")] = 9090,
+    work_dir: Annotated[Path, typer.Option(help="Where the annotations received from Label Studio are kept")] = Path("serve"),
+    user: Annotated[
+        Optional[str], typer.Option(envvar="AUTOLABEL_SERVE_USER", help="Require basic auth with this user (as in http://user:pass@host:port)")
+    ] = None,
+    password: Annotated[Optional[str], typer.Option(envvar="AUTOLABEL_SERVE_PASSWORD", help="The basic-auth password (set it in the environment)")] = None,
+    token: Annotated[
+        Optional[str], typer.Option(envvar="AUTOLABEL_SERVE_TOKEN", help="Require 'Authorization: Token <token>' (set it in the environment)")
+    ] = None,
+    max_body_mb: Annotated[float, typer.Option(min=0.001, help="Largest request body accepted, in MB")] = 10.0,
+    threads: Annotated[int, typer.Option(min=1, help="Requests served at once")] = 4,
+) -> None:
+    """Serve a pipeline to Label Studio (Settings > Model > Connect model, URL http://HOST:PORT):
+    predictions with scores for its tasks, and the annotations it sends back kept in --work-dir."""
+    if bool(user) != bool(password):
+        raise typer.BadParameter("--user and --password go together")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    backend = Backend(model, work_dir)
+    max_body = int(max_body_mb * 2**20)
+    app = create_app(backend, Credentials(user, password, token), max_body)
+    typer.echo(f"serving {model} ({backend.model_version}) on http://{host}:{port}; annotations -> {work_dir}", err=True)
+    serve(app, host=host, port=port, threads=threads, max_request_body_size=max_body, ident="autolabel")

@@ -1,0 +1,177 @@
+"""The model a Label Studio ML backend serves: predictions for tasks, in the
+names of each project's labeling config, and the annotations Label Studio
+sends back, checked as ``autolabel import`` checks them and kept on disk.
+
+Annotations are data: each is read into a doc by the Label Studio reader
+(spans off token boundaries are refused with the reason, not snapped;
+labels outside the labeling config are refused) and appended to
+``annotations.jsonl`` in the work folder, as a Label Studio task with that
+one annotation in the default names (``autolabel import`` reads the file as
+it is, whatever the project's tag names); a refused one goes to
+``annotation-errors.jsonl`` with its reason.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from pathlib import Path
+from typing import Optional
+
+from ..formats.labelstudio import DEFAULT_NAMES, doc_to_prediction, task_to_doc
+from ..formats.records import META_KEY, RecordError
+from ..loading import blank, entity_components, load_pipeline
+from ..relations import get_relations
+from ..workflow.importer import known_other_labels
+from .labeling_config import LabelingConfig, LabelingConfigError, check_labels, parse_labeling_config
+
+log = logging.getLogger("autolabel.serve")
+ANNOTATION_EVENTS = ("ANNOTATION_CREATED", "ANNOTATION_UPDATED")
+
+
+class RequestError(ValueError):
+    """A request the backend refuses, and why (answered with ``status``)."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class Backend:
+    """One pipeline, served. ``work_dir`` keeps the annotations received."""
+
+    def __init__(self, model, work_dir) -> None:
+        self.model_path = str(model)
+        self.nlp = load_pipeline(model, need_annotations="serve")
+        self.entity_labels = sorted({label for name in entity_components(self.nlp) for label in getattr(self.nlp.get_pipe(name), "labels", ())})
+        others = known_other_labels(self.nlp)
+        self.relation_labels, self.categories = others["relations"], others["categories"]
+        meta = self.nlp.meta
+        self.model_version = f"{meta.get('name', 'pipeline')}-{meta.get('version', '0.0.0')}"
+        self.work_dir = Path(work_dir)
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        self.annotations_path = self.work_dir / "annotations.jsonl"
+        self.errors_path = self.work_dir / "annotation-errors.jsonl"
+        self.configs: dict[str, LabelingConfig] = {}
+        self.received = self.refused = 0
+        self._lock = threading.Lock()  # one writer of the annotation files at a time
+        self._reader = blank(self.nlp.lang)
+
+    # -- labeling configs -------------------------------------------------
+    def config_for(self, label_config: Optional[str], project: Optional[str] = None) -> Optional[LabelingConfig]:
+        """The labeling config a request names (its XML), else the one its
+        project was set up with, else None (the default names, every label)."""
+        if label_config:
+            try:
+                config = parse_labeling_config(label_config)
+                check_labels(config, self.entity_labels, self.relation_labels, self.categories)
+            except LabelingConfigError as err:
+                raise RequestError(str(err), 422) from None
+            return config
+        return self.configs.get(_project_id(project)) if project is not None else None
+
+    def setup(self, project, schema) -> dict:
+        """``/setup``: check a project's labeling config against the model."""
+        if not isinstance(schema, str) or not schema.strip():
+            raise RequestError("setup needs the project's labeling config as 'schema'", 422)
+        try:
+            config = parse_labeling_config(schema)
+            notes = check_labels(config, self.entity_labels, self.relation_labels, self.categories)
+        except LabelingConfigError as err:
+            raise RequestError(str(err), 422) from None
+        for note in notes:
+            log.info("project %s: %s", project, note)
+        if project is not None:
+            self.configs[_project_id(project)] = config
+        return {"model_version": self.model_version, "notes": notes}
+
+    # -- predictions ------------------------------------------------------
+    def predict(self, tasks, config: Optional[LabelingConfig]) -> list[dict]:
+        """One prediction per task, in order, in the config's names."""
+        if not isinstance(tasks, list) or not tasks:
+            raise RequestError("predict needs a non-empty list of 'tasks'")
+        names = config.names if config is not None else DEFAULT_NAMES
+        texts = []
+        for i, task in enumerate(tasks):
+            data = task.get("data") if isinstance(task, dict) else None
+            text = data.get(names.field) if isinstance(data, dict) else None
+            if not isinstance(text, str):
+                raise RequestError(f"task {i} (id {task.get('id') if isinstance(task, dict) else None!r}) has no {names.field!r} text in its data")
+            texts.append(text)
+        return [self._prediction(doc, config) for doc in self.nlp.pipe(texts)]
+
+    def _prediction(self, doc, config: Optional[LabelingConfig]) -> dict:
+        names = config.names if config is not None else DEFAULT_NAMES
+        prediction = doc_to_prediction(doc, names, self.model_version)
+        if config is None:
+            return prediction
+        kept, regions = [], set()
+        for item in prediction["result"]:
+            kind = item.get("type")
+            if kind == "labels" and item["value"]["labels"][0] not in config.labels:
+                continue
+            if kind == "relation" and (item["labels"][0] not in config.relations or not {item["from_id"], item["to_id"]} <= regions):
+                continue
+            if kind == "choices" and (not config.has_choices or item["value"]["choices"][0] not in config.choices):
+                continue
+            if kind == "labels":
+                regions.add(item["id"])
+            kept.append(item)
+        prediction["result"] = kept
+        return prediction
+
+    # -- annotations ------------------------------------------------------
+    def receive(self, event: str, payload: dict) -> dict:
+        """``/webhook``: an annotation created or updated in Label Studio,
+        checked and kept; other events are acknowledged and ignored."""
+        if event not in ANNOTATION_EVENTS:
+            return {"status": "ignored", "event": event}
+        task, annotation = payload.get("task"), payload.get("annotation")
+        if not isinstance(task, dict) or not isinstance(annotation, dict):
+            raise RequestError(f"{event} needs 'task' and 'annotation' objects")
+        project = payload.get("project")
+        label_config = project.get("label_config") if isinstance(project, dict) else None
+        project_id = project.get("id") if isinstance(project, dict) else project
+        config = self.config_for(label_config, project_id)
+        where = f"task {task.get('id')!r}, annotation {annotation.get('id')!r}"
+        record = {**task, "annotations": [annotation], "predictions": []}
+        try:
+            doc = task_to_doc(
+                record, where, self._reader, labels=list(config.labels) if config else self.entity_labels,
+                names=config.names if config else DEFAULT_NAMES,
+            )
+        except RecordError as err:
+            with self._lock:
+                self.refused += 1
+                _append(self.errors_path, {"record": where, "error": err.reason, "raw": record})
+            log.warning("refused %s: %s", where, err.reason)
+            raise RequestError(f"{where}: {err.reason}", 422) from None
+        kept = {  # in the default names, whatever the project's: `autolabel import` reads the file as it is
+            "id": task.get("id"),
+            "data": {"text": doc.text, **({"meta": doc.user_data[META_KEY]} if doc.user_data.get(META_KEY) else {})},
+            "annotations": [{"id": annotation.get("id"), "result": doc_to_prediction(doc)["result"]}],
+        }
+        with self._lock:
+            self.received += 1
+            _append(self.annotations_path, kept)
+        log.info("kept %s: %d entities, %d relations (%d annotations)", where, len(doc.ents), len(get_relations(doc)), self.received)
+        return {"status": "kept", "annotations": self.received}
+
+    def status(self) -> dict:
+        return {
+            "model_version": self.model_version, "annotations": self.received, "refused": self.refused,
+            "projects": sorted(self.configs),
+        }
+
+
+def _project_id(project) -> str:
+    """Label Studio names a project ``"<id>.<timestamp>"`` in /setup and
+    /predict and ``{"id": <id>}`` in webhooks: the id."""
+    if isinstance(project, dict):
+        project = project.get("id")
+    return str(project).split(".", 1)[0]
+
+
+def _append(path: Path, record: dict) -> None:
+    with open(path, "a", encoding="utf-8", errors="backslashreplace") as f:
+        f.write(json.dumps(record, ensure_ascii=False) + "\n")

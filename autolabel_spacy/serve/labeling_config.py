@@ -1,0 +1,102 @@
+"""A Label Studio labeling config, as far as the backend reads it: the
+``<Text>`` tag and the task field it shows, the ``<Labels>`` tag that marks
+spans on it and its labels, an optional ``<Choices>`` tag of categories and
+``<Relations>``. Read with ``defusedxml`` (a config comes over the network).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Optional
+
+from defusedxml import ElementTree
+from defusedxml.common import DefusedXmlException
+
+from ..formats.labelstudio import TaskNames
+
+
+class LabelingConfigError(ValueError):
+    """A labeling config the backend cannot serve, and why."""
+
+
+@dataclass(frozen=True)
+class LabelingConfig:
+    names: TaskNames
+    labels: tuple[str, ...]
+    choices: tuple[str, ...] = ()
+    relations: tuple[str, ...] = ()
+    has_choices: bool = False
+
+
+def parse_labeling_config(xml: str) -> LabelingConfig:
+    """The parts of ``xml`` the backend serves; :class:`LabelingConfigError`
+    when it is not XML, has no ``<Text>`` tag reading a task field, no
+    ``<Labels>``, or a ``<Labels>``/``<Choices>`` whose ``toName`` is not
+    that ``<Text>`` tag."""
+    if not isinstance(xml, str) or not xml.strip():
+        raise LabelingConfigError("the labeling config is empty")
+    try:
+        root = ElementTree.fromstring(xml)
+    except (ElementTree.ParseError, DefusedXmlException) as err:
+        raise LabelingConfigError(f"the labeling config is not valid XML ({err})") from None
+    texts = {t.get("name"): t.get("value", "") for t in root.iter("Text") if t.get("name")}
+    if not texts:
+        raise LabelingConfigError("the labeling config has no <Text name=... value=\"$field\"> tag")
+    labels_tags = list(root.iter("Labels"))
+    if len(labels_tags) != 1:
+        raise LabelingConfigError(f"the labeling config needs exactly one <Labels> tag, it has {len(labels_tags)}")
+    labels_tag = labels_tags[0]
+    to_name = labels_tag.get("toName")
+    if to_name not in texts:
+        raise LabelingConfigError(
+            f"<Labels name={labels_tag.get('name')!r}> has toName={to_name!r}, which names no <Text> tag (those: {sorted(texts)})"
+        )
+    field = texts[to_name]
+    if not field.startswith("$") or len(field) < 2:
+        raise LabelingConfigError(f"<Text name={to_name!r}> needs value=\"$field\", got {field!r}")
+    choices_tags = list(root.iter("Choices"))
+    if len(choices_tags) > 1:
+        raise LabelingConfigError(f"the labeling config has {len(choices_tags)} <Choices> tags; the backend fills one")
+    category = "category"
+    choices: tuple[str, ...] = ()
+    if choices_tags:
+        tag = choices_tags[0]
+        if tag.get("toName") != to_name:
+            raise LabelingConfigError(f"<Choices name={tag.get('name')!r}> has toName={tag.get('toName')!r}, not the <Text> tag {to_name!r}")
+        category = tag.get("name") or category
+        choices = _values(tag, "Choice")
+    labels = _values(labels_tag, "Label")
+    if not labels:
+        raise LabelingConfigError(f"<Labels name={labels_tag.get('name')!r}> has no <Label value=...>")
+    relations = tuple(r for tag in root.iter("Relations") for r in _values(tag, "Relation"))
+    names = TaskNames(labels=labels_tag.get("name") or "label", text=to_name, field=field[1:], category=category)
+    return LabelingConfig(names, labels, choices, relations, has_choices=bool(choices_tags))
+
+
+def _values(tag, child: str) -> tuple[str, ...]:
+    return tuple(c.get("value") for c in tag.iter(child) if c.get("value"))
+
+
+def check_labels(config: LabelingConfig, entity_labels: Iterable[str], relation_labels: Optional[Iterable[str]] = None,
+                 categories: Optional[Iterable[str]] = None) -> list[str]:
+    """Refuse a config that asks for labels the pipeline does not know
+    (:class:`LabelingConfigError` naming them); return notes on what the
+    pipeline predicts that the config leaves out (those predictions are not
+    sent: Label Studio would refuse them)."""
+    known = set(entity_labels)
+    unknown = sorted(set(config.labels) - known)
+    if unknown:
+        raise LabelingConfigError(f"the labeling config's labels {unknown} are not the model's (it knows {sorted(known)})")
+    notes = []
+    left = sorted(known - set(config.labels))
+    if left:
+        notes.append(f"the model's labels {left} are not in the labeling config: their spans are not predicted")
+    for what, asked, have in (("relation labels", config.relations, relation_labels), ("categories", config.choices, categories)):
+        if not asked:
+            continue
+        if have is None:
+            notes.append(f"the labeling config has {what} {list(asked)}, the model predicts none")
+            continue
+        unknown = sorted(set(asked) - set(have))
+        if unknown:
+            raise LabelingConfigError(f"the labeling config's {what} {unknown} are not the model's (it knows {sorted(have)})")
+    return notes

@@ -1,0 +1,203 @@
+"""``autolabel serve``: the Label Studio ML backend protocol (health, setup,
+predict, webhook) on the module's tiny trained pipeline, each refusal the
+issue lists (credentials, body size, malformed JSON, a labeling config that
+does not fit, tasks without text, misaligned annotations), the server
+serving on after each, and the real server on a socket."""
+import base64
+import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+import spacy
+import srsly
+from test_annotate import TEXTS, model  # noqa: F401  (the module's tiny trained pipeline)
+
+from autolabel_spacy.serve.app import Credentials, create_app
+from autolabel_spacy.serve.backend import Backend
+from autolabel_spacy.serve.labeling_config import LabelingConfigError, parse_labeling_config
+from autolabel_spacy.workflow.importer import import_annotations
+
+# a project's config with its own names: the backend must answer in them
+CONFIG = """<View>
+  <Labels name="ner" toName="doc"><Label value="DRUG"/><Label value="DISEASE"/></Labels>
+  <Text name="doc" value="$content"/>
+</View>"""
+DRUGS_ONLY = CONFIG.replace('<Label value="DISEASE"/>', "")
+
+
+@pytest.fixture()
+def client(model, tmp_path):  # noqa: F811
+    backend = Backend(model, tmp_path / "work")
+    app = create_app(backend, Credentials(user="ann", password="s3cret", token="tok"), max_body_bytes=4096)
+    return app.test_client(), backend
+
+
+AUTH = {"Authorization": "Basic " + base64.b64encode(b"ann:s3cret").decode()}
+
+
+def post(client, path, body, headers=AUTH):
+    data = body if isinstance(body, (bytes, str)) else json.dumps(body)
+    return client.post(path, data=data, headers={**headers, "Content-Type": "application/json"})
+
+
+def tasks(*texts):
+    return [{"id": i, "data": {"content": t}} for i, t in enumerate(texts)]
+
+
+def test_health_is_open_and_every_other_route_needs_the_credentials(client):
+    c, backend = client
+    health = c.get("/health")
+    assert health.status_code == 200 and health.json == {"status": "UP", "model_class": "autolabel-spacy", "model_version": backend.model_version}
+    body = {"tasks": tasks(TEXTS[0]), "label_config": CONFIG}
+    assert post(c, "/predict", body, headers={}).status_code == 401
+    wrong = {"Authorization": "Basic " + base64.b64encode(b"ann:guess").decode()}
+    assert post(c, "/predict", body, headers=wrong).status_code == 401
+    assert post(c, "/predict", body, headers={"Authorization": "Token nope"}).status_code == 401
+    assert post(c, "/predict", body, headers={"Authorization": "Token tok"}).status_code == 200
+    assert post(c, "/predict", body, headers={"Authorization": "Bearer tok"}).status_code == 200
+    assert post(c, "/predict", body).status_code == 200
+    assert c.get("/metrics").status_code == 401
+
+
+def test_predict_answers_in_the_projects_names_with_scores_and_the_model_version(client):
+    c, backend = client
+    setup = post(c, "/setup", {"project": "7.1700000000", "schema": CONFIG})
+    assert setup.status_code == 200 and setup.json["model_version"] == backend.model_version
+    # predict names the project, not its config: the one set up is used
+    response = post(c, "/predict", {"tasks": tasks(*TEXTS[:4]), "project": "7.1700000000"})
+    assert response.status_code == 200, response.json
+    results = response.json["results"]
+    assert len(results) == 4 and response.json["model_version"] == backend.model_version
+    nlp = spacy.load(backend.model_path)
+    for text, prediction in zip(TEXTS, results):
+        doc = nlp(text)
+        assert prediction["model_version"] == backend.model_version and 0.0 <= prediction["score"] <= 1.0
+        spans = [(r["value"]["start"], r["value"]["end"], r["value"]["labels"][0]) for r in prediction["result"]]
+        assert spans == [(e.start_char, e.end_char, e.label_) for e in doc.ents]
+        assert all(r["from_name"] == "ner" and r["to_name"] == "doc" and 0 < r["score"] <= 1 for r in prediction["result"])
+    # a config with fewer labels gets only those
+    drugs = post(c, "/predict", {"tasks": tasks(*TEXTS[:4]), "label_config": DRUGS_ONLY}).json["results"]
+    labels = {r["value"]["labels"][0] for p in drugs for r in p["result"]}
+    assert labels == {"DRUG"}
+
+
+@pytest.mark.parametrize("schema, reason", [
+    (CONFIG.replace("DISEASE", "GENE"), "labels ['GENE'] are not the model's"),
+    (CONFIG.replace('toName="doc"', 'toName="body"'), "toName='body', which names no <Text> tag"),
+    ("<View><Labels", "not valid XML"),
+    ('<View><Text name="doc" value="$content"/></View>', "exactly one <Labels> tag"),
+    ('<!DOCTYPE x [<!ENTITY a "aaaa">]><View/>', "not valid XML"),
+])
+def test_a_labeling_config_that_does_not_fit_is_refused_with_the_reason(client, schema, reason):
+    c, _ = client
+    response = post(c, "/setup", {"project": "1.0", "schema": schema})
+    assert response.status_code == 422 and reason in response.json["error"]
+    predicted = post(c, "/predict", {"tasks": tasks(TEXTS[0]), "label_config": schema})
+    assert predicted.status_code == 422 and reason in predicted.json["error"]
+    assert post(c, "/predict", {"tasks": tasks(TEXTS[0]), "label_config": CONFIG}).status_code == 200  # still serving
+
+
+def test_malformed_oversized_or_textless_requests_are_refused_and_the_server_serves_on(client):
+    c, _ = client
+    assert post(c, "/predict", b"{not json").status_code == 400
+    assert post(c, "/predict", [1, 2]).json["error"] == "the request body must be a JSON object"
+    no_text = post(c, "/predict", {"tasks": [{"id": 3, "data": {"text": "aspirin"}}], "label_config": CONFIG})
+    assert no_text.status_code == 400 and "task 0 (id 3) has no 'content' text" in no_text.json["error"]
+    assert post(c, "/predict", {"tasks": [], "label_config": CONFIG}).status_code == 400
+    big = post(c, "/predict", {"tasks": tasks("aspirin " * 1000), "label_config": CONFIG})
+    assert big.status_code == 413
+    assert post(c, "/webhook", {"task": {}}).json["error"] == "a webhook needs its 'action'"
+    assert post(c, "/predict", {"tasks": tasks(TEXTS[0]), "label_config": CONFIG}).status_code == 200
+
+
+def annotation(text, spans, annotation_id=1):
+    return {
+        "id": annotation_id,
+        "result": [
+            {"id": f"r{i}", "from_name": "ner", "to_name": "doc", "type": "labels",
+             "value": {"start": s, "end": e, "text": text[s:e], "labels": [label]}}
+            for i, (s, e, label) in enumerate(spans)
+        ],
+    }
+
+
+def test_annotations_from_the_webhook_are_checked_kept_and_importable(client, tmp_path):
+    c, backend = client
+    project = {"id": 7, "label_config": CONFIG}
+    text = TEXTS[0]  # "patients with migraine took aspirin daily ."
+    good = {"action": "ANNOTATION_CREATED", "project": project, "task": {"id": 1, "data": {"content": text}},
+            "annotation": annotation(text, [(14, 22, "DISEASE"), (28, 35, "DRUG")])}
+    response = post(c, "/webhook", good)
+    assert response.status_code == 201 and response.json == {"status": "kept", "annotations": 1}
+    # a span off token boundaries is refused with the reason, not snapped; a label outside the config too
+    for spans, reason in (([(15, 22, "DISEASE")], "token boundaries"), ([(28, 35, "GENE")], "unknown label 'GENE'")):
+        bad = dict(good, annotation=annotation(text, spans, 2))
+        refused = post(c, "/webhook", bad)
+        assert refused.status_code == 422 and reason in refused.json["error"], refused.json
+    ignored = post(c, "/webhook", {"action": "PROJECT_UPDATED", "project": project})
+    assert ignored.status_code == 200 and ignored.json["status"] == "ignored"
+    assert c.get("/metrics", headers=AUTH).json["annotations"] == 1
+    assert c.get("/metrics", headers=AUTH).json["refused"] == 2
+    assert len(list(srsly.read_jsonl(backend.errors_path))) == 2
+    # what was kept is a Label Studio export `autolabel import` reads as it is
+    lines = backend.annotations_path.read_text().splitlines()
+    assert len(lines) == 1
+    assert json.loads(lines[0])["data"] == {"text": text, "meta": {"labelstudio_id": 1}}  # default names, whatever the project's
+    (tmp_path / "export.jsonl").write_text(lines[0] + "\n")
+    summary = import_annotations(tmp_path / "export.jsonl", tmp_path / "train.spacy", "labelstudio", labels=["DRUG", "DISEASE"])
+    assert (summary.imported, summary.errors, summary.entities) == (1, 0, 2)
+    (doc,) = spacy.tokens.DocBin().from_disk(tmp_path / "train.spacy").get_docs(spacy.blank("en").vocab)
+    assert [(e.text, e.label_) for e in doc.ents] == [("migraine", "DISEASE"), ("aspirin", "DRUG")]
+
+
+def test_labeling_config_reader_takes_choices_and_relations():
+    config = parse_labeling_config(
+        '<View><Text name="t" value="$text"/><Labels name="l" toName="t"><Label value="A"/></Labels>'
+        '<Relations><Relation value="causes"/></Relations><Choices name="c" toName="t"><Choice value="x"/></Choices></View>'
+    )
+    assert (config.names.labels, config.names.text, config.names.field, config.names.category) == ("l", "t", "text", "c")
+    assert (config.labels, config.relations, config.choices) == (("A",), ("causes",), ("x",))
+    with pytest.raises(LabelingConfigError, match="toName='u', not the <Text> tag"):
+        parse_labeling_config('<View><Text name="t" value="$text"/><Labels name="l" toName="t"><Label value="A"/></Labels>'
+                              '<Choices name="c" toName="u"/></View>')
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_the_served_backend_answers_on_a_socket_of_this_machine(model, tmp_path):  # noqa: F811
+    port = free_port()
+    env = {"AUTOLABEL_SERVE_TOKEN": "tok", "PATH": "/usr/bin:/bin"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "autolabel_spacy", "serve", str(model), "--port", str(port), "--work-dir", str(tmp_path / "w")],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(120):
+            try:
+                with urllib.request.urlopen(url + "/health", timeout=1) as r:
+                    assert json.load(r)["status"] == "UP"
+                break
+            except (urllib.error.URLError, ConnectionError):
+                assert server.poll() is None, server.stdout.read().decode()
+                time.sleep(0.5)
+        body = json.dumps({"tasks": tasks(TEXTS[0]), "label_config": CONFIG}).encode()
+        request = urllib.request.Request(url + "/predict", data=body, headers={"Content-Type": "application/json", "Authorization": "Token tok"})
+        with urllib.request.urlopen(request, timeout=30) as r:
+            results = json.load(r)["results"]
+        assert len(results) == 1 and results[0]["result"]
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(urllib.request.Request(url + "/predict", data=body, headers={"Content-Type": "application/json"}), timeout=30)
+        assert refused.value.code == 401
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
