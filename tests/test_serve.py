@@ -201,3 +201,55 @@ def test_the_served_backend_answers_on_a_socket_of_this_machine(model, tmp_path)
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_every_n_annotations_update_the_model_in_the_background_and_it_is_served_only_if_no_worse(model, tmp_path, monkeypatch):  # noqa: F811
+    import threading
+
+    import autolabel_spacy.serve.backend as backend_module
+
+    release = threading.Event()
+    real_update = backend_module.update
+
+    def held_update(*args, **kwargs):
+        release.wait(60)
+        return real_update(*args, **kwargs)
+
+    monkeypatch.setattr(backend_module, "update", held_update)
+    backend = Backend(model, tmp_path / "work", retrain_every=5, held_out_every=5, epochs=2)
+    c = create_app(backend).test_client()
+    first = backend.model_version
+    texts = ["patients with migraine took aspirin daily .", "warfarin is used to treat heart failure .",
+             "lung cancer improved after metformin .", "insulin is used to treat type 2 diabetes .",
+             "no diabetes was seen .", "aspirin helped the migraine ."]
+    for i, text in enumerate(texts):
+        nlp = spacy.load(model)
+        spans = [(e.start_char, e.end_char, e.label_) for e in nlp(text).ents]
+        body = {"action": "ANNOTATION_CREATED", "project": {"id": 7, "label_config": CONFIG},
+                "task": {"id": i, "data": {"content": text}}, "annotation": annotation(text, spans, i)}
+        assert post(c, "/webhook", body, headers={}).status_code == 201
+    # the fifth annotation started an update; predictions go on meanwhile, from the served model
+    assert backend.updating
+    during = post(c, "/predict", {"tasks": tasks(TEXTS[1]), "label_config": CONFIG}, headers={})
+    assert during.status_code == 200 and during.json["model_version"] == first
+    release.set()
+    backend.wait_for_update(120)
+    done = c.get("/metrics").json["last_update"]
+    assert (done["trained_on"], done["held_out"]) == (4, 1)  # the annotations when it started: the fifth held out
+    assert done["adopted"] == (done["updated_f"] >= done["served_f"])
+    after = post(c, "/predict", {"tasks": tasks(TEXTS[1]), "label_config": CONFIG}, headers={}).json["model_version"]
+    if done["adopted"]:
+        assert after == first + "+v2" and (tmp_path / "work" / "models" / "v2" / "config.cfg").is_file()
+    else:
+        assert after == first and not (tmp_path / "work" / "models").exists()
+
+
+def test_held_out_split_holds_every_nth_and_at_least_one():
+    from autolabel_spacy.serve.updates import held_out_split
+
+    docs = [spacy.blank("en")(str(i)) for i in range(7)]
+    train, held = held_out_split(docs, 3)
+    assert [d.text for d in held] == ["2", "5"] and [d.text for d in train] == ["0", "1", "3", "4", "6"]
+    train, held = held_out_split(docs[:2], 5)
+    assert [d.text for d in held] == ["1"] and [d.text for d in train] == ["0"]
+    assert held_out_split(docs[:1], 5) == ([docs[0]], [])

@@ -26,13 +26,20 @@ def serve_cli(
     ] = None,
     max_body_mb: Annotated[float, typer.Option(min=0.001, help="Largest request body accepted, in MB")] = 10.0,
     threads: Annotated[int, typer.Option(min=1, help="Requests served at once")] = 4,
+    retrain_every: Annotated[
+        int, typer.Option(min=0, help="Update the model in the background after every N new annotations (0: never)")
+    ] = 0,
+    held_out_every: Annotated[
+        int, typer.Option(min=2, help="Hold out every Nth annotation to compare the updated model with the served one")
+    ] = 5,
+    update_epochs: Annotated[int, typer.Option(min=1, help="Epochs of each update over the annotations")] = 5,
 ) -> None:
     """Serve a pipeline to Label Studio (Settings > Model > Connect model, URL http://HOST:PORT):
     predictions with scores for its tasks, and the annotations it sends back kept in --work-dir."""
     if bool(user) != bool(password):
         raise typer.BadParameter("--user and --password go together")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    backend = Backend(model, work_dir)
+    backend = Backend(model, work_dir, retrain_every, held_out_every, update_epochs)
     max_body = int(max_body_mb * 2**20)
     app = create_app(backend, Credentials(user, password, token), max_body)
     typer.echo(f"serving {model} ({backend.model_version}) on http://{host}:{port}; annotations -> {work_dir}", err=True)

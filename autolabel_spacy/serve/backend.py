@@ -9,21 +9,30 @@ labels outside the labeling config are refused) and appended to
 one annotation in the default names (``autolabel import`` reads the file as
 it is, whatever the project's tag names); a refused one goes to
 ``annotation-errors.jsonl`` with its reason.
+
+With ``retrain_every`` N, every N new annotations start an update in the
+background (``updates.py``): the updated copy is served, as
+``<name>-<version>+vK``, only when it scores no worse on the held-out
+annotations, and saved under ``models/vK`` of the work folder.
 """
 from __future__ import annotations
 
 import json
 import logging
 import threading
+from dataclasses import asdict
 from pathlib import Path
 from typing import Optional
 
-from ..formats.labelstudio import DEFAULT_NAMES, doc_to_prediction, task_to_doc
+import spacy
+
+from ..formats.labelstudio import DEFAULT_NAMES, doc_to_prediction, read_labelstudio_records, task_to_doc
 from ..formats.records import META_KEY, RecordError
 from ..loading import blank, entity_components, load_pipeline
 from ..relations import get_relations
 from ..workflow.importer import known_other_labels
 from .labeling_config import LabelingConfig, LabelingConfigError, check_labels, parse_labeling_config
+from .updates import update
 
 log = logging.getLogger("autolabel.serve")
 ANNOTATION_EVENTS = ("ANNOTATION_CREATED", "ANNOTATION_UPDATED")
@@ -40,9 +49,15 @@ class RequestError(ValueError):
 class Backend:
     """One pipeline, served. ``work_dir`` keeps the annotations received."""
 
-    def __init__(self, model, work_dir) -> None:
+    def __init__(self, model, work_dir, retrain_every: int = 0, held_out_every: int = 5, epochs: int = 5) -> None:
         self.model_path = str(model)
         self.nlp = load_pipeline(model, need_annotations="serve")
+        self.retrain_every, self.held_out_every, self.epochs = retrain_every, held_out_every, epochs
+        self._served_dir = Path(model)  # the version being served, on disk (the updates start from it)
+        self._version = 1
+        self._updated_at = 0  # annotations received when the last update started
+        self._update_thread: Optional[threading.Thread] = None
+        self.last_update: Optional[dict] = None
         self.entity_labels = sorted({label for name in entity_components(self.nlp) for label in getattr(self.nlp.get_pipe(name), "labels", ())})
         others = known_other_labels(self.nlp)
         self.relation_labels, self.categories = others["relations"], others["categories"]
@@ -155,12 +170,51 @@ class Backend:
             self.received += 1
             _append(self.annotations_path, kept)
         log.info("kept %s: %d entities, %d relations (%d annotations)", where, len(doc.ents), len(get_relations(doc)), self.received)
+        self._maybe_update()
         return {"status": "kept", "annotations": self.received}
+
+    # -- updates ----------------------------------------------------------
+    def _maybe_update(self) -> None:
+        """Start an update in the background once ``retrain_every`` new
+        annotations arrived since the last one started (one at a time;
+        predictions go on with the served pipeline meanwhile)."""
+        with self._lock:
+            due = self.retrain_every and self.received - self._updated_at >= self.retrain_every
+            if not due or self.updating:
+                return
+            self._updated_at = self.received
+            self._update_thread = threading.Thread(target=self._update, name="autolabel-update", daemon=True)
+            self._update_thread.start()
+
+    @property
+    def updating(self) -> bool:
+        return self._update_thread is not None and self._update_thread.is_alive()
+
+    def wait_for_update(self, timeout: Optional[float] = None) -> None:
+        if self._update_thread is not None:
+            self._update_thread.join(timeout)
+
+    def _update(self) -> None:
+        try:
+            docs = [r.doc for r in read_labelstudio_records(self.annotations_path, self._reader) if r.error is None]
+            # both loaded afresh: the served pipeline answers requests meanwhile
+            served, candidate = spacy.load(self._served_dir), spacy.load(self._served_dir)
+            result = update(served, candidate, docs, self.held_out_every, self.epochs)
+            version = f"{self.model_version.rsplit('+', 1)[0]}+v{self._version + 1}"
+            if result.adopted:
+                folder = self.work_dir / "models" / f"v{self._version + 1}"
+                folder.parent.mkdir(parents=True, exist_ok=True)
+                candidate.to_disk(folder)
+                self.nlp, self._served_dir, self._version, self.model_version = candidate, folder, self._version + 1, version
+            self.last_update = {**asdict(result), "model_version": self.model_version}
+            log.info(result.line(self.model_version))
+        except Exception:  # an update that fails leaves the served model as it was
+            log.exception("the update failed; still serving %s", self.model_version)
 
     def status(self) -> dict:
         return {
             "model_version": self.model_version, "annotations": self.received, "refused": self.refused,
-            "projects": sorted(self.configs),
+            "projects": sorted(self.configs), "updating": self.updating, "last_update": self.last_update,
         }
 
 
