@@ -253,3 +253,18 @@ def test_held_out_split_holds_every_nth_and_at_least_one():
     train, held = held_out_split(docs[:2], 5)
     assert [d.text for d in held] == ["1"] and [d.text for d in train] == ["0"]
     assert held_out_split(docs[:1], 5) == ([docs[0]], [])
+
+
+@pytest.mark.parametrize("strategy", ["least_confidence", "margin", "entropy"])
+def test_active_learning_scores_tasks_by_selects_uncertainty_lowest_most_informative(model, tmp_path, strategy):  # noqa: F811
+    from autolabel_spacy.workflow.select import score_pool
+
+    backend = Backend(model, tmp_path / "work", active_learning=strategy)
+    c = create_app(backend).test_client()
+    results = post(c, "/predict", {"tasks": tasks(*TEXTS), "label_config": CONFIG}, headers={}).json["results"]
+    pool = score_pool(spacy.load(model), TEXTS, strategy)
+    assert [p["score"] for p in results] == [round(1.0 / (1.0 + cand.uncertainty), 6) for cand in pool]
+    # sorting by prediction score, ascending, gives select's order
+    by_score = sorted(range(len(TEXTS)), key=lambda i: results[i]["score"])
+    by_uncertainty = sorted(range(len(TEXTS)), key=lambda i: -pool[i].uncertainty)
+    assert [results[i]["score"] for i in by_score] == [results[i]["score"] for i in by_uncertainty]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Literal, Optional
 
 import typer
 from waitress import serve
@@ -33,13 +33,20 @@ def serve_cli(
         int, typer.Option(min=2, help="Hold out every Nth annotation to compare the updated model with the served one")
     ] = 5,
     update_epochs: Annotated[int, typer.Option(min=1, help="Epochs of each update over the annotations")] = 5,
+    active_learning: Annotated[
+        Optional[Literal["least_confidence", "margin", "entropy"]],
+        typer.Option(
+            help="Score each task by select's uncertainty (least_confidence, margin or entropy) as 1/(1 + uncertainty), "
+            "so sorting by prediction score puts the most informative task first",
+        ),
+    ] = None,
 ) -> None:
     """Serve a pipeline to Label Studio (Settings > Model > Connect model, URL http://HOST:PORT):
     predictions with scores for its tasks, and the annotations it sends back kept in --work-dir."""
     if bool(user) != bool(password):
         raise typer.BadParameter("--user and --password go together")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    backend = Backend(model, work_dir, retrain_every, held_out_every, update_epochs)
+    backend = Backend(model, work_dir, retrain_every, held_out_every, update_epochs, active_learning)
     max_body = int(max_body_mb * 2**20)
     app = create_app(backend, Credentials(user, password, token), max_body)
     typer.echo(f"serving {model} ({backend.model_version}) on http://{host}:{port}; annotations -> {work_dir}", err=True)

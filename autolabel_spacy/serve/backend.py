@@ -31,11 +31,13 @@ from ..formats.records import META_KEY, RecordError
 from ..loading import blank, entity_components, load_pipeline
 from ..relations import get_relations
 from ..workflow.importer import known_other_labels
+from ..workflow.select import uncertainty
 from .labeling_config import LabelingConfig, LabelingConfigError, check_labels, parse_labeling_config
 from .updates import update
 
 log = logging.getLogger("autolabel.serve")
 ANNOTATION_EVENTS = ("ANNOTATION_CREATED", "ANNOTATION_UPDATED")
+ACTIVE_LEARNING = ("least_confidence", "margin", "entropy")  # select's strategies that rank by the model
 
 
 class RequestError(ValueError):
@@ -49,9 +51,13 @@ class RequestError(ValueError):
 class Backend:
     """One pipeline, served. ``work_dir`` keeps the annotations received."""
 
-    def __init__(self, model, work_dir, retrain_every: int = 0, held_out_every: int = 5, epochs: int = 5) -> None:
+    def __init__(self, model, work_dir, retrain_every: int = 0, held_out_every: int = 5, epochs: int = 5,
+                 active_learning: Optional[str] = None) -> None:
         self.model_path = str(model)
-        self.nlp = load_pipeline(model, need_annotations="serve")
+        if active_learning is not None and active_learning not in ACTIVE_LEARNING:
+            raise ValueError(f"active learning strategy must be one of {ACTIVE_LEARNING}, got {active_learning!r}")
+        self.active_learning = active_learning
+        self.nlp = self._scoring(load_pipeline(model, need_annotations="serve"))
         self.retrain_every, self.held_out_every, self.epochs = retrain_every, held_out_every, epochs
         self._served_dir = Path(model)  # the version being served, on disk (the updates start from it)
         self._version = 1
@@ -115,9 +121,21 @@ class Backend:
             texts.append(text)
         return [self._prediction(doc, config) for doc in self.nlp.pipe(texts)]
 
+    def _scoring(self, nlp):
+        """The pipeline, set up to give what the active-learning strategy
+        reads (a crf_ner's token marginals for margin and entropy)."""
+        if self.active_learning in ("margin", "entropy"):
+            if "crf_ner" not in nlp.pipe_names:
+                raise ValueError(f"--active-learning {self.active_learning} reads crf_ner's marginals; the pipeline has no crf_ner")
+            nlp.get_pipe("crf_ner").cfg["store_marginals"] = True
+        return nlp
+
     def _prediction(self, doc, config: Optional[LabelingConfig]) -> dict:
         names = config.names if config is not None else DEFAULT_NAMES
         prediction = doc_to_prediction(doc, names, self.model_version)
+        if self.active_learning is not None:
+            # the most informative task has the lowest score, as the least sure one has without active learning
+            prediction["score"] = round(1.0 / (1.0 + uncertainty(doc, self.active_learning)), 6)
         if config is None:
             return prediction
         kept, regions = [], set()
@@ -205,7 +223,8 @@ class Backend:
                 folder = self.work_dir / "models" / f"v{self._version + 1}"
                 folder.parent.mkdir(parents=True, exist_ok=True)
                 candidate.to_disk(folder)
-                self.nlp, self._served_dir, self._version, self.model_version = candidate, folder, self._version + 1, version
+                self.nlp = self._scoring(candidate)
+                self._served_dir, self._version, self.model_version = folder, self._version + 1, version
             self.last_update = {**asdict(result), "model_version": self.model_version}
             log.info(result.line(self.model_version))
         except Exception:  # an update that fails leaves the served model as it was
