@@ -7,7 +7,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test test-fast clean lock
+.PHONY: setup browser demo screenshots test test-fast clean lock
 
 setup: $(STAMP)
 
@@ -52,7 +52,21 @@ demo: setup
 # engine's tests, which start and stop a Ray each, run one at a time.
 PYTEST := $(PY) -m pytest -q -n 2 --dist loadfile
 
-test: setup
+# the report pages of the demo (after make demo) in headless Chromium: the
+# pictures docs/ and README show
+screenshots: browser
+	chromium --headless=new --no-sandbox --disable-gpu --hide-scrollbars --window-size=1100,1250 \
+		--screenshot=docs/report-evaluate.png metrics/demo/dev.html
+	chromium --headless=new --no-sandbox --disable-gpu --hide-scrollbars --window-size=1100,1000 \
+		--screenshot=docs/report-review.png review/demo.html
+
+# Debian's headless Chromium and its driver, for the test that opens the
+# report page in a browser (CI runs as root; installed once, then a no-op)
+browser:
+	command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+		{ apt-get update -q && apt-get install -y -q chromium chromium-driver; }
+
+test: setup browser
 	$(PYTEST) --slow
 
 test-fast: setup

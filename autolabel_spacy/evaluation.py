@@ -193,6 +193,50 @@ def scored_sentences(predicted: Iterable[Doc], gold: Iterable[Doc]) -> list[Scor
     return out
 
 
+def confident_errors(predicted: list[Doc], gold: list[Doc], threshold: Optional[float], top: int = 10) -> list[dict]:
+    """The commonest entity errors among the units a model is sure of: those
+    whose confidence reaches ``threshold`` (the recommended one), or, with
+    none, the 90th percentile of the units' confidences. An error is a predicted span that is not
+    gold (``spurious``; ``wrong label`` or ``wrong boundary`` when a gold
+    span overlaps it) or a gold span not predicted (``missed``), counted by
+    kind, label and lower-cased text, with one unit's text as an example."""
+    units = []
+    for pred, ref in zip(predicted, gold):
+        pieces = sentence_confidences(pred)
+        if not pieces:
+            confidence = doc_confidence(pred)
+            pieces = [(0, len(pred), confidence)] if confidence is not None else []
+        units += [(pred, ref, start, end, confidence) for start, end, confidence in pieces]
+    if not units:
+        return []
+    if threshold is None:
+        ranked = sorted(u[4] for u in units)
+        threshold = ranked[int(0.9 * (len(ranked) - 1))]
+    counts: dict[tuple, dict] = {}
+    for pred, ref, start, end, confidence in units:
+        if confidence < threshold:
+            continue
+        got, truth = _ents_in(pred, start, end), _ents_in(ref, start, end)
+        if got == truth:
+            continue
+        example = pred[start:end].text
+        for span_set, other, missed in ((got - truth, truth, False), (truth - got, got, True)):
+            for s_start, s_end, label in span_set:
+                overlapping = [o for o in other if o[0] < s_end and s_start < o[1]]
+                if missed:
+                    if overlapping:
+                        continue  # counted from the predicted side
+                    kind = "missed"
+                elif not overlapping:
+                    kind = "spurious"
+                else:
+                    kind = "wrong label" if any(o[:2] == (s_start, s_end) for o in overlapping) else "wrong boundary"
+                key = (kind, label, pred.text[s_start:s_end].lower())
+                entry = counts.setdefault(key, {"kind": kind, "label": label, "text": key[2], "count": 0, "example": example})
+                entry["count"] += 1
+    return sorted(counts.values(), key=lambda e: (-e["count"], e["kind"], e["text"]))[:top]
+
+
 def agreement(units: list[ScoredDoc], *others: list[ScoredDoc]) -> list[ScoredDoc]:
     """The same units scored by several models (the first one's units, the
     others' beside them): where all predicted the same entities, the

@@ -26,6 +26,7 @@ USER_ERROR = {
     "domains show": ["no-such-domain"],
     "vocab build": [MISSING, "terms.tsv"],
     "serve": ["no-such-model"],
+    "report": [MISSING, "-o", "report.html"],
 }
 
 

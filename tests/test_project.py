@@ -98,6 +98,9 @@ def test_demo_workflow_end_to_end_then_nothing_changed(tmp_path):
     assert len(accepted) + len(review) == n_raw and len(accepted) > 0 and len(review) > 0
     assert summary["errors"] == 0
     assert (project / PIPELINE_WHEEL).exists() and (project / CORE_WHEEL).exists()
+    # the evaluate and annotate steps write their report pages
+    assert (project / "metrics/demo/dev.html").read_text().count("<svg") == 2
+    assert 'class="entity"' in (project / "review/demo.html").read_text()
 
     # the multi-task steps: entities, relations and categories from one encoder
     multi = srsly.read_json(project / "metrics/demo_documents/test.json")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from . import annotate, audit, bootstrap, convert, corpus, domains, evaluate, formats, importer, select, serve, tag, vocab
+from . import annotate, audit, bootstrap, convert, corpus, domains, evaluate, formats, importer, report, select, serve, tag, vocab
 from .errors import AutolabelGroup
 
 
@@ -28,6 +28,7 @@ def build_app() -> typer.Typer:
     app.command("audit")(audit.audit_cli)
     app.command("formats")(formats.formats_cli)
     app.command("serve")(serve.serve_cli)
+    app.command("report")(report.report_cli)
     app.add_typer(domains.app, name="domains")
     app.add_typer(vocab.app, name="vocab")
     return app

@@ -4,12 +4,15 @@ auto-accept threshold. Docs of several sentences (whole abstracts from
 ``pubtator``) are routed sentence by sentence, as a reviewer accepts them."""
 from __future__ import annotations
 
+import platform
+from datetime import datetime, timezone
 from typing import Optional
 
+import spacy
 from spacy.scorer import Scorer
 from spacy.training import Example
 
-from .. import evaluation
+from .. import __version__, evaluation
 from ..formats import format_for_path
 from ..formats.io import read_docs, reader_options
 from ..formats.records import scored_group
@@ -38,7 +41,7 @@ def evaluate(
     # figures; it sees the gold tokens and sentence boundaries, not the entities
     predicted = list(nlp.pipe((evaluation.unannotated(doc) for doc in gold), batch_size=batch_size))
     scores = Scorer(nlp).score([Example(pred, ref) for pred, ref in zip(predicted, gold)])
-    report = {"docs": len(gold)}
+    report = {"docs": len(gold), "stamp": stamp(model, data, nlp)}
     if entity_components(nlp):
         report.update(_entity_report(predicted, gold, scores, target_accuracy, rank_by, min_accepted))
     else:  # a pipeline of categories only
@@ -69,8 +72,19 @@ def _entity_report(predicted: list, gold: list, scores: dict, target_accuracy: f
         "reliability": evaluation.reliability_table(spans),
         "doc_accuracy": sum(d.correct for d in docs) / max(1, len(docs)),
         "by_mentions": evaluation.by_mentions(docs, recommended["threshold"] if recommended else None),
+        "confident_errors": evaluation.confident_errors(predicted, gold, recommended["threshold"] if recommended else None),
         "routing": evaluation.routing_curve(docs),
         "target_accuracy": target_accuracy,
         "min_accepted": min_accepted or evaluation.least_accepted(target_accuracy),
         "recommended": recommended,
+    }
+
+
+def stamp(model, data, nlp) -> dict:
+    """What a report was made from: the model (its path or name, and its
+    meta's name and version), the data, the versions that made it, and when."""
+    return {
+        "model": str(model), "pipeline": f"{nlp.meta.get('name', '')} {nlp.meta.get('version', '')}".strip(),
+        "data": str(data), "autolabel_spacy": __version__, "spacy": spacy.__version__,
+        "python": platform.python_version(), "made": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     }

@@ -1,0 +1,137 @@
+"""``autolabel report``: the page of an evaluate report and of an annotate
+run, the commonest confident errors against a hand count, and the page in
+a real headless Chromium (no console errors, plots and displaCy present,
+a screenshot saved)."""
+import json
+import os
+import shutil
+
+import pytest
+import spacy
+from spacy.tokens import DocBin, Span, SpanGroup
+from test_annotate import TEXTS, model  # noqa: F401  (the module's tiny trained pipeline)
+from test_crf_ner import make_examples
+from typer.testing import CliRunner
+
+from autolabel_spacy.cli import build_app
+from autolabel_spacy.evaluation import confident_errors
+
+
+def scored(nlp, text, ents, confidence):
+    doc = nlp.make_doc(text)
+    doc.ents = [Span(doc, s, e, label=label) for s, e, label in ents]
+    doc.spans["crf"] = SpanGroup(doc, name="crf", spans=list(doc.ents), attrs={"scores": [0.9] * len(ents), "sequence_prob": confidence})
+    return doc
+
+
+def test_confident_errors_count_each_kind_among_the_units_above_the_threshold():
+    nlp = spacy.blank("en")
+    cases = [  # (text, predicted token spans, gold token spans, confidence)
+        ("aspirin eased gout", [(0, 1, "DRUG")], [(0, 1, "DRUG"), (2, 3, "DISEASE")], 0.95),  # missed gout
+        ("aspirin eased gout", [(0, 1, "DISEASE"), (2, 3, "DISEASE")], [(0, 1, "DRUG"), (2, 3, "DISEASE")], 0.97),  # wrong label
+        ("heart failure and gout", [(1, 2, "DISEASE")], [(0, 2, "DISEASE"), (3, 4, "DISEASE")], 0.99),  # boundary, missed gout
+        ("the weather", [(1, 2, "DRUG")], [], 0.98),  # spurious
+        ("aspirin eased gout", [], [(0, 1, "DRUG")], 0.2),  # below the threshold: not counted
+    ]
+    predicted = [scored(nlp, t, p, c) for t, p, _, c in cases]
+    gold = [scored(nlp, t, g, 1.0) for t, _, g, _ in cases]
+    errors = confident_errors(predicted, gold, threshold=0.9)
+    assert [(e["kind"], e["label"], e["text"], e["count"]) for e in errors] == [
+        ("missed", "DISEASE", "gout", 2),
+        ("spurious", "DRUG", "weather", 1),
+        ("wrong boundary", "DISEASE", "failure", 1),
+        ("wrong label", "DISEASE", "aspirin", 1),
+    ]
+    assert errors[0]["example"] in ("aspirin eased gout", "heart failure and gout")
+    # without a threshold, the units at or above the 90th percentile of the confidences: 0.98 and 0.99
+    assert [(e["kind"], e["text"]) for e in confident_errors(predicted, gold, None)] == [
+        ("missed", "gout"), ("spurious", "weather"), ("wrong boundary", "failure"),
+    ]
+
+
+@pytest.fixture(scope="module")
+def pages(model, tmp_path_factory):  # noqa: F811
+    """The report pages of an evaluate run and of an annotate run of the tiny model."""
+    tmp = tmp_path_factory.mktemp("report")
+    nlp = spacy.blank("en")
+    DocBin(docs=[eg.reference for eg in make_examples(nlp, n=40, seed=3)]).to_disk(tmp / "gold.spacy")
+    runner = CliRunner()
+    app = build_app()
+    assert runner.invoke(app, ["evaluate", str(model), str(tmp / "gold.spacy"), "-o", str(tmp / "r.json"), "--min-accepted", "5"]).exit_code == 0
+    (tmp / "in.txt").write_text("\n".join(TEXTS) + "\n")
+    result = runner.invoke(app, ["annotate", str(model), str(tmp / "in.txt"), "-o", str(tmp / "run.jsonl"), "--accept-threshold", "0.999", "--no-progress"])
+    assert result.exit_code == 0, result.output
+    for source, page in (("r.json", "evaluate.html"), ("run.summary.json", "annotate.html")):
+        result = runner.invoke(app, ["report", str(tmp / source), "-o", str(tmp / page)])
+        assert result.exit_code == 0, result.output
+    return tmp
+
+
+def test_the_evaluate_page_has_the_scores_plots_threshold_errors_and_stamp(pages):
+    report = json.loads((pages / "r.json").read_text())
+    page = (pages / "evaluate.html").read_text()
+    assert page.count("<svg") == 2  # the reliability diagram and the routing curve
+    for label, s in report["per_label"].items():
+        assert f"<td>{label}</td><td class=n>{100 * s['p']:.1f}</td>" in page
+    rec = report["recommended"]
+    assert (f"Auto-accept threshold {rec['threshold']:.4g}" in page) if rec else ("No threshold" in page)
+    assert "Commonest errors among the confident" in page
+    stamp = report["stamp"]
+    assert stamp["spacy"] == spacy.__version__ and f"spacy: {stamp['spacy']}" in page and str(stamp["model"]) in page
+    for fetch in ('src="http', 'href="http', "url(http", "<link", "<script", "@import"):
+        assert fetch not in page  # nothing fetched when viewed
+
+
+def test_the_annotate_page_shows_the_review_queue_with_each_spans_confidence(pages):
+    page = (pages / "annotate.html").read_text()
+    summary = json.loads((pages / "run.summary.json").read_text())
+    review = [json.loads(line) for line in (pages / "run.review.jsonl").read_text().splitlines()]
+    assert f"of {summary['review']} documents" in page and page.count('class="doc"') == min(10, len(review))
+    first = review[0]
+    assert first["text"].split()[0] in page
+    for span in first["spans"]:
+        assert f"{span['label']} {span['score']:.2f}" in page  # displaCy's label carries the confidence
+    assert 'class="entity"' in page
+
+
+def test_report_refuses_a_file_that_is_no_run(tmp_path):
+    (tmp_path / "x.json").write_text('{"a": 1}')
+    result = CliRunner().invoke(build_app(), ["report", str(tmp_path / "x.json"), "-o", str(tmp_path / "x.html")])
+    assert result.exit_code == 1 and "neither an `autolabel evaluate --output` report nor an annotate summary.json" in result.stderr
+
+
+def browser_or_skip():
+    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    if not (chromium and driver):
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI=true but chromium and chromedriver are missing (make test installs them: make browser)")
+        pytest.skip("chromium and chromedriver are not installed (make browser installs them)")
+    return chromium, driver
+
+
+@pytest.mark.parametrize("page, plots", [("evaluate.html", 2), ("annotate.html", 0)])
+def test_the_pages_render_in_headless_chromium_without_console_errors(pages, page, plots):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+
+    chromium, driver_path = browser_or_skip()
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1200,1600"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    try:
+        driver.get((pages / page).as_uri())
+        assert driver.find_element(By.TAG_NAME, "h1").text.startswith(("Evaluation of", "Annotation of"))
+        assert len(driver.find_elements(By.CSS_SELECTOR, "figure svg")) == plots
+        if page == "annotate.html":
+            marks = driver.find_elements(By.CSS_SELECTOR, "mark.entity")
+            assert marks and all(m.is_displayed() for m in marks)
+        severe = [entry for entry in driver.get_log("browser") if entry["level"] in ("SEVERE", "ERROR")]
+        assert severe == []
+        assert driver.save_screenshot(str(pages / page.replace(".html", ".png")))
+        assert (pages / page.replace(".html", ".png")).stat().st_size > 10_000
+    finally:
+        driver.quit()
