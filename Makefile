@@ -7,7 +7,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup browser demo screenshots test test-fast clean lock
+.PHONY: setup browser labelstudio demo screenshots test test-fast clean lock
 
 setup: $(STAMP)
 
@@ -66,7 +66,17 @@ browser:
 	command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
 		{ apt-get update -q && apt-get install -y -q chromium chromium-driver; }
 
-test: setup browser
+# a real Label Studio (pinned by constraints-labelstudio.txt) in a venv of its
+# own, for the end-to-end test of autolabel serve (its Django pins are its own)
+LS_VENV := .venv-labelstudio
+$(LS_VENV)/.installed: constraints-labelstudio.txt
+	test -x $(LS_VENV)/bin/python || $(PYTHON) -m venv $(LS_VENV)
+	$(LS_VENV)/bin/python -m pip install --quiet -c constraints-labelstudio.txt label-studio
+	touch $@
+
+labelstudio: $(LS_VENV)/.installed
+
+test: setup browser labelstudio
 	$(PYTEST) --slow
 
 test-fast: setup
