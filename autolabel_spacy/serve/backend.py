@@ -76,6 +76,7 @@ class Backend:
         self.configs: dict[str, LabelingConfig] = {}
         self.received = self.refused = 0
         self._lock = threading.Lock()  # one writer of the annotation files at a time
+        self._model_lock = threading.Lock()
         self._reader = blank(self.nlp.lang)
 
     # -- labeling configs -------------------------------------------------
@@ -119,7 +120,10 @@ class Backend:
             if not isinstance(text, str):
                 raise RequestError(f"task {i} (id {task.get('id') if isinstance(task, dict) else None!r}) has no {names.field!r} text in its data")
             texts.append(text)
-        return [self._prediction(doc, config) for doc in self.nlp.pipe(texts)]
+        nlp = self.nlp  # the version serving when the request came (an update may swap it meanwhile)
+        with self._model_lock:  # one tagging at a time: concurrent ones would only fight over the cores
+            docs = list(nlp.pipe(texts))
+        return [self._prediction(doc, config) for doc in docs]
 
     def _scoring(self, nlp):
         """The pipeline, set up to give what the active-learning strategy
