@@ -268,3 +268,21 @@ def test_active_learning_scores_tasks_by_selects_uncertainty_lowest_most_informa
     by_score = sorted(range(len(TEXTS)), key=lambda i: results[i]["score"])
     by_uncertainty = sorted(range(len(TEXTS)), key=lambda i: -pool[i].uncertainty)
     assert [results[i]["score"] for i in by_score] == [results[i]["score"] for i in by_uncertainty]
+
+
+def test_concurrent_requests_share_a_batch_and_each_gets_its_own_predictions(model, tmp_path):  # noqa: F811
+    from concurrent.futures import ThreadPoolExecutor
+
+    backend = Backend(model, tmp_path / "work")
+    config = parse_labeling_config(CONFIG)
+    nlp = spacy.load(model)
+    texts = [TEXTS[i % len(TEXTS)] + " " * (i // len(TEXTS)) for i in range(40)]
+    calls = []
+    real_pipe = backend.nlp.pipe
+    backend.nlp.pipe = lambda batch, **kw: (calls.append(len(batch)), real_pipe(batch, **kw))[1]
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda t: backend.predict([{"data": {"content": t}}], config)[0], texts))
+    for text, prediction in zip(texts, results):
+        expected = [(e.start_char, e.end_char, e.label_) for e in nlp(text).ents]
+        assert [(r["value"]["start"], r["value"]["end"], r["value"]["labels"][0]) for r in prediction["result"]] == expected
+    assert sum(calls) == len(texts) and len(calls) <= len(texts)  # every text tagged once, some of them together

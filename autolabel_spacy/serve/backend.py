@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Optional
 
@@ -77,6 +77,7 @@ class Backend:
         self.received = self.refused = 0
         self._lock = threading.Lock()  # one writer of the annotation files at a time
         self._model_lock = threading.Lock()
+        self._queue: list[_Pending] = []  # requests waiting to be tagged
         self._reader = blank(self.nlp.lang)
 
     # -- labeling configs -------------------------------------------------
@@ -120,10 +121,34 @@ class Backend:
             if not isinstance(text, str):
                 raise RequestError(f"task {i} (id {task.get('id') if isinstance(task, dict) else None!r}) has no {names.field!r} text in its data")
             texts.append(text)
-        nlp = self.nlp  # the version serving when the request came (an update may swap it meanwhile)
-        with self._model_lock:  # one tagging at a time: concurrent ones would only fight over the cores
-            docs = list(nlp.pipe(texts))
-        return [self._prediction(doc, config) for doc in docs]
+        return [self._prediction(doc, config) for doc in self._tag(texts)]
+
+    def _tag(self, texts: list[str]) -> list:
+        """The docs of ``texts``, tagged together with those of the requests
+        waiting meanwhile: one tagging at a time (concurrent ones would only
+        fight over the cores), and whoever tags takes every request queued,
+        so concurrent requests share one ``nlp.pipe`` batch."""
+        mine = _Pending(texts)
+        with self._lock:
+            self._queue.append(mine)
+        with self._model_lock:
+            if not mine.done:
+                with self._lock:
+                    batch, self._queue = self._queue, []
+                nlp = self.nlp  # the version serving now (an update may swap it later)
+                try:
+                    docs = list(nlp.pipe([text for pending in batch for text in pending.texts]))
+                except Exception as err:  # every request of the batch answers it
+                    for pending in batch:
+                        pending.error, pending.done = err, True
+                else:
+                    at = 0
+                    for pending in batch:
+                        pending.docs, pending.done = docs[at : at + len(pending.texts)], True
+                        at += len(pending.texts)
+        if mine.error is not None:
+            raise mine.error
+        return mine.docs
 
     def _scoring(self, nlp):
         """The pipeline, set up to give what the active-learning strategy
@@ -239,6 +264,16 @@ class Backend:
             "model_version": self.model_version, "annotations": self.received, "refused": self.refused,
             "projects": sorted(self.configs), "updating": self.updating, "last_update": self.last_update,
         }
+
+
+@dataclass
+class _Pending:
+    """One request's texts, waiting to be tagged, then its docs (or the error)."""
+
+    texts: list
+    docs: Optional[list] = None
+    error: Optional[BaseException] = None
+    done: bool = False
 
 
 def _project_id(project) -> str:
