@@ -16,6 +16,7 @@ import pytest
 import spacy
 import srsly
 from test_annotate import TEXTS, model  # noqa: F401  (the module's tiny trained pipeline)
+from test_relations import ROOT, multitask_model  # noqa: F401  (crf_ner, relations and categories, trained a little)
 
 from autolabel_spacy.serve.app import Credentials, create_app
 from autolabel_spacy.serve.backend import Backend
@@ -286,3 +287,48 @@ def test_concurrent_requests_share_a_batch_and_each_gets_its_own_predictions(mod
         expected = [(e.start_char, e.end_char, e.label_) for e in nlp(text).ents]
         assert [(r["value"]["start"], r["value"]["end"], r["value"]["labels"][0]) for r in prediction["result"]] == expected
     assert sum(calls) == len(texts) and len(calls) <= len(texts)  # every text tagged once, some of them together
+
+
+def test_start_training_updates_on_the_annotations_kept(model, tmp_path):  # noqa: F811
+    backend = Backend(model, tmp_path / "work", epochs=1)
+    c = create_app(backend).test_client()
+    assert post(c, "/webhook", {"action": "START_TRAINING", "project": {"id": 7}}, headers={}).json == {"status": "no annotations to train on"}
+    text = TEXTS[0]
+    for i in range(2):
+        body = {"action": "ANNOTATION_CREATED", "project": {"id": 7, "label_config": CONFIG},
+                "task": {"id": i, "data": {"content": text}}, "annotation": annotation(text, [(14, 22, "DISEASE"), (28, 35, "DRUG")], i)}
+        assert post(c, "/webhook", body, headers={}).status_code == 201
+    assert backend.last_update is None  # no --retrain-every: nothing started by itself
+    started = post(c, "/webhook", {"action": "START_TRAINING", "project": {"id": 7}}, headers={})
+    assert started.status_code == 200 and started.json == {"status": "update started", "annotations": 2}
+    backend.wait_for_update(120)
+    assert (backend.last_update["trained_on"], backend.last_update["held_out"]) == (1, 1)
+    again = post(c, "/train", {"annotations": [], "project": "7.0"}, headers={})  # older Label Studios call /train
+    assert again.status_code == 201 and again.json["status"] == "update started"
+    backend.wait_for_update(120)
+
+
+def test_relations_and_categories_are_predicted_in_the_configs_names(tmp_path, multitask_model):  # noqa: F811
+    backend = Backend(multitask_model, tmp_path / "work")
+    assert backend.relation_labels and backend.categories
+    full = (
+        '<View><Text name="doc" value="$body"/><Labels name="ents" toName="doc"><Label value="Chemical"/><Label value="Disease"/></Labels>'
+        + "<Relations>" + "".join(f'<Relation value="{r}"/>' for r in backend.relation_labels) + "</Relations>"
+        + '<Choices name="topic" toName="doc">' + "".join(f'<Choice value="{c}"/>' for c in backend.categories) + "</Choices></View>"
+    )
+    texts = (ROOT / "assets" / "demo" / "documents" / "raw.txt").read_text().splitlines()[:12]
+    c = create_app(backend).test_client()
+    results = post(c, "/predict", {"tasks": [{"data": {"body": t}} for t in texts], "label_config": full}, headers={}).json["results"]
+    kinds = [{r["type"] for r in p["result"]} for p in results]
+    assert all("choices" in k for k in kinds) and any("relation" in k for k in kinds)
+    for prediction in results:
+        regions = {r["id"] for r in prediction["result"] if r["type"] == "labels"}
+        for r in prediction["result"]:
+            if r["type"] == "relation":
+                assert {r["from_id"], r["to_id"]} <= regions and r["labels"][0] in backend.relation_labels and 0 <= r["score"] <= 1
+            if r["type"] == "choices":
+                assert r["from_name"] == "topic" and r["to_name"] == "doc" and r["value"]["choices"][0] in backend.categories
+    # a config without <Relations> or <Choices> gets entities only
+    plain = full[: full.index("<Relations>")] + "</View>"
+    only = post(c, "/predict", {"tasks": [{"data": {"body": t}} for t in texts], "label_config": plain}, headers={}).json["results"]
+    assert {r["type"] for p in only for r in p["result"]} == {"labels"}

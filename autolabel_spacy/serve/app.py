@@ -3,8 +3,9 @@
 Routes, as Label Studio calls them: ``GET /health`` (and ``/``), ``POST
 /setup`` (a project's labeling config), ``POST /predict`` (``{"tasks": [...],
 "label_config": ..., "project": ...}`` -> ``{"results": [prediction, ...],
-"model_version": ...}``), ``POST /webhook`` (annotation events), and ``GET
-/metrics`` (what was received).
+"model_version": ...}``), ``POST /webhook`` (annotation events, and
+``START_TRAINING``), ``POST /train`` (the same start from older Label
+Studios), and ``GET /metrics`` (what was received).
 
 Security: credentials, when configured, are required on every route but
 ``/health`` (basic auth, as in a backend URL ``http://user:pass@host``, or
@@ -103,6 +104,11 @@ def create_app(backend: Backend, credentials: Credentials = Credentials(), max_b
         if not isinstance(event, str):
             raise RequestError("a webhook needs its 'action'")
         return jsonify(backend.receive(event, data)), 201 if event in ("ANNOTATION_CREATED", "ANNOTATION_UPDATED") else 200
+
+    @app.post("/train")
+    def train():  # older Label Studios' "Start Training": the annotations already came through the webhook
+        body()
+        return jsonify(backend.train_now()), 201
 
     @app.get("/metrics")
     def metrics():

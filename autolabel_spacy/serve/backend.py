@@ -186,6 +186,8 @@ class Backend:
     def receive(self, event: str, payload: dict) -> dict:
         """``/webhook``: an annotation created or updated in Label Studio,
         checked and kept; other events are acknowledged and ignored."""
+        if event == "START_TRAINING":  # Label Studio's "Start Training" button
+            return self.train_now()
         if event not in ANNOTATION_EVENTS:
             return {"status": "ignored", "event": event}
         task, annotation = payload.get("task"), payload.get("annotation")
@@ -221,6 +223,22 @@ class Backend:
         return {"status": "kept", "annotations": self.received}
 
     # -- updates ----------------------------------------------------------
+    def train_now(self) -> dict:
+        """Start an update on the annotations kept so far, whatever
+        ``retrain_every`` says (one at a time)."""
+        with self._lock:
+            if not self.received:
+                return {"status": "no annotations to train on"}
+            if self.updating:
+                return {"status": "an update is running"}
+            self._start_update()
+        return {"status": "update started", "annotations": self.received}
+
+    def _start_update(self) -> None:
+        self._updated_at = self.received
+        self._update_thread = threading.Thread(target=self._update, name="autolabel-update", daemon=True)
+        self._update_thread.start()
+
     def _maybe_update(self) -> None:
         """Start an update in the background once ``retrain_every`` new
         annotations arrived since the last one started (one at a time;
@@ -229,9 +247,7 @@ class Backend:
             due = self.retrain_every and self.received - self._updated_at >= self.retrain_every
             if not due or self.updating:
                 return
-            self._updated_at = self.received
-            self._update_thread = threading.Thread(target=self._update, name="autolabel-update", daemon=True)
-            self._update_thread.start()
+            self._start_update()
 
     @property
     def updating(self) -> bool:
