@@ -6,6 +6,7 @@ Two schemes are used *inside* the CRF: ``BILUO`` (spaCy's own) and ``BIO``
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Iterable, Optional, Sequence
 
@@ -34,8 +35,9 @@ class TagScheme:
     def prefixes(self) -> tuple[str, ...]:
         return ("B", "I", "L", "U") if self.name == "BILUO" else ("B", "I")
 
-    @property
+    @functools.cached_property
     def tags(self) -> tuple[str, ...]:
+        """``O``, then each label's prefixed tags (``1 + label * len(prefixes) + prefix``)."""
         return ("O",) + tuple(f"{p}-{label}" for label in self.labels for p in self.prefixes)
 
     def tag_index(self) -> dict[str, int]:

@@ -158,6 +158,41 @@ def test_gradients_match_finite_differences():
     assert torch.allclose(g, crf.marginals(em.detach(), mask, params) - onehot, atol=1e-8)
 
 
+@pytest.mark.parametrize("scheme", SCHEMES, ids=["free", "BIO", "BILUO"])
+def test_partition_gradients_match_brute_force(scheme):
+    """log Z and its gradients from one forward-backward pass, with each
+    sequence's weight, against autograd through brute-force enumeration."""
+    K = 3 if scheme is None else len(scheme.tags)
+    lengths = [4, 1, 0, 3] if K <= 5 else [3, 1, 0, 2]
+    params = make_params(K, scheme, seed=13)
+    em, mask = batch(lengths, K, seed=13)
+    weights = torch.tensor([0.5, -1.0, 2.0, 1.5])
+    got = crf.log_partition_gradients(em, mask, params, weights)
+    leaves = [em.clone().requires_grad_(), params.transitions.clone().requires_grad_(),
+              params.start.clone().requires_grad_(), params.end.clone().requires_grad_()]
+    e, tr, st, en = leaves
+    p = crf.CRFParams(tr, st, en, params.allowed, params.allowed_start, params.allowed_end)
+    total = 0.0
+    for i, n in enumerate(lengths):
+        if n == 0:
+            assert got.log_z[i] == 0
+            continue
+        log_z = torch.logsumexp(torch.stack([raw_score(e[i, :n], seq, p) for seq, _ in enumerate_valid(em[i, :n], params)]), 0)
+        assert torch.allclose(got.log_z[i], log_z.detach(), atol=1e-8)
+        total = total + weights[i] * log_z
+    d_em, d_tr, d_st, d_en = torch.autograd.grad(total, leaves)
+    assert torch.allclose(got.emissions, d_em, atol=1e-8)  # zero on padding too
+    assert torch.allclose(got.transitions, d_tr, atol=1e-8)
+    assert torch.allclose(got.start, d_st, atol=1e-8)
+    assert torch.allclose(got.end, d_en, atol=1e-8)
+    # a small chunk of the pair posteriors at a time gives the same sums
+    old, crf.PAIR_CHUNK = crf.PAIR_CHUNK, 1
+    try:
+        assert torch.allclose(crf.log_partition_gradients(em, mask, params, weights).transitions, got.transitions, atol=1e-12)
+    finally:
+        crf.PAIR_CHUNK = old
+
+
 @pytest.mark.parametrize("scheme", SCHEMES[1:], ids=["BIO", "BILUO"])
 def test_segment_probabilities_match_brute_force(scheme):
     K = len(scheme.tags)

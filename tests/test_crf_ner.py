@@ -5,8 +5,13 @@ import numpy as np
 import pytest
 import spacy
 import srsly
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from spacy.tokens import Doc, DocBin
 from spacy.training import Example
+
+from autolabel_spacy.ml import crf, crf_layer
 
 DRUGS = ["aspirin", "ibuprofen", "metformin", "warfarin", "insulin"]
 DISEASES = ["diabetes", "heart failure", "lung cancer", "migraine", "type 2 diabetes"]
@@ -215,6 +220,36 @@ def test_missing_gold_tokens_are_marginalised(trained):
     assert np.isfinite(losses["crf_ner"]) and losses["crf_ner"] >= 0
 
 
+@settings(max_examples=150, deadline=None, derandomize=True)
+@given(
+    st.lists(st.tuples(st.sampled_from(["a", "bb", " ", "\n"]), st.sampled_from(["O", None, "A", "B", "C"]), st.booleans()), max_size=12),
+    st.sampled_from(["BILUO", "BIO"]),
+)
+def test_gold_tag_sets_read_from_arrays_equal_spacys_alignment(tokens, scheme_name):
+    """Entities of labels A, B (known) and C (not), runs of one label split
+    or not, missing gold (None) and whitespace tokens: the tags read from
+    the reference's arrays are those of spaCy's alignment."""
+    from autolabel_spacy.pipeline.crf_ner import aligned_gold_tag_sets, gold_tag_sets
+    from autolabel_spacy.schemes import TagScheme
+
+    vocab = spacy.blank("en").vocab
+    words = [w for w, _, _ in tokens]
+    ents, previous = [], None
+    for _, tag, new in tokens:
+        if tag in ("A", "B", "C"):
+            ents.append(("I-" if previous == tag and not new else "B-") + tag)
+        else:
+            ents.append(tag)
+        previous = tag
+    reference = Doc(vocab, words=words, ents=ents)
+    eg = Example(Doc(vocab, words=words), reference)
+    scheme = TagScheme(scheme_name, ("A", "B"))
+    assert np.array_equal(gold_tag_sets(eg, scheme), aligned_gold_tag_sets(eg, scheme))
+    # another tokenization of the same text: spaCy's alignment decides
+    split = Doc(vocab, words=["asp", "irin", "helps"], spaces=[False, True, False])
+    assert gold_tag_sets(Example(split, Doc(vocab, words=["aspirin", "helps"], ents=["B-A", "O"])), scheme) is None
+
+
 def test_normalized_loss_is_the_summed_loss_per_token():
     nlp, examples = train_tiny(TINY_EMBED, steps=0)
     ner = nlp.get_pipe("crf_ner")
@@ -231,6 +266,41 @@ def test_normalized_loss_is_the_summed_loss_per_token():
     for a, b in zip(d_summed, d_per_token):
         assert np.allclose(a / n_tokens, b, rtol=1e-5, atol=1e-9)
     assert spacy.blank("en").add_pipe("crf_ner", config={"normalize_loss": False}).cfg["normalize_loss"] is False
+
+
+def test_loss_and_gradients_are_those_of_autograd(trained):
+    """The CRF loss (log Z - log Z of the paths the gold allows, one token's
+    gold unknown) with its gradients from posteriors equals the loss
+    differentiated by autograd, for the emissions and the CRF scores."""
+    nlp, examples = trained
+    ner = nlp.get_pipe("crf_ner")
+    doc = nlp.make_doc("aspirin helps with migraine")
+    partial = Example(doc, Doc(doc.vocab, words=[t.text for t in doc], ents=["B-DRUG", "O", None, "B-DISEASE"]))
+    batch = examples[:5] + [partial]
+    emissions = ner.model.predict([eg.predicted for eg in batch])
+    gold = [ner._gold_tag_sets(eg) for eg in batch]
+    crf_model = ner._crf
+    for name in ("transitions", "start", "end"):
+        crf_model.set_grad(name, crf_model.ops.alloc(crf_model.get_param(name).shape))
+    loss, d_emissions = ner.get_loss(batch, emissions)
+    got = {name: crf_model.get_grad(name).copy() for name in ("transitions", "start", "end")}
+    params = crf_layer.get_crf_params(crf_model, dtype=torch.float64)
+    leaves = {name: getattr(params, name).clone().requires_grad_() for name in ("transitions", "start", "end")}
+    params = crf.CRFParams(**leaves, allowed=params.allowed, allowed_start=params.allowed_start, allowed_end=params.allowed_end)
+    n_tokens = sum(len(e) for e in emissions)
+    expect = 0.0
+    ems = [torch.tensor(e, dtype=torch.float64, requires_grad=True) for e in emissions]
+    for em, allowed in zip(ems, gold):
+        mask = torch.ones(1, em.shape[0], dtype=torch.bool)
+        clamped = em.masked_fill(~torch.from_numpy(allowed), crf.IMPOSSIBLE)
+        expect = expect + crf.log_partition(em[None], mask, params)[0] - crf.log_partition(clamped[None], mask, params)[0]
+    expect = expect / n_tokens
+    expect.backward()
+    assert loss == pytest.approx(expect.item(), rel=1e-9)
+    for d, em in zip(d_emissions, ems):
+        assert np.allclose(d, em.grad.numpy(), atol=1e-6)
+    for name, tensor in leaves.items():
+        assert np.allclose(got[name], tensor.grad.numpy(), atol=1e-6)
 
 
 def test_serialization_round_trips_without_pickle(trained, tmp_path):

@@ -65,6 +65,30 @@ def _apply(scores: torch.Tensor, allowed: Optional[torch.Tensor]) -> torch.Tenso
     return scores + penalty
 
 
+class _LogMatmul:
+    """``log(exp(x) @ exp(trans))`` for ``x`` ``[B, K]``, the step of the
+    forward and backward algorithms, as one matrix product: each row of
+    ``x`` is shifted by its maximum before ``exp`` (so no value exceeds 1)
+    and the shift added back after ``log``. It costs a third of a
+    ``logsumexp`` over a ``[B, K, K]`` tensor, and the CRF loops over every
+    position. A forbidden move (``IMPOSSIBLE``) has ``exp`` exactly 0; a
+    tag no allowed move reaches gets the log of the dtype's smallest normal
+    number instead of minus infinity, so nothing downstream becomes NaN."""
+
+    def __init__(self, trans: torch.Tensor) -> None:
+        self.exp_trans = trans.exp()
+        self.tiny = torch.finfo(trans.dtype).tiny
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        shift = x.amax(dim=1, keepdim=True)
+        return ((x - shift).exp() @ self.exp_trans).clamp_min(self.tiny).log() + shift
+
+    def backward(self, x: torch.Tensor) -> torch.Tensor:
+        """``log(exp(trans) @ exp(x))`` per row: the sum over the next tag."""
+        shift = x.amax(dim=1, keepdim=True)
+        return ((x - shift).exp() @ self.exp_trans.T).clamp_min(self.tiny).log() + shift
+
+
 def _check(emissions: torch.Tensor, mask: torch.Tensor, params: CRFParams) -> None:
     if emissions.dim() != 3:
         raise ValueError(f"emissions must be [B, T, K], got shape {tuple(emissions.shape)}")
@@ -95,9 +119,10 @@ def forward_scores(
         return emissions.new_zeros(B, 0, K), emissions.new_zeros(B)
     alpha = start + emissions[:, 0]  # shape: [B, K]
     alphas = [alpha]
+    step = _LogMatmul(trans)
     for t in range(1, T):
-        # shape: [B, K(from), K(to)] -> [B, K(to)]
-        nxt = torch.logsumexp(alpha.unsqueeze(2) + trans.unsqueeze(0), dim=1) + emissions[:, t]
+        # log sum_i exp(alpha(i) + trans(i, j)): [B, K(from)] -> [B, K(to)]
+        nxt = step.forward(alpha) + emissions[:, t]
         alpha = torch.where(mask[:, t].unsqueeze(1), nxt, alpha)
         alphas.append(alpha)
     log_z = torch.logsumexp(alpha + end, dim=1)  # shape: [B]
@@ -110,6 +135,64 @@ def log_partition(emissions: torch.Tensor, mask: torch.Tensor, params: CRFParams
     return forward_scores(emissions, mask, params)[1]
 
 
+@dataclass
+class PartitionGradients:
+    """log Z of each sequence and its exact gradients (see :func:`log_partition_gradients`)."""
+
+    log_z: torch.Tensor  # shape: [B]
+    emissions: torch.Tensor  # shape: [B, T, K], each sequence's scaled by its weight
+    transitions: torch.Tensor  # shape: [K, K], weighted sum over the batch
+    start: torch.Tensor  # shape: [K], weighted sum over the batch
+    end: torch.Tensor  # shape: [K], weighted sum over the batch
+
+
+# Largest number of elements of the [B, chunk, K, K] pair-posterior tensor
+# built at once when the transition gradients are summed.
+PAIR_CHUNK = 1 << 20
+
+
+def log_partition_gradients(
+    emissions: torch.Tensor, mask: torch.Tensor, params: CRFParams, weights: Optional[torch.Tensor] = None
+) -> PartitionGradients:
+    """log Z and its gradients from one forward-backward pass, with no
+    autograd graph. The gradient of log Z is a posterior: with respect to
+    ``emissions[b, t, k]`` it is ``P(y_t = k)``, to ``transitions[i, j]``
+    the expected number of ``i -> j`` steps, to ``start[k]`` and
+    ``end[k]`` the probability that the first or last tag is k. Each
+    sequence's gradients are multiplied by its ``weights[b]`` (default 1)
+    and the parameters' are summed over the batch, so a loss that is a
+    weighted sum of log partitions (such as ``log Z - log Z(gold)``) gets
+    its gradients from one call. The transition gradients are with respect
+    to the unconstrained scores (a forbidden move has probability 0)."""
+    _check(emissions, mask, params)
+    trans, _, _ = params.constrained()
+    B, T, K = emissions.shape
+    w = emissions.new_ones(B) if weights is None else weights.to(emissions.dtype)
+    if T == 0:
+        zero = emissions.new_zeros
+        return PartitionGradients(zero(B), zero(B, 0, K), zero(K, K), zero(K), zero(K))
+    with torch.no_grad():
+        alphas, log_z = forward_scores(emissions, mask, params)
+        betas = backward_scores(emissions, mask, params)
+        # sum_k exp(alpha_t(k) + beta_t(k)) is Z at every position t, so a
+        # softmax per position is exact (as in :func:`marginals`)
+        node = torch.softmax(alphas + betas, dim=2) * mask.unsqueeze(2)
+        d_emissions = node * w.view(B, 1, 1)
+        d_start = w @ node[:, 0]
+        last = (mask.sum(1) - 1).clamp(min=0)
+        d_end = w @ node[torch.arange(B), last]  # a sequence of no tokens has a zero row
+        d_trans = emissions.new_zeros(K, K)
+        # P(y_{t-1} = i, y_t = j) for t >= 1, also exact per position
+        left, right = alphas[:, :-1], emissions[:, 1:] + betas[:, 1:]
+        step_weights = mask[:, 1:] * w.view(B, 1)  # shape: [B, T-1]
+        chunk = max(1, PAIR_CHUNK // max(1, B * K * K))
+        for s in range(0, T - 1, chunk):
+            scores = left[:, s : s + chunk].unsqueeze(3) + trans + right[:, s : s + chunk].unsqueeze(2)
+            pairs = torch.softmax(scores.flatten(2), dim=2).view_as(scores)
+            d_trans += torch.einsum("bt,btij->ij", step_weights[:, s : s + chunk], pairs)
+    return PartitionGradients(log_z, d_emissions, d_trans, d_start, d_end)
+
+
 def backward_scores(emissions: torch.Tensor, mask: torch.Tensor, params: CRFParams) -> torch.Tensor:
     """Backward algorithm: ``betas[b, t, k]`` = log sum of all suffixes after
     position t given tag k at t (emission at t excluded, end score included)."""
@@ -119,9 +202,10 @@ def backward_scores(emissions: torch.Tensor, mask: torch.Tensor, params: CRFPara
         return emissions.new_zeros(B, 0, K)
     beta = end.expand(B, K)
     betas = [beta]
+    step = _LogMatmul(trans)
     for t in range(T - 2, -1, -1):
-        # shape: [B, K(from), K(to)] -> [B, K(from)]
-        nxt = torch.logsumexp(trans.unsqueeze(0) + (emissions[:, t + 1] + beta).unsqueeze(1), dim=2)
+        # log sum_j exp(trans(i, j) + emission(j) + beta(j)): [B, K(to)] -> [B, K(from)]
+        nxt = step.backward(emissions[:, t + 1] + beta)
         beta = torch.where(mask[:, t + 1].unsqueeze(1), nxt, beta)
         betas.append(beta)
     betas.reverse()

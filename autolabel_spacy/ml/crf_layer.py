@@ -2,7 +2,7 @@
 
 Its forward pass hands the emission scores through unchanged; the component
 reads the layer's parameters with :func:`get_crf_params` to compute the CRF
-loss (adding the transition gradients back with :func:`push_crf_grads`) and to
+loss (adding the transition gradients back with :func:`add_crf_grads`) and to
 decode. Keeping the scores here means thinc's optimizer updates them and
 thinc serialises them (msgpack, no pickle) like any other weight. The tag
 scheme and labels live in ``attrs`` so the constraints can be rebuilt on load.
@@ -18,7 +18,7 @@ from thinc.types import Floats2d
 
 from ..schemes import TagScheme
 from .crf import CRFParams
-from .torch_bridge import push_grads, torch_params
+from .torch_bridge import torch_params
 
 PARAM_NAMES = ["transitions", "start", "end"]
 
@@ -53,12 +53,12 @@ def forward(model: Model, X: List[Floats2d], is_train: bool):
     return X, lambda dY: dY
 
 
-def get_crf_params(layer: Model, is_train: bool = False, dtype=torch.float32) -> tuple[CRFParams, dict]:
-    """CRF parameters as torch tensors (with grads when training) and the
-    leaf tensors to hand to :func:`push_crf_grads` after ``backward``."""
-    leaves = torch_params(layer, PARAM_NAMES, is_train)
+def get_crf_params(layer: Model, dtype=torch.float32) -> CRFParams:
+    """The layer's CRF scores as torch tensors (sharing memory with the
+    thinc parameters in float32), with the scheme's constraints."""
+    leaves = torch_params(layer, PARAM_NAMES, is_train=False)
     allowed, allowed_start, allowed_end = _constraints(get_scheme(layer))
-    params = CRFParams(
+    return CRFParams(
         transitions=leaves["transitions"].to(dtype),
         start=leaves["start"].to(dtype),
         end=leaves["end"].to(dtype),
@@ -66,7 +66,6 @@ def get_crf_params(layer: Model, is_train: bool = False, dtype=torch.float32) ->
         allowed_start=allowed_start,
         allowed_end=allowed_end,
     )
-    return params, leaves
 
 
 @functools.lru_cache(maxsize=64)
@@ -80,5 +79,7 @@ def _constraints(scheme: TagScheme) -> tuple[torch.Tensor, torch.Tensor, torch.T
     )
 
 
-def push_crf_grads(layer: Model, leaves: dict) -> None:
-    push_grads(layer, leaves)
+def add_crf_grads(layer: Model, transitions: torch.Tensor, start: torch.Tensor, end: torch.Tensor) -> None:
+    """Add the loss gradients of the CRF scores to the layer's parameters."""
+    for name, grad in (("transitions", transitions), ("start", start), ("end", end)):
+        layer.inc_grad(name, layer.ops.asarray(grad.detach().to(torch.float32).numpy()))

@@ -15,7 +15,7 @@ from thinc.api import Model
 from thinc.types import Floats2d
 
 from . import crf
-from .crf_layer import get_crf_params, get_scheme, push_crf_grads
+from .crf_layer import add_crf_grads, get_crf_params, get_scheme
 from .torch_bridge import op_threads
 
 DTYPE = torch.float64
@@ -32,14 +32,23 @@ class DocPrediction:
     segment_probs: Optional[list] = None
 
 
-def _pad(emissions: Sequence[np.ndarray], K: int) -> tuple[np.ndarray, torch.Tensor]:
-    lengths = [e.shape[0] for e in emissions]
-    T = max(lengths, default=0)
-    padded = np.zeros((len(emissions), T, K), dtype="float32")
-    for i, e in enumerate(emissions):
-        padded[i, : e.shape[0]] = e
-    mask = torch.arange(T).unsqueeze(0) < torch.tensor(lengths).unsqueeze(1)
-    return padded, mask
+def _pad(arrays: Sequence[np.ndarray], K: int, dtype="float32") -> tuple[np.ndarray, torch.Tensor]:
+    """``[n_i, K]`` arrays as one zero-padded ``[B, T, K]`` array (one
+    scatter, no loop over the docs) and the ``[B, T]`` mask of real tokens."""
+    lengths = np.fromiter((a.shape[0] for a in arrays), dtype=np.int64, count=len(arrays))
+    T = int(lengths.max(initial=0))
+    padded = np.zeros((len(arrays), T, K), dtype=dtype)
+    mask = np.arange(T)[None, :] < lengths[:, None]
+    if lengths.sum():
+        padded[mask] = np.concatenate([np.asarray(a) for a in arrays], axis=0)
+    return padded, torch.from_numpy(mask)
+
+
+def _unpad(padded: np.ndarray, mask: torch.Tensor) -> List[np.ndarray]:
+    """The inverse of :func:`_pad`: one ``[n_i, K]`` array per doc (views
+    of one contiguous array)."""
+    lengths = mask.sum(1).numpy()
+    return np.split(np.ascontiguousarray(padded[mask.numpy()]), np.cumsum(lengths)[:-1])
 
 
 @op_threads()
@@ -49,24 +58,28 @@ def crf_loss(
     """NLL of the gold tag sets (one bool ``[n_tokens, n_tags]`` per doc,
     several True values where the gold tag is unknown), summed over the docs,
     or divided by the batch's number of tokens if ``per_token``; the emission
-    gradients, and the transition gradients pushed into ``layer``."""
+    gradients, and the transition gradients added to ``layer``.
+
+    The loss is ``log Z - log Z(gold)``, the second partition function over
+    the paths the gold allows (the other tags' emissions made impossible).
+    Both come from one forward-backward pass over the batch stacked twice,
+    and so do their gradients (posteriors: see
+    :func:`crf.log_partition_gradients`), without an autograd graph."""
     K = layer.get_dim("nO")
     padded, mask = _pad(emissions, K)
-    em32 = torch.from_numpy(padded).requires_grad_()
-    params, leaves = get_crf_params(layer, is_train=True, dtype=DTYPE)
-    em = em32.to(DTYPE)
-    allowed = torch.ones(em.shape, dtype=torch.bool)
-    for i, g in enumerate(gold):
-        allowed[i, : g.shape[0]] = torch.from_numpy(g)
-    clamped = em.masked_fill(~allowed, crf.IMPOSSIBLE)
-    loss = (crf.log_partition(em, mask, params) - crf.log_partition(clamped, mask, params)).sum()
-    if per_token:
-        loss = loss / max(1, int(mask.sum()))
-    loss.backward()
-    push_crf_grads(layer, leaves)
-    grad = em32.grad.numpy()
-    d_emissions = [grad[i, : e.shape[0]].copy() for i, e in enumerate(emissions)]
-    return float(loss.item()), d_emissions
+    allowed, _ = _pad(gold, K, dtype=bool)
+    em = torch.from_numpy(padded).to(DTYPE)
+    clamped = em.masked_fill(~torch.from_numpy(allowed), crf.IMPOSSIBLE)
+    B = len(emissions)
+    scale = 1.0 / max(1, int(mask.sum())) if per_token else 1.0
+    weights = torch.cat([em.new_full((B,), scale), em.new_full((B,), -scale)])
+    params = get_crf_params(layer, dtype=DTYPE)
+    grads = crf.log_partition_gradients(torch.cat([em, clamped]), torch.cat([mask, mask]), params, weights)
+    loss = scale * float((grads.log_z[:B] - grads.log_z[B:]).sum())
+    # the gold's partition depends on the emissions it allows only
+    d_em = grads.emissions[:B] + grads.emissions[B:] * torch.from_numpy(allowed)
+    add_crf_grads(layer, grads.transitions, grads.start, grads.end)
+    return loss, _unpad(d_em.to(torch.float32).numpy(), mask)
 
 
 def _scaled(params: crf.CRFParams, temperature: float) -> crf.CRFParams:
@@ -89,7 +102,7 @@ def viterbi_spans(layer: Model, emissions: List[Floats2d]):
     scheme = get_scheme(layer)
     padded, mask = _pad(emissions, len(scheme.tags))
     em = torch.from_numpy(padded).to(DTYPE)
-    params, _ = get_crf_params(layer, dtype=DTYPE)
+    params = get_crf_params(layer, dtype=DTYPE)
     with torch.no_grad():
         best, best_score = crf.viterbi(em, mask, params)
     spans = [
@@ -114,7 +127,7 @@ def posteriors(
     scheme = get_scheme(layer)
     padded, mask = _pad(emissions, len(scheme.tags))
     em = torch.from_numpy(padded).to(DTYPE) / temperature
-    params = _scaled(get_crf_params(layer, dtype=DTYPE)[0], temperature)
+    params = _scaled(get_crf_params(layer, dtype=DTYPE), temperature)
     rows = [[i, s, t, *scheme.segment(s, t, label)] for i, doc_spans in enumerate(spans) for s, t, label in doc_spans]
     with torch.no_grad():
         alphas, log_z = crf.forward_scores(em, mask, params)

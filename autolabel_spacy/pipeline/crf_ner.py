@@ -4,6 +4,7 @@ from itertools import islice
 from typing import Callable, Iterable, List, Optional, Sequence
 
 import numpy as np
+from spacy.attrs import ENT_IOB, ENT_TYPE, IDX, IS_SPACE, ORTH, SPACY
 from spacy.language import Language
 from spacy.tokens import Doc, Span, SpanGroup
 from spacy.training import Example, validate_get_examples
@@ -21,8 +22,10 @@ from ..ml import crf_layer, decoding
 from ..ml.decoding import DocPrediction
 from ..ml.models import DEFAULT_TOK2VEC_CONFIG
 from ..ml.torch_bridge import check_threads, threads_for_ops
+from ..schemes import TagScheme
 
 MARGINALS_KEY = "autolabel_marginals"
+_TOKENS = [ORTH, IDX, SPACY]  # the same arrays: the same tokens of the same text
 
 default_model_config = """
 [model]
@@ -250,21 +253,9 @@ class CRFEntityRecognizer(GradientPipe):
 
     def _gold_tag_sets(self, eg: Example) -> np.ndarray:
         """Bool ``[n_tokens, n_tags]``: which tags each token's gold allows."""
-        tags = self.tags
-        index = {t: i for i, t in enumerate(tags)}
         scheme = crf_layer.get_scheme(self._crf)
-        allowed = np.ones((len(eg.predicted), len(tags)), dtype=bool)
-        for i, tag in enumerate(eg.get_aligned_ner()):
-            if tag is None or tag == "-":
-                continue  # unknown: any tag
-            if tag != "O" and tag.split("-", 1)[1] not in self.cfg["labels"]:
-                tag = "O"  # a label this component does not predict
-            if scheme.name == "BIO" and tag != "O":
-                prefix, label = tag.split("-", 1)
-                tag = ("B-" if prefix in ("B", "U") else "I-") + label
-            allowed[i] = False
-            allowed[i, index[tag]] = True
-        return allowed
+        same = gold_tag_sets(eg, scheme)
+        return same if same is not None else aligned_gold_tag_sets(eg, scheme)
 
     # -- prediction --------------------------------------------------------
     def predict(self, docs: Iterable[Doc]) -> List[DocPrediction]:
@@ -358,7 +349,8 @@ class CRFEntityRecognizer(GradientPipe):
             return self._calibrate(examples, batch_size)
 
     def _calibrate(self, examples: Iterable[Example], batch_size: int) -> dict:
-        examples = [eg for eg in examples if len(eg.predicted)]
+        # in batches of similar length: the CRF loops over a batch's longest doc
+        examples = sorted((eg for eg in examples if len(eg.predicted)), key=lambda eg: len(eg.predicted))
         batches = []
         correct: list = []
         for i in range(0, len(examples), batch_size):
@@ -382,6 +374,67 @@ class CRFEntityRecognizer(GradientPipe):
         temperature = best_temperature(probs_at, correct) if correct else 1.0
         self.cfg["temperature"] = temperature
         return {"temperature": temperature, "log_loss_before": before, "log_loss_after": log_loss(probs_at(temperature), correct), "spans": len(correct)}
+
+
+# spaCy's ENT_IOB codes
+_MISSING, _INSIDE, _OUTSIDE, _BEGIN = 0, 1, 2, 3
+
+
+def gold_tag_sets(eg: Example, scheme: TagScheme) -> Optional[np.ndarray]:
+    """Bool ``[n_tokens, n_tags]``: which of ``scheme``'s tags each token's
+    gold allows (every tag where the gold is missing, except on whitespace
+    tokens, which are O), read from the reference's entity arrays at once;
+    None when the two docs are not tokenized alike (spaCy's alignment then
+    gives the tags). The same tags as ``Example.get_aligned_ner``, without a
+    Python object per token: this runs for every training doc of every
+    epoch. A label the scheme does not know is O."""
+    x, y = eg.predicted, eg.reference
+    if len(x) != len(y):
+        return None
+    xs = x.to_array(_TOKENS + [IS_SPACE])
+    ys = y.to_array(_TOKENS + [ENT_IOB, ENT_TYPE])
+    if not np.array_equal(xs[:, :3], ys[:, :3]):
+        return None
+    n, K = len(x), len(scheme.tags)
+    iob, types = ys[:, 3], ys[:, 4]
+    if not iob.any():  # no entity annotation at all
+        return np.ones((n, K), dtype=bool)
+    begin = iob == _BEGIN
+    ent = begin | (iob == _INSIDE)
+    label = np.full(n, -1, dtype=np.int64)
+    if ent.any():
+        label_ids = {y.vocab.strings[name]: i for i, name in enumerate(scheme.labels)}
+        label[ent] = [label_ids.get(int(t), -1) for t in types[ent]]
+    ent &= label >= 0
+    inside_next = np.append(iob[1:] == _INSIDE, False)
+    if scheme.name == "BILUO":
+        prefix = np.where(begin, np.where(inside_next, 0, 3), np.where(inside_next, 1, 2))  # B U I L
+    else:
+        prefix = np.where(begin, 0, 1)  # B I
+    tag = np.zeros(n, dtype=np.int64)  # O
+    tag[ent] = 1 + label[ent] * len(scheme.prefixes) + prefix[ent]
+    allowed = np.zeros((n, K), dtype=bool)
+    allowed[np.arange(n), tag] = True
+    allowed[(iob == _MISSING) & (xs[:, 3] == 0)] = True  # unknown, unless whitespace
+    return allowed
+
+
+def aligned_gold_tag_sets(eg: Example, scheme: TagScheme) -> np.ndarray:
+    """:func:`gold_tag_sets` for any two tokenizations: from spaCy's
+    alignment of the gold entities to the predicted tokens."""
+    index = {t: i for i, t in enumerate(scheme.tags)}
+    allowed = np.ones((len(eg.predicted), len(scheme.tags)), dtype=bool)
+    for i, tag in enumerate(eg.get_aligned_ner()):
+        if tag is None or tag == "-":
+            continue  # unknown: any tag
+        if tag != "O" and tag.split("-", 1)[1] not in scheme.labels:
+            tag = "O"  # a label this component does not predict
+        if scheme.name == "BIO" and tag != "O":
+            prefix, label = tag.split("-", 1)
+            tag = ("B-" if prefix in ("B", "U") else "I-") + label
+        allowed[i] = False
+        allowed[i, index[tag]] = True
+    return allowed
 
 
 def sentence_ranges(doc: Doc) -> list[tuple[int, int]]:
