@@ -4,14 +4,15 @@ Dividing every CRF score (emissions, transitions, start, end) by a
 temperature T leaves the Viterbi path unchanged but sharpens (T < 1) or
 flattens (T > 1) the posteriors. T is chosen to minimise the log-loss of
 "this predicted span is exactly right" on held-out examples, the proper
-scoring rule behind calibration. In training it runs before each checkpoint
-is saved (``[training.before_to_disk]``), so ``model-best`` is calibrated on
-the dev set.
+scoring rule behind calibration. In training it runs before a checkpoint
+is saved (``[training.before_to_disk]``): the best ones and the final one,
+so ``model-best`` and the final ``model-last`` are calibrated on the dev
+set.
 """
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable, List, Sequence, Union
+from typing import Callable, List, Optional, Sequence, Union
 
 import numpy as np
 from spacy.training import Corpus
@@ -51,11 +52,12 @@ def make_calibrate_before_save(path: Path, component: Union[str, List[str]] = "c
     """``autolabel.calibrate_before_save.v1``: fit the temperature of
     ``component`` (a name, or a list of names: ``crf_ner`` and
     ``entity_relations`` of a multi-task pipeline) on the DocBin at ``path``
-    each time a checkpoint is saved."""
+    when a checkpoint that needs it is saved (:class:`CheckpointWatch`)."""
     names = [component] if isinstance(component, str) else list(component)
+    watch = CheckpointWatch()
 
     def before_to_disk(nlp):
-        if not path:
+        if not path or not watch.needs_calibration(nlp):
             return nlp
         examples = list(Corpus(path, limit=limit)(nlp))
         for name in names:
@@ -63,6 +65,43 @@ def make_calibrate_before_save(path: Path, component: Union[str, List[str]] = "c
         return nlp
 
     return before_to_disk
+
+
+class CheckpointWatch:
+    """Which checkpoints of ``spacy train`` are worth calibrating.
+
+    spaCy's loop saves ``model-last`` after every evaluation, copies it to
+    ``model-best`` when its score is the best so far, and saves
+    ``model-last`` once more when training ends. Calibrating costs a pass of
+    the pipeline over the dev set and a forward-backward pass per
+    temperature tried, so it is done for the saves that last: a best
+    checkpoint (a score at least the best before it: the copy spaCy keeps)
+    and the final save. A ``model-last`` of a worse evaluation keeps the
+    temperature fitted before it; the final save overwrites it.
+
+    The loop gives ``before_to_disk`` only the pipeline: each evaluation puts
+    a new ``nlp.meta["performance"]`` dict with its scores, so a save that
+    finds the same dict as the one before is the final one, and one with no
+    scores is not in a training loop (it is always calibrated)."""
+
+    def __init__(self) -> None:
+        self.performance = None
+        self.best: Optional[float] = None
+
+    def needs_calibration(self, nlp) -> bool:
+        performance = nlp.meta.get("performance")
+        if not isinstance(performance, dict) or not performance or performance is self.performance:
+            return True
+        self.performance = performance
+        weights = nlp.config["training"]["score_weights"]
+        score = sum(
+            performance[key] * weight for key, weight in weights.items()
+            if weight is not None and isinstance(performance.get(key), (int, float))
+        )
+        if self.best is not None and score < self.best:
+            return False
+        self.best = score
+        return True
 
 
 def calibrate(nlp, component: str, examples: list) -> dict:

@@ -3,7 +3,7 @@ import pytest
 import spacy
 
 from autolabel_spacy import evaluation
-from autolabel_spacy.calibration import best_temperature, calibrate, log_loss
+from autolabel_spacy.calibration import CheckpointWatch, best_temperature, calibrate, log_loss
 
 
 def test_golden_section_recovers_the_true_temperature():
@@ -43,6 +43,26 @@ def test_calibrate_sets_a_temperature_that_keeps_predictions(tmp_path):
     assert after == before  # temperature never changes the decoded spans
     nlp.to_disk(tmp_path / "m")
     assert spacy.load(tmp_path / "m").get_pipe("crf_ner").cfg["temperature"] == result["temperature"]
+
+
+def test_only_the_best_and_the_final_checkpoints_are_calibrated():
+    """As spaCy's training loop saves: a new performance dict per
+    evaluation, weighted by the training score weights; then the final save
+    with the last evaluation's dict."""
+    nlp = spacy.blank("en")
+    nlp.config["training"]["score_weights"] = {"ents_f": 0.5, "ents_p": 0.5, "ents_per_type": None}
+    watch = CheckpointWatch()
+    assert watch.needs_calibration(nlp)  # no scores: not in a training loop
+    evaluations = [(0.4, 0.4), (0.2, 0.4), (0.6, 0.4), (0.4, 0.6), (0.8, 0.0)]
+    saved = []
+    for f, p in evaluations:
+        nlp.meta["performance"] = {"ents_f": f, "ents_p": p, "ents_per_type": {"X": {}}, "crf_ner_loss": 3.0}
+        saved.append(watch.needs_calibration(nlp))
+    # scores 0.4, 0.3, 0.5, 0.5 (a tie is a best, as spaCy copies it), 0.4
+    assert saved == [True, False, True, True, False]
+    assert watch.needs_calibration(nlp)  # the final save: same scores as the last save
+    nlp.meta["performance"] = {"ents_f": 0.1, "ents_p": 0.1}
+    assert not watch.needs_calibration(nlp)
 
 
 def test_recommended_threshold_is_the_lowest_that_reaches_the_target():
