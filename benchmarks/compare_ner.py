@@ -9,8 +9,10 @@ runs after a warm-up — with a baseline, both pipelines are timed in one
 process with their runs interleaved — and peak memory) plus the calibration of ``crf_ner``'s span
 confidences, and writes it as JSON and Markdown under ``--out``. With
 ``--seeds``, each seed is a run of its own (folder and table ``...-seedN``)
-and a summary table ``...-seeds.md`` gives the F1 difference and speed ratio
-per seed and their medians.
+and a summary table ``...-seeds.md`` gives the F1 difference, the training
+time ratio and the tagging speed ratio per seed and their medians. Run the
+seeds one at a time (``--jobs 1``, the default) for training times: two
+trainings at once on a small machine slow each other unevenly.
 
 The spaCy ``ner`` config is derived from the ``crf_ner`` config by swapping
 the component, so everything else (tok2vec, training loop, batches, seed,
@@ -311,7 +313,8 @@ def markdown(result: dict) -> str:
         crf, ner = result["rows"]
         lines += [
             "",
-            f"crf_ner − ner: F1 {crf['f'] - ner['f']:+.2f}; speed ratio crf_ner/ner "
+            f"crf_ner − ner: F1 {crf['f'] - ner['f']:+.2f}; training time ratio crf_ner/ner "
+            f"{crf['train_seconds'] / ner['train_seconds']:.2f}; tagging speed ratio crf_ner/ner "
             f"{crf['words_per_second'] / ner['words_per_second']:.2f}",
         ]
     return "\n".join(lines) + "\n"
@@ -411,8 +414,9 @@ def seeds_markdown(results: list[dict]) -> str:
         "",
     ]
     if baseline:
-        lines += ["| seed | crf_ner F1 | spacy_ner F1 | crf_ner − ner | speed ratio crf_ner/ner | commit |",
-                  "|---:|---:|---:|---:|---:|---|"]
+        lines += ["| seed | crf_ner F1 | spacy_ner F1 | crf_ner − ner | training time ratio crf_ner/ner | "
+                  "tagging speed ratio crf_ner/ner | commit |",
+                  "|---:|---:|---:|---:|---:|---:|---|"]
     else:
         lines += ["| seed | crf_ner P | R | F1 | commit |", "|---:|---:|---:|---:|---|"]
     table = []
@@ -420,7 +424,10 @@ def seeds_markdown(results: list[dict]) -> str:
         crf = r["rows"][0]
         if baseline:
             ner = r["rows"][1]
-            table.append((crf["f"], ner["f"], crf["f"] - ner["f"], crf["words_per_second"] / ner["words_per_second"]))
+            table.append((
+                crf["f"], ner["f"], crf["f"] - ner["f"], crf["train_seconds"] / ner["train_seconds"],
+                crf["words_per_second"] / ner["words_per_second"],
+            ))
         else:
             table.append((crf["p"], crf["r"], crf["f"]))
     for r, values in zip(results, table):
@@ -440,8 +447,8 @@ def commit_cell(result: dict) -> str:
 def format_values(values: tuple, baseline: bool) -> str:
     if not baseline:
         return " | ".join(f"{v:.2f}" for v in values)
-    crf_f, ner_f, diff, ratio = values
-    return f"{crf_f:.2f} | {ner_f:.2f} | {diff:+.2f} | {ratio:.2f}"
+    crf_f, ner_f, diff, train_ratio, speed_ratio = values
+    return f"{crf_f:.2f} | {ner_f:.2f} | {diff:+.2f} | {train_ratio:.2f} | {speed_ratio:.2f}"
 
 
 def add_seed_options(parser: argparse.ArgumentParser) -> None:

@@ -67,17 +67,21 @@ def test_gazetteer_ablation_only_adds_the_vocabulary(name):
 
 
 def test_seed_summary_gives_each_seed_and_the_medians():
-    def run(seed, crf_f, ner_f, crf_wps, ner_wps):
-        rows = [{"model": "crf_ner", "f": crf_f, "words_per_second": crf_wps},
-                {"model": "spacy_ner", "f": ner_f, "words_per_second": ner_wps}]
+    def run(seed, crf_f, ner_f, crf_wps, ner_wps, crf_s, ner_s):
+        rows = [{"model": "crf_ner", "f": crf_f, "words_per_second": crf_wps, "train_seconds": crf_s},
+                {"model": "spacy_ner", "f": ner_f, "words_per_second": ner_wps, "train_seconds": ner_s}]
         return {"dataset": "ncbi_disease", "config": "crf_fast.cfg", "epochs": 10, "seed": seed, "rows": rows}
 
-    md = seeds_markdown([run(0, 80.0, 79.0, 100, 100), run(1, 78.0, 80.0, 90, 100), run(2, 81.0, 79.5, 120, 100)])
+    md = seeds_markdown([
+        run(0, 80.0, 79.0, 100, 100, 500, 400), run(1, 78.0, 80.0, 90, 100, 400, 400), run(2, 81.0, 79.5, 120, 100, 300, 400),
+    ])
     lines = md.splitlines()
     assert lines[0].endswith("seeds 0, 1, 2")
-    assert "| 1 | 78.00 | 80.00 | -2.00 | 0.90 | unknown |" in lines
-    # medians of each column, not the columns of a median run: F1 80.0 and 79.5, difference +1.0, speed 1.0
-    assert lines[-1] == "| median | 80.00 | 79.50 | +1.00 | 1.00 | |"
+    assert "training time ratio crf_ner/ner" in lines[2]
+    assert "| 1 | 78.00 | 80.00 | -2.00 | 1.00 | 0.90 | unknown |" in lines
+    # medians of each column, not the columns of a median run: F1 80.0 and
+    # 79.5, difference +1.0, training time 1.0 (1.25, 1.0, 0.75), speed 1.0
+    assert lines[-1] == "| median | 80.00 | 79.50 | +1.00 | 1.00 | 1.00 | |"
 
 
 def test_seed_summary_without_baseline_gives_precision_recall_f1_and_commits():
