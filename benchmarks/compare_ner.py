@@ -248,7 +248,15 @@ def train(cfg_path: Path, out_dir: Path, paths: dict, args) -> dict:
     """``spacy train`` of the config at ``cfg_path`` into ``out_dir`` in a
     process of its own, the benchmark's budget (``--epochs`` epochs, no early
     stop) and seed; returns its wall time and peak memory."""
-    overrides = {
+    overrides = json.dumps(training_overrides(paths, args))
+    return run_worker(["_train", str(cfg_path), str(out_dir), overrides], out_dir.parent / f"{out_dir.name}.train.log")
+
+
+def training_overrides(paths: dict, args) -> dict:
+    """The ``spacy train`` settings of a benchmark run: its corpus, seed and
+    budget (``--epochs`` epochs, no early stop, an evaluation every
+    ``--eval-frequency`` steps)."""
+    return {
         "paths.train": paths["train"],
         "paths.dev": paths["dev"],
         "system.seed": args.seed,
@@ -257,7 +265,6 @@ def train(cfg_path: Path, out_dir: Path, paths: dict, args) -> dict:
         "training.patience": 0,
         "training.eval_frequency": args.eval_frequency,
     }
-    return run_worker(["_train", str(cfg_path), str(out_dir), json.dumps(overrides)], out_dir.parent / f"{out_dir.name}.train.log")
 
 
 def retrained_row(name: str, config_text: str, work: Path) -> dict | None:

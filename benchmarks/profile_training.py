@@ -27,6 +27,7 @@ from autolabel_spacy.ml import crf, decoding
 from autolabel_spacy.pipeline import crf_ner
 from benchmarks.compare_ner import (
     DATASETS, add_set_option, argument_parser, baseline_config, config_name, convert, for_language, read_config,
+    training_overrides,
 )
 from benchmarks.report import write_tables
 
@@ -38,7 +39,8 @@ class Timers:
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
         self.calls: dict[str, int] = {}
-        self._stack: list[list] = []  # [part, time spent in parts inside it]
+        # [part, time spent in parts inside it]; the first is the root, outside every part
+        self._stack: list[list] = [["", 0.0]]
 
     def add(self, part: str, seconds: float) -> None:
         self.seconds[part] = self.seconds.get(part, 0.0) + seconds
@@ -54,10 +56,13 @@ class Timers:
                 spent = time.perf_counter() - start
                 _, inner = self._stack.pop()
                 self.add(part, spent - inner)
-                if self._stack:
-                    self._stack[-1][1] += spent
+                self._stack[-1][1] += spent
 
         return timed
+
+    def timed(self) -> float:
+        """Seconds spent in the outermost timed calls: all the timed parts together."""
+        return self._stack[0][1]
 
     def wrap_update(self, forward: str, backward: str, func):
         """A thinc model's forward function, its forward and its backprop timed apart."""
@@ -108,22 +113,15 @@ def profile(config_text: str, paths: dict, args, work: Path, name: str) -> dict:
     timers = Timers()
     cfg_path = work / f"{name}.cfg"
     cfg_path.write_text(config_text)
-    overrides = {
-        "paths.train": paths["train"], "paths.dev": paths["dev"], "system.seed": args.seed,
-        "training.max_epochs": args.epochs, "training.max_steps": 0, "training.patience": 0,
-        "training.eval_frequency": args.eval_frequency,
-    }
     with ExitStack() as stack:
         for target, attr, part in PARTS:
             stack.enter_context(patched(target, attr, timers.wrap(part, getattr(target, attr))))
         stack.enter_context(patched(Language, "update", _with_model_timers(timers, Language.update)))
         start = time.perf_counter()
-        timers._stack.append(["", 0.0])
-        spacy.cli.train.train(cfg_path, work / name, overrides=overrides)
+        spacy.cli.train.train(cfg_path, work / name, overrides=training_overrides(paths, args))
         wall = time.perf_counter() - start
-    timed = timers._stack.pop()[1]
     parts = dict(timers.seconds)
-    parts["other (corpus reading, batching, the loop; ner: its state machine)"] = wall - timed
+    parts["other (corpus reading, batching, the loop; ner: its state machine)"] = wall - timers.timed()
     return {"model": name, "wall_seconds": wall, "parts": dict(sorted(parts.items(), key=lambda kv: -kv[1])), "calls": timers.calls}
 
 

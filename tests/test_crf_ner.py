@@ -245,9 +245,15 @@ def test_gold_tag_sets_read_from_arrays_equal_spacys_alignment(tokens, scheme_na
     eg = Example(Doc(vocab, words=words), reference)
     scheme = TagScheme(scheme_name, ("A", "B"))
     assert np.array_equal(gold_tag_sets(eg, scheme), aligned_gold_tag_sets(eg, scheme))
-    # another tokenization of the same text: spaCy's alignment decides
+
+
+def test_gold_tag_sets_of_another_tokenization_come_from_spacys_alignment():
+    from autolabel_spacy.pipeline.crf_ner import gold_tag_sets
+    from autolabel_spacy.schemes import TagScheme
+
+    vocab = spacy.blank("en").vocab
     split = Doc(vocab, words=["asp", "irin", "helps"], spaces=[False, True, False])
-    assert gold_tag_sets(Example(split, Doc(vocab, words=["aspirin", "helps"], ents=["B-A", "O"])), scheme) is None
+    assert gold_tag_sets(Example(split, Doc(vocab, words=["aspirin", "helps"], ents=["B-A", "O"])), TagScheme("BILUO", ("A",))) is None
 
 
 def test_normalized_loss_is_the_summed_loss_per_token():

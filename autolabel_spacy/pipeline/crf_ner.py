@@ -376,8 +376,8 @@ class CRFEntityRecognizer(GradientPipe):
         return {"temperature": temperature, "log_loss_before": before, "log_loss_after": log_loss(probs_at(temperature), correct), "spans": len(correct)}
 
 
-# spaCy's ENT_IOB codes
-_MISSING, _INSIDE, _OUTSIDE, _BEGIN = 0, 1, 2, 3
+# spaCy's ENT_IOB codes (2 is O)
+_MISSING, _INSIDE, _BEGIN = 0, 1, 3
 
 
 def gold_tag_sets(eg: Example, scheme: TagScheme) -> Optional[np.ndarray]:
@@ -407,10 +407,11 @@ def gold_tag_sets(eg: Example, scheme: TagScheme) -> Optional[np.ndarray]:
         label[ent] = [label_ids.get(int(t), -1) for t in types[ent]]
     ent &= label >= 0
     inside_next = np.append(iob[1:] == _INSIDE, False)
-    if scheme.name == "BILUO":
-        prefix = np.where(begin, np.where(inside_next, 0, 3), np.where(inside_next, 1, 2))  # B U I L
+    at = {p: i for i, p in enumerate(scheme.prefixes)}
+    if scheme.name == "BILUO":  # an entity's last token is the one no I- token follows
+        prefix = np.where(begin, np.where(inside_next, at["B"], at["U"]), np.where(inside_next, at["I"], at["L"]))
     else:
-        prefix = np.where(begin, 0, 1)  # B I
+        prefix = np.where(begin, at["B"], at["I"])
     tag = np.zeros(n, dtype=np.int64)  # O
     tag[ent] = 1 + label[ent] * len(scheme.prefixes) + prefix[ent]
     allowed = np.zeros((n, K), dtype=bool)
