@@ -67,11 +67,13 @@ browser:
 		{ apt-get update -q && apt-get install -y -q chromium chromium-driver; }
 
 # a real Label Studio (pinned by constraints-labelstudio.txt) in a venv of its
-# own, for the end-to-end test of autolabel serve (its Django pins are its own)
+# own, for the end-to-end test of autolabel serve (its Django pins are its own),
+# with label-studio-sdk for scripting a project; start it as README says
+# (LATEST_VERSION_CHECK=false SENTRY_DSN= COLLECT_ANALYTICS=false: nothing leaves the machine)
 LS_VENV := .venv-labelstudio
 $(LS_VENV)/.installed: constraints-labelstudio.txt
 	test -x $(LS_VENV)/bin/python || $(PYTHON) -m venv $(LS_VENV)
-	$(LS_VENV)/bin/python -m pip install --quiet -c constraints-labelstudio.txt label-studio
+	$(LS_VENV)/bin/python -m pip install --quiet -c constraints-labelstudio.txt label-studio label-studio-sdk
 	touch $@
 
 labelstudio: $(LS_VENV)/.installed

@@ -20,7 +20,7 @@ from test_relations import ROOT, multitask_model  # noqa: F401  (crf_ner, relati
 
 from autolabel_spacy.serve.app import Credentials, create_app
 from autolabel_spacy.serve.backend import Backend
-from autolabel_spacy.serve.labeling_config import LabelingConfigError, parse_labeling_config
+from autolabel_spacy.formats.labelstudio_config import LabelingConfigError, parse_labeling_config
 from autolabel_spacy.workflow.importer import import_annotations
 
 # a project's config with its own names: the backend must answer in them
@@ -88,7 +88,6 @@ def test_predict_answers_in_the_projects_names_with_scores_and_the_model_version
 
 
 @pytest.mark.parametrize("schema, reason", [
-    (CONFIG.replace("DISEASE", "GENE"), "labels ['GENE'] are not the model's"),
     (CONFIG.replace('toName="doc"', 'toName="body"'), "toName='body', which names no <Text> tag"),
     ("<View><Labels", "not valid XML"),
     ('<View><Text name="doc" value="$content"/></View>', "exactly one <Labels> tag"),
@@ -127,31 +126,32 @@ def annotation(text, spans, annotation_id=1):
     }
 
 
-def test_annotations_from_the_webhook_are_checked_kept_and_importable(client, tmp_path):
+def test_annotations_from_the_webhook_are_kept_as_sent_and_importable(client, tmp_path):
     c, backend = client
     project = {"id": 7, "label_config": CONFIG}
     text = TEXTS[0]  # "patients with migraine took aspirin daily ."
-    good = {"action": "ANNOTATION_CREATED", "project": project, "task": {"id": 1, "data": {"content": text}},
+    good = {"action": "ANNOTATION_CREATED", "project": project, "task": {"id": 1, "data": {"content": text}, "project": 7},
             "annotation": annotation(text, [(14, 22, "DISEASE"), (28, 35, "DRUG")])}
     response = post(c, "/webhook", good)
-    assert response.status_code == 201 and response.json == {"status": "kept", "annotations": 1}
-    # a span off token boundaries is refused with the reason, not snapped; a label outside the config too
-    for spans, reason in (([(15, 22, "DISEASE")], "token boundaries"), ([(28, 35, "GENE")], "unknown label 'GENE'")):
-        bad = dict(good, annotation=annotation(text, spans, 2))
-        refused = post(c, "/webhook", bad)
-        assert refused.status_code == 422 and reason in refused.json["error"], refused.json
-    ignored = post(c, "/webhook", {"action": "PROJECT_UPDATED", "project": project})
+    assert response.status_code == 201 and response.json["status"] == "kept" and response.json["annotations"] == 1
+    # a span off token boundaries is kept (Label Studio holds it) and listed with how to correct it in Label Studio
+    off = dict(good, task={"id": 2, "data": {"content": text}, "project": 7}, annotation=annotation(text, [(15, 22, "DISEASE")], 2))
+    kept = post(c, "/webhook", off)
+    assert kept.status_code == 201 and "token boundaries" in kept.json["not_learnt"][0]
+    assert "correct it in Label Studio" in kept.json["not_learnt"][0] and "--align" not in kept.json["not_learnt"][0]
+    assert "'migraine' [14:22]" in kept.json["not_learnt"][0]  # where the tokens are
+    ignored = post(c, "/webhook", {"action": "LABEL_LINK_CREATED", "project": project})
     assert ignored.status_code == 200 and ignored.json["status"] == "ignored"
-    assert c.get("/metrics", headers=AUTH).json["annotations"] == 1
-    assert c.get("/metrics", headers=AUTH).json["refused"] == 2
-    assert len(list(srsly.read_jsonl(backend.errors_path))) == 2
-    # what was kept is a Label Studio export `autolabel import` reads as it is
-    lines = backend.annotations_path.read_text().splitlines()
-    assert len(lines) == 1
-    assert json.loads(lines[0])["data"] == {"text": text, "meta": {"labelstudio_id": 1}}  # default names, whatever the project's
-    (tmp_path / "export.jsonl").write_text(lines[0] + "\n")
-    summary = import_annotations(tmp_path / "export.jsonl", tmp_path / "train.spacy", "labelstudio", labels=["DRUG", "DISEASE"])
-    assert (summary.imported, summary.errors, summary.entities) == (1, 0, 2)
+    metrics = c.get("/metrics", headers=AUTH).json
+    assert (metrics["annotations"], metrics["refused"]) == (2, 1)
+    (error,) = srsly.read_jsonl(backend.errors_path)
+    assert "token boundaries" in error["error"] and error["raw"]["annotations"][0]["id"] == 2
+    # kept as Label Studio sent it, in the project's names: an export `autolabel import` reads as it is
+    lines = [json.loads(line) for line in backend.annotations_path.read_text().splitlines()]
+    assert [line["annotations"] for line in lines] == [[good["annotation"]], [off["annotation"]]]
+    assert lines[0]["data"] == {"content": text}
+    summary = import_annotations(backend.annotations_path, tmp_path / "train.spacy", "labelstudio", labels=["DRUG", "DISEASE"])
+    assert (summary.imported, summary.errors, summary.entities) == (1, 1, 2)
     (doc,) = spacy.tokens.DocBin().from_disk(tmp_path / "train.spacy").get_docs(spacy.blank("en").vocab)
     assert [(e.text, e.label_) for e in doc.ents] == [("migraine", "DISEASE"), ("aspirin", "DRUG")]
 
@@ -204,58 +204,6 @@ def test_the_served_backend_answers_on_a_socket_of_this_machine(model, tmp_path)
         server.wait(timeout=30)
 
 
-def test_every_n_annotations_update_the_model_in_the_background_and_it_is_served_only_if_no_worse(model, tmp_path, monkeypatch):  # noqa: F811
-    import threading
-
-    import autolabel_spacy.serve.backend as backend_module
-
-    release = threading.Event()
-    real_update = backend_module.update
-
-    def held_update(*args, **kwargs):
-        release.wait(60)
-        return real_update(*args, **kwargs)
-
-    monkeypatch.setattr(backend_module, "update", held_update)
-    backend = Backend(model, tmp_path / "work", retrain_every=5, held_out_every=5, epochs=2)
-    c = create_app(backend).test_client()
-    first = backend.model_version
-    texts = ["patients with migraine took aspirin daily .", "warfarin is used to treat heart failure .",
-             "lung cancer improved after metformin .", "insulin is used to treat type 2 diabetes .",
-             "no diabetes was seen .", "aspirin helped the migraine ."]
-    for i, text in enumerate(texts):
-        nlp = spacy.load(model)
-        spans = [(e.start_char, e.end_char, e.label_) for e in nlp(text).ents]
-        body = {"action": "ANNOTATION_CREATED", "project": {"id": 7, "label_config": CONFIG},
-                "task": {"id": i, "data": {"content": text}}, "annotation": annotation(text, spans, i)}
-        assert post(c, "/webhook", body, headers={}).status_code == 201
-    # the fifth annotation started an update; predictions go on meanwhile, from the served model
-    assert backend.updating
-    during = post(c, "/predict", {"tasks": tasks(TEXTS[1]), "label_config": CONFIG}, headers={})
-    assert during.status_code == 200 and during.json["model_version"] == first
-    release.set()
-    backend.wait_for_update(120)
-    done = c.get("/metrics").json["last_update"]
-    assert (done["trained_on"], done["held_out"]) == (4, 1)  # the annotations when it started: the fifth held out
-    assert done["adopted"] == (done["updated_f"] >= done["served_f"])
-    after = post(c, "/predict", {"tasks": tasks(TEXTS[1]), "label_config": CONFIG}, headers={}).json["model_version"]
-    if done["adopted"]:
-        assert after == first + "+v2" and (tmp_path / "work" / "models" / "v2" / "config.cfg").is_file()
-    else:
-        assert after == first and not (tmp_path / "work" / "models").exists()
-
-
-def test_held_out_split_holds_every_nth_and_at_least_one():
-    from autolabel_spacy.serve.updates import held_out_split
-
-    docs = [spacy.blank("en")(str(i)) for i in range(7)]
-    train, held = held_out_split(docs, 3)
-    assert [d.text for d in held] == ["2", "5"] and [d.text for d in train] == ["0", "1", "3", "4", "6"]
-    train, held = held_out_split(docs[:2], 5)
-    assert [d.text for d in held] == ["1"] and [d.text for d in train] == ["0"]
-    assert held_out_split(docs[:1], 5) == ([docs[0]], [])
-
-
 @pytest.mark.parametrize("strategy", ["least_confidence", "margin", "entropy"])
 def test_active_learning_scores_tasks_by_selects_uncertainty_lowest_most_informative(model, tmp_path, strategy):  # noqa: F811
     from autolabel_spacy.workflow.select import score_pool
@@ -289,25 +237,6 @@ def test_concurrent_requests_share_a_batch_and_each_gets_its_own_predictions(mod
     assert sum(calls) == len(texts) and len(calls) <= len(texts)  # every text tagged once, some of them together
 
 
-def test_start_training_updates_on_the_annotations_kept(model, tmp_path):  # noqa: F811
-    backend = Backend(model, tmp_path / "work", epochs=1)
-    c = create_app(backend).test_client()
-    assert post(c, "/webhook", {"action": "START_TRAINING", "project": {"id": 7}}, headers={}).json == {"status": "no annotations to train on"}
-    text = TEXTS[0]
-    for i in range(2):
-        body = {"action": "ANNOTATION_CREATED", "project": {"id": 7, "label_config": CONFIG},
-                "task": {"id": i, "data": {"content": text}}, "annotation": annotation(text, [(14, 22, "DISEASE"), (28, 35, "DRUG")], i)}
-        assert post(c, "/webhook", body, headers={}).status_code == 201
-    assert backend.last_update is None  # no --retrain-every: nothing started by itself
-    started = post(c, "/webhook", {"action": "START_TRAINING", "project": {"id": 7}}, headers={})
-    assert started.status_code == 200 and started.json == {"status": "update started", "annotations": 2}
-    backend.wait_for_update(120)
-    assert (backend.last_update["trained_on"], backend.last_update["held_out"]) == (1, 1)
-    again = post(c, "/train", {"annotations": [], "project": "7.0"}, headers={})  # older Label Studios call /train
-    assert again.status_code == 201 and again.json["status"] == "update started"
-    backend.wait_for_update(120)
-
-
 def test_relations_and_categories_are_predicted_in_the_configs_names(tmp_path, multitask_model):  # noqa: F811
     backend = Backend(multitask_model, tmp_path / "work")
     assert backend.relation_labels and backend.categories
@@ -332,3 +261,92 @@ def test_relations_and_categories_are_predicted_in_the_configs_names(tmp_path, m
     plain = full[: full.index("<Relations>")] + "</View>"
     only = post(c, "/predict", {"tasks": [{"data": {"body": t}} for t in texts], "label_config": plain}, headers={}).json["results"]
     assert {r["type"] for p in only for r in p["result"]} == {"labels"}
+
+
+def test_a_label_the_model_does_not_know_is_served_and_its_annotations_kept_and_learnt_around(client):
+    c, backend = client
+    with_gene = CONFIG.replace('<Label value="DISEASE"/>', '<Label value="DISEASE"/><Label value="GENE"/>')
+    setup = post(c, "/setup", {"project": "3.17", "schema": with_gene})
+    assert setup.status_code == 200 and any("['GENE'] are not the model's" in note for note in setup.json["notes"])
+    predicted = post(c, "/predict", {"tasks": tasks(*TEXTS[:3]), "project": "3.17"})
+    assert predicted.status_code == 200 and {r["value"]["labels"][0] for p in predicted.json["results"] for r in p["result"]} <= {"DRUG", "DISEASE"}
+    text = "the BRCA1 gene and aspirin ."
+    body = {"action": "ANNOTATION_CREATED", "project": {"id": 3, "label_config": with_gene}, "task": {"id": 5, "data": {"content": text}, "project": 3},
+            "annotation": annotation(text, [(4, 9, "GENE"), (19, 26, "DRUG")], 50)}
+    kept = post(c, "/webhook", body)
+    assert kept.status_code == 201 and kept.json["change"] == "created" and "not_learnt" not in kept.json
+    assert c.get("/metrics", headers=AUTH).json["refused"] == 0
+    (doc,) = [d.doc for d in backend.training_docs()]
+    assert [(e.text, e.label_) for e in doc.ents] == [("aspirin", "DRUG")]
+    assert [t.ent_iob_ for t in doc] == ["O", "", "O", "O", "B", "O"]  # the GENE span is unknown, not "outside"
+
+
+def test_a_webhook_without_credentials_is_refused_with_the_url_form_hint(client, caplog):
+    c, backend = client
+    body = {"action": "ANNOTATION_CREATED", "project": {"id": 7}, "task": {"id": 1, "data": {"content": "x"}}, "annotation": {"id": 1, "result": []}}
+    with caplog.at_level("WARNING", logger="autolabel.serve"):
+        assert post(c, "/webhook", body, headers={}).status_code == 401
+    assert "http://USER:PASSWORD@HOST:PORT" in caplog.text
+    assert backend.unauthenticated == 1 and not backend.annotations_path.exists()
+
+
+def test_one_requests_bad_input_is_its_own_4xx_never_another_clients(model, tmp_path):  # noqa: F811
+    from concurrent.futures import ThreadPoolExecutor
+
+    backend = Backend(model, tmp_path / "work")
+    c = create_app(backend, max_body_bytes=10 * 2**20).test_client()
+    good = json.dumps({"tasks": tasks(TEXTS[0]), "label_config": CONFIG})
+    bad = '{"tasks": [{"id": 1, "data": {"content": "aspirin \\ud800 x"}}], "label_config": %s}' % json.dumps(CONFIG)
+
+    def send(body):
+        return c.post("/predict", data=body, headers={"Content-Type": "application/json"})
+
+    for _ in range(3):
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(send, [good] * 20 + [bad] + [good] * 20))
+        assert [a.status_code for a in answers] == [200] * 20 + [400] + [200] * 20
+        assert "lone surrogate" in answers[20].json["error"]
+    # a failure inside the model is the failing request's, with the others tagged on their own
+    real_pipe = backend.nlp.pipe
+
+    def pipe(texts, **kw):
+        texts = list(texts)
+        if any("poison" in t for t in texts):
+            raise ValueError("cannot tag poison")
+        return real_pipe(texts, **kw)
+
+    backend.nlp.pipe = pipe
+    poison = json.dumps({"tasks": tasks("poison pill ."), "label_config": CONFIG})
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(send, [good] * 6 + [poison] + [good] * 6))
+    assert [a.status_code for a in answers] == [200] * 6 + [422] + [200] * 6
+    assert "cannot tag poison" in answers[6].json["error"]
+    backend.nlp.pipe = real_pipe
+    # a text longer than the model tags at once, a body nested too deeply: the sender's 4xx with the reason
+    long = send(json.dumps({"tasks": tasks("aspirin " * 260_000), "label_config": CONFIG}))
+    assert long.status_code == 413 and "split it into shorter tasks" in long.json["error"]
+    deep = send("[" * 100_000 + "]" * 100_000)
+    assert deep.status_code == 400 and "nests too deeply" in deep.json["error"]
+    deep_object = send('{"tasks": ' + "[" * 50_000 + "]" * 50_000 + "}")
+    assert deep_object.status_code == 400
+    assert send(good).status_code == 200
+
+
+def test_a_webhook_whose_task_meta_is_a_string_is_kept_and_read(client, tmp_path):
+    c, backend = client
+    text = TEXTS[0]
+    body = {"action": "ANNOTATION_CREATED", "project": {"id": 7, "label_config": CONFIG},
+            "task": {"id": 9, "data": {"content": text, "meta": "from the ward"}, "project": 7},
+            "annotation": annotation(text, [(28, 35, "DRUG")], 90)}
+    response = post(c, "/webhook", body)
+    assert response.status_code == 201 and "not_learnt" not in response.json, response.json
+    (line,) = [json.loads(x) for x in backend.annotations_path.read_text().splitlines()]
+    assert line["data"] == {"content": text, "meta": "from the ward"}
+    (doc,) = [d.doc for d in backend.training_docs()]
+    assert [e.text for e in doc.ents] == ["aspirin"]
+    # a payload that cannot be keyed is refused, and kept in the errors file as it came
+    no_id = post(c, "/webhook", {**body, "annotation": {"result": []}})
+    assert no_id.status_code == 422 and "no 'id'" in no_id.json["error"]
+    errors = list(srsly.read_jsonl(backend.errors_path))
+    assert errors[-1]["raw"]["annotation"] == {"result": []}
+    assert c.get("/metrics", headers=AUTH).json["refused"] == 1

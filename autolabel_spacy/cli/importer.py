@@ -6,6 +6,7 @@ from typing import Annotated, Literal, Optional
 
 import typer
 
+from ..formats.labelstudio_config import LabelingConfigError, parse_labeling_config
 from ..workflow.importer import import_annotations, known_labels, known_other_labels
 
 # options that convert and evaluate share, for the readers that take them
@@ -29,6 +30,9 @@ def import_cli(
     model: Annotated[Optional[str], typer.Option(help="Take the known labels (entities, relations, categories) from this pipeline")] = None,
     domain: Annotated[Optional[str], typer.Option(help="Take the known labels from this domain")] = None,
     label_map: LabelMapOption = None,
+    label_config: Annotated[
+        Optional[Path], typer.Option(help="labelstudio: the project's labeling config (XML), which names the text field and the tags")
+    ] = None,
 ) -> None:
     """Import corrected annotations; bad records go to an errors file with the reason."""
     given = [label.strip() for label in labels.split(",") if label.strip()] if labels is not None else None
@@ -38,7 +42,7 @@ def import_cli(
     others = known_other_labels(model)
     summary = import_annotations(
         input_path, output, input_format, lang, align, label_set, label_map=parse_label_map(label_map),
-        relation_labels=others["relations"], categories=others["categories"],
+        relation_labels=others["relations"], categories=others["categories"], names=read_names(label_config),
     )
     if summary.detected:
         typer.echo(summary.detected, err=True)
@@ -46,6 +50,20 @@ def import_cli(
         f"{summary.records} records: {summary.imported} imported ({summary.entities} entities) -> {summary.output}; "
         f"{summary.errors} errors -> {summary.errors_path}"
     )
+
+
+def read_names(path: Optional[Path]):
+    """The tag names of a Label Studio labeling config file, or None."""
+    if path is None:
+        return None
+    try:
+        xml = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise ValueError(f"{path}: cannot read the labeling config ({err})") from None
+    try:
+        return parse_labeling_config(xml).names
+    except LabelingConfigError as err:
+        raise ValueError(f"{path}: {err}") from None
 
 
 def parse_label_map(text: Optional[str]) -> Optional[dict]:

@@ -19,16 +19,19 @@ def read_docs(path, nlp, format: Optional[str] = None, **options):
     return spec.read(path, nlp, **options)
 
 
-def reader_options(spec, align: Optional[str] = None, label_map: Optional[dict] = None) -> dict:
-    """The reading options a command was given (``--align``, ``--label-map``)
-    for format ``spec``'s record reader; a format whose reader does not take
-    one refuses it, by name."""
+OPTION_NAMES = {"align": "alignment option", "label_map": "label map", "names": "labeling config"}
+
+
+def reader_options(spec, align: Optional[str] = None, label_map: Optional[dict] = None, names=None) -> dict:
+    """The reading options a command was given (``--align``, ``--label-map``,
+    ``--label-config``) for format ``spec``'s record reader; a format whose
+    reader does not take one refuses it, by name."""
     options = {}
-    for name, value in (("align", align), ("label_map", label_map)):
+    for name, value in (("align", align), ("label_map", label_map), ("names", names)):
         if value is None or (name == "align" and value == "strict"):
             continue
         if spec.read_records is None or name not in inspect.signature(spec.read_records).parameters:
-            raise ValueError(f"format {spec.name!r} takes no {'label map' if name == 'label_map' else 'alignment option'}")
+            raise ValueError(f"format {spec.name!r} takes no {OPTION_NAMES[name]}")
         options[name] = dict(value) if name == "label_map" else value
     return options
 

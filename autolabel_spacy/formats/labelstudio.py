@@ -32,6 +32,7 @@ from spacy.tokens import Doc
 from ..relations import between_mentions, first_mentions, read_relations, set_relations
 from .detect import foreign
 from .records import (
+    ALIGN_HINT,
     META_KEY,
     Record,
     RecordError,
@@ -171,18 +172,19 @@ def _list_of_objects(value, what: str, where: str) -> list:
     return value
 
 
-def task_to_doc(task, where: str, nlp, align: str = "strict", labels=None, names: TaskNames = DEFAULT_NAMES) -> Doc:
+def task_to_doc(task, where: str, nlp, align: str = "strict", labels=None, names: Optional[TaskNames] = None,
+                align_hint: str = ALIGN_HINT) -> Doc:
     """The doc of one task: its latest annotation that was not cancelled, or
-    else its last prediction; raises :class:`RecordError` naming ``where``."""
+    else its last prediction; raises :class:`RecordError` naming ``where``.
+    ``names``: the project's tag names (its labeling config); None: the
+    defaults where the task has them, else what the task itself shows
+    (:func:`task_names`)."""
     problem = foreign(task, "labelstudio")
     if problem:
         raise RecordError(where, problem)
     check_encodable(task, where)
     if not isinstance(task, dict) or not isinstance(task.get("data"), dict):
         raise RecordError(where, "a Label Studio task needs a 'data' object")
-    text = task["data"].get(names.field)
-    if not isinstance(text, str):
-        raise RecordError(where, f"task data has no {names.field!r} string")
     annotations = _list_of_objects(task.get("annotations"), "'annotations'", where)
     predictions = _list_of_objects(task.get("predictions"), "'predictions'", where)
     done = [a for a in annotations if not a.get("was_cancelled")]
@@ -194,8 +196,13 @@ def task_to_doc(task, where: str, nlp, align: str = "strict", labels=None, names
         source = predictions[-1]
     else:
         raise RecordError(where, "the task has no annotations")
+    results = _list_of_objects(source.get("result"), "an annotation's 'result'", where)
+    names = names or task_names(task["data"], results, where)
+    text = task["data"].get(names.field)
+    if not isinstance(text, str):
+        raise RecordError(where, f"task data has no {names.field!r} string")
     spans, items, arrows, cats = [], [], [], {}
-    for i, item in enumerate(_list_of_objects(source.get("result"), "an annotation's 'result'", where)):
+    for i, item in enumerate(results):
         if item.get("type") == "relation":
             arrows.append((i, item))
             continue
@@ -217,18 +224,38 @@ def task_to_doc(task, where: str, nlp, align: str = "strict", labels=None, names
     scored = not done  # a model's prediction carries confidences; a person's annotation does not
     doc = make_doc(
         nlp, text, spans, where, align, labels,
-        scores=span_scores(items) if scored else None, doc_score=source.get("score") if scored else None,
+        scores=span_scores(items) if scored else None, doc_score=source.get("score") if scored else None, align_hint=align_hint,
     )
     if arrows:
         set_relations(doc, read_relations(doc, _arrow_relations(doc, arrows, items, align, where, scored), where))
     doc.cats = cats
     meta = {k: v for k, v in task["data"].items() if k != names.field}
-    meta = meta.get("meta", meta) if list(meta) == ["meta"] else meta
+    if list(meta) == ["meta"] and isinstance(meta["meta"], dict):
+        meta = meta["meta"]
     if task.get("id") is not None:
         meta = {**meta, "labelstudio_id": task["id"]}
     if meta:
         doc.user_data[META_KEY] = meta
     return doc
+
+
+def task_names(data: dict, results: list, where: str) -> TaskNames:
+    """The names of a task read without its labeling config: the default
+    ``text`` field when the data has it, else its one string field (a field
+    is only guessed when it is the only one), and the category tag of the
+    ``choices`` results when they all name one tag."""
+    field = DEFAULT_NAMES.field
+    if not isinstance(data.get(field), str):
+        strings = sorted(k for k, v in data.items() if isinstance(v, str))
+        if len(strings) != 1:
+            raise RecordError(
+                where, f"task data has no {field!r} string and {len(strings)} other string fields {strings[:5]}: "
+                "give the project's labeling config (--label-config) to say which one the <Text> tag shows",
+            )
+        field = strings[0]
+    tags = {item.get("from_name") for item in results if item.get("type") == "choices"}
+    category = tags.pop() if len(tags) == 1 and isinstance(next(iter(tags)), str) else DEFAULT_NAMES.category
+    return TaskNames(field=field, category=category)
 
 
 def _arrow_relations(doc: Doc, arrows: list, items: list, align: str, where: str, scored: bool) -> list[dict]:
@@ -248,14 +275,17 @@ def _arrow_relations(doc: Doc, arrows: list, items: list, align: str, where: str
     return between_mentions(doc, pairs, where, align)
 
 
-def read_labelstudio_records(path, nlp, align: str = "strict", labels: Optional[Iterable[str]] = None) -> Iterator[Record]:
+def read_labelstudio_records(path, nlp, align: str = "strict", labels: Optional[Iterable[str]] = None,
+                             names: Optional[TaskNames] = None) -> Iterator[Record]:
+    """The tasks of an export (or of ``autolabel serve``'s annotations.jsonl);
+    ``names``: the project's tag names (:func:`task_to_doc`)."""
     labels = list(labels) if labels is not None else None
     for where, task in _tasks(path):
         raw = json.dumps(task, ensure_ascii=False) if not isinstance(task, RecordError) else None
         try:
             if isinstance(task, RecordError):
                 raise task
-            yield Record(where, doc=task_to_doc(task, where, nlp, align, labels), raw=raw)
+            yield Record(where, doc=task_to_doc(task, where, nlp, align, labels, names), raw=raw)
         except RecordError as err:
             yield Record(where, error=err.reason, raw=raw)
 

@@ -57,6 +57,9 @@ def set_aside(records: Iterable[Record], errors_path) -> tuple[list[Doc], int]:
     return docs, refused
 
 
+ALIGN_HINT = "; use --align expand or contract to snap it to tokens"  # what the commands that read files offer
+
+
 def make_doc(
     nlp,
     text,
@@ -66,6 +69,7 @@ def make_doc(
     labels: Optional[Iterable[str]] = None,
     scores: Optional[list] = None,
     doc_score=None,
+    align_hint: str = ALIGN_HINT,
 ) -> Doc:
     """A doc of ``text`` with ``spans`` ``(start_char, end_char, label[,
     concept id])`` as entities. Offsets off token boundaries are an error unless ``align`` is
@@ -92,14 +96,26 @@ def make_doc(
             raise RecordError(where, f"span {i} has a concept id that is not a non-empty string: {kb_id[0]!r}")
         span = doc.char_span(start, end, label=label, kb_id=(kb_id[0] if kb_id else None) or "", alignment_mode=align)
         if span is None or len(span) == 0:
-            hint = "" if align != "strict" else "; use --align expand or contract to snap it to tokens"
-            raise RecordError(where, f"span {i} [{start}:{end}] {text[start:end]!r} does not match token boundaries{hint}")
+            hint = align_hint if align == "strict" else ""
+            raise RecordError(
+                where, f"span {i} [{start}:{end}] {text[start:end]!r} does not match token boundaries "
+                f"(the tokens there: {token_bounds(doc, start, end)}){hint}",
+            )
         ents.append(span)
     if filter_spans(ents) != sorted(ents):
         raise RecordError(where, "spans overlap; entities must not overlap")
     doc.ents = ents
     _restore_scores(doc, ents, scores, doc_score, where)
     return doc
+
+
+def token_bounds(doc: Doc, start: int, end: int) -> str:
+    """The tokens a character range touches, with their offsets, for an
+    error that says where the span could start and end instead."""
+    touched = [t for t in doc if t.idx < end and t.idx + len(t.text) > start]
+    if not touched:
+        return "only whitespace"
+    return ", ".join(f"{t.text!r} [{t.idx}:{t.idx + len(t.text)}]" for t in touched[:6]) + (" …" if len(touched) > 6 else "")
 
 
 SCORED_KEY = "autolabel"  # span group of read docs whose spans carry confidences

@@ -8,8 +8,10 @@ Routes, as Label Studio calls them: ``GET /health`` (and ``/``), ``POST
 Studios), and ``GET /metrics`` (what was received).
 
 Security: credentials, when configured, are required on every route but
-``/health`` (basic auth, as in a backend URL ``http://user:pass@host``, or
-``Authorization: Token ...``/``Bearer ...``), compared in constant time;
+``/health``: basic auth, which Label Studio sends with predictions *and*
+webhooks only when the backend URL carries it (``http://user:pass@host``),
+or ``Authorization: Token ...``/``Bearer ...`` for other clients (Label
+Studio 1.23 cannot send a token); compared in constant time;
 request bodies over ``max_body_bytes`` are refused (413); a request never
 names a file or a model to load. A refused request gets a JSON ``{"error":
 ...}`` with its status and one log line; the server keeps serving.
@@ -17,6 +19,7 @@ names a file or a model to load. A refused request gets a JSON ``{"error":
 from __future__ import annotations
 
 import hmac
+import json
 import logging
 from dataclasses import dataclass
 from typing import Optional
@@ -24,9 +27,16 @@ from typing import Optional
 from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from .backend import Backend, RequestError
+from .backend import ANNOTATION_EVENTS, Backend, RequestError
 
 log = logging.getLogger("autolabel.serve")
+# Label Studio sends the BASIC_AUTH fields of its model connection with predictions but not with the
+# webhook it makes for the model: only credentials in the URL travel with both
+WEBHOOK_HINT = (
+    "a webhook came without credentials: connect the model in Label Studio with the URL form "
+    "http://USER:PASSWORD@HOST:PORT (its Basic Authentication fields are not sent with webhooks); "
+    "the annotation is still in Label Studio"
+)
 
 
 @dataclass(frozen=True)
@@ -63,7 +73,13 @@ def create_app(backend: Backend, credentials: Credentials = Credentials(), max_b
     app.config["MAX_CONTENT_LENGTH"] = max_body_bytes
 
     def body() -> dict:
-        data = request.get_json(silent=True)
+        raw = request.get_data(cache=True)
+        try:
+            data = json.loads(raw)
+        except RecursionError:
+            raise RequestError("the request body nests too deeply") from None
+        except ValueError as err:
+            raise RequestError(f"the request body is not JSON ({err})") from None
         if not isinstance(data, dict):
             raise RequestError("the request body must be a JSON object")
         return data
@@ -73,7 +89,10 @@ def create_app(backend: Backend, credentials: Credentials = Credentials(), max_b
         if request.path in ("/", "/health") or not credentials.required:
             return None
         if not credentials.accept(request):
+            backend.unauthenticated += 1
             log.warning("refused %s %s from %s: no valid credentials", request.method, request.path, request.remote_addr)
+            if request.path == "/webhook":
+                log.warning(WEBHOOK_HINT)
             response = jsonify(error="credentials required")
             response.status_code = 401
             response.headers["WWW-Authenticate"] = 'Basic realm="autolabel"'
@@ -103,7 +122,7 @@ def create_app(backend: Backend, credentials: Credentials = Credentials(), max_b
         event = data.get("action")
         if not isinstance(event, str):
             raise RequestError("a webhook needs its 'action'")
-        return jsonify(backend.receive(event, data)), 201 if event in ("ANNOTATION_CREATED", "ANNOTATION_UPDATED") else 200
+        return jsonify(backend.receive(event, data)), 201 if event in ANNOTATION_EVENTS else 200
 
     @app.post("/train")
     def train():  # older Label Studios' "Start Training": the annotations already came through the webhook
@@ -118,6 +137,11 @@ def create_app(backend: Backend, credentials: Credentials = Credentials(), max_b
     def refused(err: RequestError):
         log.warning("refused %s %s: %s", request.method, request.path, err)
         return jsonify(error=str(err)), err.status
+
+    @app.errorhandler(RecursionError)
+    def too_deep(err: RecursionError):  # a payload nested past what the readers can walk: its own 400
+        log.warning("refused %s %s: nested too deeply", request.method, request.path)
+        return jsonify(error="the request nests too deeply"), 400
 
     @app.errorhandler(HTTPException)
     def http_error(err: HTTPException):

@@ -1,26 +1,59 @@
 """Updating a served pipeline on the annotations Label Studio sent back.
 
 A copy of the served pipeline is fine-tuned (``nlp.update`` from where it
-stands, seeded) on the annotations, less a held-out share, then both the
-served pipeline and the copy are scored on the held-out annotations (entity
-F1, spaCy's scorer); the copy replaces the served one only when it scores no
-worse. Only the entity components and the encoder they listen to are
-updated: annotations from an NER project carry no relations or categories
-to learn from.
+stands, seeded) on the annotations, less a held-out share, then both are
+scored on the held-out annotations; the copy replaces the served one only
+when the evidence says it is no worse.
+
+- **Held out**: a task is held out by a hash of its project and id, so it
+  stays held out in every later update (an edit does not move it into
+  training), about one task in ``held_out_every``.
+- **Heads**: each head of the pipeline (entities; relations; categories)
+  learns from the annotations that carry its labels (``examples.py``), and
+  is scored on the held-out ones that do (entity F1, relation F1, the
+  category score). A head is updated only when at least ``min_held_out``
+  held-out annotations can judge it; with fewer, the update says the
+  evidence is too thin and leaves that head (or the whole model) as served.
+- **Verdict**: adopted when some head was updated and none scores lower on
+  its held-out annotations than the served pipeline.
 """
 from __future__ import annotations
 
 import random
 import time
-from dataclasses import dataclass
+import zlib
+from dataclasses import asdict, dataclass, field
 from typing import Sequence
 
 from spacy.language import Language
-from spacy.tokens import Doc
 from spacy.training import Example
 from spacy.util import minibatch
 
 from ..loading import entity_components
+from .examples import CATEGORIES, ENTITIES, RELATIONS, TrainingDoc
+
+SCORE_KEYS = {ENTITIES: "ents_f", RELATIONS: "rel_f", CATEGORIES: "cats_score"}
+
+
+def head_components(nlp: Language) -> dict[str, list[str]]:
+    """The pipeline's components for each head it has."""
+    heads = {ENTITIES: entity_components(nlp), RELATIONS: [], CATEGORIES: []}
+    for name in nlp.pipe_names:
+        meta = nlp.get_pipe_meta(name)
+        if meta.factory == "entity_relations":
+            heads[RELATIONS].append(name)
+        elif "doc.cats" in meta.assigns:
+            heads[CATEGORIES].append(name)
+    return {head: names for head, names in heads.items() if names}
+
+
+@dataclass
+class HeadResult:
+    trained_on: int
+    held_out: int
+    served: float = 0.0
+    updated: float = 0.0
+    judged: bool = False  # enough held-out annotations to update and score it
 
 
 @dataclass
@@ -31,47 +64,78 @@ class UpdateResult:
     trained_on: int
     held_out: int
     seconds: float
+    heads: dict = field(default_factory=dict)  # head -> HeadResult
+    verdict: str = ""
 
     def line(self, version: str) -> str:
-        verdict = f"now serving {version}" if self.adopted else "kept the served model (the update scored lower)"
-        return (
-            f"update on {self.trained_on} annotations, scored on {self.held_out} held out: entity F1 "
-            f"{100 * self.updated_f:.1f} against {100 * self.served_f:.1f} served; {verdict} ({self.seconds:.0f} s)"
-        )
+        parts = []
+        for head, r in self.heads.items():
+            if r.judged:
+                parts.append(f"{head} {100 * r.updated:.1f} against {100 * r.served:.1f} served ({r.held_out} held out)")
+            else:
+                parts.append(f"{head} not updated ({r.held_out} held out)")
+        return (f"update on {self.trained_on} annotations, {self.held_out} held out: {'; '.join(parts)}; "
+                f"{self.verdict or ('now serving ' + version)} ({self.seconds:.0f} s)")
+
+    def as_dict(self) -> dict:
+        return asdict(self)
 
 
-def held_out_split(docs: Sequence[Doc], every: int) -> tuple[list[Doc], list[Doc]]:
-    """(train, held out): every ``every``-th annotation is held out (at least
-    one when there are two or more), in the order they arrived."""
-    held = [d for i, d in enumerate(docs) if i % every == every - 1]
-    if not held and len(docs) >= 2:
-        held = [docs[-1]]
-    kept = [d for d in docs if all(d is not h for h in held)]
-    return kept, held
+def is_held_out(key: str, every: int) -> bool:
+    """Whether the task ``key`` ("project/task") is held out: by a hash of
+    the key, so the same task is held out in every update."""
+    return zlib.crc32(key.encode("utf-8")) % every == 0
 
 
-def update(served: Language, candidate: Language, docs: Sequence[Doc], held_out_every: int = 5,
-           epochs: int = 5, batch_size: int = 8, seed: int = 0) -> UpdateResult:
+def held_out_split(docs: Sequence[TrainingDoc], every: int) -> tuple[list[TrainingDoc], list[TrainingDoc]]:
+    held = [d for d in docs if is_held_out(d.key, every)]
+    return [d for d in docs if not is_held_out(d.key, every)], held
+
+
+def update(served: Language, candidate: Language, docs: Sequence[TrainingDoc], held_out_every: int = 5,
+           epochs: int = 5, batch_size: int = 8, seed: int = 0, min_held_out: int = 10) -> UpdateResult:
     """Fine-tune ``candidate`` (a fresh copy of ``served``) on ``docs`` less
-    the held-out share, and score both on it."""
+    the held-out share, each head on the docs that carry its labels, and
+    score both on the held-out docs."""
     start = time.perf_counter()
     train, held = held_out_split(list(docs), held_out_every)
-    entity_pipes = set(entity_components(candidate))
+    components = head_components(candidate)
+    results = {}
+    for head in components:
+        results[head] = HeadResult(sum(head in d.heads for d in train), sum(head in d.heads for d in held))
+        results[head].judged = results[head].held_out >= min_held_out and results[head].trained_on > 0
+    updated = {head for head, r in results.items() if r.judged}
+    if not updated:
+        if not any(r.trained_on for r in results.values()):
+            verdict = f"kept the served model: every annotation kept is held out ({len(held)}), none is left to train on"
+        else:
+            thin = ", ".join(f"{head} {r.held_out}" for head, r in results.items())
+            verdict = f"kept the served model: too few held-out annotations to judge an update ({thin}; {min_held_out} needed)"
+        return UpdateResult(False, 0.0, 0.0, len(train), len(held), time.perf_counter() - start, results, verdict)
     listened = {name for name, pipe in candidate.pipeline if hasattr(pipe, "listener_map") and pipe.listener_map}
-    exclude = [name for name in candidate.pipe_names if name not in entity_pipes | listened]
     optimizer = candidate.resume_training()
     rng = random.Random(seed)
-    examples = [Example(candidate.make_doc(doc.text), doc) for doc in train]
+    examples = [(Example(candidate.make_doc(d.doc.text), d.doc), d.heads & updated) for d in train]
+    examples = [(eg, heads) for eg, heads in examples if heads]
     for _ in range(epochs):
         rng.shuffle(examples)
         for batch in minibatch(examples, size=batch_size):
-            candidate.update(batch, sgd=optimizer, drop=0.1, exclude=exclude)
+            by_heads: dict[frozenset, list] = {}
+            for eg, heads in batch:
+                by_heads.setdefault(heads, []).append(eg)
+            for heads, egs in sorted(by_heads.items(), key=lambda item: sorted(item[0])):
+                learning = {name for head in heads for name in components[head]}
+                exclude = [name for name in candidate.pipe_names if name not in learning | listened]
+                candidate.update(egs, sgd=optimizer, drop=0.1, exclude=exclude)
 
-    def f_on_held_out(nlp: Language) -> float:
-        if not held:
-            return 0.0
-        scores = nlp.evaluate([Example(nlp.make_doc(doc.text), doc) for doc in held])
-        return float(scores.get("ents_f") or 0.0)
+    def score(nlp: Language, head: str) -> float:
+        examples = [Example(nlp.make_doc(d.doc.text), d.doc) for d in held if head in d.heads]
+        return float(nlp.evaluate(examples).get(SCORE_KEYS[head]) or 0.0)
 
-    served_f, updated_f = f_on_held_out(served), f_on_held_out(candidate)
-    return UpdateResult(bool(held) and updated_f >= served_f, served_f, updated_f, len(train), len(held), time.perf_counter() - start)
+    for head in updated:
+        results[head].served, results[head].updated = score(served, head), score(candidate, head)
+    lower = sorted(head for head in updated if results[head].updated < results[head].served - 1e-9)
+    adopted = not lower
+    verdict = "" if adopted else f"kept the served model (the update scored lower on {', '.join(lower)})"
+    entity = results.get(ENTITIES) or HeadResult(0, 0)
+    return UpdateResult(adopted, entity.served, entity.updated, len(train), len(held), time.perf_counter() - start, results, verdict)

@@ -88,6 +88,7 @@ def import_annotations(
     label_map: Optional[dict] = None,
     relation_labels: Optional[Iterable[str]] = None,
     categories: Optional[Iterable[str]] = None,
+    names=None,
 ) -> ImportSummary:
     """Read ``input_path`` (format: ``input_format``, else what its content
     shows, else its extension) and write the good records to ``output`` in
@@ -96,7 +97,8 @@ def import_annotations(
     ``label_map`` renames the input's types for a reader that takes one
     (``pubtator``: ``{"SpecificDisease": "Disease", ...}``); ``labels`` are
     checked after it, and ``relation_labels`` and ``categories`` (when
-    given) against the records' relations and categories."""
+    given) against the records' relations and categories; ``names``: a
+    Label Studio project's tag names (its labeling config)."""
     plugins = get_plugins()
     formats = plugins.formats()
     input_path = Path(input_path)
@@ -135,7 +137,7 @@ def import_annotations(
     check_output(errors_path, "errors file")
     nlp = blank(lang)
     labels = list(labels) if labels is not None else None
-    options = {"align": align, "labels": labels, **reader_options(spec, label_map=label_map or None)}
+    options = {"align": align, "labels": labels, **reader_options(spec, label_map=label_map or None, names=names)}
     if spec.read_records is not None:
         records = spec.read_records(input_path, nlp, **options)
     else:  # whole-file formats (conll, spacy): a malformed file raises

@@ -1,4 +1,5 @@
-"""A Label Studio labeling config, as far as the backend reads it: the
+"""A Label Studio labeling config, as far as autolabel reads it (``serve``
+for its predictions, ``import --label-config`` for an export's names): the
 ``<Text>`` tag and the task field it shows, the ``<Labels>`` tag that marks
 spans on it and its labels, an optional ``<Choices>`` tag of categories and
 ``<Relations>``. Read with ``defusedxml`` (a config comes over the network).
@@ -11,7 +12,7 @@ from typing import Iterable, Optional
 from defusedxml import ElementTree
 from defusedxml.common import DefusedXmlException
 
-from ..formats.labelstudio import TaskNames
+from .labelstudio import TaskNames
 
 
 class LabelingConfigError(ValueError):
@@ -78,25 +79,27 @@ def _values(tag, child: str) -> tuple[str, ...]:
 
 def check_labels(config: LabelingConfig, entity_labels: Iterable[str], relation_labels: Optional[Iterable[str]] = None,
                  categories: Optional[Iterable[str]] = None) -> list[str]:
-    """Refuse a config that asks for labels the pipeline does not know
-    (:class:`LabelingConfigError` naming them); return notes on what the
-    pipeline predicts that the config leaves out (those predictions are not
-    sent: Label Studio would refuse them)."""
-    known = set(entity_labels)
-    unknown = sorted(set(config.labels) - known)
-    if unknown:
-        raise LabelingConfigError(f"the labeling config's labels {unknown} are not the model's (it knows {sorted(known)})")
+    """Notes on where the config and the pipeline differ. A label of the
+    config that the pipeline does not know is served all the same: it gets
+    no predictions, and the annotations that use it are kept (an update
+    trains on the labels the pipeline knows). The pipeline's labels that the
+    config leaves out are not predicted (Label Studio would refuse them)."""
     notes = []
-    left = sorted(known - set(config.labels))
-    if left:
-        notes.append(f"the model's labels {left} are not in the labeling config: their spans are not predicted")
-    for what, asked, have in (("relation labels", config.relations, relation_labels), ("categories", config.choices, categories)):
+    known = set(entity_labels)
+    for what, asked, have in (("labels", config.labels, known), ("relation labels", config.relations, relation_labels),
+                              ("categories", config.choices, categories)):
         if not asked:
             continue
         if have is None:
-            notes.append(f"the labeling config has {what} {list(asked)}, the model predicts none")
+            notes.append(f"the labeling config has {what} {list(asked)}, the model predicts none: they get no predictions")
             continue
         unknown = sorted(set(asked) - set(have))
         if unknown:
-            raise LabelingConfigError(f"the labeling config's {what} {unknown} are not the model's (it knows {sorted(have)})")
+            notes.append(
+                f"the labeling config's {what} {unknown} are not the model's (it knows {sorted(have)}): they get no predictions; "
+                "annotations with them are kept, and updates learn the model's own"
+            )
+    left = sorted(known - set(config.labels))
+    if left:
+        notes.append(f"the model's labels {left} are not in the labeling config: their spans are not predicted")
     return notes
