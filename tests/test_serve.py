@@ -15,11 +15,14 @@ import urllib.request
 import pytest
 import spacy
 import srsly
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
 from test_annotate import TEXTS, model  # noqa: F401  (the module's tiny trained pipeline)
 from test_relations import ROOT, multitask_model  # noqa: F401  (crf_ner, relations and categories, trained a little)
 
 from autolabel_spacy.serve.app import Credentials, create_app
 from autolabel_spacy.serve.backend import Backend
+from autolabel_spacy.serve.store import AnnotationStore
 from autolabel_spacy.formats.labelstudio_config import LabelingConfigError, parse_labeling_config
 from autolabel_spacy.workflow.importer import import_annotations
 
@@ -90,7 +93,7 @@ def test_predict_answers_in_the_projects_names_with_scores_and_the_model_version
 @pytest.mark.parametrize("schema, reason", [
     (CONFIG.replace('toName="doc"', 'toName="body"'), "toName='body', which names no <Text> tag"),
     ("<View><Labels", "not valid XML"),
-    ('<View><Text name="doc" value="$content"/></View>', "exactly one <Labels> tag"),
+    ('<View><Text name="doc" value="$content"/></View>', "needs a <Labels> tag (spans) or a <Choices> tag"),
     ('<!DOCTYPE x [<!ENTITY a "aaaa">]><View/>', "not valid XML"),
 ])
 def test_a_labeling_config_that_does_not_fit_is_refused_with_the_reason(client, schema, reason):
@@ -350,3 +353,105 @@ def test_a_webhook_whose_task_meta_is_a_string_is_kept_and_read(client, tmp_path
     errors = list(srsly.read_jsonl(backend.errors_path))
     assert errors[-1]["raw"]["annotation"] == {"result": []}
     assert c.get("/metrics", headers=AUTH).json["refused"] == 1
+
+
+@pytest.fixture(scope="module")
+def fuzzed(model, tmp_path_factory):  # noqa: F811
+    backend = Backend(model, tmp_path_factory.mktemp("fuzz") / "work")
+    yield create_app(backend, max_body_bytes=2**20).test_client(), backend
+    backend.close()
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-3, 60) | st.floats(allow_nan=False, width=16) | st.text(max_size=12),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3), max_leaves=12,
+)
+regions = st.fixed_dictionaries({
+    "id": st.one_of(st.text(max_size=3), st.integers(0, 3)), "type": st.sampled_from(["labels", "choices", "relation", "rating", None]),
+    "from_name": st.sampled_from(["ner", "topic", "x"]), "to_name": st.just("doc"),
+    "value": st.one_of(json_values, st.fixed_dictionaries({"start": st.integers(-2, 50), "end": st.integers(-2, 50),
+                                                           "labels": st.lists(st.sampled_from(["DRUG", "DISEASE", "GENE", ""]), max_size=2)})),
+}, optional={"from_id": st.integers(0, 3), "to_id": st.integers(0, 3), "labels": json_values})
+well_formed_task = st.fixed_dictionaries(
+    {"id": st.one_of(st.integers(1, 4), st.integers(1, 4), json_values), "data": st.one_of(
+        st.fixed_dictionaries({"content": st.text(max_size=40)}, optional={"meta": json_values}), json_values)},
+    optional={"project": st.one_of(st.integers(1, 3), json_values)})
+tasks_ = st.one_of(well_formed_task, well_formed_task, well_formed_task, json_values)  # mostly well formed: the deeper paths
+well_formed_annotation = st.fixed_dictionaries(
+    {"id": st.one_of(st.integers(1, 6), st.integers(1, 6), json_values), "result": st.one_of(st.lists(regions, max_size=4), json_values)},
+    optional={"was_cancelled": st.booleans(), "updated_at": st.text(max_size=5), "task": st.integers(1, 4)})
+annotations_ = st.one_of(well_formed_annotation, well_formed_annotation, well_formed_annotation, json_values)
+actions = st.sampled_from(["ANNOTATION_CREATED", "ANNOTATION_UPDATED", "ANNOTATION_CREATED", "ANNOTATION_UPDATED", "ANNOTATIONS_CREATED",
+                           "ANNOTATIONS_DELETED", "TASKS_DELETED",
+                           "PROJECT_UPDATED", "PROJECT_DELETED", "START_TRAINING", "SOMETHING_ELSE"])
+
+
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(action=actions, task=tasks_, annotation=annotations_, project=st.one_of(json_values, st.fixed_dictionaries(
+    {"id": st.integers(1, 3)}, optional={"label_config": st.one_of(st.just(CONFIG), json_values)})), extra=json_values)
+def test_no_webhook_payload_gets_a_500_and_every_keyed_annotation_is_kept(fuzzed, action, task, annotation, project, extra):
+    c, backend = fuzzed
+    many = action == "ANNOTATIONS_CREATED"
+    body = {"action": action, "project": project, "task": [task] if many else task, "annotation": [annotation] if many else annotation,
+            "annotations": extra, "tasks": extra}
+    response = c.post("/webhook", json=body, headers={"Content-Type": "application/json"})
+    event(f"{response.status_code} {response.json.get('change') or response.json.get('status') or response.json.get('error', '')[:30]}")
+    assert response.status_code < 500, response.json
+    if response.status_code == 201 and "change" in response.json and response.json["change"] in ("created", "updated"):
+        stored = backend.store.tasks[str(task["id"])]
+        assert any(a == annotation for a in stored["annotations"])  # as it came, whatever the reader makes of it
+    # what is kept is what the file says, and it reads back
+    assert AnnotationStore(backend.work_dir).records() == backend.store.records()
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(tasks=st.one_of(json_values, st.lists(tasks_, max_size=3)), label_config=st.one_of(st.none(), st.just(CONFIG), json_values))
+def test_no_predict_request_gets_a_500(fuzzed, tasks, label_config):
+    c, _ = fuzzed
+    response = c.post("/predict", json={"tasks": tasks, "label_config": label_config})
+    assert response.status_code < 500, response.json
+
+
+def test_a_classification_project_of_choices_alone_is_served_and_learnt_from(tmp_path, multitask_model):  # noqa: F811
+    backend = Backend(multitask_model, tmp_path / "work")
+    config = ('<View><Text name="doc" value="$body"/><Choices name="topic" toName="doc">'
+              + "".join(f'<Choice value="{c}"/>' for c in backend.categories) + "</Choices></View>")
+    c = create_app(backend).test_client()
+    assert post(c, "/setup", {"project": "4.1", "schema": config}, headers={}).status_code == 200
+    texts = (ROOT / "assets" / "demo" / "documents" / "raw.txt").read_text().splitlines()[:3]
+    results = post(c, "/predict", {"tasks": [{"data": {"body": t}} for t in texts], "project": "4.1"}, headers={}).json["results"]
+    assert [{r["type"] for r in p["result"]} for p in results] == [{"choices"}] * 3
+    choice = {"id": "c", "from_name": "topic", "to_name": "doc", "type": "choices", "value": {"choices": [backend.categories[0]]}}
+    body = {"action": "ANNOTATION_CREATED", "project": {"id": 4, "label_config": config}, "task": {"id": 1, "project": 4, "data": {"body": texts[0]}},
+            "annotation": {"id": 1, "result": [choice]}}
+    assert post(c, "/webhook", body, headers={}).status_code == 201
+    (doc,) = backend.training_docs()
+    assert doc.heads == {"categories"} and doc.doc.cats == {backend.categories[0]: 1.0}
+
+
+def test_import_reads_an_export_in_its_projects_names_with_label_config(tmp_path):
+    from typer.testing import CliRunner
+
+    from autolabel_spacy.cli import build_app
+
+    app = build_app()
+    text = "aspirin eased the migraine ."
+    config = ('<View><Text name="doc" value="$abstract"/><Header value="$title"/><Labels name="ner" toName="doc">'
+              '<Label value="DRUG"/><Label value="DISEASE"/></Labels><Choices name="topic" toName="doc"><Choice value="pain"/></Choices></View>')
+    task = {"id": 3, "data": {"abstract": text, "title": "a title"}, "annotations": [{"id": 1, "result": [
+        {"id": "a", "from_name": "ner", "to_name": "doc", "type": "labels", "value": {"start": 0, "end": 7, "text": "aspirin", "labels": ["DRUG"]}},
+        {"id": "b", "from_name": "topic", "to_name": "doc", "type": "choices", "value": {"choices": ["pain"]}}]}]}
+    (tmp_path / "export.json").write_text(json.dumps([task]))
+    (tmp_path / "config.xml").write_text(config)
+    runner = CliRunner()
+    guessed = runner.invoke(app, ["import", str(tmp_path / "export.json"), str(tmp_path / "a.spacy")])
+    assert guessed.exit_code == 0 and "0 imported" in guessed.stdout
+    (error,) = srsly.read_jsonl(tmp_path / "a.import-errors.jsonl")
+    assert "2 other string fields ['abstract', 'title']" in error["error"] and "--label-config" in error["error"]
+    named = runner.invoke(app, ["import", str(tmp_path / "export.json"), str(tmp_path / "b.spacy"), "--label-config", str(tmp_path / "config.xml")])
+    assert named.exit_code == 0 and "1 imported (1 entities)" in named.stdout, named.stdout
+    (doc,) = spacy.tokens.DocBin().from_disk(tmp_path / "b.spacy").get_docs(spacy.blank("en").vocab)
+    assert [(e.text, e.label_) for e in doc.ents] == [("aspirin", "DRUG")] and doc.cats == {"pain": 1.0}
+    assert doc.user_data["meta"]["title"] == "a title"  # the task's other fields travel as the doc's metadata
+    bad = runner.invoke(app, ["import", str(tmp_path / "export.json"), str(tmp_path / "c.spacy"), "--label-config", str(tmp_path / "export.json")])
+    assert bad.exit_code != 0 and "not valid XML" in bad.output and "Traceback" not in bad.output

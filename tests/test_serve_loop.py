@@ -66,7 +66,11 @@ def test_edits_replace_deletions_remove_and_a_restart_keeps_what_the_project_hol
     expected = {1: {10: ["DRUG"]}, 2: {20: ["DISEASE", "DRUG"], 21: ["DISEASE"]}, 5: {50: ["DRUG"]}}
     assert kept(backend) == expected
     assert c.get("/metrics").json["annotations"] == 4
+    # a second backend on the same work folder is refused: it would overwrite the first one's annotations
+    with pytest.raises(ValueError, match="another autolabel serve"):
+        Backend(model, tmp_path / "work")
     # a restart reads the same annotations, the deleted ids and the projects' configs back
+    backend.close()
     again = Backend(model, tmp_path / "work")
     assert kept(again) == expected and again.store.deleted == {"30", "40"} and "7" in again.configs
     c2 = create_app(again).test_client()
@@ -128,6 +132,7 @@ def test_versions_start_at_v1_on_disk_are_never_reused_and_a_restart_serves_the_
     entry = backend.versions.add(nlp, {"adopted": True})
     assert entry["model_version"] == f"{name}-0.0.0+v2" and spacy.load(work / "models" / "v2").meta["version"] == "0.0.0+v2"
     # a restart with the same model resumes v2, not the original
+    backend.close()
     again = Backend(model, work)
     assert again.model_version == f"{name}-0.0.0+v2" and spacy.load(again.model_path).meta["version"] == "0.0.0+v2"
     assert "resuming" in again.start_note
@@ -137,6 +142,7 @@ def test_versions_start_at_v1_on_disk_are_never_reused_and_a_restart_serves_the_
     changed.meta["description"] = "retrained"
     changed.to_disk(other)
     before = fingerprint(work / "models" / "v1")
+    again.close()
     third = Backend(other, work)
     assert third.model_version == f"{name}-0.0.0+v3" and fingerprint(work / "models" / "v1") == before
     assert [e["number"] for e in ModelVersions(work).entries] == [1, 2, 3]
@@ -202,6 +208,8 @@ def test_every_n_changes_update_in_the_background_served_only_if_no_worse_and_re
     first = backend.model_version
     annotate_all(c, TEXTS[:5], spacy.load(model))
     assert backend.updating  # the fifth change started it; predictions go on from the served model
+    # until the update is done, its changes stay counted on disk: a restart meanwhile would start it again
+    assert json.loads((tmp_path / "work" / "annotations-state.json").read_text())["changes_since_update"] == 5
     during = c.post("/predict", json={"tasks": [{"data": {"content": TEXTS[1]}}], "label_config": CONFIG})
     assert during.status_code == 200 and during.json["model_version"] == first
     release.set()
@@ -214,6 +222,7 @@ def test_every_n_changes_update_in_the_background_served_only_if_no_worse_and_re
     expected = first.replace("+v1", "+v2") if done["adopted"] else first
     assert c.get("/health").json["model_version"] == expected
     # a restart serves what was served, with the counter of changes where it was
+    backend.close()
     again = Backend(model, tmp_path / "work", retrain_every=5, held_out_every=2, epochs=2, min_held_out=1)
     assert again.model_version == expected and again.last_update["model_version"] == expected
     assert again.store.changes == 0 and not again.updating
@@ -266,3 +275,34 @@ def test_an_update_learns_every_head_the_annotations_carry_labels_for(multitask_
         # the relation head learns only where the project's config has <Relations>
         assert changed == ({"crf_ner", "entity_relations", "textcat"} if config == full else {"crf_ner", "textcat"})
         assert result.adopted == all(r.updated >= r.served for r in result.heads.values() if r.judged)
+
+
+def test_the_export_replaces_what_is_kept_of_a_project_but_not_a_newer_edit_nor_when_it_cannot_be_read(tmp_path):
+    from autolabel_spacy.serve.sync import SyncError, sync_projects
+
+    store = AnnotationStore(tmp_path)
+    data = {"text": "x"}
+    store.put({"id": 1, "project": 1, "data": data}, {"id": 10, "task": 1, "result": ["old"], "updated_at": "2026-01-01T00:00:00Z"})
+    store.put({"id": 2, "project": 1, "data": data}, {"id": 20, "task": 2, "result": [], "updated_at": "2026-01-01T00:00:00Z"})
+    store.put({"id": 3, "project": 1, "data": data}, {"id": 30, "task": 3, "result": ["newest"], "updated_at": "2026-03-01T00:00:00Z"})
+    store.put({"id": 9, "project": 2, "data": data}, {"id": 90, "task": 9, "result": [], "updated_at": "2026-01-01T00:00:00Z"})
+    exported = [
+        {"id": 1, "project": 1, "data": data, "annotations": [{"id": 10, "result": ["edited"], "updated_at": "2026-02-01T00:00:00Z"}]},
+        {"id": 3, "project": 1, "data": data, "annotations": [{"id": 30, "result": ["stale"], "updated_at": "2026-02-01T00:00:00Z"}]},
+        {"id": 4, "project": 1, "data": data, "annotations": [{"id": 40, "result": ["made while away"]}]},
+        {"id": 5, "project": 1, "data": data, "annotations": []},  # a task without annotations is not kept
+    ]
+
+    class LabelStudio:
+        def project(self, project):
+            if project == "2":
+                raise SyncError("unreachable")
+            return {"id": int(project), "label_config": "<View/>"}
+
+        def export(self, project):
+            return exported
+
+    assert sync_projects(LabelStudio(), store, ["1", "2"]) == {"1": 3}  # 10 edited, 20 gone, 40 new; 30 is newer here
+    results = {t["id"]: [a["result"] for a in t["annotations"]] for t in store.records()}
+    assert results == {1: [["edited"]], 3: [["newest"]], 4: [["made while away"]], 9: [[]]}
+    assert "20" in store.deleted and store.label_config(1) == "<View/>"

@@ -30,9 +30,10 @@ class LabelingConfig:
 
 def parse_labeling_config(xml: str) -> LabelingConfig:
     """The parts of ``xml`` the backend serves; :class:`LabelingConfigError`
-    when it is not XML, has no ``<Text>`` tag reading a task field, no
-    ``<Labels>``, or a ``<Labels>``/``<Choices>`` whose ``toName`` is not
-    that ``<Text>`` tag."""
+    when it is not XML, has no ``<Text>`` tag reading a task field, neither
+    a ``<Labels>`` (spans) nor a ``<Choices>`` (categories) tag, or one
+    whose ``toName`` is not that ``<Text>`` tag. A config of ``<Choices>``
+    alone is a document classification project."""
     if not isinstance(xml, str) or not xml.strip():
         raise LabelingConfigError("the labeling config is empty")
     try:
@@ -42,21 +43,22 @@ def parse_labeling_config(xml: str) -> LabelingConfig:
     texts = {t.get("name"): t.get("value", "") for t in root.iter("Text") if t.get("name")}
     if not texts:
         raise LabelingConfigError("the labeling config has no <Text name=... value=\"$field\"> tag")
-    labels_tags = list(root.iter("Labels"))
-    if len(labels_tags) != 1:
-        raise LabelingConfigError(f"the labeling config needs exactly one <Labels> tag, it has {len(labels_tags)}")
-    labels_tag = labels_tags[0]
-    to_name = labels_tag.get("toName")
+    labels_tags, choices_tags = list(root.iter("Labels")), list(root.iter("Choices"))
+    if len(labels_tags) > 1:
+        raise LabelingConfigError(f"the labeling config has {len(labels_tags)} <Labels> tags; the backend fills one")
+    if len(choices_tags) > 1:
+        raise LabelingConfigError(f"the labeling config has {len(choices_tags)} <Choices> tags; the backend fills one")
+    if not labels_tags and not choices_tags:
+        raise LabelingConfigError("the labeling config needs a <Labels> tag (spans) or a <Choices> tag (categories); it has neither")
+    tag = (labels_tags or choices_tags)[0]  # the tag that says which <Text> is labelled
+    to_name = tag.get("toName")
     if to_name not in texts:
         raise LabelingConfigError(
-            f"<Labels name={labels_tag.get('name')!r}> has toName={to_name!r}, which names no <Text> tag (those: {sorted(texts)})"
+            f"<{tag.tag} name={tag.get('name')!r}> has toName={to_name!r}, which names no <Text> tag (those: {sorted(texts)})"
         )
     field = texts[to_name]
     if not field.startswith("$") or len(field) < 2:
         raise LabelingConfigError(f"<Text name={to_name!r}> needs value=\"$field\", got {field!r}")
-    choices_tags = list(root.iter("Choices"))
-    if len(choices_tags) > 1:
-        raise LabelingConfigError(f"the labeling config has {len(choices_tags)} <Choices> tags; the backend fills one")
     category = "category"
     choices: tuple[str, ...] = ()
     if choices_tags:
@@ -65,11 +67,14 @@ def parse_labeling_config(xml: str) -> LabelingConfig:
             raise LabelingConfigError(f"<Choices name={tag.get('name')!r}> has toName={tag.get('toName')!r}, not the <Text> tag {to_name!r}")
         category = tag.get("name") or category
         choices = _values(tag, "Choice")
-    labels = _values(labels_tag, "Label")
-    if not labels:
-        raise LabelingConfigError(f"<Labels name={labels_tag.get('name')!r}> has no <Label value=...>")
+    labels: tuple[str, ...] = ()
+    if labels_tags:
+        labels = _values(labels_tags[0], "Label")
+        if not labels:
+            raise LabelingConfigError(f"<Labels name={labels_tags[0].get('name')!r}> has no <Label value=...>")
     relations = tuple(r for tag in root.iter("Relations") for r in _values(tag, "Relation"))
-    names = TaskNames(labels=labels_tag.get("name") or "label", text=to_name, field=field[1:], category=category)
+    label_tag = labels_tags[0].get("name") if labels_tags else None
+    names = TaskNames(labels=label_tag or "label", text=to_name, field=field[1:], category=category)
     return LabelingConfig(names, labels, choices, relations, has_choices=bool(choices_tags))
 
 

@@ -22,8 +22,10 @@ that fails is tagged again request by request.
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
+import os
 import threading
 import time
 from dataclasses import dataclass
@@ -68,6 +70,7 @@ class Backend:
         load_pipeline(model, need_annotations="serve")  # a model that cannot serve is refused before anything is written
         self.work_dir = Path(work_dir)
         self.work_dir.mkdir(parents=True, exist_ok=True)
+        self._claim = _claim(self.work_dir)  # one backend per work folder: two would overwrite each other's annotations
         self.versions = ModelVersions(self.work_dir)
         entry, self.start_note = self.versions.start(model)
         log.info(self.start_note)
@@ -76,6 +79,7 @@ class Backend:
         self.model_version = entry["model_version"]
         self.retrain_every, self.held_out_every, self.epochs, self.min_held_out = retrain_every, held_out_every, epochs, min_held_out
         self._update_thread: Optional[threading.Thread] = None
+        self._answering = 0  # the changes the running update answers
         self.last_update: Optional[dict] = self.versions.last_update()
         self.entity_labels = sorted({label for name in entity_components(self.nlp) for label in getattr(self.nlp.get_pipe(name), "labels", ())})
         others = known_other_labels(self.nlp)
@@ -338,8 +342,8 @@ class Backend:
         return {"status": "update started", "annotations": self.store.annotation_count()}
 
     def _start_update(self) -> None:
-        self.store.changes = 0
-        self.store.save()
+        # the changes this update answers are only taken off once it is done: a restart meanwhile starts it again
+        self._answering = self.store.changes
         self._update_thread = threading.Thread(target=self._update, name="autolabel-update", daemon=True)
         self._update_thread.start()
 
@@ -379,6 +383,15 @@ class Backend:
             log.info(result.line(self.model_version))
         except Exception:  # an update that fails leaves the served model as it was
             log.exception("the update failed; still serving %s", self.model_version)
+        finally:
+            with self._lock:
+                self.store.changes = max(0, self.store.changes - self._answering)
+                self.store.save()
+
+    def close(self) -> None:
+        """Let another backend use the work folder (when this one stops)."""
+        self.wait_for_update()
+        self._claim.close()
 
     def status(self) -> dict:
         return {
@@ -405,6 +418,24 @@ def _project_id(project) -> str:
     if isinstance(project, dict):
         project = project.get("id")
     return str(project).split(".", 1)[0]
+
+
+def _claim(work_dir: Path):
+    """An exclusive lock on ``work_dir`` for as long as the returned file
+    stays open (released when the process ends, however it ends)."""
+    handle = open(work_dir / ".serve.lock", "a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.seek(0)
+        holder = handle.read().strip() or "another process"
+        handle.close()
+        raise ValueError(f"{work_dir}: another autolabel serve ({holder}) keeps its annotations here; stop it or give --work-dir") from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"pid {os.getpid()}")
+    handle.flush()
+    return handle
 
 
 def _ids(items, what: str) -> list:

@@ -49,7 +49,8 @@ def training_doc(task: dict, config: Optional[LabelingConfig], reader, entity_la
                  categories=None) -> TrainingDoc:
     where = where_of(task)
     doc = task_to_doc(task, where, reader, names=config.names if config else None, align_hint=SERVE_ALIGN_HINT)
-    notes, heads = [], {ENTITIES}
+    notes = []
+    heads = {ENTITIES} if config is None or config.labels else set()  # a <Choices>-only project marks no spans
     known = set(entity_labels)
     unknown = [e for e in doc.ents if e.label_ not in known]
     if unknown:

@@ -60,7 +60,8 @@ class AnnotationStore:
         self.tasks: dict[str, dict] = {}
         self.deleted: set[str] = set()
         self.projects: dict[str, dict] = {}  # project id -> {"label_config": xml, "title": ...}
-        self.changes = 0  # annotation changes since the last update started
+        self.changes = 0  # annotation changes not yet answered by an update
+        self._lines: dict[str, tuple[dict, str]] = {}  # task key -> (its dict, its JSON line), for saving
         self._load()
 
     # -- disk ---------------------------------------------------------------
@@ -83,8 +84,16 @@ class AnnotationStore:
             self.changes = int(state.get("changes_since_update", 0))
 
     def save(self) -> None:
-        lines = [_json_line(task) for task in self.records()]
-        atomic_write_text(self.path, "".join(line + "\n" for line in lines))
+        lines = []
+        for task in self.records():  # a task's line is written again only when the task changed (its dict is replaced then)
+            key = _key(task["id"])
+            cached = self._lines.get(key)
+            if cached is None or cached[0] is not task:
+                cached = self._lines[key] = (task, _json_line(task) + "\n")
+            lines.append(cached[1])
+        for key in set(self._lines) - set(self.tasks):
+            del self._lines[key]
+        atomic_write_text(self.path, "".join(lines))
         state = {"deleted_annotations": sorted(self.deleted, key=_sortable), "projects": self.projects,
                  "changes_since_update": self.changes}
         atomic_write_text(self.state_path, json.dumps(state, ensure_ascii=False, indent=1) + "\n")
@@ -114,8 +123,12 @@ class AnnotationStore:
         """An annotation created or updated, in its task."""
         if not isinstance(annotation, dict) or annotation.get("id") is None:
             raise PayloadError("the annotation has no 'id'")
+        if not _is_id(annotation["id"]):
+            raise PayloadError(f"the annotation's id {annotation['id']!r} is neither a number nor a string")
         if not isinstance(task, dict) or task.get("id") is None:
             raise PayloadError(f"annotation {annotation['id']!r} comes without its task (an object with an 'id')")
+        if not _is_id(task["id"]):
+            raise PayloadError(f"the id {task['id']!r} of annotation {annotation['id']!r}'s task is neither a number nor a string")
         if annotation.get("task") is not None and _key(annotation["task"]) != _key(task["id"]):
             raise PayloadError(f"annotation {annotation['id']!r} names task {annotation['task']!r} but comes with task {task['id']!r}")
         if not isinstance(task.get("data"), dict):
@@ -145,9 +158,9 @@ class AnnotationStore:
         for key, task in list(self.tasks.items()):
             kept = [a for a in task["annotations"] if _key(a.get("id")) not in ids]
             removed += len(task["annotations"]) - len(kept)
-            if kept:
-                task["annotations"] = kept
-            else:
+            if len(kept) < len(task["annotations"]):
+                self.tasks[key] = {**task, "annotations": kept}  # a new dict: see save()
+            if not kept:
                 del self.tasks[key]
         self.deleted |= ids
         self.changes += removed
@@ -170,8 +183,10 @@ class AnnotationStore:
         for task in tasks:
             if not isinstance(task, dict) or task.get("id") is None or not isinstance(task.get("data"), dict):
                 continue
-            annotations = sorted((a for a in task.get("annotations") or [] if isinstance(a, dict) and a.get("id") is not None),
-                                 key=lambda a: _sortable(a.get("id")))
+            annotations = [a for a in task.get("annotations") or [] if isinstance(a, dict) and _is_id(a.get("id"))]
+            # an edit that reached the backend after the export was read stays (an event older than it would not undo it either)
+            annotations = sorted((before[_key(a["id"])] if _key(a["id"]) in before and _newer(before[_key(a["id"])], a) else a
+                                  for a in annotations), key=lambda a: _sortable(a.get("id")))
             if annotations:
                 self.tasks[_key(task["id"])] = {"id": task["id"], "project": task.get("project", project_id), "data": task["data"],
                                                 "annotations": annotations}
@@ -198,6 +213,11 @@ def _json_line(value) -> str:
     except UnicodeEncodeError:
         line = json.dumps(value)
     return line
+
+
+def _is_id(value) -> bool:
+    """Label Studio's ids are numbers; a string id is taken too, nothing else."""
+    return (isinstance(value, int) and not isinstance(value, bool)) or (isinstance(value, str) and bool(value.strip()))
 
 
 def _same(a: dict, b: dict) -> bool:
