@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import html
 import io
-import json
 from pathlib import Path
 from typing import Optional
 
@@ -27,7 +26,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from spacy import displacy  # noqa: E402
 from spacy.tokens import Doc  # noqa: E402
 
-from .formats.records import doc_confidence, scored_entities  # noqa: E402
+from .formats.records import RecordError, doc_confidence, parse_json, scored_entities  # noqa: E402
 
 PALETTE = ("#7aecec", "#bfeeb7", "#feca74", "#ff9561", "#aa9cfc", "#c887fb", "#9cc9cc", "#ffeb80", "#ff8197", "#e4e7d2")
 STYLE = """
@@ -40,8 +39,25 @@ th { background: #f3f3f3; } td.n { text-align: right; }
 """
 
 
+def _number(value):
+    """A report's number, or a ValueError saying it is not one (a report is
+    often someone else's file: nothing in it is trusted)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"a report field that must be a number is {type(value).__name__} {str(value)[:40]!r}")
+    return value
+
+
 def _pct(value) -> str:
-    return "-" if value is None else f"{100 * value:.1f}"
+    return "-" if value is None else f"{100 * _number(value):.1f}"
+
+
+def _fmt(value, spec: str) -> str:
+    return format(_number(value), spec)
+
+
+def _e(value) -> str:
+    """Any value of a report, a model or a file, escaped for the page."""
+    return html.escape(str(value))
 
 
 def _svg(fig) -> str:
@@ -101,31 +117,32 @@ def _table(header: list[str], rows: list[list]) -> str:
 
 
 def _stamp(stamp: dict) -> str:
-    parts = [f"{html.escape(k)}: {html.escape(str(v))}" for k, v in stamp.items()]
+    parts = [f"{_e(k)}: {_e(v)}" for k, v in stamp.items()]
     return f'<p class="stamp">{" · ".join(parts)}</p>'
 
 
 def evaluation_page(report: dict) -> str:
     """The page of an ``autolabel evaluate`` report."""
-    out = [f"<h1>Evaluation of {html.escape(str(report.get('stamp', {}).get('model', 'a pipeline')))}</h1>"]
-    out.append(_stamp(report.get("stamp") or {}))
+    stamp = report.get("stamp") if isinstance(report.get("stamp"), dict) else {}
+    out = [f"<h1>Evaluation of {_e(stamp.get('model', 'a pipeline'))}</h1>"]
+    out.append(_stamp(stamp))
     target = report.get("target_accuracy", 0.99)
     if "ents_f" in report:
-        unit = report.get("unit", "doc")
-        out.append(f"<h2>Entities</h2><p>{report['docs']} docs; P {_pct(report['ents_p'])}, R {_pct(report['ents_r'])}, "
+        unit = _e(report.get("unit", "doc"))
+        out.append(f"<h2>Entities</h2><p>{_e(report['docs'])} docs; P {_pct(report['ents_p'])}, R {_pct(report['ents_r'])}, "
                    f"F1 {_pct(report['ents_f'])}; {unit}s exactly right {_pct(report['doc_accuracy'])}%.</p>")
         out.append(_table(["label", "P", "R", "F1"], [[label, _pct(s["p"]), _pct(s["r"]), _pct(s["f"])] for label, s in sorted(report["per_label"].items())]))
         rec = report.get("recommended")
         if rec:
-            out.append(f"<p><b>Auto-accept threshold {rec['threshold']:.4g}</b>: {_pct(rec['coverage'])}% of the {unit}s "
-                       f"({rec['accepted']}) accepted, {_pct(rec['accuracy'])}% of them exactly right (target {_pct(target)}%).</p>")
+            out.append(f"<p><b>Auto-accept threshold {_fmt(rec['threshold'], '.4g')}</b>: {_pct(rec['coverage'])}% of the {unit}s "
+                       f"({_e(rec['accepted'])}) accepted, {_pct(rec['accuracy'])}% of them exactly right (target {_pct(target)}%).</p>")
         else:
-            out.append(f"<p><b>No threshold</b> reaches {_pct(target)}% on at least {report.get('min_accepted', '?')} {unit}s: "
+            out.append(f"<p><b>No threshold</b> reaches {_pct(target)}% on at least {_e(report.get('min_accepted', '?'))} {unit}s: "
                        "every one goes to review.</p>")
-        out.append('<div class="plots"><figure>' + reliability_svg(report["reliability"], f"span confidence (ECE {report['span_ece']:.3f})")
-                   + "</figure><figure>" + routing_svg(report["routing"], target, rec, unit) + "</figure></div>")
+        out.append('<div class="plots"><figure>' + reliability_svg(report["reliability"], f"span confidence (ECE {_fmt(report['span_ece'], '.3f')})")
+                   + "</figure><figure>" + routing_svg(report["routing"], _number(target), rec, str(report.get("unit", "doc"))) + "</figure></div>")
         errors = report.get("confident_errors") or []
-        out.append("<h2>Commonest errors among the confident " + html.escape(unit) + "s</h2>")
+        out.append("<h2>Commonest errors among the confident " + unit + "s</h2>")
         out.append(_table(["kind", "label", "text", "count", "example"], [[e["kind"], e["label"], e["text"], e["count"], e["example"]] for e in errors])
                    if errors else "<p>None.</p>")
     for part, title in (("relations", "Relations"), ("categories", "Categories")):
@@ -135,9 +152,9 @@ def evaluation_page(report: dict) -> str:
         if part == "relations":
             line = f"P {_pct(section['p'])}, R {_pct(section['r'])}, F1 {_pct(section['f'])}; docs with exactly the gold relations {_pct(section['docs_exactly_right'])}%"
         else:
-            line = f"accuracy {_pct(section['accuracy'])}%, macro-F1 {_pct(section['macro_f'])}, ECE {section['ece']:.3f}"
+            line = f"accuracy {_pct(section['accuracy'])}%, macro-F1 {_pct(section['macro_f'])}, ECE {_fmt(section['ece'], '.3f')}"
         rec = section.get("recommended")
-        line += f"; threshold {rec['threshold']:.4g} accepts {_pct(rec['coverage'])}% of docs" if rec else "; no threshold: every doc to review"
+        line += f"; threshold {_fmt(rec['threshold'], '.4g')} accepts {_pct(rec['coverage'])}% of docs" if rec else "; no threshold: every doc to review"
         out.append(f"<h2>{title}</h2><p>{html.escape(line)}.</p>")
         if part == "categories":
             out.append('<div class="plots"><figure>' + reliability_svg(section["reliability"], "top category's probability") + "</figure></div>")
@@ -152,7 +169,7 @@ def render_doc(doc: Doc, colors: dict) -> str:
     """The doc with displaCy, each span's label followed by its confidence."""
     ents, span_colors = [], {}
     for start, end, label, score in scored_entities(doc):
-        shown = label if score is None else f"{label} {score:.2f}"
+        shown = _e(label) if score is None else f"{_e(label)} {score:.2f}"  # displaCy puts labels in the page as they are
         span_colors[shown] = colors.get(label, PALETTE[0])
         ents.append({"start": start, "end": end, "label": shown})
     confidence = doc_confidence(doc)
@@ -184,9 +201,11 @@ def _page(title: str, body: list[str]) -> str:
 def read_run(path) -> dict:
     """An evaluate report or an annotate summary, by its content."""
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        data = parse_json(Path(path).read_text(encoding="utf-8"), str(path))
+    except UnicodeDecodeError as err:
         raise ValueError(f"{path}: not a JSON report ({err})") from None
+    except RecordError as err:
+        raise ValueError(f"{path}: not a JSON report ({err.reason})") from None
     if not isinstance(data, dict) or not ({"routing", "categories", "outputs"} & set(data)):
         raise ValueError(f"{path}: neither an `autolabel evaluate --output` report nor an annotate summary.json")
     return data

@@ -5,6 +5,7 @@ a screenshot saved)."""
 import json
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 import spacy
@@ -135,3 +136,74 @@ def test_the_pages_render_in_headless_chromium_without_console_errors(pages, pag
         assert (pages / page.replace(".html", ".png")).stat().st_size > 10_000
     finally:
         driver.quit()
+
+
+HOSTILE = "<script>alert(1)</script><img src=x onerror=alert(2)>"
+
+
+@pytest.fixture(scope="module")
+def hostile_pages(pages):
+    """The same runs, their report and review file rewritten by someone
+    hostile: markup in every string a report, a model or a file gives."""
+    report = json.loads((pages / "r.json").read_text())
+    report.update(unit=HOSTILE, docs=HOSTILE, min_accepted=HOSTILE, recommended=None)
+    report["stamp"] = {**report.get("stamp", {}), "model": HOSTILE, HOSTILE: HOSTILE}
+    report["per_label"] = {HOSTILE: next(iter(report["per_label"].values()))}
+    report["confident_errors"] = [{"kind": HOSTILE, "label": HOSTILE, "text": HOSTILE, "count": 1, "example": HOSTILE}]
+    (pages / "hostile.json").write_text(json.dumps(report))
+    summary = json.loads((pages / "run.summary.json").read_text())
+    review = Path(summary["outputs"]["review"])
+    records = [json.loads(line) for line in review.read_text().splitlines()]
+    for record in records:
+        for span in record["spans"]:
+            span["label"] = "<script>alert('label')</script>"
+    (pages / "hostile.review.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    summary["outputs"]["review"] = str(pages / "hostile.review.jsonl")
+    summary["input"] = HOSTILE
+    (pages / "hostile.summary.json").write_text(json.dumps(summary))
+    runner, app = CliRunner(), build_app()
+    for source, page in (("hostile.json", "hostile-evaluate.html"), ("hostile.summary.json", "hostile-annotate.html")):
+        result = runner.invoke(app, ["report", str(pages / source), "-o", str(pages / page)])
+        assert result.exit_code == 0, result.output
+    return pages
+
+
+@pytest.mark.parametrize("page", ["hostile-evaluate.html", "hostile-annotate.html"])
+def test_a_hostile_report_or_review_file_runs_no_script_in_chromium(hostile_pages, page):
+    from selenium import webdriver
+    from selenium.common.exceptions import NoAlertPresentException
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+
+    html = (hostile_pages / page).read_text()
+    assert "<script>" not in html and "onerror=alert" not in html.replace("onerror=alert(2)&gt;", "")
+    chromium, driver_path = browser_or_skip()
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    try:
+        driver.get((hostile_pages / page).as_uri())
+        assert driver.find_elements(By.TAG_NAME, "script") == [] and driver.find_elements(By.TAG_NAME, "img") == []
+        with pytest.raises(NoAlertPresentException):
+            driver.switch_to.alert.text  # noqa: B018 - no alert() ran
+        shown = driver.find_element(By.TAG_NAME, "body").text
+        assert "alert(" in shown  # the hostile strings are shown as text
+    finally:
+        driver.quit()
+
+
+def test_a_report_with_a_field_of_the_wrong_type_is_an_error_naming_the_file(pages, tmp_path):
+    report = json.loads((pages / "r.json").read_text())
+    report["ents_f"] = "high"
+    (tmp_path / "bad.json").write_text(json.dumps(report))
+    result = CliRunner().invoke(build_app(), ["report", str(tmp_path / "bad.json"), "-o", str(tmp_path / "bad.html")])
+    assert result.exit_code == 1 and f"{tmp_path / 'bad.json'}: not a report autolabel can show" in result.output, result.output
+    del report["ents_f"], report["per_label"]
+    report["ents_p"] = 0.5
+    (tmp_path / "bad.json").write_text(json.dumps(report))
+    report["ents_f"] = 0.5
+    (tmp_path / "bad2.json").write_text(json.dumps(report))
+    result = CliRunner().invoke(build_app(), ["report", str(tmp_path / "bad2.json"), "-o", str(tmp_path / "bad.html")])
+    assert result.exit_code == 1 and "it has no field 'per_label'" in result.output, result.output

@@ -29,6 +29,10 @@ def report_cli(
             raise ValueError(f"{run}: its review file {review} is not there (annotate ran with --accept-threshold?)")
         page = annotation_page(data, list(read_docs(review, blank(lang))), shown)
     else:
-        page = evaluation_page(data)
+        try:
+            page = evaluation_page(data)
+        except (KeyError, TypeError, ValueError, AttributeError) as err:  # a report is often someone else's file
+            what = f"it has no field {err}" if isinstance(err, KeyError) else " ".join(str(err).split())
+            raise ValueError(f"{run}: not a report autolabel can show ({what})") from None
     atomic_write_text(output, page)
     typer.echo(f"wrote {output}")

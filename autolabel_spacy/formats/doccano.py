@@ -135,7 +135,12 @@ def _relations(doc: Doc, task: dict, scores, where: str, align: str) -> list[dic
         raise RecordError(where, f"'relations' must be a list, got {type(items).__name__}")
     if items and not isinstance(ents, list):
         raise RecordError(where, "'relations' need the 'entities' they link")
-    offsets = {ent.get("id"): (ent.get("start_offset"), ent.get("end_offset")) for ent in ents or [] if isinstance(ent, dict)}
+    offsets = {}
+    for j, ent in enumerate(ents or []):
+        if isinstance(ent, dict) and ent.get("id") is not None:
+            if not _is_id(ent["id"]):
+                raise RecordError(where, f"entity {j}'s id must be a number or a string, got {ent['id']!r}")
+            offsets[ent["id"]] = (ent.get("start_offset"), ent.get("end_offset"))
     if scores is not None and (not isinstance(scores, list) or len(scores) != len(items)):
         raise RecordError(where, f"'relation_scores' must give one score per relation, got {scores!r}")
     pairs = []
@@ -143,10 +148,14 @@ def _relations(doc: Doc, task: dict, scores, where: str, align: str) -> list[dic
         if not isinstance(item, dict):
             raise RecordError(where, f"relation {i} must be an object, got {item!r}")
         for end in ("from_id", "to_id"):
-            if item.get(end) not in offsets:
+            if not _is_id(item.get(end)) or item.get(end) not in offsets:
                 raise RecordError(where, f"relation {i}'s {end} {item.get(end)!r} is no entity id of the record")
         pairs.append((i, offsets[item["from_id"]], offsets[item["to_id"]], item.get("type"), scores[i] if scores else None))
     return between_mentions(doc, pairs, where, align)
+
+
+def _is_id(value) -> bool:
+    return (isinstance(value, int) and not isinstance(value, bool)) or isinstance(value, str)
 
 
 def _cats(cats, score, where: str) -> dict:

@@ -74,14 +74,15 @@ def _is_int(value) -> bool:
 def doc_to_record(doc: Doc) -> dict:
     spans = []
     ids = concept_ids(doc)
+    text = doc.text  # built once: Doc.text joins every token, so reading it per span is quadratic in a long doc
     for start, end, label, score in scored_entities(doc):
-        span = {"start": start, "end": end, "label": label, "text": doc.text[start:end]}
+        span = {"start": start, "end": end, "label": label, "text": text[start:end]}
         if score is not None:
             span["score"] = round(score, 6)
         if (start, end) in ids:
             span["kb_id"] = ids[(start, end)]
         spans.append(span)
-    record = {"text": doc.text, "spans": spans}
+    record = {"text": text, "spans": spans}
     if RELATIONS_KEY in doc.user_data:
         record["relations"] = relation_records(doc)
     if doc.cats:

@@ -40,11 +40,14 @@ from .records import (
     concept_ids,
     doc_confidence,
     make_doc,
+    array_elements,
     open_for_write,
+    parse_json,
     read_cats,
     scored_entities,
     span_scores,
     top_category,
+    unreadable,
 )
 
 FROM_NAME = "label"
@@ -83,6 +86,7 @@ def doc_to_prediction(doc: Doc, names: TaskNames = DEFAULT_NAMES, model_version:
     confidence (what "sort by prediction score" orders the queue by)."""
     result = []
     ids = concept_ids(doc)
+    text = doc.text  # built once: Doc.text joins every token, so reading it per span is quadratic in a long doc
     regions = {}  # (start, end) -> region id
     for i, (start, end, label, score) in enumerate(scored_entities(doc)):
         item = {
@@ -90,7 +94,7 @@ def doc_to_prediction(doc: Doc, names: TaskNames = DEFAULT_NAMES, model_version:
             "from_name": names.labels,
             "to_name": names.text,
             "type": "labels",
-            "value": {"start": start, "end": end, "text": doc.text[start:end], "labels": [label]},
+            "value": {"start": start, "end": end, "text": text[start:end], "labels": [label]},
         }
         if (start, end) in ids:
             item["value"]["kb_id"] = ids[(start, end)]
@@ -146,6 +150,16 @@ def _tasks(path) -> Iterator[tuple[str, object]]:
         whole = json.loads(text)
     except json.JSONDecodeError as err:
         whole, error = None, err
+    except (RecursionError, ValueError) as err:  # one task nested too deeply, or a number too long: that task's error alone
+        if not text.lstrip().startswith("["):
+            raise RecordError(str(path), f"JSON that cannot be read ({type(err).__name__})") from None
+        for n, (element, _) in enumerate(array_elements(text)):
+            where = f"{path}#{n}"
+            try:
+                yield where, parse_json(element, where)
+            except RecordError as err:
+                yield where, err
+        return
     else:
         error = None
     if isinstance(whole, list):
@@ -159,9 +173,9 @@ def _tasks(path) -> Iterator[tuple[str, object]]:
     for lineno, line in enumerate(text.splitlines(), start=1):
         if line.strip():
             try:
-                yield f"{path}:{lineno}", json.loads(line)
-            except json.JSONDecodeError as err:
-                yield f"{path}:{lineno}", RecordError(f"{path}:{lineno}", f"invalid JSON ({err.msg})")
+                yield f"{path}:{lineno}", parse_json(line, f"{path}:{lineno}")
+            except RecordError as err:
+                yield f"{path}:{lineno}", err
 
 
 def _list_of_objects(value, what: str, where: str) -> list:
@@ -288,4 +302,6 @@ def read_labelstudio_records(path, nlp, align: str = "strict", labels: Optional[
             yield Record(where, doc=task_to_doc(task, where, nlp, align, labels, names), raw=raw)
         except RecordError as err:
             yield Record(where, error=err.reason, raw=raw)
+        except (TypeError, ValueError, KeyError, AttributeError, RecursionError) as err:  # a shape no check foresaw: still this task's
+            yield Record(where, error=unreadable(err), raw=raw)
 

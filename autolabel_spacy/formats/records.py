@@ -173,6 +173,58 @@ def _is_offset(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def parse_json(text: str, where: str):
+    """``json.loads``, every failure of which is an error of that record:
+    invalid JSON, nesting deeper than Python can walk, an integer past the
+    interpreter's digit limit."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        at = f"column {err.colno}" if err.lineno == 1 else f"line {err.lineno} column {err.colno}"
+        raise RecordError(where, f"invalid JSON ({err.msg}: {at})") from None
+    except RecursionError:
+        raise RecordError(where, "JSON nested too deeply to read") from None
+    except ValueError as err:  # e.g. an integer of more digits than int() converts
+        raise RecordError(where, f"JSON that cannot be read ({' '.join(str(err).split())})") from None
+
+
+def array_elements(text: str) -> Iterator[tuple[str, int]]:
+    """The elements of a JSON array's text, unparsed, with the line each
+    starts on: a linear scan of brackets and strings, so one element that
+    ``json.loads`` cannot take (nested too deeply, a number too long) is
+    that element's error and not the whole array's."""
+    depth, in_string, escaped, start, line, start_line = 0, False, False, None, 1, 1
+    for i, char in enumerate(text):
+        if char == "\n":
+            line += 1
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+            continue
+        if char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth == 1:
+                start = None
+                continue
+        elif char in "]}":
+            depth -= 1
+        if depth == 1 and char == "," or depth == 0 and char == "]":
+            if start is not None:
+                yield text[start:i], start_line
+            start = None
+            if depth == 0:
+                return
+            continue
+        if depth >= 1 and start is None and not char.isspace():
+            start, start_line = i, line
+
+
 def json_lines(path) -> Iterator[tuple[str, object, str]]:
     """(where, parsed record or RecordError, raw line) for each non-blank line;
     bytes that are not UTF-8 and invalid JSON are errors of that line only."""
@@ -188,9 +240,9 @@ def json_lines(path) -> Iterator[tuple[str, object, str]]:
             if not line.strip():
                 continue
             try:
-                yield where, json.loads(line), line
-            except json.JSONDecodeError as err:
-                yield where, RecordError(where, f"invalid JSON ({err.msg}: column {err.colno})"), line
+                yield where, parse_json(line, where), line
+            except RecordError as err:
+                yield where, err, line
 
 
 def records_from_json_lines(path, to_doc: Callable[[dict, str], Doc]) -> Iterator[Record]:
@@ -205,6 +257,16 @@ def records_from_json_lines(path, to_doc: Callable[[dict, str], Doc]) -> Iterato
             yield Record(where, doc=to_doc(record, where), raw=raw)
         except RecordError as err:
             yield Record(where, error=err.reason, raw=raw)
+        except (TypeError, ValueError, KeyError, AttributeError, RecursionError) as err:  # a shape no check foresaw: still this record's
+            yield Record(where, error=unreadable(err), raw=raw)
+
+
+def unreadable(err: BaseException) -> str:
+    """The reason for a record that a reader failed on in a way no check
+    foresaw: the record's error, never the run's."""
+    if isinstance(err, RecursionError):
+        return "nested too deeply to read"
+    return f"cannot be read ({type(err).__name__}: {' '.join(str(err).split())[:200]})"
 
 
 def check_encodable(record, where: str) -> None:
@@ -212,6 +274,8 @@ def check_encodable(record, where: str) -> None:
     JSON) cannot be written to any UTF-8 output: an error of that record."""
     try:
         json.dumps(record, ensure_ascii=False).encode("utf-8")
+    except RecursionError:
+        raise RecordError(where, "nested too deeply to write") from None
     except UnicodeEncodeError as err:
         raise RecordError(where, f"holds a lone surrogate ({err.object[err.start]!r}), which no UTF-8 output can hold") from None
 

@@ -41,6 +41,7 @@ from ..loading import load_pipeline, pipeline_assigns, with_sentences
 from . import local_engine, ray_engine
 from .engines import EngineRun
 from .inputs import DEFAULT_MAX_CHARS, Inputs
+from ..formats.records import RecordError, parse_json
 from .parts import REVIEW_ALL, PartFiles, Routing
 
 ENGINES = {"local": local_engine, "ray": ray_engine}
@@ -218,7 +219,10 @@ def _model_id(model) -> Optional[str]:
 
 def _read_report(path) -> dict:
     """An ``evaluate`` report (the json module keeps every digit of a threshold)."""
-    return json.loads(Path(path).read_text(encoding="utf-8"))
+    try:
+        return parse_json(Path(path).read_text(encoding="utf-8"), str(path))
+    except RecordError as err:
+        raise ValueError(err.reason) from None
 
 
 def part_thresholds_from_report(path) -> dict[str, Optional[float]]:
@@ -231,9 +235,27 @@ def part_thresholds_from_report(path) -> dict[str, Optional[float]]:
         section = report.get(part) if isinstance(report, dict) else None
         if not isinstance(section, dict) or "recommended" not in section:
             out[key] = None
-        else:
-            out[key] = float(section["recommended"]["threshold"]) if section["recommended"] else REVIEW_ALL
+            continue
+        try:
+            recommended = _recommended(section["recommended"], f"{part}.recommended")
+        except ValueError as err:
+            raise ValueError(f"{path}: not a report of `autolabel evaluate --output` ({err})") from None
+        out[key] = recommended["threshold"] if recommended else REVIEW_ALL
     return out
+
+
+def _recommended(value, what: str) -> Optional[dict]:
+    """A report's recommendation: None, or an object whose threshold,
+    coverage and accuracy are numbers (a ValueError naming the field else)."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise ValueError(f"{what} must be an object or null, got {type(value).__name__}")
+    for field_ in ("threshold", "coverage", "accuracy"):
+        number = value.get(field_)
+        if isinstance(number, bool) or not isinstance(number, (int, float)) or number != number:
+            raise ValueError(f"{what}.{field_} must be a number, got {number!r}")
+    return {**value, "threshold": float(value["threshold"])}
 
 
 def threshold_from_report(path) -> tuple[Optional[float], str, str]:
@@ -249,8 +271,9 @@ def threshold_from_report(path) -> tuple[Optional[float], str, str]:
             return None, "sentence", f"{path}: a report without entities; the other parts' thresholds route the docs"
         recommended = report["recommended"]
         rank_by = report.get("rank_by", "sentence")  # reports from before --rank-by ranked by probability
+        recommended = _recommended(recommended, "recommended")
     except (OSError, ValueError, KeyError, TypeError) as e:
-        raise ValueError(f"{path}: not a report of `autolabel evaluate --output` ({e})") from e
+        raise ValueError(f"{path}: not a report of `autolabel evaluate --output` ({e})") from None
     if recommended is None:
         return REVIEW_ALL, rank_by, f"{path}: no threshold reached accuracy {target}; every {report.get('unit', 'doc')} goes to review"
     ranked = f", ranked by {rank_by}" if rank_by != "sentence" else ""

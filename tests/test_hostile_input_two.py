@@ -1,0 +1,128 @@
+"""Hostile input, round two: pathological JSON (deep nesting, numbers past
+the digit limit, wrong types at every level) is that record's error, never
+the run's, in every reader and in the files the commands read whole; a
+long record costs what its length costs."""
+import json
+
+import pytest
+import spacy
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_annotate import TEXTS, model  # noqa: F401  (the module's tiny trained pipeline)
+from typer.testing import CliRunner
+
+from autolabel_spacy.cli import build_app
+from autolabel_spacy.workflow.annotate import annotate
+from autolabel_spacy.workflow.importer import import_annotations
+
+DEEP = "[" * 100_000 + "]" * 100_000
+HUGE = "9" * 5000
+GOOD = {
+    "jsonl": {"text": "aspirin eased gout .", "spans": [{"start": 0, "end": 7, "label": "DRUG"}]},
+    "doccano": {"text": "aspirin eased gout .", "label": [[0, 7, "DRUG"]]},
+    "labelstudio": {"data": {"text": "aspirin eased gout ."}, "annotations": [{"result": [
+        {"from_name": "label", "to_name": "text", "type": "labels", "value": {"start": 0, "end": 7, "labels": ["DRUG"]}}]}]},
+}
+EXTENSION = {"jsonl": ".jsonl", "doccano": ".doccano.jsonl", "labelstudio": ".labelstudio.json"}
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 50) | st.floats(allow_nan=False, width=16) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3), max_leaves=10,
+)
+
+
+def spoil(record, path: list, value):
+    """``record`` with the value at ``path`` (keys and indexes) replaced."""
+    if not path:
+        return value
+    record = json.loads(json.dumps(record))
+    target = record
+    for step in path[:-1]:
+        target = target[step]
+    target[path[-1]] = value
+    return record
+
+
+def paths(value, prefix=()):
+    yield list(prefix)
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from paths(v, prefix + (k,))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from paths(v, prefix + (i,))
+
+
+def write_lines(path, fmt: str, records: list[str]) -> None:
+    if fmt == "labelstudio":
+        path.write_text("[\n" + ",\n".join(records) + "\n]\n")
+    else:
+        path.write_text("".join(r + "\n" for r in records))
+
+
+@pytest.mark.parametrize("fmt", sorted(GOOD))
+@pytest.mark.parametrize("poison", ["deep", "huge", "deep_inside", "huge_inside"])
+def test_deep_nesting_and_huge_numbers_are_that_records_error_in_every_reader(tmp_path, fmt, poison):
+    good = json.dumps(GOOD[fmt])
+    bad = {"deep": DEEP, "huge": HUGE, "deep_inside": good[:-1] + ', "x": ' + DEEP + "}", "huge_inside": good[:-1] + ', "x": ' + HUGE + "}"}[poison]
+    source = tmp_path / f"in{EXTENSION[fmt]}"
+    write_lines(source, fmt, [good, bad, good])
+    summary = import_annotations(source, tmp_path / "out.spacy", fmt)
+    assert (summary.imported, summary.errors) == (2, 1)
+    (error,) = [json.loads(line) for line in (tmp_path / "out.import-errors.jsonl").read_text().splitlines()]
+    assert "nested too deeply" in error["error"] or "cannot be read" in error["error"] or "digit" in error["error"], error
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data(), fmt=st.sampled_from(sorted(GOOD)))
+def test_a_wrong_type_at_any_level_is_that_records_error_never_the_runs(tmp_path_factory, data, fmt):
+    where = data.draw(st.sampled_from(list(paths(GOOD[fmt]))))
+    spoiled = spoil(GOOD[fmt], where, data.draw(json_values))
+    folder = tmp_path_factory.mktemp("spoiled")
+    source = folder / f"in{EXTENSION[fmt]}"
+    write_lines(source, fmt, [json.dumps(GOOD[fmt]), json.dumps(spoiled), json.dumps(GOOD[fmt])])
+    summary = import_annotations(source, folder / "out.spacy", fmt)
+    assert summary.imported + summary.errors == 3 and summary.imported >= 2  # every record accounted for, the good ones kept
+
+
+@pytest.mark.parametrize("poison", [DEEP, HUGE, '{"text": ' + DEEP + "}", '{"text": "a", "n": ' + HUGE + "}"])
+def test_annotate_sends_a_pathological_record_to_the_errors_file_and_tags_the_rest(model, tmp_path, poison):  # noqa: F811
+    source = tmp_path / "in.jsonl"
+    source.write_text("".join(json.dumps({"text": t}) + "\n" for t in TEXTS[:2]) + poison + "\n" + json.dumps({"text": TEXTS[2]}) + "\n")
+    summary = annotate(model, source, tmp_path / "out" / "run.jsonl", accept_threshold=0.5, progress=False)
+    assert (summary.annotated, summary.errors) == (3, 1)
+
+
+@pytest.mark.parametrize("content", [DEEP, '{"target_accuracy": 0.99, "recommended": ' + HUGE + "}",
+                                     '{"target_accuracy": 0.99, "ents_f": 0.5, "recommended": "0.9"}'])
+def test_a_pathological_report_is_an_error_naming_the_file(model, tmp_path, content):  # noqa: F811
+    (tmp_path / "r.json").write_text(content)
+    (tmp_path / "in.txt").write_text(TEXTS[0] + "\n")
+    runner = CliRunner()
+    for args in (["annotate", str(model), str(tmp_path / "in.txt"), "-o", str(tmp_path / "o.jsonl"), "--accept-threshold-from", str(tmp_path / "r.json")],
+                 ["report", str(tmp_path / "r.json"), "-o", str(tmp_path / "r.html")]):
+        result = runner.invoke(build_app(), args)
+        errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+        assert result.exit_code == 1 and len(errors) == 1 and str(tmp_path / "r.json") in errors[0], (args[0], result.output)
+
+
+def test_a_doccano_id_that_is_a_list_is_that_records_error(tmp_path):
+    good = {"text": "aspirin eased gout .", "entities": [{"id": 1, "start_offset": 0, "end_offset": 7, "label": "DRUG"},
+                                                     {"id": 2, "start_offset": 14, "end_offset": 18, "label": "DISEASE"}],
+            "relations": [{"id": 1, "from_id": 1, "to_id": 2, "type": "treats"}]}
+    bad_entity = json.loads(json.dumps(good))
+    bad_entity["entities"][0]["id"] = [1]
+    bad_relation = json.loads(json.dumps(good))
+    bad_relation["relations"][0]["from_id"] = [1]
+    (tmp_path / "in.doccano.jsonl").write_text("".join(json.dumps(r) + "\n" for r in (good, bad_entity, bad_relation)))
+    summary = import_annotations(tmp_path / "in.doccano.jsonl", tmp_path / "out.spacy", "doccano")
+    assert (summary.imported, summary.errors) == (1, 2)
+
+
+def test_a_label_studio_task_whose_meta_is_a_string_or_a_list_is_read(tmp_path):
+    tasks = [{**GOOD["labelstudio"], "data": {"text": "aspirin eased gout .", "meta": meta}} for meta in ("from the ward", [1, 2])]
+    (tmp_path / "in.labelstudio.json").write_text(json.dumps(tasks))
+    summary = import_annotations(tmp_path / "in.labelstudio.json", tmp_path / "out.spacy", "labelstudio")
+    assert (summary.imported, summary.errors) == (2, 0)
+    docs = list(spacy.tokens.DocBin().from_disk(tmp_path / "out.spacy").get_docs(spacy.blank("en").vocab))
+    assert json.loads(json.dumps([d.user_data["meta"] for d in docs])) == [{"meta": "from the ward"}, {"meta": [1, 2]}]
