@@ -32,6 +32,25 @@ def check_output(path, what: str = "output") -> Path:
     return path
 
 
+def check_apart(inputs: Iterable, outputs: dict) -> None:
+    """Refuse, before anything is written, an output (``{what: path}``)
+    that is one of the ``inputs``, lies inside an input folder, or is
+    another output: writing it would replace what is being read, or what
+    another output holds. Paths are compared resolved (links, ``..``)."""
+    read = [Path(p).resolve() for p in inputs if p is not None]
+    seen: dict[Path, str] = {}
+    for what, path in outputs.items():
+        if path is None:
+            continue
+        target = Path(path).resolve()
+        for source in read:
+            if target == source or (source.is_dir() and source in target.parents):
+                raise ValueError(f"{path}: the {what} would overwrite the input {source}; give another output name")
+        if target in seen:
+            raise ValueError(f"{path}: the {what} and the {seen[target]} are the same file; give another output name")
+        seen[target] = what
+
+
 def check_output_dir(path, what: str = "output folder") -> Path:
     """``path`` is or can become a writable folder; creates nothing."""
     path = Path(path)

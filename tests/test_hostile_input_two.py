@@ -126,3 +126,26 @@ def test_a_label_studio_task_whose_meta_is_a_string_or_a_list_is_read(tmp_path):
     assert (summary.imported, summary.errors) == (2, 0)
     docs = list(spacy.tokens.DocBin().from_disk(tmp_path / "out.spacy").get_docs(spacy.blank("en").vocab))
     assert json.loads(json.dumps([d.user_data["meta"] for d in docs])) == [{"meta": "from the ward"}, {"meta": [1, 2]}]
+
+
+@pytest.mark.parametrize("command", ["annotate", "annotate-errors", "import", "import-errors", "convert", "select", "report"])
+def test_an_output_over_an_input_or_another_output_is_refused_before_anything_is_written(model, tmp_path, command):  # noqa: F811
+    (tmp_path / "raw.txt").write_text("\n".join(TEXTS) + "\n")
+    (tmp_path / "m.errors.jsonl").write_text(json.dumps({"text": TEXTS[0]}) + "\n")
+    (tmp_path / "in.jsonl").write_text(json.dumps(GOOD["jsonl"]) + "\n")
+    (tmp_path / "out.import-errors.jsonl").write_text("")  # an old errors file, named as an input below
+    (tmp_path / "r.json").write_text("{}")
+    args = {
+        "annotate": ["annotate", model, tmp_path / "raw.txt", "-o", tmp_path / "raw.txt"],
+        "annotate-errors": ["annotate", model, tmp_path / "m.errors.jsonl", "-o", tmp_path / "m.jsonl", "--accept-threshold", "0.5"],
+        "import": ["import", tmp_path / "in.jsonl", tmp_path / "in.jsonl"],
+        "import-errors": ["import", tmp_path / "out.import-errors.jsonl", tmp_path / "out.jsonl", "--format", "jsonl"],
+        "convert": ["convert", tmp_path / "in.jsonl", tmp_path / "in.jsonl"],
+        "select": ["select", model, tmp_path / "raw.txt", "-n", "1", "-o", tmp_path / "raw.txt"],
+        "report": ["report", tmp_path / "r.json", "-o", tmp_path / "r.json"],
+    }[command]
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
+    result = CliRunner().invoke(build_app(), [str(a) for a in args])
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert result.exit_code in (1, 2) and len(errors) == 1 and ("overwrite the input" in errors[0] or "the same file" in errors[0]), result.output
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()} == before  # nothing written, nothing replaced

@@ -7,7 +7,7 @@ from typing import Annotated, Literal, Optional
 import srsly
 import typer
 
-from ..files import atomic_path, check_output
+from ..files import atomic_path, check_apart, check_output
 from ..workflow.evaluate import evaluate
 from .errors import number_in
 from .importer import AlignOption, LabelMapOption, parse_label_map
@@ -49,6 +49,7 @@ def evaluate_cli(
     """Per-label P/R/F1, span calibration (reliability, ECE) and the routing curve with a recommended threshold."""
     if output:
         check_output(output)  # before the pipeline runs
+        check_apart([data, model], {"report": output})
     report = evaluate(model, data, data_format, target_accuracy, align=align, label_map=parse_label_map(label_map), rank_by=rank_by,
         min_accepted=min_accepted or None,
     )

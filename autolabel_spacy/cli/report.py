@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from ..files import atomic_write_text, check_output
+from ..files import atomic_write_text, check_apart, check_output
 from ..formats.io import read_docs
 from ..loading import blank
 from ..report import annotation_page, evaluation_page, read_run
@@ -20,6 +20,7 @@ def report_cli(
 ) -> None:
     """One self-contained HTML page (plots, displaCy, no network when viewed)."""
     check_output(output)
+    check_apart([run], {"output": output})
     data = read_run(run)
     if "outputs" in data:
         review = Path(data["outputs"].get("review") or "")
@@ -27,6 +28,7 @@ def report_cli(
             review = run.parent / review.name  # the summary moved with its files
         if not review.is_file():
             raise ValueError(f"{run}: its review file {review} is not there (annotate ran with --accept-threshold?)")
+        check_apart([review], {"output": output})
         page = annotation_page(data, list(read_docs(review, blank(lang))), shown)
     else:
         try:

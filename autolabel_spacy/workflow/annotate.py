@@ -34,7 +34,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from ..files import atomic_write_text, check_output, split_extension
+from ..files import atomic_write_text, check_apart, check_output, split_extension
 from ..formats import format_for_path
 from ..hooks.manager import get_plugins
 from ..loading import load_pipeline, pipeline_assigns, with_sentences
@@ -145,6 +145,7 @@ def annotate(
         raise ValueError(f"format {spec.name!r} cannot be written")
     inputs = Inputs(input_path, column, max_chars)
     paths = output_paths(output, routing is not None, spec.extensions or (f".{spec.name}",))
+    check_apart([input_path], {("output" if name == "all" else f"{name} file"): path for name, path in paths.items()})
     for name, path in paths.items():
         if name != "parts":
             check_output(path)
@@ -244,14 +245,14 @@ def part_thresholds_from_report(path) -> dict[str, Optional[float]]:
     return out
 
 
-def _recommended(value, what: str) -> Optional[dict]:
-    """A report's recommendation: None, or an object whose threshold,
-    coverage and accuracy are numbers (a ValueError naming the field else)."""
+def _recommended(value, what: str, fields=("threshold",)) -> Optional[dict]:
+    """A report's recommendation: None, or an object whose ``fields`` are
+    numbers (a ValueError naming the field else)."""
     if value is None:
         return None
     if not isinstance(value, dict):
         raise ValueError(f"{what} must be an object or null, got {type(value).__name__}")
-    for field_ in ("threshold", "coverage", "accuracy"):
+    for field_ in fields:
         number = value.get(field_)
         if isinstance(number, bool) or not isinstance(number, (int, float)) or number != number:
             raise ValueError(f"{what}.{field_} must be a number, got {number!r}")
@@ -271,7 +272,7 @@ def threshold_from_report(path) -> tuple[Optional[float], str, str]:
             return None, "sentence", f"{path}: a report without entities; the other parts' thresholds route the docs"
         recommended = report["recommended"]
         rank_by = report.get("rank_by", "sentence")  # reports from before --rank-by ranked by probability
-        recommended = _recommended(recommended, "recommended")
+        recommended = _recommended(recommended, "recommended", ("threshold", "coverage", "accuracy"))
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise ValueError(f"{path}: not a report of `autolabel evaluate --output` ({e})") from None
     if recommended is None:

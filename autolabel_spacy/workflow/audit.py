@@ -38,7 +38,7 @@ from spacy.cli.train import train
 from spacy.tokens import Doc, DocBin
 
 from ..configs import config_path
-from ..files import atomic_path, check_output
+from ..files import atomic_path, check_apart, check_output
 from ..formats.io import read_docs
 from ..formats.records import META_KEY, scored_group, top_category
 from ..loading import blank
@@ -205,6 +205,7 @@ def audit_file(
     ``epochs`` per fold; the issues, ranked, are also written to ``output``
     as JSON lines."""
     check_output(output)  # before training every fold
+    check_apart([data], {"output": output})
     config = config_path(config)
     docs = list(read_docs(data, blank(lang), data_format))
     ids = [str((d.user_data.get(META_KEY) or {}).get("id", i)) for i, d in enumerate(docs)]

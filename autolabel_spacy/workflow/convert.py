@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
-from ..files import atomic_path, check_output, split_extension
+from ..files import atomic_path, check_apart, check_output, split_extension
 from ..formats import format_for_path
 from ..formats.io import read_docs, reader_options, write_docs
 from ..formats.records import set_aside
@@ -58,10 +58,12 @@ def convert(
             base, _ = split_extension(output_path, [e for f in formats.values() for e in f.extensions])
             errors_path = output_path.with_name(f"{base}.convert-errors.jsonl")
         check_output(errors_path, "errors file")
+        check_apart([input_path], {"output": output_path, "errors file": errors_path})
         with atomic_path(errors_path) as tmp_errors:
             docs, refused = set_aside(spec.read_records(input_path, nlp, **options), tmp_errors)
     else:
         errors_path = None
+        check_apart([input_path], {"output": output_path})
         docs = list(read_docs(input_path, nlp, input_format, **options))
     with atomic_path(output_path) as tmp:
         write_docs(docs, tmp, output_format)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Optional
 
-from ..files import atomic_path, check_output, split_extension
+from ..files import atomic_path, check_apart, check_output, split_extension
 from ..formats import format_for_path
 from ..formats.detect import RECORD_FORMATS, detect_format
 from ..formats.io import reader_options
@@ -135,6 +135,7 @@ def import_annotations(
     errors_path = Path(errors_path)
     check_output(output)
     check_output(errors_path, "errors file")
+    check_apart([input_path], {"output": output, "errors file": errors_path})
     nlp = blank(lang)
     labels = list(labels) if labels is not None else None
     options = {"align": align, "labels": labels, **reader_options(spec, label_map=label_map or None, names=names)}

@@ -29,7 +29,7 @@ from typing import Iterable, Optional
 
 import numpy as np
 
-from ..files import atomic_path, check_output, split_extension
+from ..files import atomic_path, check_apart, check_output, split_extension
 from ..formats import format_for_path
 from ..formats.io import write_docs
 from ..formats.records import META_KEY, doc_confidence
@@ -183,6 +183,7 @@ def select_file(
     errors_path = output.with_name(f"{base}.errors.jsonl")
     check_output(output)
     check_output(errors_path, "errors file")
+    check_apart([pool_path], {"output": output, "errors file": errors_path})
     inputs = Inputs(pool_path, column)
     records, errors = [], []
     for record in inputs:
