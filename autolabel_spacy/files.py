@@ -8,6 +8,7 @@ because of a path; every final file is written through :func:`atomic_path`
 """
 from __future__ import annotations
 
+import hashlib
 import os
 from contextlib import contextmanager
 from pathlib import Path
@@ -83,6 +84,20 @@ def atomic_path(path) -> Iterator[Path]:
 def atomic_write_text(path, text: str) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
+
+
+def fingerprint(path) -> str:
+    """sha256 of a file's bytes, or of a folder's files (their relative
+    paths and bytes, in order): what a resume or a restart compares."""
+    digest = hashlib.sha256()
+    root = Path(path)
+    files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
+    for file in files:
+        digest.update(str(file.relative_to(root) if file != root else "").encode("utf-8") + b"\0")
+        with open(file, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
 
 
 def split_extension(path, extensions: Iterable[str]) -> tuple[str, str]:

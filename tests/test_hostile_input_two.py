@@ -149,3 +149,31 @@ def test_an_output_over_an_input_or_another_output_is_refused_before_anything_is
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert result.exit_code in (1, 2) and len(errors) == 1 and ("overwrite the input" in errors[0] or "the same file" in errors[0]), result.output
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()} == before  # nothing written, nothing replaced
+
+
+def test_resume_after_the_input_changed_in_place_is_refused(model, tmp_path):  # noqa: F811
+    import shutil
+
+    from autolabel_spacy.workflow.annotate import output_paths
+
+    source = tmp_path / "in.txt"
+    source.write_text("\n".join(TEXTS) + "\n")
+    out = tmp_path / "out" / "run.jsonl"
+    annotate(model, source, out, accept_threshold=0.5, progress=False)
+    parts = output_paths(out, True)["parts"]
+    # an unfinished run: the parts folder of the same settings, as a kill leaves it
+    shutil.rmtree(tmp_path / "out")
+    annotate_args = dict(accept_threshold=0.5, progress=False)
+    parts.mkdir(parents=True)
+    from autolabel_spacy.files import fingerprint
+    from autolabel_spacy.workflow.annotate import _model_id  # the settings annotate records, as a killed run left them
+
+    settings = {"model": _model_id(model), "input": str(source.resolve()), "input_content": fingerprint(source), "column": "text",
+                "max_chars": 1_000_000, "accept_threshold": 0.5, "rank_by": "sentence", "relation_threshold": None, "category_threshold": None}
+    (parts / "run.json").write_text(json.dumps(settings) + "\n")
+    source.write_text("a line inserted at the top .\n" + "\n".join(TEXTS) + "\n")  # changed in place, same path
+    with pytest.raises(ValueError, match="INPUT changed since the unfinished run began"):
+        annotate(model, source, out, resume=True, **annotate_args)
+    source.write_text("\n".join(TEXTS) + "\n")  # the same content again: resumed
+    summary = annotate(model, source, out, resume=True, **annotate_args)
+    assert summary.annotated == len(TEXTS)

@@ -19,7 +19,8 @@ from autolabel_spacy.serve.app import create_app
 from autolabel_spacy.serve.backend import Backend
 from autolabel_spacy.serve.store import AnnotationStore
 from autolabel_spacy.serve.updates import held_out_split, is_held_out, update
-from autolabel_spacy.serve.versions import ModelVersions, fingerprint
+from autolabel_spacy.files import fingerprint
+from autolabel_spacy.serve.versions import ModelVersions
 
 TEXT = "patients with migraine took aspirin daily ."
 PROJECT = {"id": 7, "label_config": CONFIG}

@@ -12,26 +12,13 @@ adopted or not, is a line of ``updates.jsonl``.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import time
 from pathlib import Path
 from typing import Optional
 
-from ..files import atomic_write_text
-
-
-def fingerprint(folder) -> str:
-    """sha256 of a pipeline folder: its files' relative paths and bytes."""
-    digest = hashlib.sha256()
-    root = Path(folder)
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        digest.update(str(path.relative_to(root)).encode("utf-8") + b"\0")
-        with open(path, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                digest.update(block)
-    return digest.hexdigest()
+from ..files import atomic_write_text, fingerprint
 
 
 def versioned(meta: dict, number: int) -> tuple[str, str]:

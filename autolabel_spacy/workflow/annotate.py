@@ -34,7 +34,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from ..files import atomic_write_text, check_apart, check_output, split_extension
+from ..files import atomic_write_text, check_apart, check_output, fingerprint, split_extension
 from ..formats import format_for_path
 from ..hooks.manager import get_plugins
 from ..loading import load_pipeline, pipeline_assigns, with_sentences
@@ -164,6 +164,7 @@ def annotate(
     settings = {
         "model": _model_id(model),
         "input": str(Path(input_path).resolve()),
+        "input_content": fingerprint(input_path),  # a resume of an input changed in place is refused
         "column": column,
         "max_chars": max_chars,
         "accept_threshold": accept_threshold,

@@ -435,6 +435,11 @@ def _check_resumable(parts_dir: Path, settings: dict) -> None:
         raise ValueError(f"{parts_dir}: no readable run.json, so the unfinished run cannot be checked; delete the folder and rerun") from None
     if "rank_by" not in before and before.get("accept_threshold") is not None:
         before["rank_by"] = "sentence"  # a run from before --rank-by routed by probability
+    if "input_content" in before and before["input_content"] != settings.get("input_content"):  # runs before it was kept: not checked
+        raise ValueError(
+            f"{parts_dir}: --resume, but INPUT changed since the unfinished run began (its content's sha256 is not the same); "
+            "its parts hold records of the old content at their old lines: rerun without --resume, or delete the folder"
+        )
     for key, option in RUN_SETTINGS.items():
         if before.get(key) != settings[key]:
             raise ValueError(
