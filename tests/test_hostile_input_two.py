@@ -177,3 +177,12 @@ def test_resume_after_the_input_changed_in_place_is_refused(model, tmp_path):  #
     source.write_text("\n".join(TEXTS) + "\n")  # the same content again: resumed
     summary = annotate(model, source, out, resume=True, **annotate_args)
     assert summary.annotated == len(TEXTS)
+
+
+def test_a_csv_quote_that_never_closes_is_the_csv_error_of_its_line(model, tmp_path):  # noqa: F811
+    source = tmp_path / "in.csv"
+    source.write_text('id,text\n0,"a quoted field\nover two lines ."\n1,"Aspirin helps .\n2,warfarin is used .\n3,insulin .\n')
+    summary = annotate(model, source, tmp_path / "out" / "run.jsonl", accept_threshold=0.5, progress=False)
+    assert (summary.annotated, summary.errors) == (1, 1)  # the closed multi-line field is a record; the open one is the error
+    (error,) = [json.loads(line) for line in (tmp_path / "out" / "run.errors.jsonl").read_text().splitlines()]
+    assert error["id"].endswith("in.csv:4") and "never closed" in error["error"], error

@@ -174,12 +174,15 @@ def _csv_rows(path: Path, max_chars: int) -> Iterator[tuple[int, Optional[list[s
     limit = csv.field_size_limit()
     csv.field_size_limit(max(limit, max_chars + 1))
     try:
-        reader = csv.reader(io.StringIO(_csv_text(path), newline=""))
+        text = _csv_text(path)
+        reader = csv.reader(io.StringIO(text, newline=""))
         try:
             next(reader, None)
         except csv.Error:
             return
+        lines = None
         while True:
+            start = reader.line_num + 1
             try:
                 row = next(reader)
             except StopIteration:
@@ -190,6 +193,12 @@ def _csv_rows(path: Path, max_chars: int) -> Iterator[tuple[int, Optional[list[s
                     reason = f"a field is longer than --max-chars {max_chars}"
                 yield reader.line_num, None, f"unreadable CSV row ({reason})"
                 continue
+            if reader.line_num > start:  # a quoted field over several lines: legitimate only if its quote closes
+                lines = lines if lines is not None else text.splitlines(keepends=True)
+                if "".join(lines[start - 1 : reader.line_num]).count('"') % 2:
+                    yield start, None, (f"unreadable CSV row (a quoted field opened on this line is never closed: it swallowed "
+                                        f"lines {start}-{reader.line_num}, to the end of the file)")
+                    continue
             if row:
                 yield reader.line_num, row, None
     finally:
