@@ -186,3 +186,33 @@ def test_a_csv_quote_that_never_closes_is_the_csv_error_of_its_line(model, tmp_p
     assert (summary.annotated, summary.errors) == (1, 1)  # the closed multi-line field is a record; the open one is the error
     (error,) = [json.loads(line) for line in (tmp_path / "out" / "run.errors.jsonl").read_text().splitlines()]
     assert error["id"].endswith("in.csv:4") and "never closed" in error["error"], error
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(fields=st.dictionaries(st.sampled_from(["id", "source_url", "batch", "n", "meta"]), json_values, max_size=4),
+       inner=st.one_of(st.none(), st.dictionaries(st.sampled_from(["batch", "id", "note"]), json_values, max_size=3), json_values))
+def test_every_field_of_an_input_record_comes_back_out(fields, inner):
+    """Property: the output's metadata holds every input field's value,
+    whatever the record puts at the top level and in its ``meta``."""
+    from autolabel_spacy.workflow.inputs import record_meta
+
+    record = {"text": "aspirin .", **fields}
+    if inner is not None:
+        record["meta"] = inner
+    meta = record_meta(record, "text")
+    flat = {k: v for k, v in record.items() if k not in ("text", "meta")}
+    for k, v in flat.items():
+        assert meta[k] == v
+    if "meta" in record:
+        if isinstance(record["meta"], dict) and "meta" not in meta:
+            assert all(meta[k] == v for k, v in record["meta"].items())
+        else:
+            assert meta["meta"] == record["meta"]
+
+
+def test_annotate_keeps_every_field_of_a_jsonl_record(model, tmp_path):  # noqa: F811
+    source = tmp_path / "in.jsonl"
+    source.write_text(json.dumps({"text": TEXTS[0], "id": 77, "source_url": "https://example.org/77", "meta": {"batch": 3}}) + "\n")
+    annotate(model, source, tmp_path / "out" / "run.jsonl", progress=False)
+    (record,) = [json.loads(line) for line in (tmp_path / "out" / "run.jsonl").read_text().splitlines()]
+    assert {k: record["meta"][k] for k in ("id", "source_url", "batch")} == {"id": 77, "source_url": "https://example.org/77", "batch": 3}

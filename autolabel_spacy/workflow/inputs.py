@@ -138,8 +138,22 @@ def _jsonl_records(inputs: Inputs) -> Iterator[TextRecord]:
         elif not isinstance(record.get(key), str):
             yield TextRecord(rid, error=f"missing {key!r} string field", raw=raw)
         else:
-            meta = record["meta"] if isinstance(record.get("meta"), dict) else {k: v for k, v in record.items() if k != key}
-            yield TextRecord(rid, text=record[key], meta={"source": rid, **meta}, raw=raw)
+            yield TextRecord(rid, text=record[key], meta={"source": rid, **record_meta(record, key)}, raw=raw)
+
+
+def record_meta(record: dict, key: str) -> dict:
+    """Every field of an input record but its text, as one metadata object
+    the outputs carry: the fields of its ``meta`` object alongside its other
+    top-level fields. Where the two name the same field with different
+    values, or ``meta`` is not an object, ``meta`` stays a field of its own,
+    so no value is lost."""
+    others = {k: v for k, v in record.items() if k not in (key, "meta")}
+    if "meta" not in record:
+        return others
+    inner = record["meta"]
+    if isinstance(inner, dict) and all(others.get(k, v) == v for k, v in inner.items()):
+        return {**others, **inner}
+    return {**others, "meta": inner}
 
 
 def _pubtator_records(inputs: Inputs) -> Iterator[TextRecord]:
