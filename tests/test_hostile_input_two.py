@@ -216,3 +216,27 @@ def test_annotate_keeps_every_field_of_a_jsonl_record(model, tmp_path):  # noqa:
     annotate(model, source, tmp_path / "out" / "run.jsonl", progress=False)
     (record,) = [json.loads(line) for line in (tmp_path / "out" / "run.jsonl").read_text().splitlines()]
     assert {k: record["meta"][k] for k in ("id", "source_url", "batch")} == {"id": 77, "source_url": "https://example.org/77", "batch": 3}
+
+
+def test_a_text_with_a_docstart_token_is_refused_by_the_conll_writer_with_the_reason(tmp_path):
+    source = tmp_path / "in.jsonl"
+    source.write_text(json.dumps({"text": "-DOCSTART- aspirin eased gout .", "spans": [{"start": 11, "end": 18, "label": "DRUG"}]}) + "\n")
+    result = CliRunner().invoke(build_app(), ["convert", str(source), str(tmp_path / "out.conll")])
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert result.exit_code == 1 and len(errors) == 1 and "-DOCSTART-" in errors[0] and "cannot be written as CoNLL" in errors[0], result.output
+    assert not (tmp_path / "out.conll").exists()
+
+
+@pytest.mark.parametrize("args", [
+    ["annotate", "MODEL", "IN", "-o", "OUT", "--max-chars", "99999999999999999999"],
+    ["annotate", "MODEL", "IN", "-o", "OUT", "--max-chars", str(2**63 - 1)],
+    ["corpus", "IN", "OUT", "--split", "nan,0.5,0.5"],
+    ["corpus", "IN", "OUT", "--seed", "-1"],
+    ["select", "MODEL", "IN", "-n", "1", "-o", "OUT", "--seed", "-5"],
+])
+def test_out_of_range_options_are_usage_errors(model, tmp_path, args):  # noqa: F811
+    (tmp_path / "in.csv").write_text("text,label\naspirin .,a\n")
+    names = {"MODEL": str(model), "IN": str(tmp_path / "in.csv"), "OUT": str(tmp_path / "out.jsonl")}
+    result = CliRunner().invoke(build_app(), [names.get(a, a) for a in args])
+    assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+    assert not (tmp_path / "out.jsonl").exists()

@@ -7,6 +7,7 @@ from typing import Annotated, Literal, Optional
 import typer
 
 from ..workflow.annotate import annotate, part_thresholds_from_report, threshold_from_report
+from ..workflow.inputs import MAX_CHARS_LIMIT
 from .errors import probability
 
 
@@ -26,7 +27,7 @@ def annotate_cli(
     batch_size: Annotated[int, typer.Option(min=1, help="Docs per batch")] = 64,
     resume: Annotated[bool, typer.Option(help="Finish an interrupted run")] = False,
     column: Annotated[str, typer.Option(help="Text field of .jsonl / column of .csv input")] = "text",
-    max_chars: Annotated[int, typer.Option(min=1, help="Longer texts go to the errors file")] = 1_000_000,
+    max_chars: Annotated[int, typer.Option(min=1, max=MAX_CHARS_LIMIT, help="Longer texts go to the errors file")] = 1_000_000,
     progress: Annotated[bool, typer.Option(help="Show a progress bar")] = True,
     engine: Annotated[Literal["local", "ray"], typer.Option(help="local (this machine, --n-process) or ray (Ray Data actors; extra [ray])")] = "local",
     address: Annotated[Optional[str], typer.Option(help="ray: address of a running cluster (default: start a local Ray)")] = None,

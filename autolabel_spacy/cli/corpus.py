@@ -3,6 +3,8 @@ files (and ``raw.txt`` for the annotation step), as the project's
 ``convert`` step runs it; or one CSV of categorised texts, split in code."""
 from __future__ import annotations
 
+import math
+
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -21,7 +23,7 @@ def _fractions(value: str) -> tuple[float, ...]:
         parts = tuple(float(v) for v in value.split(","))
     except ValueError:
         raise typer.BadParameter(f"expected three shares such as 0.6,0.2,0.2, got {value!r}") from None
-    if len(parts) != 3 or any(p <= 0 for p in parts) or abs(sum(parts) - 1) > 1e-6:
+    if len(parts) != 3 or not all(math.isfinite(p) and p > 0 for p in parts) or abs(sum(parts) - 1) > 1e-6:
         raise typer.BadParameter(f"expected three positive shares summing to 1, got {value!r}")
     return parts
 
@@ -43,7 +45,7 @@ def corpus_cli(
     split: Annotated[
         str, typer.Option(callback=_fractions, help="CSV input: train,dev,test shares of the stratified split")
     ] = ",".join(str(f) for f in DEFAULT_FRACTIONS),
-    seed: Annotated[int, typer.Option(help="CSV input: seed of the split")] = 0,
+    seed: Annotated[int, typer.Option(min=0, max=2**32 - 1, help="CSV input: seed of the split")] = 0,
 ) -> None:
     """Convert every split of a corpus folder (token-per-line, or PubTator
     abstracts) to .spacy; or split a CSV of categorised texts (seeded,

@@ -23,7 +23,7 @@ def select_cli(
     ] = 0.0,
     output_format: Annotated[Optional[str], typer.Option("--format", help="Output format")] = None,
     column: Annotated[str, typer.Option(help="Text field of .jsonl / column of .csv")] = "text",
-    seed: Annotated[int, typer.Option(help="Seed for the random strategy")] = 0,
+    seed: Annotated[int, typer.Option(min=0, max=2**32 - 1, help="Seed for the random strategy")] = 0,
 ) -> None:
     """Select the N most informative docs for human labelling (active learning)."""
     summary = select_file(model, pool, output, n, strategy, diversity, output_format, column, seed)

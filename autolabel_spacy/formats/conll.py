@@ -41,6 +41,18 @@ def write_conll(docs: Iterable[Doc], path) -> None:
                 for i in words[1:]:
                     tags[i] = f"I-{ent.label_}"
             for token, tag in zip(doc, tags):
+                if token.text == DOCSTART:
+                    meta = doc.user_data.get(META_KEY) or {}
+                    record = meta.get("autolabel_id") or meta.get("source") or f"doc {n}"
+                    raise ValueError(f"{record}: token {i_of(token)} is {DOCSTART}, which CoNLL readers take for the start of a "
+                                     "document: this text cannot be written as CoNLL (write it as .jsonl or .spacy)")
                 if not token.is_space:
                     out.write(f"{token.text}\t{tag}\n")
             out.write("\n")
+
+
+DOCSTART = "-DOCSTART-"  # a line that starts with it separates documents
+
+
+def i_of(token) -> str:
+    return f"{token.i} [{token.idx}:{token.idx + len(token.text)}]"

@@ -40,7 +40,7 @@ from ..hooks.manager import get_plugins
 from ..loading import load_pipeline, pipeline_assigns, with_sentences
 from . import local_engine, ray_engine
 from .engines import EngineRun
-from .inputs import DEFAULT_MAX_CHARS, Inputs
+from .inputs import DEFAULT_MAX_CHARS, MAX_CHARS_LIMIT, Inputs
 from ..formats.records import RecordError, parse_json
 from .parts import REVIEW_ALL, PartFiles, Routing
 
@@ -97,6 +97,8 @@ def check_options(**values) -> None:
     for name, value in values.items():
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise ValueError(f"{name} must be a whole number of at least 1, got {value!r}")
+    if values.get("max_chars", 0) > MAX_CHARS_LIMIT:
+        raise ValueError(f"max_chars must be at most {MAX_CHARS_LIMIT}, got {values['max_chars']!r}")
 
 
 def annotate(

@@ -27,6 +27,7 @@ from ..formats.records import RecordError, json_lines
 
 DEFAULT_MAX_CHARS = 1_000_000
 KINDS = (".txt", ".jsonl", ".csv", ".pubtator")
+MAX_CHARS_LIMIT = 2**31 - 2  # the longest text a record may hold: what Python's csv field limit takes, and far past what fits a doc
 
 
 @dataclass
