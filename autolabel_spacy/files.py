@@ -66,6 +66,29 @@ def tmp_path_for(path: Path) -> Path:
     return path.with_name(f".tmp-{os.getpid()}-{path.name}")
 
 
+def remove_stale_temporaries(path) -> list[Path]:
+    """Remove the temporary files of ``path`` (:func:`tmp_path_for`) that a
+    process killed mid-write left behind: those whose process is gone."""
+    path = Path(path)
+    removed = []
+    for tmp in path.parent.glob(f".tmp-*-{path.name}"):
+        pid = tmp.name[len(".tmp-"):].split("-", 1)[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            tmp.unlink(missing_ok=True)
+            removed.append(tmp)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
 @contextmanager
 def atomic_path(path) -> Iterator[Path]:
     """A temporary path to write ``path``'s content to; renamed to ``path``

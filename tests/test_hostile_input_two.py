@@ -240,3 +240,34 @@ def test_out_of_range_options_are_usage_errors(model, tmp_path, args):  # noqa: 
     result = CliRunner().invoke(build_app(), [names.get(a, a) for a in args])
     assert result.exit_code == 2 and "Traceback" not in result.output, result.output
     assert not (tmp_path / "out.jsonl").exists()
+
+
+@pytest.mark.parametrize("align", ["expand", "contract"])
+def test_a_snapped_pubtator_mention_keeps_its_concept_id_and_relations(tmp_path, align):
+    from autolabel_spacy.relations import get_relations
+
+    text = "ketamine causes delirium"
+    mention = (0, 7, "ketamin") if align == "expand" else (0, 9, "ketamine ")
+    source = tmp_path / "in.pubtator"
+    source.write_text(f"1|t|{text}\n1|a|In rats .\n1\t{mention[0]}\t{mention[1]}\t{mention[2]}\tChemical\tD007649\n"
+                      "1\t16\t24\tdelirium\tDisease\tD003693\n1\tCID\tD007649\tD003693\n\n")
+    summary = import_annotations(source, tmp_path / "out.spacy", "pubtator", align=align)
+    assert (summary.imported, summary.errors) == (1, 0)
+    (doc,) = spacy.tokens.DocBin().from_disk(tmp_path / "out.spacy").get_docs(spacy.blank("en").vocab)
+    assert [(e.text, e.kb_id_) for e in doc.ents] == [("ketamine", "D007649"), ("delirium", "D003693")]
+    assert [(r.head, r.child, r.label) for r in get_relations(doc)] == [("D007649", "D003693", "CID")]
+
+
+def test_a_resumed_run_removes_the_temporary_file_a_kill_during_the_final_write_left(model, tmp_path):  # noqa: F811
+    import subprocess
+    import sys
+
+    source = tmp_path / "in.txt"
+    source.write_text("\n".join(TEXTS) + "\n")
+    out = tmp_path / "out" / "run.jsonl"
+    out.parent.mkdir()
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True).stdout.strip()
+    left = out.parent / f".tmp-{dead}-run.review.jsonl"  # what atomic_path of a process killed mid-write leaves
+    left.write_text("half a file")
+    annotate(model, source, out, accept_threshold=0.5, progress=False)
+    assert not left.exists() and (out.parent / "run.review.jsonl").exists()

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, Optional
 
 from spacy.pipeline import Sentencizer
-from spacy.tokens import Doc, Span
+from spacy.tokens import Doc
 
 from ..relations import NO_ID, TEXT_KEY, Relation, get_relations, mention_keys, set_relations
 from .records import META_KEY, Record, RecordError, make_doc, open_for_write
@@ -131,14 +131,20 @@ def _block_doc(nlp, lines, where: str, align: str, labels, label_map: dict) -> D
         if unknown:
             raise RecordError(where, f"relation {kind} names {unknown}, which no mention of the block has")
     try:
-        doc = make_doc(nlp, text, [(s, e, label) for s, e, label, _, _ in mentions], where, align=align, labels=labels)
+        # each mention keeps its concept id through make_doc, also when --align snaps it to tokens (and so its relations)
+        doc = make_doc(nlp, text, [(s, e, label, kb_id) for s, e, label, kb_id, _ in mentions], where, align=align, labels=labels)
     except RecordError as err:  # "span i ...": the line of mention i
         found = re.match(r"span (\d+) ", err.reason)
         if found is None:
             raise
         raise RecordError(f"{path}:{mentions[int(found.group(1))][4]}", "mention " + err.reason[found.end():]) from None
-    kb_ids = {(s, e): kb_id for s, e, _, kb_id, _ in mentions}
-    doc.ents = [Span(doc, ent.start, ent.end, label=ent.label_, kb_id=kb_ids.get((ent.start_char, ent.end_char), NO_ID)) for ent in doc.ents]
+    if align != "strict" and composites:  # a snapped mention keeps its composite names under its new offsets
+        snapped = {}
+        for key, names in composites.items():
+            start, end = (int(v) for v in key.split(":"))
+            span = doc.char_span(start, end, alignment_mode=align)
+            snapped[f"{span.start_char}:{span.end_char}" if span is not None else key] = names
+        composites = snapped
     mark_sentences(doc, len(title))
     doc.user_data[PUBTATOR_KEY] = {"pmid": pmid, "title_length": len(title), "composites": composites}
     set_relations(doc, [Relation(head, child, kind) for kind, head, child in relations])

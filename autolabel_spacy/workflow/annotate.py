@@ -34,7 +34,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from ..files import atomic_write_text, check_apart, check_output, fingerprint, split_extension
+from ..files import atomic_write_text, check_apart, check_output, fingerprint, remove_stale_temporaries, split_extension
 from ..formats import format_for_path
 from ..hooks.manager import get_plugins
 from ..loading import load_pipeline, pipeline_assigns, with_sentences
@@ -151,6 +151,7 @@ def annotate(
     for name, path in paths.items():
         if name != "parts":
             check_output(path)
+            remove_stale_temporaries(path)  # a run killed during its final write left them
 
     @functools.cache
     def pipeline():  # the ray engine's driver only needs it for some output formats
