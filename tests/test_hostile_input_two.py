@@ -271,3 +271,25 @@ def test_a_resumed_run_removes_the_temporary_file_a_kill_during_the_final_write_
     left.write_text("half a file")
     annotate(model, source, out, accept_threshold=0.5, progress=False)
     assert not left.exists() and (out.parent / "run.review.jsonl").exists()
+
+
+@pytest.mark.parametrize("command", ["evaluate", "convert", "import"])
+def test_a_spacy_file_that_is_no_docbin_is_an_error_naming_the_file(model, tmp_path, command):  # noqa: F811
+    bad = tmp_path / "bad.spacy"
+    bad.write_bytes(b"\x80\x81 not a DocBin")
+    args = {"evaluate": ["evaluate", model, bad], "convert": ["convert", bad, tmp_path / "out.jsonl"],
+            "import": ["import", bad, tmp_path / "out.jsonl", "--format", "spacy"]}[command]
+    result = CliRunner().invoke(build_app(), [str(a) for a in args])
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert result.exit_code == 1 and len(errors) == 1 and f"{bad}: not a spaCy DocBin" in errors[0], result.output
+
+
+def test_audit_of_a_corpus_without_entities_is_an_error_naming_the_file(tmp_path):
+    from spacy.tokens import DocBin
+
+    nlp = spacy.blank("en")
+    DocBin(docs=[nlp(t) for t in TEXTS]).to_disk(tmp_path / "plain.spacy")
+    result = CliRunner().invoke(build_app(), ["audit", str(tmp_path / "plain.spacy"), "-o", str(tmp_path / "issues.jsonl")])
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert result.exit_code == 1 and len(errors) == 1 and "nothing to audit" in errors[0] and str(tmp_path / "plain.spacy") in errors[0], result.output
+    assert not (tmp_path / "issues.jsonl").exists()

@@ -208,6 +208,8 @@ def audit_file(
     check_apart([data], {"output": output})
     config = config_path(config)
     docs = list(read_docs(data, blank(lang), data_format))
+    if not any(d.ents or d.cats for d in docs):  # spaCy would stop on E923 while initialising the first fold
+        raise ValueError(f"{data}: none of its {len(docs)} docs has an entity or a category, so there is nothing to audit")
     ids = [str((d.user_data.get(META_KEY) or {}).get("id", i)) for i, d in enumerate(docs)]
     overrides = {"training.max_epochs": epochs, "training.max_steps": 0, "nlp.lang": lang}
     issues = audit(docs, config, k, overrides, record_ids=ids)
