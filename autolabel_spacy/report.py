@@ -26,7 +26,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from spacy import displacy  # noqa: E402
 from spacy.tokens import Doc  # noqa: E402
 
-from .formats.records import RecordError, doc_confidence, parse_json, scored_entities  # noqa: E402
+from .formats.records import RecordError, doc_confidence, is_number, parse_json, scored_entities  # noqa: E402
 
 PALETTE = ("#7aecec", "#bfeeb7", "#feca74", "#ff9561", "#aa9cfc", "#c887fb", "#9cc9cc", "#ffeb80", "#ff8197", "#e4e7d2")
 STYLE = """
@@ -42,7 +42,7 @@ th { background: #f3f3f3; } td.n { text-align: right; }
 def _number(value):
     """A report's number, or a ValueError saying it is not one (a report is
     often someone else's file: nothing in it is trusted)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if not is_number(value):
         raise ValueError(f"a report field that must be a number is {type(value).__name__} {str(value)[:40]!r}")
     return value
 

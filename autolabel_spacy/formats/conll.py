@@ -34,17 +34,13 @@ def write_conll(docs: Iterable[Doc], path) -> None:
             for ent in doc.ents:
                 words = [t.i for t in ent if not t.is_space]
                 if not words:
-                    meta = doc.user_data.get(META_KEY) or {}
-                    record = meta.get("autolabel_id") or meta.get("source") or f"doc {n}"
-                    raise ValueError(f"{record}: entity {ent.text!r} ({ent.label_}) is whitespace alone; CoNLL cannot hold it")
+                    raise ValueError(f"{_record(doc, n)}: entity {ent.text!r} ({ent.label_}) is whitespace alone; CoNLL cannot hold it")
                 tags[words[0]] = f"B-{ent.label_}"
                 for i in words[1:]:
                     tags[i] = f"I-{ent.label_}"
             for token, tag in zip(doc, tags):
                 if token.text == DOCSTART:
-                    meta = doc.user_data.get(META_KEY) or {}
-                    record = meta.get("autolabel_id") or meta.get("source") or f"doc {n}"
-                    raise ValueError(f"{record}: token {i_of(token)} is {DOCSTART}, which CoNLL readers take for the start of a "
+                    raise ValueError(f"{_record(doc, n)}: token {token.i} [{token.idx}:{token.idx + len(token.text)}] is {DOCSTART}, which CoNLL readers take for the start of a "
                                      "document: this text cannot be written as CoNLL (write it as .jsonl or .spacy)")
                 if not token.is_space:
                     out.write(f"{token.text}\t{tag}\n")
@@ -54,5 +50,7 @@ def write_conll(docs: Iterable[Doc], path) -> None:
 DOCSTART = "-DOCSTART-"  # a line that starts with it separates documents
 
 
-def i_of(token) -> str:
-    return f"{token.i} [{token.idx}:{token.idx + len(token.text)}]"
+def _record(doc: Doc, n: int) -> str:
+    """The record a doc came from, for an error that names it."""
+    meta = doc.user_data.get(META_KEY) or {}
+    return meta.get("autolabel_id") or meta.get("source") or f"doc {n}"

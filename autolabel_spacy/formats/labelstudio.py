@@ -153,7 +153,7 @@ def _tasks(path) -> Iterator[tuple[str, object]]:
     except (RecursionError, ValueError) as err:  # one task nested too deeply, or a number too long: that task's error alone
         if not text.lstrip().startswith("["):
             raise RecordError(str(path), f"JSON that cannot be read ({type(err).__name__})") from None
-        for n, (element, _) in enumerate(array_elements(text)):
+        for n, element in enumerate(array_elements(text)):
             where = f"{path}#{n}"
             try:
                 yield where, parse_json(element, where)

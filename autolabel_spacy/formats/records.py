@@ -121,9 +121,14 @@ def token_bounds(doc: Doc, start: int, end: int) -> str:
 SCORED_KEY = "autolabel"  # span group of read docs whose spans carry confidences
 
 
+def is_number(value) -> bool:
+    """Whether ``value`` is an int or a float (a bool is neither here)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def probability(value) -> bool:
     """Whether ``value`` is a number in [0, 1] (not a bool)."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and 0.0 <= value <= 1.0
+    return is_number(value) and 0.0 <= value <= 1.0
 
 
 def _restore_scores(doc: Doc, ents: list, scores, doc_score, where: str) -> None:
@@ -188,15 +193,13 @@ def parse_json(text: str, where: str):
         raise RecordError(where, f"JSON that cannot be read ({' '.join(str(err).split())})") from None
 
 
-def array_elements(text: str) -> Iterator[tuple[str, int]]:
-    """The elements of a JSON array's text, unparsed, with the line each
-    starts on: a linear scan of brackets and strings, so one element that
-    ``json.loads`` cannot take (nested too deeply, a number too long) is
-    that element's error and not the whole array's."""
-    depth, in_string, escaped, start, line, start_line = 0, False, False, None, 1, 1
+def array_elements(text: str) -> Iterator[str]:
+    """The elements of a JSON array's text, unparsed: a linear scan of
+    brackets and strings, so one element that ``json.loads`` cannot take
+    (nested too deeply, a number too long) is that element's error and not
+    the whole array's."""
+    depth, in_string, escaped, start = 0, False, False, None
     for i, char in enumerate(text):
-        if char == "\n":
-            line += 1
         if in_string:
             if escaped:
                 escaped = False
@@ -216,13 +219,13 @@ def array_elements(text: str) -> Iterator[tuple[str, int]]:
             depth -= 1
         if depth == 1 and char == "," or depth == 0 and char == "]":
             if start is not None:
-                yield text[start:i], start_line
+                yield text[start:i]
             start = None
             if depth == 0:
                 return
             continue
         if depth >= 1 and start is None and not char.isspace():
-            start, start_line = i, line
+            start = i
 
 
 def json_lines(path) -> Iterator[tuple[str, object, str]]:

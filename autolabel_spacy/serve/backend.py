@@ -330,21 +330,22 @@ class Backend:
         """Start an update on the annotations kept so far, whatever
         ``retrain_every`` says (one at a time), after catching up with
         Label Studio when there is one to read."""
-        if not self.updating:
+        synced = not self.updating
+        if synced:
             self.sync()
         with self._lock:
             if not self.store.tasks:
                 return {"status": "no annotations to train on"}
             if self.updating:
                 return {"status": "an update is running"}
-            self._start_update()
+            self._start_update(synced)
         log.info("update started on request (%d annotations kept)", self.store.annotation_count())
         return {"status": "update started", "annotations": self.store.annotation_count()}
 
-    def _start_update(self) -> None:
+    def _start_update(self, synced: bool = False) -> None:
         # the changes this update answers are only taken off once it is done: a restart meanwhile starts it again
         self._answering = self.store.changes
-        self._update_thread = threading.Thread(target=self._update, name="autolabel-update", daemon=True)
+        self._update_thread = threading.Thread(target=self._update, args=(synced,), name="autolabel-update", daemon=True)
         self._update_thread.start()
 
     def _maybe_update(self) -> None:
@@ -365,9 +366,10 @@ class Backend:
         if self._update_thread is not None:
             self._update_thread.join(timeout)
 
-    def _update(self) -> None:
+    def _update(self, synced: bool = False) -> None:
         try:
-            self.sync()
+            if not synced:  # Start Training has just read Label Studio's export
+                self.sync()
             docs = self.training_docs()
             # both loaded afresh: the served pipeline answers requests meanwhile
             served, candidate = spacy.load(self.model_path), spacy.load(self.model_path)

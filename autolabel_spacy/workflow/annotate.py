@@ -36,12 +36,12 @@ from typing import Optional
 
 from ..files import atomic_write_text, check_apart, check_output, fingerprint, remove_stale_temporaries, split_extension
 from ..formats import format_for_path
+from ..formats.records import RecordError, is_number, parse_json
 from ..hooks.manager import get_plugins
 from ..loading import load_pipeline, pipeline_assigns, with_sentences
 from . import local_engine, ray_engine
 from .engines import EngineRun
 from .inputs import DEFAULT_MAX_CHARS, MAX_CHARS_LIMIT, Inputs
-from ..formats.records import RecordError, parse_json
 from .parts import REVIEW_ALL, PartFiles, Routing
 
 ENGINES = {"local": local_engine, "ray": ray_engine}
@@ -258,7 +258,7 @@ def _recommended(value, what: str, fields=("threshold",)) -> Optional[dict]:
         raise ValueError(f"{what} must be an object or null, got {type(value).__name__}")
     for field_ in fields:
         number = value.get(field_)
-        if isinstance(number, bool) or not isinstance(number, (int, float)) or number != number:
+        if not is_number(number) or number != number:
             raise ValueError(f"{what}.{field_} must be a number, got {number!r}")
     return {**value, "threshold": float(value["threshold"])}
 
