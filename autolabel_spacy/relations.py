@@ -115,20 +115,34 @@ def first_mentions(doc: Doc) -> list[tuple[Relation, Span, Span]]:
     where formats that relate mentions (Label Studio, Prodigy, doccano)
     draw it."""
     first: dict[str, Span] = {}
+    ents = {(ent.start, ent.end): ent for ent in doc.ents}  # the entity spans themselves: their label and concept id
     for entity in entities(doc):
-        first.setdefault(entity.key, doc[entity.mentions[0][0] : entity.mentions[0][1]])
+        first.setdefault(entity.key, ents[entity.mentions[0]])
     return [(r, first[r.head], first[r.child]) for r in get_relations(doc) if r.head in first and r.child in first]
+
+
+def drawn_keys(relation: Relation, head: Span, child: Span) -> Optional[list[str]]:
+    """The entity keys a relation drawn between two mentions names, where
+    the mentions alone do not tell them: ``[head key, child key]`` when a
+    mention is a composite (``A|B`` is two entities; an arrow from it names
+    one of them), else None. Formats that relate mentions write it beside
+    the arrow, and :func:`between_mentions` reads it back."""
+    if len(mention_keys(head)) > 1 or len(mention_keys(child)) > 1:
+        return [relation.head, relation.child]
+    return None
 
 
 def between_mentions(doc: Doc, items: Iterable[tuple], where: str, align: str = "strict") -> list[dict]:
     """Relations a format states between two mentions, ``(i, (head start,
-    head end), (child start, child end), label, score)`` in characters, as
-    relation items between their entities (every key of a composite
-    mention) for :func:`read_relations`. A mention that is not one of the
-    doc's entities is an error of the record."""
+    head end), (child start, child end), label, score[, keys])`` in
+    characters, as relation items between their entities for
+    :func:`read_relations`: the entities ``keys`` names (what
+    :func:`drawn_keys` wrote) when they are the mentions', else every key of
+    a composite mention (an arrow a person drew). A mention that is not one
+    of the doc's entities is an error of the record."""
     at = {(e.start_char, e.end_char): e for e in doc.ents}
     out = []
-    for i, head, child, label, score in items:
+    for i, head, child, label, score, *named in items:
         ends = []
         for offsets in (head, child):
             span = doc.char_span(*offsets, alignment_mode=align) if all(isinstance(o, int) for o in offsets) else None
@@ -139,6 +153,9 @@ def between_mentions(doc: Doc, items: Iterable[tuple], where: str, align: str = 
         if not isinstance(label, str) or not label:
             raise RecordError(where, f"relation {i} needs a label string, got {label!r}")
         extra = {"score": score} if score is not None else {}
+        keys = named[0] if named else None
+        if isinstance(keys, list) and len(keys) == 2 and keys[0] in ends[0] and keys[1] in ends[1]:
+            ends = [[keys[0]], [keys[1]]]
         out += [{"head": h, "child": c, "label": label, **extra} for h in ends[0] for c in ends[1]]
     return out
 

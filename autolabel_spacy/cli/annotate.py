@@ -9,6 +9,7 @@ import typer
 from ..workflow.annotate import annotate, part_thresholds_from_report, threshold_from_report
 from ..workflow.inputs import MAX_CHARS_LIMIT
 from .errors import probability
+from .formats import warn_not_held
 
 
 def annotate_cli(
@@ -78,8 +79,7 @@ def annotate_cli(
     typer.echo(f"{summary.inputs} records: {summary.annotated} annotated {routed}and {summary.errors} errors")
     for name, path in summary.outputs.items():
         typer.echo(f"  {name}: {path}")
-    for what, n in summary.not_written.items():
-        typer.echo(f"warning: {output}: this format holds no {what}: the {what} of {n} docs are not written (jsonl, spacy, labelstudio, prodigy and doccano hold them)", err=True)
+    warn_not_held(output, summary.not_written)
     if summary.skipped:
         shown = ", ".join(summary.skipped[:5]) + (", …" if len(summary.skipped) > 5 else "")
         typer.echo(f"note: {input_path}: skipped {len(summary.skipped)} files that are not .txt: {shown}", err=True)

@@ -10,6 +10,7 @@ import srsly
 import typer
 
 from ..workflow.convert import convert
+from .formats import warn_not_held
 from .importer import AlignOption, LabelMapOption, parse_label_map
 
 # options that `autolabel corpus` shares, reading the same token-per-line files
@@ -41,6 +42,7 @@ def convert_cli(
         parse_label_map(label_map), errors,
     )
     typer.echo(f"{output_path}: {counts['docs']} docs, {counts['tokens']} tokens, {counts['entities']} entities")
+    warn_not_held(output_path, counts["not_held"])
     if counts["repairs"]:
         shown = "; ".join(counts["repairs"][:3])
         typer.echo(

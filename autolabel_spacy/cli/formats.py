@@ -6,6 +6,15 @@ import typer
 from ..hooks.manager import get_plugins
 
 
+def warn_not_held(output, not_held: dict) -> None:
+    """One warning per thing the output format does not hold (``not_held``:
+    how many docs had it), naming the installed formats that do."""
+    formats = get_plugins().formats()
+    for what, n in not_held.items():
+        holders = ", ".join(sorted(name for name, spec in formats.items() if what in spec.holds and spec.write is not None))
+        typer.echo(f"warning: {output}: this format holds no {what}: the {what} of {n} docs are not written ({holders} hold them)", err=True)
+
+
 def formats_cli() -> None:
     """List the annotation formats and weak labelers of the core and installed plugins."""
     plugins = get_plugins()

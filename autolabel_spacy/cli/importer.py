@@ -8,6 +8,7 @@ import typer
 
 from ..formats.labelstudio_config import LabelingConfigError, parse_labeling_config
 from ..workflow.importer import import_annotations, known_labels, known_other_labels
+from .formats import warn_not_held
 
 # options that convert and evaluate share, for the readers that take them
 AlignOption = Annotated[
@@ -50,6 +51,7 @@ def import_cli(
         f"{summary.records} records: {summary.imported} imported ({summary.entities} entities) -> {summary.output}; "
         f"{summary.errors} errors -> {summary.errors_path}"
     )
+    warn_not_held(output, summary.not_held)
 
 
 def read_names(path: Optional[Path]):

@@ -91,6 +91,8 @@ def convert_splits(
             docs = list(docs_from_file(path, lang=lang, scheme=scheme))
         if split == "test":
             test_texts = [doc.text.replace("\n", " ") for doc in docs]
+        if not docs and errors:
+            raise CorpusFolderError(f"{path}: every record was refused ({errors}); the reasons are in {output / f'{split}.errors.jsonl'}")
         if not docs:
             raise CorpusFolderError(f"{path}: no sentences")
         if split == "train" and "dev" not in files:

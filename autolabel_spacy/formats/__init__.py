@@ -14,6 +14,8 @@ from typing import Callable, Optional
 
 from .records import read_strictly
 
+HELD = ("relations", "categories", "concept ids")  # what a format may hold besides entities
+
 
 @dataclass(frozen=True)
 class FormatSpec:
@@ -31,9 +33,15 @@ class FormatSpec:
         ``spans`` with character offsets, ``score``, ``meta``): it writes
         them without tokenizing, and must write exactly what ``write`` writes
         for the docs of those records. ``annotate`` uses it when present.
-    holds: what the format holds besides entities: ``"relations"``
-        (``doc._.relations``), ``"categories"`` (``doc.cats``); ``annotate``
-        says when a pipeline's output has what its output format cannot hold.
+    holds: what the format holds besides entities (:data:`HELD`):
+        ``"relations"`` (``doc._.relations``), ``"categories"``
+        (``doc.cats``), ``"concept ids"`` (``kb_id_``); ``annotate``,
+        ``convert`` and ``import`` say when docs have what their output
+        format cannot hold (:func:`not_held`).
+    refuses: optional ``refuses(doc) -> Optional[str]``: why the format
+        cannot write this doc without losing part of what it holds (PubTator
+        relations need concept ids), or None; such a doc is its record's
+        error (:func:`writable`), never written with a part missing.
     """
 
     name: str
@@ -44,6 +52,7 @@ class FormatSpec:
     read_records: Optional[Callable] = None
     write_records: Optional[Callable] = None
     holds: tuple[str, ...] = ()
+    refuses: Optional[Callable] = None
 
     def __post_init__(self) -> None:
         if self.read is None and callable(self.read_records):
@@ -58,7 +67,7 @@ def validate_format(spec) -> list[str]:
         problems.append("format has no name")
     if spec.read is None and spec.write is None:
         problems.append(f"format {spec.name!r} can neither read nor write")
-    for fn in (spec.read, spec.write, spec.read_records, spec.write_records):
+    for fn in (spec.read, spec.write, spec.read_records, spec.write_records, spec.refuses):
         if fn is not None and not callable(fn):
             problems.append(f"format {spec.name!r}: {fn!r} is not callable")
     return problems
@@ -73,4 +82,5 @@ def format_for_path(path, formats: dict, option: str = "--format") -> str:
     if matches:
         return max(matches)[1]
     raise ValueError(f"{path}: cannot tell the format from the extension; name one with {option} (autolabel formats lists them)")
+
 

@@ -6,7 +6,9 @@ A doc with relations or concept ids is written in the relation projects'
 form: ``"entities": [{"id", "label", "start_offset", "end_offset"}]`` and
 ``"relations": [{"id", "from_id", "to_id", "type"}]`` between the first
 mentions of two entities (their scores in the metadata's
-``relation_scores``, the entities' concept ids in ``kb_ids``). A doc's top
+``relation_scores``, the entities' concept ids in ``kb_ids``, and in
+``relation_keys`` which entities a relation from a composite mention
+relates). A doc's top
 category is ``"cats": [name]`` (its probability in ``cat_score``), as
 doccano's intent-and-slot projects hold it.
 
@@ -22,7 +24,7 @@ from typing import Iterable, Iterator, Optional
 import srsly
 from spacy.tokens import Doc
 
-from ..relations import RELATIONS_KEY, between_mentions, first_mentions, read_relations, set_relations
+from ..relations import RELATIONS_KEY, between_mentions, drawn_keys, first_mentions, read_relations, set_relations
 from .detect import foreign
 from .records import (
     META_KEY,
@@ -54,6 +56,9 @@ def doc_to_task(doc: Doc) -> dict:
         meta["kb_ids"] = [ids.get((s, e)) for s, e, *_ in entities]
     if any(r.score is not None for r, *_ in relations):
         meta["relation_scores"] = [r.score for r, *_ in relations]
+    keys = [drawn_keys(*drawn) for drawn in relations]
+    if any(keys):  # relations from composite mentions: which of their entities each relates
+        meta["relation_keys"] = keys
     if doc.cats:
         meta["cat_score"] = round(float(doc.cats[top_category(doc.cats)]), 6)
     task = {_meta_key(k): v for k, v in meta.items()}  # doccano keeps extra keys as metadata
@@ -118,7 +123,8 @@ def read_doccano_records(path, nlp, align: str = "strict", labels: Optional[Iter
             spans = [(*span, kb_id) for span, kb_id in zip(spans, kb_ids)]
         doc = make_doc(nlp, task.get("text"), spans, where, align, labels, scores=scores, doc_score=meta.get("score"))
         if task.get("relations") is not None:
-            set_relations(doc, read_relations(doc, _relations(doc, task, meta.pop("relation_scores", None), where, align), where))
+            drawn = _relations(doc, task, meta.pop("relation_scores", None), meta.pop("relation_keys", None), where, align)
+            set_relations(doc, read_relations(doc, drawn, where))
         if task.get("cats") is not None:
             doc.cats = _cats(task["cats"], meta.pop("cat_score", None), where)
         if meta:
@@ -128,7 +134,7 @@ def read_doccano_records(path, nlp, align: str = "strict", labels: Optional[Iter
     return records_from_json_lines(path, to_doc)
 
 
-def _relations(doc: Doc, task: dict, scores, where: str, align: str) -> list[dict]:
+def _relations(doc: Doc, task: dict, scores, keys, where: str, align: str) -> list[dict]:
     """``relations`` between entity ids -> relations between the entities."""
     items, ents = task["relations"], task.get("entities")
     if not isinstance(items, list):
@@ -150,7 +156,8 @@ def _relations(doc: Doc, task: dict, scores, where: str, align: str) -> list[dic
         for end in ("from_id", "to_id"):
             if not _is_id(item.get(end)) or item.get(end) not in offsets:
                 raise RecordError(where, f"relation {i}'s {end} {item.get(end)!r} is no entity id of the record")
-        pairs.append((i, offsets[item["from_id"]], offsets[item["to_id"]], item.get("type"), scores[i] if scores else None))
+        named = keys[i] if isinstance(keys, list) and len(keys) == len(items) else None
+        pairs.append((i, offsets[item["from_id"]], offsets[item["to_id"]], item.get("type"), scores[i] if scores else None, named))
     return between_mentions(doc, pairs, where, align)
 
 

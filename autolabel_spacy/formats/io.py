@@ -6,7 +6,9 @@ import inspect
 from typing import Optional
 
 from ..hooks.manager import get_plugins
-from . import format_for_path
+from ..relations import get_relations
+from . import HELD, FormatSpec, format_for_path
+from .records import Record
 
 
 def read_docs(path, nlp, format: Optional[str] = None, **options):
@@ -44,3 +46,35 @@ def write_docs(docs, path, format: Optional[str] = None) -> None:
     if spec.write is None:
         raise ValueError(f"format {spec.name!r} cannot be written")
     spec.write(docs, path)
+
+
+def has(doc) -> set[str]:
+    """Which of :data:`HELD` a doc has."""
+    found = set()
+    if get_relations(doc):
+        found.add("relations")
+    if doc.cats:
+        found.add("categories")
+    if any(ent.kb_id_ not in ("", "-1") for ent in doc.ents):
+        found.add("concept ids")
+    return found
+
+
+def not_held(spec: FormatSpec, docs) -> dict[str, int]:
+    """How many of ``docs`` have each thing format ``spec`` does not hold."""
+    counts = dict.fromkeys(HELD, 0)
+    for doc in docs:
+        for what in has(doc) - set(spec.holds):
+            counts[what] += 1
+    return {what: n for what, n in counts.items() if n}
+
+
+def writable(records, spec: FormatSpec):
+    """``records``, each doc that ``spec`` refuses (``spec.refuses``) made
+    its record's error with the reason."""
+    for record in records:
+        if record.error is None and spec.refuses is not None:
+            reason = spec.refuses(record.doc)
+            if reason:
+                record = Record(record.where, error=f"{spec.name} cannot hold it: {reason}", raw=record.raw)
+        yield record

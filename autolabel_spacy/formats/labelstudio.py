@@ -11,7 +11,8 @@ A span's concept id, when it has one, is ``value["kb_id"]``. A doc's
 relations (``relations.py``: between entities) are relation results
 ``{"type": "relation", "from_id", "to_id", "direction": "right", "labels":
 [L]}`` from the first mention of the head to the first mention of the child
-(``<Relations><Relation value="L"/></Relations>`` in the config); its
+(and ``"keys": [head, child]``, the entities it relates, where a composite
+mention ``A|B`` leaves that open) (``<Relations><Relation value="L"/></Relations>`` in the config); its
 categories a ``choices`` result of its top category (``<Choices
 name="category" toName="text">``).
 Read: an export (JSON array, or JSON lines); a task's latest annotation that
@@ -29,18 +30,18 @@ from typing import Iterable, Iterator, Optional
 
 from spacy.tokens import Doc
 
-from ..relations import between_mentions, first_mentions, read_relations, set_relations
+from ..relations import between_mentions, drawn_keys, first_mentions, read_relations, set_relations
 from .detect import foreign
 from .records import (
     ALIGN_HINT,
     META_KEY,
     Record,
     RecordError,
+    array_elements,
     check_encodable,
     concept_ids,
     doc_confidence,
     make_doc,
-    array_elements,
     open_for_write,
     parse_json,
     read_cats,
@@ -126,6 +127,9 @@ def _relation_results(doc: Doc, regions: dict) -> list[dict]:
             item = {"id": f"r{j}", "type": "relation", "from_id": ends[0], "to_id": ends[1], "direction": "right", "labels": [r.label]}
             if r.score is not None:
                 item["score"] = round(r.score, 6)
+            keys = drawn_keys(r, head, child)
+            if keys:  # an arrow from a composite mention: which of its entities it relates
+                item["keys"] = keys
             out.append(item)
     return out
 
@@ -285,7 +289,7 @@ def _arrow_relations(doc: Doc, arrows: list, items: list, align: str, where: str
         labels = arrow.get("labels") or []
         if not isinstance(labels, list) or len(labels) != 1:
             raise RecordError(where, f"relation result {i} needs exactly one label, got {labels!r}")
-        pairs.append((i, offsets[ends[0]], offsets[ends[1]], labels[0], arrow.get("score") if scored else None))
+        pairs.append((i, offsets[ends[0]], offsets[ends[1]], labels[0], arrow.get("score") if scored else None, arrow.get("keys")))
     return between_mentions(doc, pairs, where, align)
 
 

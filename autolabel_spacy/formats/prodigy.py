@@ -4,7 +4,8 @@
 A doc's relations are ``"relations": [{"head", "child", "head_span",
 "child_span", "label"}]`` as ``rel.manual`` writes them (``head``/``child``
 the last token of each span), between the first mentions of the two
-entities; its categories are ``"options"`` with the top one in
+entities (with ``"keys": [head, child]`` where a composite mention
+leaves open which of its entities it relates); its categories are ``"options"`` with the top one in
 ``"accept"`` (``choice``). A span's concept id is its ``"kb_id"``.
 
 Read: records answered ``reject`` or ``ignore`` are errors (so they are
@@ -17,7 +18,7 @@ from typing import Iterable, Iterator, Optional
 import srsly
 from spacy.tokens import Doc
 
-from ..relations import RELATIONS_KEY, between_mentions, first_mentions, read_relations, set_relations
+from ..relations import RELATIONS_KEY, between_mentions, drawn_keys, first_mentions, read_relations, set_relations
 from .detect import foreign
 from .records import (
     META_KEY,
@@ -55,6 +56,9 @@ def doc_to_task(doc: Doc) -> dict:
             item = {"head": head.end - 1, "child": child.end - 1, "head_span": _span_item(head), "child_span": _span_item(child), "label": r.label}
             if r.score is not None:
                 item["score"] = round(r.score, 6)
+            keys = drawn_keys(r, head, child)
+            if keys:  # a relation from a composite mention: which of its entities it relates
+                item["keys"] = keys
             task["relations"].append(item)
     if doc.cats:
         task["options"] = [{"id": c, "text": c} for c in doc.cats]
@@ -119,7 +123,7 @@ def _relations(doc: Doc, items, where: str, align: str) -> list[dict]:
         if not all(isinstance(s, dict) for s in spans):
             raise RecordError(where, f"relation {i} needs 'head_span' and 'child_span' objects")
         ends = [(s.get("start"), s.get("end")) for s in spans]
-        pairs.append((i, ends[0], ends[1], item.get("label"), item.get("score")))
+        pairs.append((i, ends[0], ends[1], item.get("label"), item.get("score"), item.get("keys")))
     return between_mentions(doc, pairs, where, align)
 
 

@@ -12,7 +12,9 @@ becomes one Doc of that text: mentions are its entities (``label_`` the type,
 or ``label_map[type]``; ``kb_id_`` the concept id), the title is its first
 sentence and the abstract's sentences follow (see :func:`mark_sentences`),
 and the block's PMID, title length and composite parts are kept in
-``doc.user_data["pubtator"]`` and its relation lines are the doc's relations
+``doc.user_data["pubtator"]`` and in its metadata (which every format
+with metadata carries, so that the block comes back from any of them),
+and its relation lines are the doc's relations
 (``autolabel_spacy/relations.py``), so that writing the doc gives the block
 back. A block with a malformed line, an offset past the text, a
 mention whose text is not the text at its offsets, an unknown type or a
@@ -59,6 +61,18 @@ def write_pubtator(docs: Iterable[Doc], path) -> None:
     with open(open_for_write(path), "w", encoding="utf-8") as out:
         for i, doc in enumerate(docs):
             out.write(("\n" if i else "") + _block_text(doc, i))  # blocks apart by an empty line
+
+
+def pubtator_refuses(doc: Doc) -> Optional[str]:
+    """Why a doc cannot be a block without losing a relation: PubTator
+    names a relation's entities by concept id, so a relation of an entity
+    keyed by its text (a mention without one) has no line. None: it can."""
+    ids = {key for ent in doc.ents for key in mention_keys(ent) if not key.startswith(TEXT_KEY)}
+    for r in get_relations(doc):
+        unnamed = [key for key in (r.head, r.child) if key not in ids]
+        if unnamed:
+            return f"relation {r.label} {r.head!r} -> {r.child!r} names {unnamed[0]!r}, an entity without a concept id, which PubTator cannot write"
+    return None
 
 
 def blocks(path) -> Iterator[tuple[str, list[tuple[int, str]], str]]:
@@ -148,7 +162,8 @@ def _block_doc(nlp, lines, where: str, align: str, labels, label_map: dict) -> D
     mark_sentences(doc, len(title))
     doc.user_data[PUBTATOR_KEY] = {"pmid": pmid, "title_length": len(title), "composites": composites}
     set_relations(doc, [Relation(head, child, kind) for kind, head, child in relations])
-    doc.user_data[META_KEY] = {"id": pmid}
+    # the metadata every format with metadata carries: the title boundary and composite names come back with the block
+    doc.user_data[META_KEY] = {"id": pmid, "title_length": len(title), **({"composites": composites} if composites else {})}
     return doc
 
 
@@ -203,11 +218,13 @@ def _block_text(doc: Doc, index: int) -> str:
     else:
         title, abstract = doc.text[:split], doc.text[split + 1:]
     lines = [f"{pmid}|t|{_flat(title)}", f"{pmid}|a|{_flat(abstract)}"]
-    composites = info.get("composites") or {}
+    composites = info.get("composites") or meta.get("composites")
+    composites = composites if isinstance(composites, dict) else {}
     for ent in doc.ents:
         fields = [pmid, str(ent.start_char), str(ent.end_char), _flat(ent.text), _flat(ent.label_), _flat(ent.kb_id_) or NO_ID]
-        if f"{ent.start_char}:{ent.end_char}" in composites:
-            fields.append(composites[f"{ent.start_char}:{ent.end_char}"])
+        names = composites.get(f"{ent.start_char}:{ent.end_char}")
+        if isinstance(names, str) and names:
+            fields.append(_flat(names))
         lines.append("\t".join(fields))
     ids = {key for ent in doc.ents for key in mention_keys(ent) if not key.startswith(TEXT_KEY)}
     # PubTator names a relation's entities by concept id: relations between

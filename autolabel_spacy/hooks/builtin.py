@@ -9,12 +9,11 @@ from ..formats.doccano import read_doccano_records, write_doccano
 from ..formats.jsonl import read_jsonl_records, write_jsonl, write_jsonl_records
 from ..formats.labelstudio import read_labelstudio_records, write_labelstudio
 from ..formats.prodigy import read_prodigy_records, write_prodigy
-from ..formats.pubtator import read_pubtator_records, write_pubtator
+from ..formats.pubtator import pubtator_refuses, read_pubtator_records, write_pubtator
 from ..labelers import LabelerSpec, make_pattern_labeler, make_vocab_labeler
 from . import hookimpl
 
-
-BOTH = ("relations", "categories")
+BOTH = ("relations", "categories", "concept ids")  # what these formats hold besides entities
 
 
 @hookimpl
@@ -67,7 +66,8 @@ def autolabel_formats() -> list:
             (".pubtator",),
             write=write_pubtator,
             read_records=read_pubtator_records,
-            holds=("relations",),  # between entities with concept ids
+            holds=("relations", "concept ids"),
+            refuses=pubtator_refuses,  # relations between entities with concept ids only
         ),
     ]
 

@@ -7,8 +7,8 @@ from typing import Optional
 
 from ..files import atomic_path, check_apart, check_output, split_extension
 from ..formats import format_for_path
-from ..formats.io import read_docs, reader_options, write_docs
-from ..formats.records import set_aside
+from ..formats.io import not_held, read_docs, reader_options, writable, write_docs
+from ..formats.records import Record, set_aside
 from ..hooks.manager import get_plugins
 from ..loading import blank
 
@@ -39,7 +39,12 @@ def convert(
     ``errors_path`` (default ``<output name>.convert-errors.jsonl``) with
     its line and reason, as ``autolabel import`` sets them aside, and the
     others are converted: ``refused`` counts them and ``errors`` names the
-    file. A whole-file format (conll, .spacy) converts entirely or raises."""
+    file. A doc the output format cannot write whole (``FormatSpec.refuses``:
+    a PubTator relation between entities without concept ids) is refused
+    the same way. A whole-file format (conll, .spacy) converts entirely or
+    raises. ``not_held``: how many docs had relations, categories or concept
+    ids that the output format does not hold at all (conll), so the command
+    says so."""
     nlp = blank(lang)  # zh: spaCy's default character segmenter
     formats = get_plugins().formats()
     input_format = input_format or format_for_path(input_path, formats, option="--from")
@@ -47,6 +52,7 @@ def convert(
     output_path = Path(output_path)
     check_output(output_path)
     spec = get_plugins().format(input_format)
+    out_spec = get_plugins().format(output_format)
     options = {"scheme": scheme, "limit": limit, "n_sents": n_sents, "strict": strict} if input_format == "conll" else {}
     options.update(reader_options(spec, align, label_map))
     repairs: list[str] = []
@@ -60,11 +66,15 @@ def convert(
         check_output(errors_path, "errors file")
         check_apart([input_path], {"output": output_path, "errors file": errors_path})
         with atomic_path(errors_path) as tmp_errors:
-            docs, refused = set_aside(spec.read_records(input_path, nlp, **options), tmp_errors)
+            docs, refused = set_aside(writable(spec.read_records(input_path, nlp, **options), out_spec), tmp_errors)
     else:
         errors_path = None
         check_apart([input_path], {"output": output_path})
-        docs = list(read_docs(input_path, nlp, input_format, **options))
+        docs = []
+        for record in writable((Record(f"{input_path}#{i}", doc=doc) for i, doc in enumerate(read_docs(input_path, nlp, input_format, **options))), out_spec):
+            if record.error is not None:  # a whole-file format converts entirely or not at all
+                raise ValueError(f"{record.where}: {record.error}")
+            docs.append(record.doc)
     with atomic_path(output_path) as tmp:
         write_docs(docs, tmp, output_format)
     return {
@@ -74,4 +84,5 @@ def convert(
         "tokens": sum(len(d) for d in docs),
         "entities": sum(len(d.ents) for d in docs),
         "repairs": repairs,
+        "not_held": not_held(out_spec, docs),  # what the output format cannot hold, per thing: docs that had it
     }

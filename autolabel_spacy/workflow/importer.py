@@ -8,14 +8,14 @@ invalid JSON or bytes.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Optional
 
 from ..files import atomic_path, check_apart, check_output, split_extension
 from ..formats import format_for_path
 from ..formats.detect import RECORD_FORMATS, detect_format
-from ..formats.io import reader_options
+from ..formats.io import not_held, reader_options, writable
 from ..formats.records import Record, set_aside
 from ..hooks.manager import get_domain, get_plugins
 from ..loading import blank, load_pipeline
@@ -31,6 +31,7 @@ class ImportSummary:
     output: str
     errors_path: str
     detected: str = ""  # how the input's format was told from its content, if it was
+    not_held: dict = field(default_factory=dict)  # docs with what the output format does not hold (relations...)
 
 
 def known_labels(labels: Optional[Iterable[str]] = None, model=None, domain: Optional[str] = None) -> Optional[list[str]]:
@@ -155,8 +156,8 @@ def import_annotations(
             yield check_other_labels(record, relation_labels, categories)
 
     with atomic_path(errors_path) as tmp_errors:
-        docs, refused = set_aside(checked(records), tmp_errors)
+        docs, refused = set_aside(writable(checked(records), out_spec), tmp_errors)
         with atomic_path(output) as tmp_out:
             out_spec.write(docs, tmp_out)
     n_ents = sum(len(doc.ents) for doc in docs)
-    return ImportSummary(len(docs) + refused, len(docs), refused, n_ents, str(output), str(errors_path), detected)
+    return ImportSummary(len(docs) + refused, len(docs), refused, n_ents, str(output), str(errors_path), detected, not_held(out_spec, docs))
