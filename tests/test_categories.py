@@ -1,6 +1,7 @@
 """Document categories: the CSV reader and its seeded stratified split, and
 ``calibrated_textcat`` (spaCy's textcat with a fitted temperature)."""
 import csv
+import json
 import random
 from collections import Counter
 
@@ -211,3 +212,24 @@ def test_a_pipeline_of_categories_only_is_evaluated_tagged_and_routed_by_its_cat
     ner.add_pipe("crf_ner")
     with pytest.raises(ValueError, match="give that too"):
         annotate(ner, tmp_path / "in.txt", tmp_path / "b.jsonl", category_threshold=0.9, progress=False)
+
+
+def test_a_row_without_label_or_of_a_category_too_small_to_stratify_is_refused_and_the_rest_split(tmp_path):
+    from typer.testing import CliRunner
+
+    from autolabel_spacy.cli import build_app
+
+    rows = [(c, f"abstract {i} {c} .") for i in range(10) for c in "AB"] + [("", "no label here ."), ("C", "a category of one .")]
+    path = write_csv(tmp_path / "c.csv", rows, header=("label", "text"))
+    result = CliRunner().invoke(build_app(), ["corpus", str(path), str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    errors = [json.loads(line) for line in (tmp_path / "out" / "errors.jsonl").read_text().splitlines()]
+    assert [(e["record"], e["error"]) for e in errors] == [
+        (f"{path}:22", "no label"), (f"{path}:23", "category 'C' has 1 rows; a stratified train/dev/test split needs at least 3 of each")]
+    docs = [d for split in ("train", "dev", "test") for d in DocBin().from_disk(tmp_path / "out" / f"{split}.spacy").get_docs(NLP.vocab)]
+    assert len(docs) == 20 and all(set(d.cats) == {"A", "B"} for d in docs)
+    # shares too small for the categories: one error naming the file, and nothing written
+    small = CliRunner().invoke(build_app(), ["corpus", str(path), str(tmp_path / "none"), "--split", "0.9,0.05,0.05"])
+    errors = [line for line in small.stderr.splitlines() if line.startswith("error:")]
+    assert small.exit_code == 1 and len(errors) == 1 and str(path) in errors[0] and "cannot be split" in errors[0]
+    assert not (tmp_path / "none").exists()

@@ -6,21 +6,28 @@ of ``../shared/data/medical_abstracts_tc``: a ``condition_label`` number
 and a ``medical_abstract`` text per row, the numbers' names in
 ``labels.csv``). Each category keeps its share in every split (scikit-learn's
 stratified ``train_test_split``), and the same seed gives the same split on
-any machine. A row without text, with a label the names file does not know,
-or with the wrong number of fields goes to the errors file with its line.
+any machine. A row without text or label, with a label the names file does
+not know, or with the wrong number of fields goes to the errors file with
+its line, and so do the rows of a category too small to stratify
+(:data:`MIN_ROWS`). Shares too small for the categories are an error naming
+the file, before anything is written.
 """
 from __future__ import annotations
 
 import csv
+import json
+from collections import Counter
 from pathlib import Path
 from typing import Iterator, Optional, Sequence
 
 from sklearn.model_selection import train_test_split
 
+from ..files import atomic_path
 from ..formats.records import META_KEY, Record, top_category
 from .reader import to_docbin
 
 DEFAULT_FRACTIONS = (0.6, 0.2, 0.2)  # train, dev, test
+MIN_ROWS = 3  # rows a category needs to be in a stratified train/dev/test split (its rows go to the errors with fewer)
 
 
 def read_label_names(path) -> dict[str, str]:
@@ -49,7 +56,7 @@ def read_category_records(
             raise ValueError(f"{path}:1: no column {missing[0]!r} in the header {header}")
         t, lab = header.index(text_column), header.index(label_column)
         rows = [(reader.line_num, row) for row in reader]
-    known = list(label_names.values()) if label_names else sorted({row[lab].strip() for _, row in rows if len(row) == len(header)})
+    known = list(label_names.values()) if label_names else sorted({row[lab].strip() for _, row in rows if len(row) == len(header)} - {""})
     for lineno, row in rows:
         where = f"{path}:{lineno}"
         raw = ",".join(row)
@@ -57,6 +64,9 @@ def read_category_records(
             yield Record(where, error=f"{len(row)} fields, the header has {len(header)}", raw=raw)
             continue
         label = row[lab].strip()
+        if not label:
+            yield Record(where, error="no label", raw=raw)
+            continue
         name = label_names.get(label) if label_names else label
         if name is None:
             yield Record(where, error=f"unknown label {label!r} (known: {sorted(label_names)})", raw=raw)
@@ -91,19 +101,32 @@ def convert_category_corpus(
     """Read, split and write ``train/dev/test.spacy`` (and the rows refused,
     to ``errors.jsonl``) under ``output``; returns the docs per split."""
     output = Path(output)
-    output.mkdir(parents=True, exist_ok=True)
+    records = list(read_category_records(path, nlp, text_column, label_column, label_names))
+    sizes = Counter(top_category(r.doc.cats) for r in records if r.error is None)
     docs, errors = [], []
-    for record in read_category_records(path, nlp, text_column, label_column, label_names):
+    for record in records:
+        if record.error is None and sizes[top_category(record.doc.cats)] < MIN_ROWS:
+            category = top_category(record.doc.cats)
+            record = Record(record.where, error=f"category {category!r} has {sizes[category]} rows; a stratified "
+                            f"train/dev/test split needs at least {MIN_ROWS} of each", raw=record.raw)
         if record.error is None:
+            record.doc.cats = {c: p for c, p in record.doc.cats.items() if sizes[c] >= MIN_ROWS or c not in sizes}  # no category of refused rows
             docs.append(record.doc)
         else:
             errors.append(record.error_line())
-    (output / "errors.jsonl").write_text("".join(errors), encoding="utf-8")
     if not docs:
-        raise ValueError(f"{path}: no labelled texts")
+        raise ValueError(f"{path}: no labelled texts" + (f" ({len(errors)} rows refused, first: {json.loads(errors[0])['error']})" if errors else ""))
+    try:
+        splits = stratified_split(docs, fractions, seed)
+    except ValueError as err:  # shares too small for the categories: scikit-learn's reason, with the file
+        raise ValueError(f"{path}: {len(docs)} texts of {len({top_category(d.cats) for d in docs})} categories cannot be split in the shares {list(fractions)}: {err}") from None
+    output.mkdir(parents=True, exist_ok=True)  # nothing is written before the split is known to work
     counts = {}
-    for split, part in stratified_split(docs, fractions, seed).items():
-        to_docbin(part, store_user_data=True).to_disk(output / f"{split}.spacy")
+    for split, part in splits.items():
+        with atomic_path(output / f"{split}.spacy") as tmp:
+            to_docbin(part, store_user_data=True).to_disk(tmp)
         counts[split] = len(part)
+    with atomic_path(output / "errors.jsonl") as tmp:
+        tmp.write_text("".join(errors), encoding="utf-8")
     counts["refused"] = len(errors)
     return counts
