@@ -3,6 +3,11 @@ the digit limit, wrong types at every level) is that record's error, never
 the run's, in every reader and in the files the commands read whole; a
 long record costs what its length costs."""
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 import spacy
@@ -293,3 +298,38 @@ def test_audit_of_a_corpus_without_entities_is_an_error_naming_the_file(tmp_path
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert result.exit_code == 1 and len(errors) == 1 and "nothing to audit" in errors[0] and str(tmp_path / "plain.spacy") in errors[0], result.output
     assert not (tmp_path / "issues.jsonl").exists()
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie, dead but not yet reaped, does not)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the kernel's parent-death signal is Linux's")
+def test_n_process_workers_die_when_the_run_is_killed(model, tmp_path):  # noqa: F811
+    source = tmp_path / "in.txt"
+    source.write_text("".join(TEXTS[i % len(TEXTS)] + "\n" for i in range(50_000)))
+    run = subprocess.Popen([sys.executable, "-m", "autolabel_spacy", "annotate", str(model), str(source), "-o", str(tmp_path / "o.jsonl"),
+                            "--n-process", "2", "--batch-size", "1", "--no-progress"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    children_file = f"/proc/{run.pid}/task/{run.pid}/children"
+    deadline = time.monotonic() + 120
+    workers: list[int] = []
+    while time.monotonic() < deadline and len(workers) < 2:
+        time.sleep(0.2)
+        with open(children_file) as f:
+            workers = [int(p) for p in f.read().split()]
+    assert len(workers) >= 2, "spaCy's workers never started"
+    time.sleep(1)  # the workers are tagging
+    run.kill()
+    run.wait()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and any(_alive(p) for p in workers):
+        time.sleep(0.2)
+    left = [p for p in workers if _alive(p)]
+    for pid in left:  # the test leaves no process behind, even when it fails
+        os.kill(pid, signal.SIGKILL)
+    assert not left, "a worker outlived its killed parent"

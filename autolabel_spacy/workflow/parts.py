@@ -24,6 +24,7 @@ from ..evaluation import check_rank_by, routing_score
 from ..files import atomic_path, atomic_write_text
 from ..formats.jsonl import doc_to_record
 from ..formats.records import META_KEY, doc_confidence, make_doc, sentence_confidences, span_scores
+from ..processes import die_with_parent
 from ..relations import read_relations, relation_confidence, set_relations
 from .inputs import TextRecord
 
@@ -187,6 +188,8 @@ def tag_records(nlp, records: list, routing: Optional[Routing], batch_size: int,
     in order. A record the pipeline fails on goes to the errors part with
     the reason and the run goes on: after a failed batch its records are
     tagged one at a time, then batching resumes. Both engines use this."""
+    if n_process > 1:
+        die_with_parent()  # spaCy's workers must not outlive a killed run, each holding a pipeline
     start = 0
     while start < len(records):
         try:
