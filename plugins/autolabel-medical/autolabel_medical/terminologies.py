@@ -8,7 +8,8 @@ Two pinned packages carry public terminologies as data files:
   variants (DrugBank open vocabulary, MeSH, MedlinePlus and others), each
   with a DrugBank or MeSH id and MeSH tree numbers, in a bz2 pickle.
 
-:func:`build` reads each once and writes the plugin's own term files
+:func:`build` reads each once and writes the plugin's term files, into the
+user's cache folder (:func:`default_dir`), never into the installed package
 (``term<TAB>label<TAB>concept id``, the provenance in the header), which is
 all the domain reads afterwards. It runs at setup (``python -m
 autolabel_medical``) or, failing that, at the domain's first
@@ -201,11 +202,12 @@ def is_current(path: Path) -> bool:
 
 
 def default_dir() -> Path:
-    """The plugin's own ``vocab/public`` folder, or a cache folder of the
-    user's where the plugin is installed read-only."""
-    here = Path(__file__).parent / "vocab" / "public"
-    if os.access(here if here.exists() else here.parent, os.W_OK):
-        return here
+    """Where the term files are built: ``$AUTOLABEL_MEDICAL_VOCAB``, else
+    the user's cache folder (``$XDG_CACHE_HOME``, else ``~/.cache``). Never
+    the installed package: ``pip uninstall`` must remove it whole, and a
+    folder left there would shadow a later install of the plugin."""
+    if os.environ.get("AUTOLABEL_MEDICAL_VOCAB"):
+        return Path(os.environ["AUTOLABEL_MEDICAL_VOCAB"])
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     return cache / "autolabel-medical" / "vocab"
 
@@ -221,7 +223,7 @@ def term_files(out_dir: Path | None = None) -> list[Path]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Build the medical domain's public vocabularies.")
-    parser.add_argument("--out", type=Path, default=None, help="folder for the term files (default: the plugin's own)")
+    parser.add_argument("--out", type=Path, default=None, help="folder for the term files (default: $AUTOLABEL_MEDICAL_VOCAB, else ~/.cache/autolabel-medical/vocab)")
     args = parser.parse_args(argv)
     for path in term_files(args.out):
         with open(path, encoding="utf-8") as f:

@@ -76,3 +76,18 @@ def test_domains_show_reports_the_counts():
     assert "with a concept id" in lines["diseases_public"] and "Disease Ontology" in lines["diseases_public"]
     count = int(lines["chemicals_public"].split("\t")[1].split()[0])
     assert count > 50_000
+
+
+def test_the_term_files_are_built_in_the_users_cache_never_in_the_installed_package(tmp_path):
+    package = terminologies.Path(terminologies.__file__).parent
+    before = sorted((p.relative_to(package), p.stat().st_size) for p in package.rglob("*") if "__pycache__" not in p.parts)
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    env.pop("AUTOLABEL_MEDICAL_VOCAB", None)
+    result = subprocess.run([sys.executable, "-m", "autolabel_medical"], capture_output=True, text=True, env=env, check=True)
+    built = sorted((tmp_path / "cache" / "autolabel-medical" / "vocab").iterdir())
+    assert [p.name for p in built] == sorted([terminologies.CHEMICALS, terminologies.DISEASES]) and str(built[0]) in result.stdout
+    after = sorted((p.relative_to(package), p.stat().st_size) for p in package.rglob("*") if "__pycache__" not in p.parts)
+    assert after == before  # pip uninstall leaves nothing behind that would shadow a later install
+    named = subprocess.run([sys.executable, "-m", "autolabel_medical"], capture_output=True, text=True, check=True,
+                           env={**env, "AUTOLABEL_MEDICAL_VOCAB": str(tmp_path / "mine")})
+    assert str(tmp_path / "mine") in named.stdout and len(list((tmp_path / "mine").iterdir())) == 2
