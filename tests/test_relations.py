@@ -579,6 +579,20 @@ def test_annotate_writes_relations_where_the_format_holds_them_and_says_so_where
     hold them, and the summary counts the docs whose relations were not written."""
     from autolabel_spacy.workflow.annotate import annotate
 
+    ruler_and_relations(toy_nlp, tmp_path)
+    jsonl = annotate(tmp_path / "model", tmp_path / "in.txt", tmp_path / "out.jsonl", progress=False)
+    records = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert jsonl.not_written == {} and len(records) == 12
+    assert any(r.get("relations") for r in records)
+    with_relations = sum(bool(r.get("relations")) for r in records)
+    conll = annotate(tmp_path / "model", tmp_path / "in.txt", tmp_path / "out.conll", progress=False)
+    assert conll.not_written == {"relations": with_relations}
+
+
+def ruler_and_relations(toy_nlp, tmp_path) -> None:
+    """A pipeline in ``tmp_path / "model"`` whose ruler finds the toy entities
+    (without concept ids: a ruler's ``id`` is the ``ent_id_``) and which
+    relates them, and 12 toy texts in ``tmp_path / "in.txt"``."""
     nlp = spacy.blank("en")
     ruler = nlp.add_pipe("entity_ruler")
     ruler.add_patterns([{"label": "Chemical", "pattern": d, "id": d} for d in DRUGS] + [{"label": "Disease", "pattern": i, "id": i} for i in ILLS])
@@ -587,13 +601,33 @@ def test_annotate_writes_relations_where_the_format_holds_them_and_says_so_where
     nlp.to_disk(tmp_path / "model")
     texts = [d.text for d in toy_docs(12, seed=5)]
     (tmp_path / "in.txt").write_text("\n".join(texts) + "\n")
-    jsonl = annotate(tmp_path / "model", tmp_path / "in.txt", tmp_path / "out.jsonl", progress=False)
+
+
+def test_annotate_to_pubtator_says_how_many_docs_relate_entities_without_concept_ids(toy_nlp, tmp_path):
+    """PubTator names a relation's entities by concept id: a pipeline whose
+    entities have none writes its entities, and annotate counts the docs
+    whose predicted relations had no line, naming the first and why."""
+    from typer.testing import CliRunner
+
+    from autolabel_spacy.cli import build_app
+
+    app = build_app()
+
+    ruler_and_relations(toy_nlp, tmp_path)
+    result = CliRunner().invoke(app, ["annotate", str(tmp_path / "model"), str(tmp_path / "in.txt"), "-o", str(tmp_path / "out.jsonl"), "--no-progress"])
+    assert result.exit_code == 0, result.output
     records = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
-    assert jsonl.not_written == {} and len(records) == 12
-    assert any(r.get("relations") for r in records)
-    with_relations = sum(bool(r.get("relations")) for r in records)
-    conll = annotate(tmp_path / "model", tmp_path / "in.txt", tmp_path / "out.conll", progress=False)
-    assert conll.not_written == {"relations": with_relations}
+    with_relations = [r["meta"]["autolabel_id"] for r in records if r.get("relations")]
+    assert with_relations
+    result = CliRunner().invoke(app, ["annotate", str(tmp_path / "model"), str(tmp_path / "in.txt"), "-o", str(tmp_path / "out.pubtator"), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tmp_path / "out.summary.json").read_text())
+    assert summary["written_in_part"]["docs"] == len(with_relations)
+    assert summary["written_in_part"]["reason"].startswith(f"{with_relations[0]}: relation CAUSES")
+    assert f"{len(with_relations)} docs are written without what this format cannot hold, the first {with_relations[0]}: relation CAUSES" in result.output
+    block_lines = (tmp_path / "out.pubtator").read_text().splitlines()
+    assert sum(line.count("\t") == 5 for line in block_lines) == sum(len(r["spans"]) for r in records)  # every entity written
+    assert not any("\tCAUSES\t" in line for line in block_lines)
 
 
 def test_a_doc_is_accepted_only_when_its_entities_relations_and_category_all_pass():

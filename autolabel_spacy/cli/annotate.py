@@ -80,6 +80,9 @@ def annotate_cli(
     for name, path in summary.outputs.items():
         typer.echo(f"  {name}: {path}")
     warn_not_held(output, summary.not_written)
+    if summary.written_in_part:
+        part = summary.written_in_part
+        typer.echo(f"warning: {output}: {part['docs']} docs are written without what this format cannot hold, the first {part['reason']}", err=True)
     if summary.skipped:
         shown = ", ".join(summary.skipped[:5]) + (", …" if len(summary.skipped) > 5 else "")
         typer.echo(f"note: {input_path}: skipped {len(summary.skipped)} files that are not .txt: {shown}", err=True)

@@ -67,6 +67,8 @@ class AnnotateSummary:
     skipped: list  # files of an input folder that are not .txt
     # docs whose relations or categories the output format cannot hold (not written)
     not_written: dict = field(default_factory=dict)
+    # docs written without a part the output format refuses: {"docs": n, "reason": "id: why"}
+    written_in_part: dict = field(default_factory=dict)
 
 
 def output_paths(output: Path, routed: bool, extensions=(".jsonl",)) -> dict[str, Path]:
@@ -201,6 +203,7 @@ def annotate(
         outputs={k: str(v) for k, v in paths.items() if k != "parts"},
         skipped=inputs.skipped,
         not_written=parts.not_held(spec),
+        written_in_part=parts.written_in_part,
     )
     atomic_write_text(paths["summary"], json.dumps(asdict(summary), indent=2) + "\n")
     parts.remove()

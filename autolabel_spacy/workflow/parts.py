@@ -93,6 +93,7 @@ class PartFiles:
             atomic_write_text(folder / "run.json", json.dumps(settings) + "\n")
         self.done_ids: set[str] = set().union(*(_recover_part(self.path(name)) for name in PARTS))
         self.annotated_with = {"relations": 0, "categories": 0}  # counted by finalize
+        self.written_in_part: dict = {}  # docs the output format could not write whole, by finalize
         self.files = {name: open(self.path(name), "a", encoding="utf-8") for name in PARTS}
 
     def path(self, part: str) -> Path:
@@ -145,10 +146,10 @@ class PartFiles:
         counts = {}
         threshold = routing.threshold if routing else None
         if routing is None:
-            counts["all"] = _write_docs(pipeline, spec, _part_records(self.path("accepted")), paths["all"])
+            counts["all"] = _write_docs(pipeline, spec, _part_records(self.path("accepted")), paths["all"], self.written_in_part)
         else:
-            counts["accepted"] = _write_docs(pipeline, spec, _part_records(self.path("accepted")), paths["accepted"])
-            counts["review"] = _write_docs(pipeline, spec, _review_order(self.path("review")), paths["review"])
+            counts["accepted"] = _write_docs(pipeline, spec, _part_records(self.path("accepted")), paths["accepted"], self.written_in_part)
+            counts["review"] = _write_docs(pipeline, spec, _review_order(self.path("review")), paths["review"], self.written_in_part)
         counts["errors"] = _copy_jsonl(_part_records(self.path("errors")), paths["errors"])
         units = {"accepted": 0, "review": 0}
         self.annotated_with = {"relations": 0, "categories": 0}  # docs with them, for not_held
@@ -389,10 +390,13 @@ def _review_order(path: Path) -> Iterator[dict]:
             yield json.loads(f.readline())
 
 
-def _write_docs(pipeline, spec, records, path: Path) -> int:
+def _write_docs(pipeline, spec, records, path: Path, in_part: dict) -> int:
     """The part records in the output format; formats with ``write_records``
     take them as they are, the others as docs rebuilt with the pipeline's
-    tokenizer (``pipeline``: a callable giving the pipeline)."""
+    tokenizer (``pipeline``: a callable giving the pipeline). A doc the
+    format cannot write whole (``spec.refuses``: predicted relations of
+    entities without concept ids, in PubTator) is written with what it can
+    hold and counted in ``in_part`` (``docs``, and the first ``reason``)."""
     count = 0
     if spec.write_records is not None:
 
@@ -415,7 +419,12 @@ def _write_docs(pipeline, spec, records, path: Path) -> int:
             with nlp.memory_zone():
                 for record in chunk:
                     count += 1
-                    yield _record_doc(nlp, record)
+                    doc = _record_doc(nlp, record)
+                    reason = spec.refuses(doc) if spec.refuses is not None else None
+                    if reason:
+                        in_part["docs"] = in_part.get("docs", 0) + 1
+                        in_part.setdefault("reason", f"{record['id']}: {reason}")
+                    yield doc
 
     with atomic_path(path) as tmp:
         spec.write(docs(), tmp)
