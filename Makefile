@@ -61,10 +61,12 @@ screenshots: browser
 		--screenshot=docs/report-review.png review/demo.html
 
 # Debian's headless Chromium and its driver, for the test that opens the
-# report page in a browser (CI runs as root; installed once, then a no-op)
+# report page in a browser (CI runs as root; installed once, then a no-op),
+# without the recommended packages (printer tools, avahi, perl...): the tests
+# pass without them in a fresh Debian 12 (tools/browser-in-fresh-debian.sh)
 browser:
 	command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
-		{ apt-get update -q && apt-get install -y -q chromium chromium-driver; }
+		{ apt-get update -q && apt-get install -y -q --no-install-recommends chromium chromium-driver; }
 
 # a real Label Studio (pinned by constraints-labelstudio.txt) in a venv of its
 # own, for the end-to-end test of autolabel serve (its Django pins are its own),
