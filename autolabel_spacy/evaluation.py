@@ -13,8 +13,8 @@ from typing import Iterable, Optional
 import numpy as np
 from spacy.tokens import Doc
 
-from .formats.records import doc_confidence, sentence_confidences, top_category
-from .relations import get_relations, linked_relations, relation_confidence, score_mention_pairs
+from .confidences import doc_confidence, relation_confidence, sentence_confidences, span_confidences, top_category
+from .relations import get_relations, linked_relations, score_mention_pairs
 
 
 @dataclass
@@ -32,9 +32,9 @@ def scored_spans(predicted: Iterable[Doc], gold: Iterable[Doc], spans_key: str) 
         group = pred.spans.get(spans_key)
         if group is None:
             continue
-        scores = group.attrs.get("scores")
-        if scores is None or len(scores) != len(group):
-            raise ValueError(f"doc.spans[{spans_key!r}] has no confidence per span in attrs['scores']")
+        scores = span_confidences(group)
+        if scores is None:
+            raise ValueError(f"doc.spans[{spans_key!r}] has no confidence per span")
         for span, score in zip(group, scores):
             out.append(ScoredSpan(float(score), (span.start_char, span.end_char, span.label_) in truth))
     return out

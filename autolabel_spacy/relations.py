@@ -7,9 +7,10 @@ that id or text. That is how document-level relations such as BC5CDR's CID
 ("the chemical D008750 induces the disease D003000 somewhere in this
 abstract") are stated and scored.
 
-A doc's relations live in ``doc.user_data["autolabel_relations"]`` (so they
-travel in a DocBin, through ``nlp.pipe(n_process=...)`` and to disk) as
-``{"relations": [{"head", "child", "label"[, "score"]}], "confidence": p}``;
+A doc's relations live in ``doc.user_data`` under ``confidences.RELATIONS_KEY``
+(so they travel in a DocBin, through ``nlp.pipe(n_process=...)`` and to
+disk) as ``{"relations": [{"head", "child", "label"[, "score"]}]}``, beside
+their confidence (``confidences.py``);
 ``doc._.relations`` reads them. A doc read from PubTator has its relation
 lines there (``formats/pubtator.py``).
 """
@@ -20,9 +21,8 @@ from typing import Iterable, NamedTuple, Optional, Sequence
 
 from spacy.tokens import Doc, Span
 
-from .formats.records import RecordError, probability
+from .confidences import RELATIONS_KEY, with_relation_confidence
 
-RELATIONS_KEY = "autolabel_relations"
 NO_ID = "-1"  # the concept id of a mention that has none (PubTator's convention)
 NO_IDS = ("", NO_ID)
 TEXT_KEY = "~"  # the key of an entity without a concept id: "~" and its normalised text
@@ -63,10 +63,7 @@ def entities(doc: Doc, spans: Optional[Iterable[Span]] = None) -> list[Entity]:
 def set_relations(doc: Doc, relations: Sequence[Relation], confidence: Optional[float] = None) -> None:
     """Store ``relations`` (and the probability that the doc's relation
     decisions are all right) on the doc."""
-    data: dict = {"relations": [_relation_dict(r) for r in relations]}
-    if confidence is not None:
-        data["confidence"] = float(confidence)
-    doc.user_data[RELATIONS_KEY] = data
+    doc.user_data[RELATIONS_KEY] = with_relation_confidence({"relations": [_relation_dict(r) for r in relations]}, confidence)
 
 
 def get_relations(doc: Doc) -> list[Relation]:
@@ -75,39 +72,9 @@ def get_relations(doc: Doc) -> list[Relation]:
     return [Relation(r["head"], r["child"], r["label"], r.get("score")) for r in data.get("relations", [])]
 
 
-def relation_confidence(doc: Doc) -> Optional[float]:
-    """The probability, as predicted, that every relation decision on the doc
-    is right (None: no model scored its relations)."""
-    return (doc.user_data.get(RELATIONS_KEY) or {}).get("confidence")
-
-
-def read_relations(doc: Doc, items, where: str) -> list[Relation]:
-    """A record's ``relations`` (``[{"head", "child", "label"[, "score"]}]``,
-    entity keys as :func:`mention_keys` gives them) checked against the
-    doc's entities: a relation naming an entity the record does not have, an
-    entity related to itself, a repeated relation or a score outside [0, 1]
-    is an error of the record."""
-    if items is None:
-        return []
-    if not isinstance(items, list):
-        raise RecordError(where, f"'relations' must be a list, got {type(items).__name__}")
-    keys = {key for ent in doc.ents for key in mention_keys(ent)}
-    found: list[Relation] = []
-    for i, item in enumerate(items):
-        if not isinstance(item, dict) or not all(isinstance(item.get(f), str) and item[f] for f in ("head", "child", "label")):
-            raise RecordError(where, f"relation {i} needs 'head', 'child' and 'label' strings, got {item!r}")
-        for end in ("head", "child"):
-            if item[end] not in keys:
-                raise RecordError(where, f"relation {i} names {end} {item[end]!r}, which no entity of the record has")
-        if item["head"] == item["child"]:
-            raise RecordError(where, f"relation {i} relates {item['head']!r} to itself")
-        if any((r.head, r.child, r.label) == (item["head"], item["child"], item["label"]) for r in found):
-            raise RecordError(where, f"relation {i} repeats {item['label']} {item['head']!r} -> {item['child']!r}")
-        score = item.get("score")
-        if score is not None and not probability(score):
-            raise RecordError(where, f"relation {i} has a score outside [0, 1]: {score!r}")
-        found.append(Relation(item["head"], item["child"], item["label"], score))
-    return found
+def has_relations(doc: Doc) -> bool:
+    """Whether relations were set on the doc (read or predicted; none is an answer too)."""
+    return RELATIONS_KEY in doc.user_data
 
 
 def first_mentions(doc: Doc) -> list[tuple[Relation, Span, Span]]:
@@ -126,38 +93,10 @@ def drawn_keys(relation: Relation, head: Span, child: Span) -> Optional[list[str
     the mentions alone do not tell them: ``[head key, child key]`` when a
     mention is a composite (``A|B`` is two entities; an arrow from it names
     one of them), else None. Formats that relate mentions write it beside
-    the arrow, and :func:`between_mentions` reads it back."""
+    the arrow, and ``formats.relation_items.between_mentions`` reads it back."""
     if len(mention_keys(head)) > 1 or len(mention_keys(child)) > 1:
         return [relation.head, relation.child]
     return None
-
-
-def between_mentions(doc: Doc, items: Iterable[tuple], where: str, align: str = "strict") -> list[dict]:
-    """Relations a format states between two mentions, ``(i, (head start,
-    head end), (child start, child end), label, score[, keys])`` in
-    characters, as relation items between their entities for
-    :func:`read_relations`: the entities ``keys`` names (what
-    :func:`drawn_keys` wrote) when they are the mentions', else every key of
-    a composite mention (an arrow a person drew). A mention that is not one
-    of the doc's entities is an error of the record."""
-    at = {(e.start_char, e.end_char): e for e in doc.ents}
-    out = []
-    for i, head, child, label, score, *named in items:
-        ends = []
-        for offsets in (head, child):
-            span = doc.char_span(*offsets, alignment_mode=align) if all(isinstance(o, int) for o in offsets) else None
-            ent = at.get((span.start_char, span.end_char)) if span is not None else None
-            if ent is None:
-                raise RecordError(where, f"relation {i} links characters {list(offsets)}, where the record has no entity")
-            ends.append(mention_keys(ent))
-        if not isinstance(label, str) or not label:
-            raise RecordError(where, f"relation {i} needs a label string, got {label!r}")
-        extra = {"score": score} if score is not None else {}
-        keys = named[0] if named else None
-        if isinstance(keys, list) and len(keys) == 2 and keys[0] in ends[0] and keys[1] in ends[1]:
-            ends = [[keys[0]], [keys[1]]]
-        out += [{"head": h, "child": c, "label": label, **extra} for h in ends[0] for c in ends[1]]
-    return out
 
 
 def relation_records(doc: Doc) -> list[dict]:

@@ -26,7 +26,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 from spacy import displacy  # noqa: E402
 from spacy.tokens import Doc  # noqa: E402
 
-from .formats.records import RecordError, doc_confidence, is_number, parse_json, scored_entities  # noqa: E402
+from .confidences import doc_confidence, is_number, scored_entities
+from .formats.records import RecordError, parse_json# noqa: E402
 
 PALETTE = ("#7aecec", "#bfeeb7", "#feca74", "#ff9561", "#aa9cfc", "#c887fb", "#9cc9cc", "#ffeb80", "#ff8197", "#e4e7d2")
 STYLE = """

@@ -9,7 +9,7 @@ from test_annotate import TEXTS, model  # noqa: F401  (module fixture)
 from typer.testing import CliRunner
 
 from autolabel_spacy.cli import build_app
-from autolabel_spacy.pipeline.crf_ner import MARGINALS_KEY
+from autolabel_spacy.confidences import set_marginals
 from autolabel_spacy.workflow.select import Candidate, pick, score_pool, uncertainty
 
 
@@ -18,7 +18,7 @@ def fake_doc(probs, seq_prob):
 
     nlp = spacy.blank("en")
     doc = nlp.make_doc(" ".join(["w"] * len(probs)))
-    doc.user_data[MARGINALS_KEY] = {"tags": ["O", "U-X"], "probs": np.asarray(probs)}
+    set_marginals(doc, ["O", "U-X"], np.asarray(probs))
     group = SpanGroup(doc, name="crf_ner", spans=[])
     group.attrs["sequence_prob"] = seq_prob
     doc.spans["crf_ner"] = group

@@ -23,7 +23,8 @@ from typing import Iterator, Optional, Sequence
 from sklearn.model_selection import train_test_split
 
 from ..files import atomic_path
-from ..formats.records import META_KEY, Record, top_category
+from ..confidences import top_category
+from ..formats.records import META_KEY, Record
 from .reader import to_docbin
 
 DEFAULT_FRACTIONS = (0.6, 0.2, 0.2)  # train, dev, test

@@ -24,8 +24,10 @@ from typing import Iterable, Iterator, Optional
 import srsly
 from spacy.tokens import Doc
 
-from ..relations import RELATIONS_KEY, between_mentions, drawn_keys, first_mentions, read_relations, set_relations
+from .relation_items import between_mentions, read_relations
+from ..relations import has_relations, drawn_keys, first_mentions, set_relations
 from .detect import foreign
+from ..confidences import scored_entities, top_category
 from .records import (
     META_KEY,
     Record,
@@ -36,8 +38,6 @@ from .records import (
     open_for_write,
     read_cats,
     records_from_json_lines,
-    scored_entities,
-    top_category,
 )
 
 OWN_FIELDS = ("text", "label", "entities", "relations", "id", "cats")
@@ -50,7 +50,7 @@ def doc_to_task(doc: Doc) -> dict:
     scores = [round(p, 6) for *_, p in entities if p is not None]
     if scores:
         meta["span_scores"] = scores
-    relations = first_mentions(doc) if RELATIONS_KEY in doc.user_data else []
+    relations = first_mentions(doc) if has_relations(doc) else []
     ids = concept_ids(doc)
     if ids:
         meta["kb_ids"] = [ids.get((s, e)) for s, e, *_ in entities]
@@ -63,7 +63,7 @@ def doc_to_task(doc: Doc) -> dict:
         meta["cat_score"] = round(float(doc.cats[top_category(doc.cats)]), 6)
     task = {_meta_key(k): v for k, v in meta.items()}  # doccano keeps extra keys as metadata
     task["text"] = doc.text
-    if ids or RELATIONS_KEY in doc.user_data:
+    if ids or has_relations(doc):
         index = {(s, e): i for i, (s, e, *_) in enumerate(entities)}
         task["entities"] = [{"id": i, "label": label, "start_offset": s, "end_offset": e} for i, (s, e, label, _) in enumerate(entities)]
         task["relations"] = [

@@ -17,20 +17,19 @@ from typing import Iterable, Iterator, Optional
 import srsly
 from spacy.tokens import Doc
 
-from ..relations import RELATIONS_KEY, read_relations, relation_records, set_relations
+from .relation_items import read_relations
+from ..relations import has_relations, relation_records, set_relations
 from .detect import foreign
+from ..confidences import doc_confidence, scored_entities, sentence_confidences
 from .records import (
     META_KEY,
     Record,
     concept_ids,
     RecordError,
-    doc_confidence,
     make_doc,
     open_for_write,
     read_cats,
     records_from_json_lines,
-    scored_entities,
-    sentence_confidences,
     span_scores,
 )
 
@@ -83,7 +82,7 @@ def doc_to_record(doc: Doc) -> dict:
             span["kb_id"] = ids[(start, end)]
         spans.append(span)
     record = {"text": text, "spans": spans}
-    if RELATIONS_KEY in doc.user_data:
+    if has_relations(doc):
         record["relations"] = relation_records(doc)
     if doc.cats:
         record["cats"] = {k: round(float(v), 6) for k, v in doc.cats.items()}

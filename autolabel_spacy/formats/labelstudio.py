@@ -30,8 +30,10 @@ from typing import Iterable, Iterator, Optional
 
 from spacy.tokens import Doc
 
-from ..relations import between_mentions, drawn_keys, first_mentions, read_relations, set_relations
+from .relation_items import between_mentions, read_relations
+from ..relations import drawn_keys, first_mentions, set_relations
 from .detect import foreign
+from ..confidences import doc_confidence, scored_entities, top_category
 from .records import (
     ALIGN_HINT,
     META_KEY,
@@ -40,14 +42,11 @@ from .records import (
     array_elements,
     check_encodable,
     concept_ids,
-    doc_confidence,
     make_doc,
     open_for_write,
     parse_json,
     read_cats,
-    scored_entities,
     span_scores,
-    top_category,
     unreadable,
 )
 

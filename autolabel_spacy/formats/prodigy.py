@@ -18,8 +18,10 @@ from typing import Iterable, Iterator, Optional
 import srsly
 from spacy.tokens import Doc
 
-from ..relations import RELATIONS_KEY, between_mentions, drawn_keys, first_mentions, read_relations, set_relations
+from .relation_items import between_mentions, read_relations
+from ..relations import has_relations, drawn_keys, first_mentions, set_relations
 from .detect import foreign
+from ..confidences import scored_entities, top_category
 from .records import (
     META_KEY,
     Record,
@@ -29,9 +31,7 @@ from .records import (
     meta_with_score,
     open_for_write,
     records_from_json_lines,
-    scored_entities,
     span_scores,
-    top_category,
 )
 
 
@@ -50,7 +50,7 @@ def doc_to_task(doc: Doc) -> dict:
             item["kb_id"] = ids[(start, end)]
         spans.append(item)
     task = {"text": doc.text, "tokens": tokens, "spans": spans}
-    if RELATIONS_KEY in doc.user_data:
+    if has_relations(doc):
         task["relations"] = []
         for r, head, child in first_mentions(doc):
             item = {"head": head.end - 1, "child": child.end - 1, "head_span": _span_item(head), "child_span": _span_item(child), "label": r.label}

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Optional
 
-import numpy as np
 from spacy.tokens import Doc, SpanGroup
 from spacy.util import filter_spans
+
+from ..confidences import SCORED_KEY, doc_confidence, probability, set_span_confidences
 
 ALIGN_MODES = ("strict", "expand", "contract")
 META_KEY = "meta"  # doc.user_data key for a record's metadata
@@ -118,19 +119,6 @@ def token_bounds(doc: Doc, start: int, end: int) -> str:
     return ", ".join(f"{t.text!r} [{t.idx}:{t.idx + len(t.text)}]" for t in touched[:6]) + (" …" if len(touched) > 6 else "")
 
 
-SCORED_KEY = "autolabel"  # span group of read docs whose spans carry confidences
-
-
-def is_number(value) -> bool:
-    """Whether ``value`` is an int or a float (a bool is neither here)."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def probability(value) -> bool:
-    """Whether ``value`` is a number in [0, 1] (not a bool)."""
-    return is_number(value) and 0.0 <= value <= 1.0
-
-
 def _restore_scores(doc: Doc, ents: list, scores, doc_score, where: str) -> None:
 
     if scores is None and doc_score is None:
@@ -140,10 +128,7 @@ def _restore_scores(doc: Doc, ents: list, scores, doc_score, where: str) -> None
     if doc_score is not None and not probability(doc_score):
         raise RecordError(where, f"the record's score must be a number in [0, 1], got {doc_score!r}")
     group = SpanGroup(doc, name=SCORED_KEY, spans=ents)
-    if scores is not None:
-        group.attrs["scores"] = np.asarray(scores, dtype="float64")
-    if doc_score is not None:
-        group.attrs["sequence_prob"] = float(doc_score)
+    set_span_confidences(group, scores, doc_score, dtype="float64")
     doc.spans[SCORED_KEY] = group
 
 
@@ -160,11 +145,6 @@ def concept_ids(doc: Doc) -> dict[tuple[int, int], str]:
     """``(start_char, end_char)`` -> concept id (``kb_id_``) of each entity
     that has one: what a writer adds to that span's item."""
     return {(e.start_char, e.end_char): e.kb_id_ for e in doc.ents if e.kb_id_}
-
-
-def top_category(cats: dict) -> str:
-    """The most probable category of ``doc.cats``."""
-    return max(cats, key=cats.get)
 
 
 def span_scores(items: list, key: str = "score") -> Optional[list]:
@@ -289,48 +269,6 @@ def read_strictly(read_records: Callable[..., Iterator[Record]], path, nlp, **op
         if record.error is not None:
             raise RecordError(record.where, record.error)
         yield record.doc
-
-
-def scored_group(doc: Doc) -> Optional[SpanGroup]:
-    """The span group of predicted spans with one confidence each in
-    ``attrs["scores"]`` (``crf_ner``'s), or None."""
-    for group in doc.spans.values():
-        if "scores" in group.attrs and len(group) == len(group.attrs["scores"]):
-            return group
-    return None
-
-
-def scored_entities(doc: Doc) -> list[tuple[int, int, str, Optional[float]]]:
-    """``(start_char, end_char, label, confidence)`` of the doc's predicted
-    entities; the confidence comes from the scored span group when there is
-    one, else it is None."""
-    group = scored_group(doc)
-    if group is not None:
-        return [(s.start_char, s.end_char, s.label_, float(p)) for s, p in zip(group, group.attrs["scores"])]
-    return [(e.start_char, e.end_char, e.label_, None) for e in doc.ents]
-
-
-# span group attr: [[start token, end token, probability]] per sentence of a
-# doc of several sentences (crf_ner's, from its sentence boundaries)
-SENTENCE_PROBS = "sentence_probs"
-
-
-def sentence_confidences(doc: Doc) -> list[tuple[int, int, float]]:
-    """``(start, end, probability its predicted annotation is right)`` of each
-    sentence of the doc, or an empty list when none were scored."""
-    for group in doc.spans.values():
-        if SENTENCE_PROBS in group.attrs:
-            return [(int(s), int(e), float(p)) for s, e, p in group.attrs[SENTENCE_PROBS]]
-    return []
-
-
-def doc_confidence(doc: Doc) -> Optional[float]:
-    """Probability that the doc's whole predicted annotation is right
-    (``crf_ner``'s ``sequence_prob``), or None."""
-    for group in doc.spans.values():
-        if "sequence_prob" in group.attrs:
-            return float(group.attrs["sequence_prob"])
-    return None
 
 
 def meta_with_score(doc: Doc) -> dict:

@@ -22,7 +22,7 @@ from spacy.vocab import Vocab
 from thinc.api import Model
 
 from ..calibration import best_temperature, log_loss
-from ..formats.records import top_category
+from ..confidences import top_category
 
 SCORE_WEIGHTS = {
     "cats_score": 1.0, "cats_score_desc": None, "cats_micro_p": None, "cats_micro_r": None, "cats_micro_f": None,

@@ -16,7 +16,7 @@ from thinc.types import Floats2d
 from . import GradientPipe
 from ..abbreviations import abbreviation_constraints
 from ..calibration import best_temperature, log_loss
-from ..formats.records import SENTENCE_PROBS
+from ..confidences import set_marginals, set_span_confidences
 from ..hooks.manager import get_domain
 from ..ml import crf_layer, decoding
 from ..ml.decoding import DocPrediction
@@ -24,7 +24,6 @@ from ..ml.models import DEFAULT_TOK2VEC_CONFIG
 from ..ml.torch_bridge import check_threads, threads_for_ops
 from ..schemes import TagScheme
 
-MARGINALS_KEY = "autolabel_marginals"
 _TOKENS = [ORTH, IDX, SPACY]  # the same arrays: the same tokens of the same text
 
 default_model_config = """
@@ -70,21 +69,20 @@ def make_crf_ner(
     """Neural-CRF entity recognizer.
 
     model: an ``autolabel.CRFTagger.v1``-style model (emissions + CRF layer).
-    spans_key: ``doc.spans`` key for the predicted spans; their confidences are
-        in ``doc.spans[spans_key].attrs["scores"]``.
+    spans_key: ``doc.spans`` key for the predicted spans, with their
+        confidences (``confidences.py`` says where each lives and reads it).
     overwrite_ents: replace ``doc.ents`` (True) or keep existing entities and
         add only predictions that do not overlap them (False).
-    store_marginals: also store per-token tag marginals in
-        ``doc.user_data["autolabel_marginals"]``.
+    store_marginals: also store per-token tag marginals on the doc
+        (``confidences.marginals`` reads them).
     abbreviations: every use of a short form the doc defines ("Duchenne
         muscular dystrophy ( DMD )") takes the label the long form was
         decoded with: a constraint on a second decoding of the docs it
         changes (``abbreviations.py``), whose probabilities are given it.
     A doc with two or more sentences (a sentencizer before this component, or
     a reader that marks them, such as ``pubtator``'s) also gets the
-    probability that each sentence's annotation is right, in
-    ``doc.spans[spans_key].attrs["sentence_probs"]`` as ``[start token, end
-    token, probability]`` rows.
+    probability that each sentence's annotation is right
+    (``confidences.sentence_confidences`` reads them).
     domain: name of an installed domain plugin (``autolabel domains list``)
         whose label scheme the component predicts.
     normalize_loss: divide the batch's CRF loss (and so its gradients) by its
@@ -297,10 +295,7 @@ class CRFEntityRecognizer(GradientPipe):
             trimmed = [(s, e, label, p) for s, e, label, p in trimmed if s < e]
             spans = [Span(doc, s, e, label=label) for s, e, label, _ in trimmed]
             group = SpanGroup(doc, name=key, spans=spans)
-            group.attrs["scores"] = np.asarray([p for *_, p in trimmed], dtype="float32")
-            group.attrs["sequence_prob"] = float(pred.sequence_prob)
-            if pred.segment_probs:
-                group.attrs[SENTENCE_PROBS] = [[s, e, float(p)] for s, e, p in pred.segment_probs]
+            set_span_confidences(group, [p for *_, p in trimmed], pred.sequence_prob, pred.segment_probs)
             doc.spans[key] = group
             if self.cfg["overwrite_ents"]:
                 doc.set_ents(spans, default="outside")
@@ -310,7 +305,7 @@ class CRFEntityRecognizer(GradientPipe):
                 new = [s for s in spans if not taken.intersection(range(s.start, s.end))]
                 doc.set_ents(filter_spans(kept + new), default="unmodified")
             if pred.marginals is not None:
-                doc.user_data[MARGINALS_KEY] = {"tags": list(self.tags), "probs": pred.marginals}
+                set_marginals(doc, self.tags, pred.marginals)
 
     def token_marginals(self, docs: Iterable[Doc]) -> List[np.ndarray]:
         """Per-token tag posteriors ``[n_tokens, n_tags]`` for each doc,

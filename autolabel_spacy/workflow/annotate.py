@@ -36,7 +36,8 @@ from typing import Optional
 
 from ..files import atomic_write_text, check_apart, check_output, fingerprint, remove_stale_temporaries, split_extension
 from ..formats import format_for_path
-from ..formats.records import RecordError, is_number, parse_json
+from ..confidences import is_number
+from ..formats.records import RecordError, parse_json
 from ..hooks.manager import get_plugins
 from ..loading import load_pipeline, pipeline_assigns, with_sentences
 from . import local_engine, ray_engine

@@ -40,9 +40,9 @@ from spacy.tokens import Doc, DocBin
 from ..configs import config_path
 from ..files import atomic_path, check_apart, check_output
 from ..formats.io import read_docs
-from ..formats.records import META_KEY, scored_group, top_category
+from ..confidences import marginals, scored_spans, top_category
+from ..formats.records import META_KEY
 from ..loading import blank
-from ..pipeline.crf_ner import MARGINALS_KEY
 
 
 @dataclass
@@ -153,8 +153,7 @@ def _issues(judged: dict, record_ids) -> list[Issue]:
         for ent in unseen:
             reason = f"label {ent.label_!r} occurs in no other fold, so no model could judge it"
             issues.append(Issue(i, rid, "unjudged", ent.start, ent.end, ent.label_, ent.text, 0.0, False, reason))
-        scored = scored_group(pred)
-        predicted = list(zip(scored, scored.attrs["scores"])) if scored is not None else []
+        predicted = scored_spans(pred)
         for (s, e, label), p in zip(spans, probs):
             rival = [(sp, q) for sp, q in predicted if sp.start < e and s < sp.end and (sp.start, sp.end, sp.label_) != (s, e, label)]
             if rival:
@@ -189,7 +188,7 @@ def _self_confidence(given: Iterable[tuple[str, float]]) -> dict[str, float]:
 
 def _not_outside(doc, span, fallback: float) -> float:
     """Largest probability, over the span's tokens, of a tag other than O."""
-    stored = doc.user_data.get(MARGINALS_KEY)
+    stored = marginals(doc)
     if not stored:
         return float(fallback)
     outside = stored["tags"].index("O")

@@ -23,9 +23,11 @@ from typing import Callable, Iterable, Iterator, Optional
 from ..evaluation import check_rank_by, routing_score
 from ..files import atomic_path, atomic_write_text
 from ..formats.jsonl import doc_to_record
-from ..formats.records import META_KEY, doc_confidence, make_doc, sentence_confidences, span_scores
+from ..confidences import doc_confidence, relation_confidence, sentence_confidences
+from ..formats.records import META_KEY, make_doc, span_scores
 from ..processes import die_with_parent
-from ..relations import read_relations, relation_confidence, set_relations
+from ..formats.relation_items import read_relations
+from ..relations import set_relations
 from .inputs import TextRecord
 
 ROUTED_PARTS = ("accepted", "review")  # where tagged records go

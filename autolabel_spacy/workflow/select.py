@@ -32,11 +32,10 @@ import numpy as np
 from ..files import atomic_path, check_apart, check_output, split_extension
 from ..formats import format_for_path
 from ..formats.io import write_docs
-from ..formats.records import META_KEY, doc_confidence
+from ..confidences import doc_confidence, marginals, relation_confidence
+from ..formats.records import META_KEY
 from ..hooks.manager import get_plugins
 from ..loading import load_pipeline
-from ..pipeline.crf_ner import MARGINALS_KEY
-from ..relations import relation_confidence
 from .inputs import Inputs
 
 STRATEGIES = ("least_confidence", "margin", "entropy", "random")
@@ -69,7 +68,7 @@ def entity_uncertainty(doc, strategy: str) -> float:
     if strategy == "least_confidence":
         p = doc_confidence(doc)
         return float(1.0 - max(p, 1e-300) ** (1.0 / n))
-    return distribution_uncertainty(np.asarray(doc.user_data[MARGINALS_KEY]["probs"], dtype="float64"), strategy)
+    return distribution_uncertainty(np.asarray(marginals(doc)["probs"], dtype="float64"), strategy)
 
 
 def distribution_uncertainty(probs: np.ndarray, strategy: str) -> float:

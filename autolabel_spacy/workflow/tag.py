@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Iterable, Optional
 
 from ..formats.jsonl import doc_to_record
-from ..formats.records import scored_group
+from ..confidences import scored_group, span_confidences
 from ..loading import load_pipeline
 
 
@@ -18,7 +18,7 @@ def tag(model: str, texts: Iterable[str], spans_key: Optional[str] = None) -> li
     out = []
     for doc in nlp.pipe(texts):
         group = doc.spans.get(spans_key) if spans_key else scored_group(doc)
-        scores = list(group.attrs.get("scores", [])) if group is not None else []
+        scores = (span_confidences(group) or []) if group is not None else []
         spans = list(group) if group is not None else list(doc.ents)
         record = {
             "text": doc.text,
