@@ -1,6 +1,7 @@
 """Match vocabulary terms in docs (spaCy PhraseMatcher), longest match first."""
 from __future__ import annotations
 
+import zlib
 from typing import Callable, Iterable
 
 from spacy.matcher import PhraseMatcher
@@ -10,6 +11,13 @@ from spacy.util import filter_spans
 # Token attributes a match can compare: exact text, lowercase, or NORM (which
 # tokenizer exceptions and lexeme norms can set, e.g. for spelling variants).
 MATCH_ATTRS = ("ORTH", "LOWER", "NORM")
+
+
+def text_fold(text: str, n_folds: int) -> int:
+    """The cross-validation fold of a training text (stable across runs): a
+    vocabulary built by folds (``autolabel vocab build --folds``) and the
+    gazetteer features that read it agree on it."""
+    return zlib.crc32(text.encode("utf-8")) % n_folds
 
 
 class VocabMatcher:

@@ -59,7 +59,7 @@ def main() -> None:
 def convert(data_dir: Path, work: Path) -> dict:
     """The seeded stratified split of the corpus, as ``autolabel corpus
     FILE.csv`` writes it."""
-    from autolabel_spacy.corpora.categories import convert_category_corpus, read_label_names
+    from autolabel_spacy.workflow.corpus_categories import convert_category_corpus, read_label_names
     from autolabel_spacy.loading import blank
 
     folder = data_dir / DATASET

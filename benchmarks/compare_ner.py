@@ -99,7 +99,7 @@ def for_language(config_text: str, lang: str) -> str:
 def convert(dataset: str, data_dir: Path, work: Path, unit: str = "document") -> dict:
     """``autolabel corpus`` on one benchmark corpus (``autolabel import`` on
     a PubTator one); returns the .spacy path per split."""
-    from autolabel_spacy.corpora.splits import CorpusFolderError, convert_splits
+    from autolabel_spacy.workflow.corpus import CorpusFolderError, convert_splits
 
     if dataset in DOC_DATASETS:
         return convert_documents(dataset, data_dir, work, unit)
@@ -118,7 +118,7 @@ def convert_documents(dataset: str, data_dir: Path, work: Path, unit: str) -> di
     import spacy
     from spacy.tokens import DocBin
 
-    from autolabel_spacy.corpora.splits import CorpusFolderError, convert_splits
+    from autolabel_spacy.workflow.corpus import CorpusFolderError, convert_splits
 
     if not (work / "test.spacy").exists():
         try:

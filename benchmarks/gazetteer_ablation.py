@@ -67,7 +67,7 @@ def build_train_vocab(train_spacy: str, lang: str, out: Path, folds: int = 0) ->
     import spacy
     from spacy.tokens import DocBin
 
-    from autolabel_spacy.vocab_builder import build_vocabulary
+    from autolabel_spacy.workflow.vocab import build_vocabulary
 
     nlp = spacy.blank(lang)
     docs = list(DocBin().from_disk(train_spacy).get_docs(nlp.vocab))

@@ -10,7 +10,7 @@ from test_crf_ner import make_examples, train
 from typer.testing import CliRunner
 
 from autolabel_spacy.cli import build_app
-from autolabel_spacy.formats.io import read_docs
+from autolabel_spacy.format_io import read_docs
 from autolabel_spacy.workflow.annotate import annotate
 
 TEXTS = [

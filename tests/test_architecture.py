@@ -98,3 +98,69 @@ def test_imports_inside_functions_are_only_the_optional_extras():
                         if getattr(node, "level", 0) or top.split(".")[0] not in OPTIONAL_EXTRAS:
                             found.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno}: {ast.unparse(node)}")
     assert not found, "imports inside functions (move them to the top of the module):\n" + "\n".join(found)
+
+
+DEVELOPMENT = PACKAGE.parent / "docs" / "development.md"
+
+
+def layer_table() -> dict[str, int]:
+    """``autolabel_spacy.<name>`` -> its layer, from the table of docs/development.md."""
+    text = DEVELOPMENT.read_text(encoding="utf-8").split("## Layers", 1)[1].split("\n## ", 1)[0]
+    layers = {}
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 2 and cells[0].isdigit():
+            for name in cells[1].split("`")[1::2]:
+                if name != "__init__":
+                    layers["autolabel_spacy" if name == "autolabel_spacy" else f"autolabel_spacy.{name}"] = int(cells[0])
+    return layers
+
+
+def unit(module: str) -> str:
+    """The top-level module or package a module belongs to."""
+    return ".".join(module.split(".")[:2])
+
+
+def test_every_import_runs_down_the_layers_docs_development_writes():
+    layers = layer_table()
+    graph = import_graph()
+    units = {unit(m) for m in graph}
+    assert units == set(layers), f"not in the layer table: {sorted(units - set(layers))}; gone from the package: {sorted(set(layers) - units)}"
+    wrong = sorted(
+        f"{module} (layer {layers[unit(module)]}) imports {dep} (layer {layers[unit(dep)]})"
+        for module, deps in graph.items()
+        for dep in deps
+        if unit(dep) != unit(module) and layers[unit(dep)] >= layers[unit(module)]
+    )
+    assert not wrong, "imports sideways or up the layers:\n" + "\n".join(wrong)
+
+
+def test_the_layer_check_catches_an_import_up_the_layers(monkeypatch):
+    """The check above can fail: formats importing the plugin manager again
+    (the cycle this table replaced) is reported."""
+    layers = layer_table()
+    assert layers["autolabel_spacy.formats"] < layers["autolabel_spacy.hooks"] < layers["autolabel_spacy.format_io"]
+    real = import_graph()
+    monkeypatch.setattr(__import__(__name__), "import_graph", lambda: {**real, "autolabel_spacy.formats.jsonl": real["autolabel_spacy.formats.jsonl"] | {"autolabel_spacy.hooks.manager"}})
+    try:
+        test_every_import_runs_down_the_layers_docs_development_writes()
+    except AssertionError as err:
+        assert "autolabel_spacy.formats.jsonl (layer 2) imports autolabel_spacy.hooks.manager (layer 3)" in str(err)
+    else:
+        raise AssertionError("an import up the layers passed the check")
+
+
+def test_the_confidence_keys_are_written_in_confidences_py_only():
+    """Where a Doc's confidences live is one module's business: no other
+    module names a key (as a string) that ``confidences.py`` owns."""
+    from autolabel_spacy import confidences
+
+    keys = {confidences.SPAN_SCORES, confidences.SEQUENCE_PROB, confidences.SENTENCE_PROBS, confidences.MARGINALS_KEY, confidences.RELATIONS_KEY}
+    found = []
+    for module, path in modules().items():
+        if module == "autolabel_spacy.confidences":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and (node.value in keys or any(f'"{k}"' in node.value for k in keys)):
+                found.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno}: {node.value[:60]!r}")
+    assert not found, "confidence keys outside confidences.py:\n" + "\n".join(found)

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from spacy.tokens import DocBin
 from spacy.training import Example
 
-from autolabel_spacy.corpora.categories import convert_category_corpus, read_category_records, read_label_names, stratified_split
+from autolabel_spacy.workflow.corpus_categories import convert_category_corpus, read_category_records, read_label_names, stratified_split
 from autolabel_spacy.pipeline.categories import scaled
 
 NLP = spacy.blank("en")

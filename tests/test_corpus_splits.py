@@ -5,7 +5,7 @@ from spacy.tokens import DocBin
 from typer.testing import CliRunner
 
 from autolabel_spacy.cli import build_app
-from autolabel_spacy.corpora.splits import CorpusFolderError, convert_splits, find_splits
+from autolabel_spacy.workflow.corpus import CorpusFolderError, convert_splits, find_splits
 
 
 def _write(path, sentences):

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from autolabel_spacy import evaluation
 from autolabel_spacy.cli import build_app
-from autolabel_spacy.formats.io import read_docs
+from autolabel_spacy.format_io import read_docs
 from autolabel_spacy.workflow.inputs import Inputs
 
 NLP = spacy.blank("en")

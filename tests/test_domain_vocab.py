@@ -11,7 +11,7 @@ from thinc.api import Config
 from autolabel_spacy.domains import Vocabulary
 from autolabel_spacy.hooks.manager import DISABLE_ENV, reset_plugins
 from autolabel_spacy.ml.gazetteer import NO_MATCH, match_tag_ids
-from autolabel_spacy.vocab_builder import build_vocabulary
+from autolabel_spacy.workflow.vocab import build_vocabulary
 from autolabel_spacy.vocab_matcher import VocabMatcher
 
 TERMS = {"breast cancer": "Disease", "cancer": "Disease", "tamoxifen": "Chemical", "Cancer Centre": "ORG"}
@@ -227,7 +227,7 @@ def test_crf_ner_domain_labels_and_training_data_checks():
 
 
 def test_cross_validated_vocabulary_hides_a_docs_own_fold_in_training_only(tmp_path):
-    from autolabel_spacy.vocab_builder import text_fold
+    from autolabel_spacy.vocab_matcher import text_fold
 
     nlp = spacy.blank("en")
     texts = [f"patient {i} had asthma" for i in range(12)] + ["one case of zorbinex syndrome"]

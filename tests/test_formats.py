@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 
 from autolabel_spacy.cli import build_app
 from autolabel_spacy.formats import format_for_path
-from autolabel_spacy.formats.io import read_docs, write_docs
+from autolabel_spacy.format_io import read_docs, write_docs
 from autolabel_spacy.formats.jsonl import JSONLFormatError
 from autolabel_spacy.hooks.manager import Plugins
 

@@ -12,7 +12,7 @@ from test_annotate import TEXTS, model  # noqa: F401  (the module's tiny trained
 from typer.testing import CliRunner
 
 from autolabel_spacy.cli import build_app
-from autolabel_spacy.formats.io import read_docs, write_docs
+from autolabel_spacy.format_io import read_docs, write_docs
 from autolabel_spacy.workflow.annotate import annotate, output_paths
 from autolabel_spacy.workflow.importer import import_annotations
 from autolabel_spacy.workflow.inputs import Inputs

@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from autolabel_spacy.cli import build_app
-from autolabel_spacy.corpora.splits import CorpusFolderError, convert_splits
+from autolabel_spacy.workflow.corpus import CorpusFolderError, convert_splits
 from autolabel_spacy.formats.docbin import read_docbin
-from autolabel_spacy.formats.io import read_docs
+from autolabel_spacy.format_io import read_docs
 from autolabel_spacy.formats.records import META_KEY
 from autolabel_spacy.loading import blank
 from autolabel_spacy.relations import get_relations

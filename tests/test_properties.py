@@ -21,7 +21,7 @@ from test_annotate import model  # noqa: F401  (the module's tiny trained pipeli
 from typer.testing import CliRunner
 
 from autolabel_spacy.cli import build_app
-from autolabel_spacy.formats.io import read_docs, write_docs
+from autolabel_spacy.format_io import read_docs, write_docs
 from autolabel_spacy.confidences import doc_confidence, scored_entities
 from autolabel_spacy.hooks.manager import get_plugins
 from autolabel_spacy.workflow.annotate import annotate

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from test_properties import SETTINGS, scored_docs
 
-from autolabel_spacy.formats.io import read_docs, write_docs
+from autolabel_spacy.format_io import read_docs, write_docs
 from autolabel_spacy.formats.pubtator import PUBTATOR_KEY, read_pubtator_records
 from autolabel_spacy.workflow.importer import import_annotations
 

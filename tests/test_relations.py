@@ -403,7 +403,7 @@ def test_spacy_train_fits_entities_relations_and_categories_on_the_accurate_enco
     reports all three parts of the trained pipeline."""
     config = "crf_rel_cat_accurate.cfg"
     pytest.importorskip("transformers", reason="the accurate encoder distils its subword vectors at initialize ([transformers])")
-    from autolabel_spacy.corpora.splits import convert_splits
+    from autolabel_spacy.workflow.corpus import convert_splits
     from autolabel_spacy.workflow.evaluate import evaluate
 
     convert_splits(DEMO_DOCUMENTS, tmp_path / "corpus")
@@ -533,7 +533,7 @@ def test_every_format_that_holds_relations_round_trips_them_with_ids_and_categor
     """A doc with concept ids, relations (one between text-keyed entities)
     and categories, written and read back: the same entities, relations and
     top category in every format that can hold them."""
-    from autolabel_spacy.formats.io import write_docs
+    from autolabel_spacy.format_io import write_docs
     from autolabel_spacy.hooks.manager import get_plugins
 
     nlp = spacy.blank("en")
@@ -784,7 +784,7 @@ def test_convert_sets_aside_each_bad_relation_or_category_record_with_its_line_a
     from typer.testing import CliRunner
 
     from autolabel_spacy.cli import build_app
-    from autolabel_spacy.formats.io import read_docs
+    from autolabel_spacy.format_io import read_docs
 
     spans = [{"start": 0, "end": 7, "label": "Chemical", "kb_id": "D1"}, {"start": 15, "end": 21, "label": "Disease", "kb_id": "D2"}]
     ok = {"head": "D1", "child": "D2", "label": "CID"}

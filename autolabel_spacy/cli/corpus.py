@@ -10,8 +10,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..corpora.categories import DEFAULT_FRACTIONS, convert_category_corpus, read_label_names
-from ..corpora.splits import convert_splits
+from ..workflow.corpus_categories import DEFAULT_FRACTIONS, convert_category_corpus, read_label_names
+from ..workflow.corpus import convert_splits
 from ..loading import blank
 from .convert import LangOption, SchemeOption
 from .errors import number_in

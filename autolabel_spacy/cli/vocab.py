@@ -6,7 +6,7 @@ from typing import Annotated, Literal, Optional
 
 import typer
 
-from ..vocab_builder import build_vocabulary_file
+from ..workflow.vocab import build_vocabulary_file
 from .errors import probability
 
 app = typer.Typer(no_args_is_help=True, help="Build vocabularies (term -> label) for domain_vocab and plugins.")

@@ -4,7 +4,7 @@ The core's own formats (``conll``, ``spacy``, ``jsonl``, ``labelstudio``,
 ``prodigy``, ``doccano``, ``pubtator``) are registered by :mod:`autolabel_spacy.hooks.builtin`
 through the same hook as any plugin's. This module holds the spec type and its
 validation; reading and writing a file in an installed format by name is
-:mod:`autolabel_spacy.formats.io`.
+:mod:`autolabel_spacy.format_io`.
 """
 from __future__ import annotations
 

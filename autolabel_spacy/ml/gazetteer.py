@@ -31,7 +31,7 @@ from thinc.api import HashEmbed, Model, chain, concatenate, expand_window, with_
 from thinc.initializers import uniform_init
 from thinc.types import Floats2d, Ints1d
 
-from ..vocab_builder import text_fold
+from ..vocab_matcher import text_fold
 
 NO_MATCH = 0
 

@@ -1,4 +1,4 @@
-"""The spaCy components of autolabel-spacy (registered in ``registrations.py``)."""
+"""The spaCy components of autolabel-spacy (their names: the spacy_factories entry points of pyproject.toml)."""
 from __future__ import annotations
 
 from typing import Iterable, Optional

@@ -39,7 +39,7 @@ from spacy.tokens import Doc, DocBin
 
 from ..configs import config_path
 from ..files import atomic_path, check_apart, check_output
-from ..formats.io import read_docs
+from ..format_io import read_docs
 from ..confidences import marginals, scored_spans, top_category
 from ..formats.records import META_KEY
 from ..loading import blank

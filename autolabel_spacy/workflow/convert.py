@@ -7,7 +7,7 @@ from typing import Optional
 
 from ..files import atomic_path, check_apart, check_output, split_extension
 from ..formats import format_for_path
-from ..formats.io import not_held, read_docs, reader_options, writable, write_docs
+from ..format_io import not_held, read_docs, reader_options, writable, write_docs
 from ..formats.records import Record, set_aside
 from ..hooks.manager import get_plugins
 from ..loading import blank

@@ -14,7 +14,7 @@ from spacy.training import Example
 
 from .. import __version__, evaluation
 from ..formats import format_for_path
-from ..formats.io import read_docs, reader_options
+from ..format_io import read_docs, reader_options
 from ..confidences import scored_group
 from ..hooks.manager import get_plugins
 from ..loading import entity_components, load_pipeline

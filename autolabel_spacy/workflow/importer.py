@@ -15,7 +15,7 @@ from typing import Iterable, Optional
 from ..files import atomic_path, check_apart, check_output, split_extension
 from ..formats import format_for_path
 from ..formats.detect import RECORD_FORMATS, detect_format
-from ..formats.io import not_held, reader_options, writable
+from ..format_io import not_held, reader_options, writable
 from ..formats.records import Record, set_aside
 from ..hooks.manager import get_domain, get_plugins
 from ..loading import blank, load_pipeline

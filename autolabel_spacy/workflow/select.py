@@ -31,7 +31,7 @@ import numpy as np
 
 from ..files import atomic_path, check_apart, check_output, split_extension
 from ..formats import format_for_path
-from ..formats.io import write_docs
+from ..format_io import write_docs
 from ..confidences import doc_confidence, marginals, relation_confidence
 from ..formats.records import META_KEY
 from ..hooks.manager import get_plugins

@@ -5,10 +5,10 @@ from __future__ import annotations
 import inspect
 from typing import Optional
 
-from ..hooks.manager import get_plugins
-from ..relations import get_relations
-from . import HELD, FormatSpec, format_for_path
-from .records import Record
+from .hooks.manager import get_plugins
+from .relations import get_relations
+from .formats import HELD, FormatSpec, format_for_path
+from .formats.records import Record
 
 
 def read_docs(path, nlp, format: Optional[str] = None, **options):

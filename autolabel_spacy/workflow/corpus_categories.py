@@ -25,7 +25,7 @@ from sklearn.model_selection import train_test_split
 from ..files import atomic_path
 from ..confidences import top_category
 from ..formats.records import META_KEY, Record
-from .reader import to_docbin
+from ..corpora.reader import to_docbin
 
 DEFAULT_FRACTIONS = (0.6, 0.2, 0.2)  # train, dev, test
 MIN_ROWS = 3  # rows a category needs to be in a stratified train/dev/test split (its rows go to the errors with fewer)

@@ -26,8 +26,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 from spacy import displacy  # noqa: E402
 from spacy.tokens import Doc  # noqa: E402
 
-from .confidences import doc_confidence, is_number, scored_entities
-from .formats.records import RecordError, parse_json# noqa: E402
+from ..confidences import doc_confidence, is_number, scored_entities  # noqa: E402
+from ..files import atomic_write_text, check_apart, check_output  # noqa: E402
+from ..format_io import read_docs  # noqa: E402
+from ..loading import blank  # noqa: E402
+from ..formats.records import RecordError, parse_json  # noqa: E402
 
 PALETTE = ("#7aecec", "#bfeeb7", "#feca74", "#ff9561", "#aa9cfc", "#c887fb", "#9cc9cc", "#ffeb80", "#ff8197", "#e4e7d2")
 STYLE = """
@@ -210,3 +213,27 @@ def read_run(path) -> dict:
     if not isinstance(data, dict) or not ({"routing", "categories", "outputs"} & set(data)):
         raise ValueError(f"{path}: neither an `autolabel evaluate --output` report nor an annotate summary.json")
     return data
+
+
+def write_report(run: Path, output: Path, shown: int = 10, lang: str = "en") -> None:
+    """``autolabel report``: the page of an evaluate report, or of an
+    annotate run (its summary and the first ``shown`` docs of its review
+    file), written to ``output``; an input that is not one is an error naming it."""
+    check_output(output)
+    check_apart([run], {"output": output})
+    data = read_run(run)
+    if "outputs" in data:
+        review = Path(data["outputs"].get("review") or "")
+        if not review.is_file() and (run.parent / review.name).is_file():
+            review = run.parent / review.name  # the summary moved with its files
+        if not review.is_file():
+            raise ValueError(f"{run}: its review file {review} is not there (annotate ran with --accept-threshold?)")
+        check_apart([review], {"output": output})
+        page = annotation_page(data, list(read_docs(review, blank(lang))), shown)
+    else:
+        try:
+            page = evaluation_page(data)
+        except (KeyError, TypeError, ValueError, AttributeError) as err:  # a report is often someone else's file
+            what = f"it has no field {err}" if isinstance(err, KeyError) else " ".join(str(err).split())
+            raise ValueError(f"{run}: not a report autolabel can show ({what})") from None
+    atomic_write_text(output, page)

@@ -25,11 +25,11 @@ from pathlib import Path
 from typing import Optional
 
 from ..formats import format_for_path
-from ..formats.io import reader_options
+from ..format_io import reader_options
 from ..formats.records import set_aside
 from ..hooks.manager import get_plugins
 from ..loading import blank
-from .reader import docs_from_file, to_docbin
+from ..corpora.reader import docs_from_file, to_docbin
 
 SPLIT_NAMES = {"train": ("train",), "dev": ("dev", "devel", "valid", "validation"), "test": ("test",)}
 

@@ -10,24 +10,18 @@ entities ("cancer" in "cancer centre", say) are left out.
 from __future__ import annotations
 
 import datetime
-import zlib
 from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Iterable, Optional
 
 from spacy.tokens import Doc
 
-from .domains import Vocabulary
-from .files import atomic_path, check_output
-from .formats.io import read_docs
-from .hooks.manager import get_domain
-from .loading import blank
-from .vocab_matcher import VocabMatcher
-
-
-def text_fold(text: str, n_folds: int) -> int:
-    """The cross-validation fold of a training text (stable across runs)."""
-    return zlib.crc32(text.encode("utf-8")) % n_folds
+from ..domains import Vocabulary
+from ..files import atomic_path, check_output
+from ..format_io import read_docs
+from ..hooks.manager import get_domain
+from ..loading import blank
+from ..vocab_matcher import VocabMatcher, text_fold
 
 
 def build_vocabulary(
