@@ -13,6 +13,7 @@ from typing import Iterable, Optional
 import numpy as np
 from spacy.tokens import Doc
 
+from .evaluate_report import CategoryReport, Recommendation, RelationReport
 from .confidences import doc_confidence, relation_confidence, sentence_confidences, span_confidences, top_category
 from .relations import get_relations, linked_relations, score_mention_pairs
 
@@ -116,39 +117,39 @@ def scored_relation_docs(predicted: Iterable[Doc], gold: Iterable[Doc]) -> list[
     return out
 
 
-def relation_report(predicted: list[Doc], gold: list[Doc], scores: dict, target_accuracy: float, min_accepted: Optional[int] = None) -> dict:
+def relation_report(predicted: list[Doc], gold: list[Doc], scores: dict, target_accuracy: float, min_accepted: Optional[int] = None) -> RelationReport:
     """Relation P/R/F1 between entities (the component's scorer; concept
     ids transferred from the gold mentions) and between mentions (every
     mention pair of a relation), and the routing of docs by the probability
     that all their relation decisions are right."""
     docs = scored_relation_docs(predicted, gold)
     mentions = score_mention_pairs(zip(predicted, gold))
-    return {
-        "p": scores["rel_p"], "r": scores["rel_r"], "f": scores["rel_f"], "per_label": scores.get("rel_f_per_type") or {},
-        "mention_pairs": {key: mentions[key] / 100 for key in ("p", "r", "f")},
-        "docs_exactly_right": sum(d.correct for d in docs) / max(1, len(docs)),
-        "routing": routing_curve(docs),
-        "min_accepted": min_accepted or least_accepted(target_accuracy),
-        "recommended": recommend_threshold(docs, target_accuracy, min_accepted),
-    }
+    return RelationReport(
+        p=scores["rel_p"], r=scores["rel_r"], f=scores["rel_f"], per_label=scores.get("rel_f_per_type") or {},
+        mention_pairs={key: mentions[key] / 100 for key in ("p", "r", "f")},
+        docs_exactly_right=sum(d.correct for d in docs) / max(1, len(docs)),
+        routing=routing_curve(docs),
+        min_accepted=min_accepted or least_accepted(target_accuracy),
+        recommended=recommend_threshold(docs, target_accuracy, min_accepted),
+    )
 
 
-def category_report(predicted: list[Doc], gold: list[Doc], scores: dict, target_accuracy: float, min_accepted: Optional[int] = None) -> dict:
+def category_report(predicted: list[Doc], gold: list[Doc], scores: dict, target_accuracy: float, min_accepted: Optional[int] = None) -> CategoryReport:
     """Accuracy, macro-F1 (spaCy's scorer), calibration and the threshold
     on the top category's probability that keeps ``target_accuracy``."""
     docs = scored_categories(predicted, gold)
     as_spans = [ScoredSpan(d.confidence, d.correct) for d in docs]
-    return {
-        "docs": len(docs),
-        "accuracy": sum(d.correct for d in docs) / max(1, len(docs)),
-        "macro_f": scores.get("cats_macro_f"),
-        "per_label": scores.get("cats_f_per_type") or {},
-        "ece": expected_calibration_error(as_spans),
-        "reliability": reliability_table(as_spans),
-        "routing": routing_curve(docs),
-        "min_accepted": min_accepted or least_accepted(target_accuracy),
-        "recommended": recommend_threshold(docs, target_accuracy, min_accepted),
-    }
+    return CategoryReport(
+        docs=len(docs),
+        accuracy=sum(d.correct for d in docs) / max(1, len(docs)),
+        macro_f=scores.get("cats_macro_f"),
+        per_label=scores.get("cats_f_per_type") or {},
+        ece=expected_calibration_error(as_spans),
+        reliability=reliability_table(as_spans),
+        routing=routing_curve(docs),
+        min_accepted=min_accepted or least_accepted(target_accuracy),
+        recommended=recommend_threshold(docs, target_accuracy, min_accepted),
+    )
 
 
 def unannotated(doc: Doc) -> Doc:
@@ -253,33 +254,6 @@ def agreement(units: list[ScoredDoc], *others: list[ScoredDoc]) -> list[ScoredDo
     return out
 
 
-# what a unit (a sentence, or a doc scored as one piece) is routed by:
-# its probability, or that probability's geometric mean per token
-RANK_BY = ("sentence", "token")
-
-
-def check_rank_by(rank_by: str) -> None:
-    if rank_by not in RANK_BY:
-        raise ValueError(f"rank_by must be one of {', '.join(RANK_BY)}, got {rank_by!r}")
-
-
-def routing_score(probability: float, tokens: int, rank_by: str = "sentence") -> float:
-    """The score a unit is routed by: its probability (``rank_by="sentence"``)
-    or ``probability ** (1 / tokens)`` (``"token"``), so that a long sentence
-    without mentions is not ranked below a short one only for its length. The
-    second is a ranking, not a probability: its threshold must be chosen on
-    the same scores (``evaluate --rank-by token``)."""
-    check_rank_by(rank_by)
-    return probability if rank_by == "sentence" else probability ** (1.0 / max(1, tokens))
-
-
-def ranked(units: list[ScoredDoc], rank_by: str = "sentence") -> list[ScoredDoc]:
-    """The units with their confidence replaced by :func:`routing_score`."""
-    return [
-        ScoredDoc(routing_score(u.confidence, u.tokens, rank_by), u.correct, u.mentions, u.predicted, u.tokens) for u in units
-    ]
-
-
 def by_mentions(units: list[ScoredDoc], threshold: Optional[float] = None, most: int = 4) -> list[dict]:
     """Exact-match rate (and, given a threshold, the share auto-accepted) of
     the units with 0, 1, …, ``most`` or more gold mentions."""
@@ -327,7 +301,7 @@ def least_accepted(target_accuracy: float) -> int:
     return max(1, math.ceil(round(1.0 / (1.0 - target_accuracy), 6)))
 
 
-def recommend_threshold(docs: list[ScoredDoc], target_accuracy: float = 0.99, min_accepted: Optional[int] = None) -> Optional[dict]:
+def recommend_threshold(docs: list[ScoredDoc], target_accuracy: float = 0.99, min_accepted: Optional[int] = None) -> Optional[Recommendation]:
     """The lowest confidence threshold (so the most docs auto-accepted) at
     which the accepted docs are at least ``target_accuracy`` exactly right
     and number at least ``min_accepted`` (default
@@ -343,5 +317,5 @@ def recommend_threshold(docs: list[ScoredDoc], target_accuracy: float = 0.99, mi
         n_correct += doc.correct
         last_of_tie = i == len(order) or order[i].confidence < doc.confidence
         if last_of_tie and i >= least and n_correct / i >= target_accuracy:
-            best = {"threshold": doc.confidence, "coverage": i / len(order), "accuracy": n_correct / i, "accepted": i}
+            best = Recommendation(threshold=doc.confidence, coverage=i / len(order), accuracy=n_correct / i, accepted=i)
     return best

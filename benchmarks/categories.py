@@ -123,14 +123,14 @@ def worker_eval(model: str, dev: str, test: str, target_accuracy: str) -> None:
     from spacy.training import Example
 
     from autolabel_spacy import evaluation
-    from autolabel_spacy.workflow.parts import REVIEW_ALL
+    from autolabel_spacy.routing import REVIEW_ALL
 
     nlp = spacy.load(model)
     target = float(target_accuracy)
     textcat = nlp.get_pipe("textcat")
     calibrated = "temperature" in getattr(textcat, "cfg", {})
 
-    def report(path: str) -> tuple[dict, list]:
+    def report(path: str) -> tuple:
         gold = list(DocBin().from_disk(path).get_docs(nlp.vocab))
         predicted = list(nlp.pipe((d.text for d in gold), batch_size=64))
         scores = Scorer(nlp).score([Example(p, g) for p, g in zip(predicted, gold)])
@@ -139,12 +139,12 @@ def worker_eval(model: str, dev: str, test: str, target_accuracy: str) -> None:
     def routed(settings: str) -> dict:
         dev, _ = report(dev_path)
         test, docs = report(test_path)
-        chosen = dev["recommended"]  # None: no threshold holds the target on enough dev docs; all go to review
-        threshold = chosen["threshold"] if chosen else REVIEW_ALL
+        chosen = dev.recommended  # None: no threshold holds the target on enough dev docs; all go to review
+        threshold = chosen.threshold if chosen else REVIEW_ALL
         [row] = evaluation.routing_curve(docs, [threshold])
         return {
-            f"{settings}accuracy": 100 * test["accuracy"], f"{settings}macro_f": 100 * test["macro_f"],
-            f"{settings}ece": test["ece"], f"{settings}dev_threshold": threshold,
+            f"{settings}accuracy": 100 * test.accuracy, f"{settings}macro_f": 100 * test.macro_f,
+            f"{settings}ece": test.ece, f"{settings}dev_threshold": threshold,
             f"{settings}accepted": 100 * row["coverage"], f"{settings}accepted_accuracy": None if row["accuracy"] is None else 100 * row["accuracy"],
         }
 

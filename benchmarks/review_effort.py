@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+from dataclasses import asdict
 
 from benchmarks.report import write_json
 
@@ -43,7 +44,7 @@ def main() -> None:
     )
     parser.add_argument(
         "--rank-by", choices=("sentence", "token"), default="sentence",
-        help="sentence: the sentence's probability; token: its geometric mean per token (evaluation.routing_score)",
+        help="sentence: the sentence's probability; token: its geometric mean per token (routing.routing_score)",
     )
     args = parser.parse_args()
     if args.runs and (args.model or args.dev or args.test or args.agree_with):
@@ -76,7 +77,7 @@ def measure(model_paths: list[str], dev_path: str, test_path: str, args) -> dict
     import spacy
     from spacy.tokens import DocBin
 
-    from autolabel_spacy import evaluation
+    from autolabel_spacy import evaluation, routing
 
     models = [spacy.load(path) for path in model_paths]
 
@@ -86,11 +87,11 @@ def measure(model_paths: list[str], dev_path: str, test_path: str, args) -> dict
             gold = list(DocBin().from_disk(path).get_docs(nlp.vocab))
             runs.append(evaluation.scored_sentences(nlp.pipe((evaluation.unannotated(d) for d in gold), batch_size=64), gold))
         units = runs[0] if len(runs) == 1 else evaluation.agreement(*runs)
-        return evaluation.ranked(units, args.rank_by)
+        return routing.ranked(units, args.rank_by)
 
     dev, test = scored(dev_path), scored(test_path)
     rec = evaluation.recommend_threshold(dev, args.target)
-    threshold = rec["threshold"] if rec else None
+    threshold = rec.threshold if rec else None
     row = evaluation.routing_curve(test, [threshold])[0] if rec else None
     # the most a threshold could accept on test if it were chosen on test
     # itself: what the confidences' ranking allows, whatever the dev split
@@ -101,12 +102,12 @@ def measure(model_paths: list[str], dev_path: str, test_path: str, args) -> dict
         "rank_by": args.rank_by,
         "target": args.target,
         "threshold_from_dev": threshold,
-        "dev": rec,
+        "dev": asdict(rec) if rec else None,
         "dev_docs": len(dev),
         "test": row,
         "test_docs": len(test),
         "test_docs_exactly_right": sum(d.correct for d in test) / len(test),
-        "test_best_threshold": best_on_test,
+        "test_best_threshold": asdict(best_on_test) if best_on_test else None,
         "test_most_confident": most_confident(test, args.coverage),
         "test_by_mentions": evaluation.by_mentions(test, threshold),
         "test_curve": [most_confident(test, k / 10) for k in range(1, 11)],

@@ -70,7 +70,7 @@ def test_every_record_is_accounted_for_and_routed(model, tmp_path):
         "threshold": pytest.approx(0.99999),
         "score": accepted[0]["score"],
     }
-    assert not (tmp_path / "out" / "ann.parts").exists()
+    assert not (tmp_path / "out" / "ann.run").exists()
 
 
 @pytest.mark.parametrize("ext", ["jsonl", "labelstudio.json", "prodigy.jsonl", "doccano.jsonl", "conll", "spacy"])
@@ -104,7 +104,7 @@ def test_resume_after_a_kill_gives_one_output_per_input(model, tmp_path):
     CRASH.update(after=25, seen=0)
     with pytest.raises(KeyboardInterrupt):
         annotate(nlp, tmp_path / "in.txt", out, accept_threshold=0.5, batch_size=4, progress=False)
-    parts = tmp_path / "ann.parts"
+    parts = tmp_path / "ann.run"
     written = sum(1 for name in ("accepted", "review") for _ in open(parts / f"{name}.jsonl"))
     assert 0 < written < len(texts) and not out.exists()
     with open(parts / "review.jsonl", "a") as f:
@@ -183,7 +183,8 @@ def test_evaluate_reports_labels_calibration_and_routing(model, tmp_path):
     DocBin(docs=[eg.reference for eg in make_examples(nlp, n=40, seed=3)]).to_disk(tmp_path / "gold.spacy")
     result = CliRunner().invoke(build_app(), ["evaluate", str(model), str(tmp_path / "gold.spacy"), "-o", str(tmp_path / "r.json"), "--min-accepted", "10"])
     assert result.exit_code == 0, result.output
-    report = srsly.read_json(tmp_path / "r.json")
+    whole = srsly.read_json(tmp_path / "r.json")
+    report = whole["entities"]
     assert set(report["per_label"]) == {"DRUG", "DISEASE"} and report["ents_f"] > 0.9
     assert sum(r["count"] for r in report["reliability"]) > 40
     coverage = [r["coverage"] for r in report["routing"]]
@@ -207,7 +208,7 @@ def test_evaluate_reports_labels_calibration_and_routing(model, tmp_path):
 
     # a report where no threshold reached the target: every doc goes to review,
     # those whose probability is 1.0 in float32 too
-    srsly.write_json(tmp_path / "none.json", dict(report, recommended=None))
+    srsly.write_json(tmp_path / "none.json", dict(whole, entities=dict(report, recommended=None)))
     strict = CliRunner().invoke(
         build_app(), ["annotate", str(model), str(tmp_path / "in.txt"), "-o", str(tmp_path / "s.jsonl"), "--accept-threshold-from", str(tmp_path / "none.json")]
     )

@@ -78,7 +78,7 @@ def find_cycle(graph: dict[str, set[str]]):
 
 def test_the_package_has_no_import_cycles():
     graph = import_graph()
-    assert len(graph) > 50 and graph["autolabel_spacy.workflow.annotate"] >= {"autolabel_spacy.workflow.parts"}
+    assert len(graph) > 50 and graph["autolabel_spacy.workflow.annotate"] >= {"autolabel_spacy.workflow.run_files"}
     assert find_cycle(graph) is None, " -> ".join(find_cycle(graph))
 
 
@@ -164,3 +164,27 @@ def test_the_confidence_keys_are_written_in_confidences_py_only():
             if isinstance(node, ast.Constant) and isinstance(node.value, str) and (node.value in keys or any(f'"{k}"' in node.value for k in keys)):
                 found.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno}: {node.value[:60]!r}")
     assert not found, "confidence keys outside confidences.py:\n" + "\n".join(found)
+
+
+def test_the_evaluate_report_keys_are_written_in_evaluate_report_py_only():
+    """The evaluate report is read and written by one module: no other
+    module names one of its fields as a string (they use the typed
+    sections), so a change of the report's shape is a change of that file."""
+    import dataclasses
+
+    from autolabel_spacy import evaluate_report as er
+
+    fields = {f.name for kind in (er.EvaluateReport, er.EntityReport, er.RelationReport, er.CategoryReport, er.Recommendation) for f in dataclasses.fields(kind)}
+    # the names spaCy's scorer and the run summary share with the report are not the report's own
+    shared = {"docs", "stamp", "unit", "units", "rank_by", "per_label", "routing", "reliability", "threshold", "coverage", "accuracy",
+              "accepted", "p", "r", "f", "ents_p", "ents_r", "ents_f", "entities", "relations", "categories"}
+    own = fields - shared
+    assert {"span_ece", "recommended", "min_accepted", "target_accuracy", "doc_accuracy"} <= own
+    found = []
+    for module, path in modules().items():
+        if module == "autolabel_spacy.evaluate_report":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Constant) and node.value in own:
+                found.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno}: {node.value!r}")
+    assert not found, "evaluate report keys outside evaluate_report.py:\n" + "\n".join(found)

@@ -85,10 +85,10 @@ def test_recommended_threshold_is_the_lowest_that_reaches_the_target():
                 best = t
                 break
         got = recommend_threshold(docs, target, least)
-        assert (got and got["threshold"]) == best
+        assert (got and got.threshold) == best
         if got:
-            row = routing_curve(docs, [got["threshold"]])[0]
-            assert row["coverage"] == got["coverage"] and row["accuracy"] == got["accuracy"] >= target
+            row = routing_curve(docs, [got.threshold])[0]
+            assert row["coverage"] == got.coverage and row["accuracy"] == got.accuracy >= target and row["accepted"] == got.accepted
     assert list(itertools.islice(routing_curve([ScoredDoc(0.5, True)], [0.9]), 1))[0]["accuracy"] is None
 
 
@@ -110,7 +110,8 @@ def test_agreement_keeps_units_two_models_agree_on_and_sends_the_rest_to_review(
 
 
 def test_per_token_ranking_is_the_geometric_mean_per_token():
-    from autolabel_spacy.evaluation import ScoredDoc, ranked as rank
+    from autolabel_spacy.evaluation import ScoredDoc
+    from autolabel_spacy.routing import ranked as rank
 
     long_empty, short_wrong = ScoredDoc(0.81, True, 0, frozenset(), 20), ScoredDoc(0.85, False, 1, frozenset(), 2)
     assert rank([long_empty], "sentence") == [long_empty]

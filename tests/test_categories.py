@@ -154,13 +154,13 @@ def test_the_category_report_counts_accuracy_and_recommends_a_threshold_by_brute
         gold.append(ref)
     report = category_report(predicted, gold, {"cats_macro_f": 0.5}, target_accuracy=0.9)
     truth = [(max(p.cats.values()), max(p.cats, key=p.cats.get) == max(g.cats, key=g.cats.get)) for p, g in zip(predicted, gold)]
-    assert report["docs"] == 200 and report["accuracy"] == pytest.approx(sum(c for _, c in truth) / 200)
+    assert report.docs == 200 and report.accuracy == pytest.approx(sum(c for _, c in truth) / 200)
     best = None
     for t in sorted({c for c, _ in truth}):
         kept = [ok for c, ok in truth if c >= t]
         if len(kept) >= 10 and sum(kept) / len(kept) >= 0.9:  # 10 docs at least: 1 / (1 - 0.9)
             best = best or (t, len(kept))
-    assert (report["recommended"]["threshold"], report["recommended"]["accepted"]) == best
+    assert (report.recommended.threshold, report.recommended.accepted) == best
 
 
 def test_a_pipeline_of_categories_only_is_evaluated_tagged_and_routed_by_its_category_threshold(tmp_path):
@@ -190,7 +190,7 @@ def test_a_pipeline_of_categories_only_is_evaluated_tagged_and_routed_by_its_cat
     assert result.exit_code == 0, result.output
     assert "sets no entities" in result.output and "categories of 100 docs" in result.output
     report = json.loads((tmp_path / "dev.json").read_text())
-    assert "ents_f" not in report and report["categories"]["recommended"]["threshold"] > 0
+    assert "entities" not in report and report["categories"]["recommended"]["threshold"] > 0
     texts = [e.reference.text for e in toy_examples(30, 2)]
     (tmp_path / "in.txt").write_text("\n".join(texts) + "\n")
     out = tmp_path / "a.jsonl"

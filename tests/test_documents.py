@@ -94,7 +94,7 @@ def test_evaluate_routes_whole_documents_sentence_by_sentence(model, abstracts, 
     result = CliRunner().invoke(build_app(), ["evaluate", str(model), str(abstracts), "--label-map", LABEL_MAP, "-o", str(report_path)])
     assert result.exit_code == 0, result.output
     assert "routed by sentence: 7 sentences in 2 docs" in result.output
-    report = json.loads(report_path.read_text())
+    report = json.loads(report_path.read_text())["entities"]
     assert report["unit"] == "sentence" and report["units"] == 7
     assert sum(row["units"] for row in report["by_mentions"]) == 7
     # the report's sentence figures are those of the sentence confidences
@@ -157,7 +157,7 @@ def test_annotate_routes_a_document_sentence_by_sentence(model, abstracts, tmp_p
 
 
 def test_a_threshold_chosen_on_per_token_scores_routes_by_them(model, abstracts, tmp_path):  # noqa: F811
-    from autolabel_spacy.evaluation import routing_score
+    from autolabel_spacy.routing import routing_score
 
     app = build_app()
     report_path = tmp_path / "report.json"
@@ -166,7 +166,7 @@ def test_a_threshold_chosen_on_per_token_scores_routes_by_them(model, abstracts,
     )
     assert result.exit_code == 0, result.output
     report = json.loads(report_path.read_text())
-    assert report["rank_by"] == "token"
+    assert report["entities"]["rank_by"] == "token"
     plain = tmp_path / "all.jsonl"
     assert CliRunner().invoke(app, ["annotate", str(model), str(abstracts), "-o", str(plain)]).exit_code == 0
     nlp = spacy.load(model)
@@ -176,7 +176,7 @@ def test_a_threshold_chosen_on_per_token_scores_routes_by_them(model, abstracts,
     ]
     # a report whose threshold falls between two per-token scores (the toy model's own is 1.0 or a tie)
     threshold = sorted(scores)[3] - 1e-7
-    report["recommended"] = {"threshold": threshold, "coverage": 0.5, "accuracy": 1.0}
+    report["entities"]["recommended"] = {"threshold": threshold, "coverage": 0.5, "accuracy": 1.0, "accepted": 4}
     report_path.write_text(json.dumps(report))
     out = tmp_path / "routed.jsonl"
     routed = CliRunner().invoke(app, ["annotate", str(model), str(abstracts), "-o", str(out), "--accept-threshold-from", str(report_path)])

@@ -30,7 +30,7 @@ def one_error(stderr: str) -> str:
 
 
 def leftovers(folder: Path) -> list[str]:
-    return sorted(p.name for p in folder.iterdir() if p.name.endswith(".parts") or p.name.startswith(".tmp-"))
+    return sorted(p.name for p in folder.iterdir() if p.name.endswith(".run") or p.name.startswith(".tmp-"))
 
 
 @pytest.fixture
@@ -109,9 +109,9 @@ def test_format_fields_win_over_metadata(tmp_path):
 def test_resume_with_changed_settings_is_refused(model, texts_file, tmp_path):  # noqa: F811
     out = tmp_path / "ann.jsonl"
     paths = output_paths(out, True)
-    paths["parts"].mkdir()
+    paths["run"].mkdir()
     # an unfinished run at threshold 0.5 ...
-    (paths["parts"] / "run.json").write_text(json.dumps({
+    (paths["run"] / "run.json").write_text(json.dumps({
         "model": str(Path(model).resolve()), "input": str(texts_file.resolve()), "column": "text", "max_chars": 1000000,
         "accept_threshold": 0.5,
     }))

@@ -99,7 +99,10 @@ def test_annotate_sends_a_pathological_record_to_the_errors_file_and_tags_the_re
 
 
 @pytest.mark.parametrize("content", [DEEP, '{"target_accuracy": 0.99, "recommended": ' + HUGE + "}",
-                                     '{"target_accuracy": 0.99, "ents_f": 0.5, "recommended": "0.9"}'])
+                                     '{"target_accuracy": 0.99, "ents_f": 0.5, "recommended": "0.9"}',
+                                     '{"report": "autolabel evaluate", "version": 1, "docs": 3, "stamp": {}, "target_accuracy": 0.99, "entities": '
+                                     '{"unit": "doc", "recommended": {"threshold": ' + HUGE + '}}}',
+                                     '{"report": "autolabel evaluate", "version": 1, "docs": 3, "stamp": {}, "target_accuracy": 0.99, "entities": []}'])
 def test_a_pathological_report_is_an_error_naming_the_file(model, tmp_path, content):  # noqa: F811
     (tmp_path / "r.json").write_text(content)
     (tmp_path / "in.txt").write_text(TEXTS[0] + "\n")
@@ -165,8 +168,8 @@ def test_resume_after_the_input_changed_in_place_is_refused(model, tmp_path):  #
     source.write_text("\n".join(TEXTS) + "\n")
     out = tmp_path / "out" / "run.jsonl"
     annotate(model, source, out, accept_threshold=0.5, progress=False)
-    parts = output_paths(out, True)["parts"]
-    # an unfinished run: the parts folder of the same settings, as a kill leaves it
+    parts = output_paths(out, True)["run"]
+    # an unfinished run: the run folder of the same settings, as a kill leaves it
     shutil.rmtree(tmp_path / "out")
     annotate_args = dict(accept_threshold=0.5, progress=False)
     parts.mkdir(parents=True)

@@ -47,7 +47,7 @@ def test_ray_gives_the_local_outputs_byte_for_byte(model, tmp_path):
     assert far.inputs == n and far.errors == 5
     for name in OUTPUTS:
         assert (tmp_path / "ray" / f"a.{name}").read_bytes() == (tmp_path / "local" / f"a.{name}").read_bytes(), name
-    assert not (tmp_path / "ray" / "a.parts").exists()
+    assert not (tmp_path / "ray" / "a.run").exists()
 
 
 def test_ray_gives_the_local_outputs_with_relations_and_categories_byte_for_byte(multitask_model, tmp_path):
@@ -75,7 +75,7 @@ def test_cli_engine_options_and_missing_ray(model, tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)
     missing = CliRunner().invoke(build_app(), ["annotate", str(model), str(tmp_path / "in.txt"), "-o", str(tmp_path / "y.jsonl"), "--engine", "ray"])
     assert missing.exit_code == 1 and 'pip install "autolabel-spacy[ray]"' in missing.output
-    assert not (tmp_path / "y.parts").exists()
+    assert not (tmp_path / "y.run").exists()
 
 
 def _stat(pid: int) -> list[str] | None:
@@ -140,7 +140,7 @@ def test_a_killed_worker_still_leaves_every_record_exactly_once(model, tmp_path)
         "--batch-size", "10", "--no-progress",
     ]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=dict(os.environ, RAY_AUTH_MODE="disabled"))
-    parts = tmp_path / "out" / "a.parts"
+    parts = tmp_path / "out" / "a.run"
     killed = None
     deadline = time.time() + 300
     while proc.poll() is None and time.time() < deadline:

@@ -554,11 +554,11 @@ def test_every_format_that_holds_relations_round_trips_them_with_ids_and_categor
     assert max(back.cats, key=back.cats.get) == "nervous"
 
 
-def test_annotate_part_records_keep_relations_ids_and_categories_for_every_output_format():
+def test_annotate_run_file_records_keep_relations_ids_and_categories_for_every_output_format():
     """What an engine writes for a tagged doc (``routed_record``) gives back,
     in the jsonl fast path and as a rebuilt doc for the other formats, the
     doc's concept ids, relations with their scores, and categories."""
-    from autolabel_spacy.workflow.parts import _output_record, _record_doc, routed_record
+    from autolabel_spacy.workflow.run_files import _output_record, _record_doc, routed_record
 
     nlp = spacy.blank("en")
     doc = nlp("Lithium caused tremor .")
@@ -566,7 +566,7 @@ def test_annotate_part_records_keep_relations_ids_and_categories_for_every_outpu
     rel.set_relations(doc, [rel.Relation("D008094", "~tremor", "CID", 0.9)], confidence=0.8)
     doc.cats = {"nervous": 0.7, "neoplasms": 0.3}
     _, record = routed_record(doc, "doc-1", {}, None)
-    record = json.loads(json.dumps(record))  # as a part file holds it
+    record = json.loads(json.dumps(record))  # as a run file holds it
     assert _output_record(record)["relations"] == [{"head": "D008094", "child": "~tremor", "label": "CID", "score": 0.9}]
     assert _output_record(record)["cats"] == {"nervous": 0.7, "neoplasms": 0.3}
     back = _record_doc(nlp, record)
@@ -633,7 +633,7 @@ def test_annotate_to_pubtator_says_how_many_docs_relate_entities_without_concept
 
 def test_a_doc_is_accepted_only_when_its_entities_relations_and_category_all_pass():
     from autolabel_spacy.formats.records import make_doc
-    from autolabel_spacy.workflow.parts import Routing, route, weakest_part
+    from autolabel_spacy.routing import Routing, review_priority, route
 
     nlp = spacy.blank("en")
 
@@ -644,32 +644,38 @@ def test_a_doc_is_accepted_only_when_its_entities_relations_and_category_all_pas
         return doc
 
     routing = Routing(0.9, relation_threshold=0.8, category_threshold=0.7)
-    part, decision = route(tagged(0.85, 0.75), routing)
-    assert part == "accepted" and decision["relations"] == {"score": 0.85, "threshold": 0.8, "accepted": True}
-    part, decision = route(tagged(0.5, 0.75), routing)
-    assert part == "review" and decision["route"] == "review" and not decision["relations"]["accepted"]
-    part, decision = route(tagged(0.85, 0.6), routing)
-    assert part == "review" and decision["category"]["accepted"] is False
+    decision, why = route(tagged(0.85, 0.75), routing)
+    assert decision == "accepted" and why["relations"] == {"score": 0.85, "threshold": 0.8, "accepted": True}
+    decision, why = route(tagged(0.5, 0.75), routing)
+    assert decision == "review" and why["route"] == "review" and not why["relations"]["accepted"]
+    decision, why = route(tagged(0.85, 0.6), routing)
+    assert decision == "review" and why["category"]["accepted"] is False
     assert route(tagged(0.1, 0.1), Routing(0.9))[0] == "accepted"  # parts without a threshold are not checked
-    assert weakest_part({"score": 0.97, "relation_score": 0.5, "cats": {"a": 0.75}}) == 0.5
-    assert weakest_part({"score": 0.4, "cats": {"a": 0.75, "b": 0.25}}) == 0.4
+    assert review_priority({"score": 0.97, "relation_score": 0.5, "cats": {"a": 0.75}}) == 0.5
+    assert review_priority({"score": 0.4, "cats": {"a": 0.75, "b": 0.25}}) == 0.4
     with pytest.raises(ValueError, match="relation_threshold must be a number in"):
         Routing(0.9, relation_threshold=1.5)
 
 
 def test_annotate_takes_the_part_thresholds_an_evaluate_report_recommends(tmp_path):
-    from autolabel_spacy.workflow.annotate import part_thresholds_from_report
-    from autolabel_spacy.workflow.parts import REVIEW_ALL, Routing
+    from autolabel_spacy.evaluate_report import Recommendation, write_report
+    from autolabel_spacy.routing import REVIEW_ALL, Routing, Thresholds, chosen_thresholds, thresholds_from_report
+    from report_examples import a_report
 
-    report = {"recommended": {"threshold": 0.9}, "target_accuracy": 0.99, "relations": {"recommended": {"threshold": 0.7}}, "categories": {"recommended": None}}
-    (tmp_path / "r.json").write_text(json.dumps(report))
+    report = a_report(Recommendation(0.9, 0.5, 0.99, 120), relations=Recommendation(0.7, 0.4, 0.99, 100), categories=None)
+    write_report(report, tmp_path / "r.json")
     # a part with no recommended threshold sends every doc to review: its threshold is above any probability
-    assert part_thresholds_from_report(tmp_path / "r.json") == {"relation_threshold": 0.7, "category_threshold": REVIEW_ALL}
+    chosen = thresholds_from_report(tmp_path / "r.json")
+    assert (chosen.accept_threshold, chosen.relation_threshold, chosen.category_threshold) == (0.9, 0.7, REVIEW_ALL)
     assert REVIEW_ALL > 1.0 and Routing(0.9, category_threshold=REVIEW_ALL).category_threshold == REVIEW_ALL
     with pytest.raises(ValueError, match="category_threshold must be a number in"):
         Routing(0.9, category_threshold=1.5)
-    (tmp_path / "old.json").write_text(json.dumps({"recommended": None, "target_accuracy": 0.99}))
-    assert part_thresholds_from_report(tmp_path / "old.json") == {"relation_threshold": None, "category_threshold": None}
+    # a threshold given wins over the report's; a part the report did not evaluate is not checked
+    given = chosen_thresholds(Thresholds(relation_threshold=0.5), tmp_path / "r.json")
+    assert (given.accept_threshold, given.relation_threshold, given.category_threshold) == (0.9, 0.5, REVIEW_ALL)
+    write_report(a_report(None), tmp_path / "entities.json")
+    only = thresholds_from_report(tmp_path / "entities.json")
+    assert (only.accept_threshold, only.relation_threshold, only.category_threshold) == (REVIEW_ALL, None, None)
 
 
 def test_import_refuses_a_relation_label_or_category_the_pipeline_does_not_know(toy_nlp, tmp_path):

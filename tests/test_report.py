@@ -4,6 +4,7 @@ a real headless Chromium (no console errors, plots and displaCy present,
 a screenshot saved)."""
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -72,9 +73,9 @@ def test_the_evaluate_page_has_the_scores_plots_threshold_errors_and_stamp(pages
     report = json.loads((pages / "r.json").read_text())
     page = (pages / "evaluate.html").read_text()
     assert page.count("<svg") == 2  # the reliability diagram and the routing curve
-    for label, s in report["per_label"].items():
+    for label, s in report["entities"]["per_label"].items():
         assert f"<td>{label}</td><td class=n>{100 * s['p']:.1f}</td>" in page
-    rec = report["recommended"]
+    rec = report["entities"]["recommended"]
     assert (f"Auto-accept threshold {rec['threshold']:.4g}" in page) if rec else ("No threshold" in page)
     assert "Commonest errors among the confident" in page
     stamp = report["stamp"]
@@ -93,6 +94,41 @@ def test_the_annotate_page_shows_the_review_queue_with_each_spans_confidence(pag
     for span in first["spans"]:
         assert f"{span['label']} {span['score']:.2f}" in page  # displaCy's label carries the confidence
     assert 'class="entity"' in page
+
+
+def test_an_evaluate_report_round_trips_and_its_json_is_what_evaluate_wrote(pages):
+    """What ``evaluate --output`` wrote reads back into the same typed
+    report, and writes back byte for byte."""
+    from autolabel_spacy.evaluate_report import VERSION, read_report, write_report
+
+    report = read_report(pages / "r.json")
+    assert json.loads((pages / "r.json").read_text())["version"] == VERSION and report.entities is not None
+    write_report(report, pages / "again.json")
+    assert (pages / "again.json").read_bytes() == (pages / "r.json").read_bytes()
+
+
+def test_a_report_of_another_version_or_shape_is_one_error_naming_it(pages, tmp_path):
+    from autolabel_spacy.evaluate_report import ReportError, read_report
+
+    good = json.loads((pages / "r.json").read_text())
+    cases = {
+        "old.json": ({k: v for k, v in good.items() if k not in ("report", "version")}, "an evaluate report of no version (made before reports had one)"),
+        "v2.json": ({**good, "version": 2}, "an evaluate report of version 2; this autolabel-spacy reads version 1"),
+        "bad.json": ({**good, "entities": {**good["entities"], "span_ece": "low"}}, "entities: span_ece must be a number, got 'low'"),
+        "missing.json": ({**good, "entities": {k: v for k, v in good["entities"].items() if k != "routing"}}, "entities: the report has no field 'routing'"),
+        "rec.json": ({**good, "entities": {**good["entities"], "recommended": {"threshold": 0.9}}}, "entities.recommended: coverage must be a number"),
+        "other.json": ({"a": 1}, "not a report of `autolabel evaluate --output`"),
+    }
+    runner, app = CliRunner(), build_app()
+    (tmp_path / "in.txt").write_text("Aspirin helps .\n")
+    for name, (data, reason) in cases.items():
+        (tmp_path / name).write_text(json.dumps(data))
+        with pytest.raises(ReportError, match=re.escape(reason)):
+            read_report(tmp_path / name)
+        result = runner.invoke(app, ["annotate", "m", str(tmp_path / "in.txt"), "-o", str(tmp_path / "o.jsonl"), "--accept-threshold-from", str(tmp_path / name)])
+        lines = result.stderr.strip().splitlines()
+        assert result.exit_code == 1 and len(lines) == 1 and lines[0].startswith(f"error: {tmp_path / name}: ") and reason in lines[0], result.output
+        assert not (tmp_path / "o.jsonl").exists()
 
 
 def test_report_refuses_a_file_that_is_no_run(tmp_path):
@@ -146,10 +182,11 @@ def hostile_pages(pages):
     """The same runs, their report and review file rewritten by someone
     hostile: markup in every string a report, a model or a file gives."""
     report = json.loads((pages / "r.json").read_text())
-    report.update(unit=HOSTILE, docs=HOSTILE, min_accepted=HOSTILE, recommended=None)
+    entities = report["entities"]
+    entities.update(unit=HOSTILE, recommended=None)  # the numbers of a report are checked as it is read
     report["stamp"] = {**report.get("stamp", {}), "model": HOSTILE, HOSTILE: HOSTILE}
-    report["per_label"] = {HOSTILE: next(iter(report["per_label"].values()))}
-    report["confident_errors"] = [{"kind": HOSTILE, "label": HOSTILE, "text": HOSTILE, "count": 1, "example": HOSTILE}]
+    entities["per_label"] = {HOSTILE: next(iter(entities["per_label"].values()))}
+    entities["confident_errors"] = [{"kind": HOSTILE, "label": HOSTILE, "text": HOSTILE, "count": 1, "example": HOSTILE}]
     (pages / "hostile.json").write_text(json.dumps(report))
     summary = json.loads((pages / "run.summary.json").read_text())
     review = Path(summary["outputs"]["review"])
@@ -196,14 +233,18 @@ def test_a_hostile_report_or_review_file_runs_no_script_in_chromium(hostile_page
 
 def test_a_report_with_a_field_of_the_wrong_type_is_an_error_naming_the_file(pages, tmp_path):
     report = json.loads((pages / "r.json").read_text())
-    report["ents_f"] = "high"
+    report["entities"]["ents_f"] = "high"
     (tmp_path / "bad.json").write_text(json.dumps(report))
     result = CliRunner().invoke(build_app(), ["report", str(tmp_path / "bad.json"), "-o", str(tmp_path / "bad.html")])
-    assert result.exit_code == 1 and f"{tmp_path / 'bad.json'}: not a report autolabel can show" in result.output, result.output
-    del report["ents_f"], report["per_label"]
-    report["ents_p"] = 0.5
-    (tmp_path / "bad.json").write_text(json.dumps(report))
-    report["ents_f"] = 0.5
+    assert result.exit_code == 1 and f"{tmp_path / 'bad.json'}: entities: ents_f must be a number, got 'high'" in result.output, result.output
+    report["entities"]["ents_f"] = 0.5
+    del report["entities"]["per_label"]
     (tmp_path / "bad2.json").write_text(json.dumps(report))
     result = CliRunner().invoke(build_app(), ["report", str(tmp_path / "bad2.json"), "-o", str(tmp_path / "bad.html")])
-    assert result.exit_code == 1 and "it has no field 'per_label'" in result.output, result.output
+    assert result.exit_code == 1 and "entities: the report has no field 'per_label'" in result.output, result.output
+    # a table's rows are not checked as the report is read, but a row the page cannot show is one error too
+    report["entities"]["per_label"] = {"X": {"p": 0.5}}
+    (tmp_path / "bad3.json").write_text(json.dumps(report))
+    result = CliRunner().invoke(build_app(), ["report", str(tmp_path / "bad3.json"), "-o", str(tmp_path / "bad.html")])
+    assert result.exit_code == 1 and "not a report autolabel can show (a row has no field 'r')" in result.output, result.output
+    assert not (tmp_path / "bad.html").exists()

@@ -6,7 +6,8 @@ from typing import Annotated, Literal, Optional
 
 import typer
 
-from ..workflow.annotate import annotate, part_thresholds_from_report, threshold_from_report
+from ..routing import RoutingOptionError, Thresholds, chosen_thresholds
+from ..workflow.annotate import annotate
 from ..workflow.inputs import MAX_CHARS_LIMIT
 from .errors import probability
 from .formats import warn_not_held
@@ -50,26 +51,19 @@ def annotate_cli(
     ] = None,
 ) -> None:
     """Annotate raw text with confidences; with --accept-threshold, split into accepted and review sets."""
-    if rank_by is not None and accept_threshold is None and accept_threshold_from is None:
-        raise typer.BadParameter("--rank-by needs --accept-threshold or --accept-threshold-from")
-    if accept_threshold_from is not None:
-        if accept_threshold is not None:
-            raise typer.BadParameter("give --accept-threshold or --accept-threshold-from, not both")
-        accept_threshold, chosen_on, why = threshold_from_report(accept_threshold_from)
-        if rank_by is not None and rank_by != chosen_on:
-            raise typer.BadParameter(f"--rank-by {rank_by}: {accept_threshold_from} chose its threshold ranking by {chosen_on}")
-        rank_by = chosen_on
-        typer.echo(why)
-        parts = part_thresholds_from_report(accept_threshold_from)
-        relation_threshold = relation_threshold if relation_threshold is not None else parts["relation_threshold"]
-        category_threshold = category_threshold if category_threshold is not None else parts["category_threshold"]
+    try:
+        chosen = chosen_thresholds(Thresholds(accept_threshold, rank_by, relation_threshold, category_threshold), accept_threshold_from)
+    except RoutingOptionError as err:
+        raise typer.BadParameter(str(err)) from None
+    if chosen.why:
+        typer.echo(chosen.why)
     summary = annotate(
-        model, input_path, output, output_format, accept_threshold, n_process, batch_size, resume, column, max_chars, progress,
-        engine=engine, address=address, num_workers=num_workers, shard_size=shard_size, rank_by=rank_by or "sentence",
-        relation_threshold=relation_threshold, category_threshold=category_threshold,
+        model, input_path, output, output_format, chosen.accept_threshold, n_process, batch_size, resume, column, max_chars, progress,
+        engine=engine, address=address, num_workers=num_workers, shard_size=shard_size, rank_by=chosen.rank_by or "sentence",
+        relation_threshold=chosen.relation_threshold, category_threshold=chosen.category_threshold,
     )
     routed = ""
-    if accept_threshold is not None:
+    if chosen.accept_threshold is not None:
         routed = f"({summary.accepted} accepted, {summary.review} to review"
         if (summary.units_accepted, summary.units_review) != (summary.accepted, summary.review):
             # documents routed sentence by sentence: the reviewers' work is the sentences left

@@ -1,9 +1,9 @@
 """``annotate``: raw text -> annotations with confidences, routed by confidence.
 
 The run streams: each record is tagged and appended (one JSON line, flushed)
-to a part file in ``<output>.parts/`` — ``accepted``, ``review`` or
+to a run file in ``<output>.run/`` — ``accepted``, ``review`` or
 ``errors``. Memory stays constant however large the input. When every input
-is accounted for, the parts are converted to the requested format and
+is accounted for, the run files are converted to the requested format and
 written atomically (temporary file + rename):
 
 - without ``accept_threshold``: ``<output>`` holds every annotated doc;
@@ -11,19 +11,19 @@ written atomically (temporary file + rename):
   probability ≥ threshold, i.e. ``crf_ner``'s ``sequence_prob``; a doc of
   several sentences, such as an abstract, when each of its sentences has)
   and ``<name>.review.<ext>`` (the rest, most uncertain first; a document's
-  decision lists the sentences left to review: ``parts.route``);
+  decision lists the sentences left to review: ``routing.route``);
 - always: ``<name>.errors.jsonl`` (input records that could not be used, with
   their line and reason), ``<name>.decisions.jsonl`` (per record: decision,
   confidence, threshold, span confidences) and ``<name>.summary.json``.
 
-A run that is killed leaves its parts; ``resume=True`` skips the records
+A run that is killed leaves its run files; ``resume=True`` skips the records
 already in them (an incomplete last line is discarded) and finishes with
 exactly one output per input.
 
 Engines (``engines.py``): ``local`` (``local_engine.py``) tags in this
 process (``n_process`` > 1: spaCy's multiprocessing); ``ray``
-(``ray_engine.py``) tags shards on Ray Data actors. Both feed the same part
-files (``parts.py``) through the same functions, so their outputs are
+(``ray_engine.py``) tags shards on Ray Data actors. Both feed the same run
+files (``run_files.py``) through the same functions, so their outputs are
 identical.
 """
 from __future__ import annotations
@@ -36,14 +36,13 @@ from typing import Optional
 
 from ..files import atomic_write_text, check_apart, check_output, fingerprint, remove_stale_temporaries, split_extension
 from ..formats import format_for_path
-from ..confidences import is_number
-from ..formats.records import RecordError, parse_json
 from ..hooks.manager import get_plugins
 from ..loading import load_pipeline, pipeline_assigns, with_sentences
+from ..routing import Routing
 from . import local_engine, ray_engine
 from .engines import EngineRun
 from .inputs import DEFAULT_MAX_CHARS, MAX_CHARS_LIMIT, Inputs
-from .parts import REVIEW_ALL, PartFiles, Routing
+from .run_files import RunFiles
 
 ENGINES = {"local": local_engine, "ray": ray_engine}
 
@@ -58,7 +57,7 @@ class AnnotateSummary:
     review: int
     errors: int
     accept_threshold: Optional[float]
-    rank_by: Optional[str]  # what units are routed by (evaluation.RANK_BY); None without a threshold
+    rank_by: Optional[str]  # what units are routed by (routing.RANK_BY); None without a threshold
     # routing units (the sentences of a doc routed sentence by sentence,
     # otherwise docs) accepted and left to review; None without a threshold
     units_accepted: Optional[int]
@@ -85,7 +84,7 @@ def output_paths(output: Path, routed: bool, extensions=(".jsonl",)) -> dict[str
         "errors": at / f"{base}.errors.jsonl",
         "decisions": at / f"{base}.decisions.jsonl",
         "summary": at / f"{base}.summary.json",
-        "parts": at / f"{base}.parts",
+        "run": at / f"{base}.run",
     }
     if routed:
         paths["accepted"] = at / f"{base}.accepted{ext}"
@@ -131,10 +130,10 @@ def annotate(
     loading the pipeline once (``address``: an existing cluster; none: a local
     Ray started and stopped here). Both stream and give the same outputs.
     ``rank_by``: what a unit's score is, compared with ``accept_threshold``
-    (:func:`evaluation.routing_score`; use the one ``evaluate`` chose the
+    (:func:`routing.routing_score`; use the one ``evaluate`` chose the
     threshold with). ``relation_threshold`` and ``category_threshold``: a
     routed doc is accepted only if its relations and its top category reach
-    them too (:class:`parts.Routing`)."""
+    them too (:class:`routing.Routing`)."""
     # everything that can be checked is checked before any file is created
     output = Path(output)
     if engine not in ENGINES:
@@ -151,8 +150,11 @@ def annotate(
     inputs = Inputs(input_path, column, max_chars)
     paths = output_paths(output, routing is not None, spec.extensions or (f".{spec.name}",))
     check_apart([input_path], {("output" if name == "all" else f"{name} file"): path for name, path in paths.items()})
+    earlier = paths["run"].with_suffix(".parts")
+    if earlier.is_dir():  # where an earlier autolabel-spacy kept a run's files
+        raise ValueError(f"{earlier} holds an unfinished run of an earlier autolabel-spacy: finish it with that version, or delete the folder")
     for name, path in paths.items():
-        if name != "parts":
+        if name != "run":
             check_output(path)
             remove_stale_temporaries(path)  # a run killed during its final write left them
 
@@ -178,16 +180,16 @@ def annotate(
         "relation_threshold": relation_threshold,
         "category_threshold": category_threshold,
     }
-    run.parts = parts = PartFiles(paths["parts"], settings, resume)
+    run.files = files = RunFiles(paths["run"], settings, resume)
     run.total = inputs.count() if progress else None
     try:
         chosen.run(run)
     except BaseException:
-        parts.close(failed=True)
+        files.close(failed=True)
         raise
-    parts.close()
+    files.close()
 
-    counts, units = parts.finalize(pipeline, spec, paths, routing)
+    counts, units = files.finalize(pipeline, spec, paths, routing)
     summary = AnnotateSummary(
         model=str(model) if isinstance(model, (str, Path)) else pipeline().meta.get("name", "pipeline"),
         input=str(input_path),
@@ -200,14 +202,14 @@ def annotate(
         rank_by=rank_by if routing else None,
         units_accepted=units["accepted"] if units else None,
         units_review=units["review"] if units else None,
-        resumed=len(parts.done_ids),
-        outputs={k: str(v) for k, v in paths.items() if k != "parts"},
+        resumed=len(files.done_ids),
+        outputs={k: str(v) for k, v in paths.items() if k != "run"},
         skipped=inputs.skipped,
-        not_written=parts.not_held(spec),
-        written_in_part=parts.written_in_part,
+        not_written=files.not_held(spec),
+        written_in_part=files.written_in_part,
     )
     atomic_write_text(paths["summary"], json.dumps(asdict(summary), indent=2) + "\n")
-    parts.remove()
+    files.remove()
     return summary
 
 
@@ -224,69 +226,3 @@ def _model_id(model) -> Optional[str]:
     if not isinstance(model, (str, Path)):
         return None
     return str(Path(model).resolve()) if Path(model).exists() else str(model)
-
-
-def _read_report(path) -> dict:
-    """An ``evaluate`` report (the json module keeps every digit of a threshold)."""
-    try:
-        return parse_json(Path(path).read_text(encoding="utf-8"), str(path))
-    except RecordError as err:
-        raise ValueError(err.reason) from None
-
-
-def part_thresholds_from_report(path) -> dict[str, Optional[float]]:
-    """The thresholds an ``evaluate`` report recommends for the relations
-    and the category of a doc (None for a part it did not evaluate;
-    :data:`parts.REVIEW_ALL` when no threshold reached its target accuracy)."""
-    report = _read_report(path)
-    out: dict[str, Optional[float]] = {}
-    for part, key in (("relations", "relation_threshold"), ("categories", "category_threshold")):
-        section = report.get(part) if isinstance(report, dict) else None
-        if not isinstance(section, dict) or "recommended" not in section:
-            out[key] = None
-            continue
-        try:
-            recommended = _recommended(section["recommended"], f"{part}.recommended")
-        except ValueError as err:
-            raise ValueError(f"{path}: not a report of `autolabel evaluate --output` ({err})") from None
-        out[key] = recommended["threshold"] if recommended else REVIEW_ALL
-    return out
-
-
-def _recommended(value, what: str, fields=("threshold",)) -> Optional[dict]:
-    """A report's recommendation: None, or an object whose ``fields`` are
-    numbers (a ValueError naming the field else)."""
-    if value is None:
-        return None
-    if not isinstance(value, dict):
-        raise ValueError(f"{what} must be an object or null, got {type(value).__name__}")
-    for field_ in fields:
-        number = value.get(field_)
-        if not is_number(number) or number != number:
-            raise ValueError(f"{what}.{field_} must be a number, got {number!r}")
-    return {**value, "threshold": float(value["threshold"])}
-
-
-def threshold_from_report(path) -> tuple[Optional[float], str, str]:
-    """The auto-accept threshold an ``evaluate`` report recommends, the
-    score it was chosen on (``rank_by``) and a line saying where it came
-    from. A report whose target accuracy no threshold reached gives
-    :data:`parts.REVIEW_ALL`: every doc goes to review. The report of a
-    pipeline that sets no entities (categories only) gives None."""
-    try:
-        report = _read_report(path)
-        target = report["target_accuracy"]
-        if "ents_f" not in report and "categories" in report:
-            return None, "sentence", f"{path}: a report without entities; the other parts' thresholds route the docs"
-        recommended = report["recommended"]
-        rank_by = report.get("rank_by", "sentence")  # reports from before --rank-by ranked by probability
-        recommended = _recommended(recommended, "recommended", ("threshold", "coverage", "accuracy"))
-    except (OSError, ValueError, KeyError, TypeError) as e:
-        raise ValueError(f"{path}: not a report of `autolabel evaluate --output` ({e})") from None
-    if recommended is None:
-        return REVIEW_ALL, rank_by, f"{path}: no threshold reached accuracy {target}; every {report.get('unit', 'doc')} goes to review"
-    ranked = f", ranked by {rank_by}" if rank_by != "sentence" else ""
-    return float(recommended["threshold"]), rank_by, (
-        f"{path}: threshold {recommended['threshold']:.6f} (accepted {recommended['coverage']:.1%} "
-        f"of its {report.get('unit', 'doc')}s at accuracy {recommended['accuracy']:.3f}, target {target}{ranked})"
-    )

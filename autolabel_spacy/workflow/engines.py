@@ -1,8 +1,8 @@
 """What ``annotate`` hands an engine: :class:`EngineRun`.
 
 An engine is a module with ``check(run)`` (everything that can fail before a
-file is created) and ``run(run)`` (tag every record still to do into the run's
-part files, :mod:`parts`). ``local_engine`` tags in this process,
+file is created) and ``run(run)`` (tag every record still to do into the
+run's files, :mod:`run_files`). ``local_engine`` tags in this process,
 ``ray_engine`` on Ray Data actors; ``annotate`` picks one by name.
 """
 from __future__ import annotations
@@ -15,7 +15,8 @@ from spacy.language import Language
 from tqdm import tqdm
 
 from .inputs import TextRecord
-from .parts import PartFiles, Routing
+from ..routing import Routing
+from .run_files import RunFiles
 
 
 @dataclass
@@ -28,7 +29,7 @@ class EngineRun:
     max_chars: int
     progress: bool
     total: Optional[int] = None  # the number of records, for the progress bar
-    parts: Optional[PartFiles] = None  # set once the checks have passed
+    files: Optional[RunFiles] = None  # set once the checks have passed
     # engine options: local
     n_process: int = 1
     # engine options: ray
@@ -38,5 +39,5 @@ class EngineRun:
 
     def progress_bar(self, desc: str) -> tqdm:
         """The run's bar in docs, starting at the records a resumed run has done."""
-        initial = len(self.parts.done_ids) if self.total and self.parts is not None else 0
+        initial = len(self.files.done_ids) if self.total and self.files is not None else 0
         return tqdm(total=self.total, initial=initial, unit="doc", desc=desc, disable=not self.progress, dynamic_ncols=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .engines import EngineRun
-from .parts import ZONE_DOCS, ZONE_DOCS_MULTIPROCESS, chunked, tag_records
+from .run_files import ZONE_DOCS, ZONE_DOCS_MULTIPROCESS, chunked, tag_records
 
 
 def check(run: EngineRun) -> None:
@@ -12,7 +12,7 @@ def check(run: EngineRun) -> None:
 
 def run(run: EngineRun) -> None:
     nlp = run.pipeline()
-    parts = run.parts
+    files = run.files
     bar = run.progress_bar("annotate")
     nlp.max_length = max(nlp.max_length, run.max_chars)  # --max-chars decides which texts are too long
 
@@ -21,9 +21,9 @@ def run(run: EngineRun) -> None:
     # With n_process > 1 each chunk also gets fresh worker processes, whose
     # vocabs would otherwise grow.
     zone = ZONE_DOCS if run.n_process == 1 else ZONE_DOCS_MULTIPROCESS
-    for chunk in chunked(parts.todo(run.records, on_error=lambda: bar.update(1)), zone):
+    for chunk in chunked(files.todo(run.records, on_error=lambda: bar.update(1)), zone):
         with nlp.memory_zone():
-            for part, out in tag_records(nlp, chunk, run.routing, run.batch_size, run.n_process):
-                parts.append(part, out)
+            for name, out in tag_records(nlp, chunk, run.routing, run.batch_size, run.n_process):
+                files.append(name, out)
                 bar.update(1)
     bar.close()

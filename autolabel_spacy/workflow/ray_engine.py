@@ -2,17 +2,17 @@
 loading the pipeline once.
 
 The driver streams the input once: records already done (``--resume``) are
-skipped, unusable ones go to the errors part exactly as in the local engine,
-and the rest are written to shards of JSON lines under ``<output>.parts/``.
+skipped, unusable ones go to the errors file exactly as in the local engine,
+and the rest are written to shards of JSON lines under ``<output>.run/``.
 The dataset Ray Data runs is the list of slices of those shards (file, byte
 offset, number of lines; ``SLICE_BATCHES`` x ``batch_size`` records each), so no read tasks run
 and the driver never holds the texts: each of the ``num_workers`` actors
 reads its slice, tags it, and the results stream back in input order
-(``preserve_order``); the driver appends each to its part file as it
+(``preserve_order``); the driver appends each to its run file as it
 arrives, so memory stays flat and ``--resume`` works the same. (Actors must
 see the driver's files: on a multi-machine cluster, put the output on
 shared storage.) An actor that dies is restarted by Ray and its
-unfinished batch is run again; a batch's results reach the part files only
+unfinished batch is run again; a batch's results reach the run files only
 once it is complete, so every record is still accounted for exactly once.
 
 Ray is an optional extra: ``pip install "autolabel-spacy[ray]"``, so it is
@@ -32,7 +32,8 @@ import spacy
 from ..loading import check_annotates, with_sentences
 from .engines import EngineRun
 from .inputs import TextRecord
-from .parts import PARTS, Routing, json_line, tag_records
+from ..routing import Routing
+from .run_files import FILES, json_line, tag_records
 
 # records per slice (the unit of work of one actor call), in nlp.pipe batches:
 # big enough that Ray's per-task cost is small, small enough to balance actors
@@ -72,17 +73,17 @@ class Annotator:
 
     def __call__(self, batch: dict) -> dict:
         """Each row of ``batch`` is a slice; each row of the result holds the
-        slice's part-file lines, joined per part, and its record count."""
-        out: dict[str, list] = {part: [] for part in PARTS}
+        slice's run-file lines, joined per file, and its record count."""
+        out: dict[str, list] = {name: [] for name in FILES}
         out["count"] = []
         for path, offset, count in zip(batch["path"], batch["offset"], batch["count"]):
             records = [TextRecord(**json.loads(line)) for line in read_slice(str(path), int(offset), int(count))]
-            lines: dict[str, list[str]] = {part: [] for part in PARTS}
+            lines: dict[str, list[str]] = {name: [] for name in FILES}
             with self.nlp.memory_zone():  # the vocab does not grow with the input
-                for part, line in tag_records(self.nlp, records, self.routing, self.batch_size):
-                    lines[part].append(json_line(line))
-            for part in PARTS:
-                out[part].append("".join(lines[part]))
+                for name, line in tag_records(self.nlp, records, self.routing, self.batch_size):
+                    lines[name].append(json_line(line))
+            for name in FILES:
+                out[name].append("".join(lines[name]))
             out["count"].append(len(records))
         return out
 
@@ -150,10 +151,10 @@ def start_ray(address: Optional[str], num_workers: int) -> bool:
 def run(run: EngineRun) -> None:
     import ray  # optional extra
 
-    parts = run.parts
+    files = run.files
     # a path the workers can open whatever their working directory; else a package name
     model = str(Path(run.model).resolve()) if Path(run.model).exists() else str(run.model)
-    slices = write_shards(parts.todo(run.records), parts.folder / "shards", run.shard_size, SLICE_BATCHES * run.batch_size)
+    slices = write_shards(files.todo(run.records), files.folder / "shards", run.shard_size, SLICE_BATCHES * run.batch_size)
     if not slices:
         return
     started = start_ray(run.address, run.num_workers)
@@ -176,10 +177,10 @@ def run(run: EngineRun) -> None:
         )
         for batch in ds.iter_batches(batch_size=None, batch_format="numpy"):
             for i, count in enumerate(batch["count"]):
-                for part in PARTS:
-                    parts.write_lines(part, str(batch[part][i]))
+                for name in FILES:
+                    files.write_lines(name, str(batch[name][i]))
                 bar.update(int(count))
-            parts.flush()
+            files.flush()
     finally:
         bar.close()
         if started:

@@ -27,6 +27,7 @@ from spacy import displacy  # noqa: E402
 from spacy.tokens import Doc  # noqa: E402
 
 from ..confidences import doc_confidence, is_number, scored_entities  # noqa: E402
+from ..evaluate_report import EvaluateReport, Recommendation, from_json, is_report  # noqa: E402
 from ..files import atomic_write_text, check_apart, check_output  # noqa: E402
 from ..format_io import read_docs  # noqa: E402
 from ..loading import blank  # noqa: E402
@@ -87,7 +88,7 @@ def reliability_svg(rows: list[dict], title: str) -> str:
     return _svg(fig)
 
 
-def routing_svg(rows: list[dict], target: float, recommended: Optional[dict], unit: str) -> str:
+def routing_svg(rows: list[dict], target: float, recommended: Optional[Recommendation], unit: str) -> str:
     """Accuracy of the auto-accepted units against the share accepted, one
     point per threshold; the target and the recommended threshold marked."""
     fig, ax = plt.subplots(figsize=(4.8, 4.2))
@@ -96,8 +97,8 @@ def routing_svg(rows: list[dict], target: float, recommended: Optional[dict], un
         ax.plot(*zip(*points), "o-", color="#2c7fb8", markersize=3, label="thresholds")
     ax.axhline(target, color="#c0392b", linestyle="--", label=f"target {100 * target:g}%")
     if recommended:
-        ax.scatter([recommended["coverage"]], [recommended["accuracy"]], s=60, color="#c0392b", zorder=3,
-                   label=f"recommended {recommended['threshold']:.3g}")
+        ax.scatter([recommended.coverage], [recommended.accuracy], s=60, color="#c0392b", zorder=3,
+                   label=f"recommended {recommended.threshold:.3g}")
     ax.set(xlim=(0, 1), xlabel=f"share of {unit}s auto-accepted", ylabel="their accuracy", title="routing")
     ax.legend(loc="lower left", fontsize=8)
     return _svg(fig)
@@ -125,44 +126,45 @@ def _stamp(stamp: dict) -> str:
     return f'<p class="stamp">{" · ".join(parts)}</p>'
 
 
-def evaluation_page(report: dict) -> str:
+def evaluation_page(report: EvaluateReport) -> str:
     """The page of an ``autolabel evaluate`` report."""
-    stamp = report.get("stamp") if isinstance(report.get("stamp"), dict) else {}
+    stamp = report.stamp
     out = [f"<h1>Evaluation of {_e(stamp.get('model', 'a pipeline'))}</h1>"]
     out.append(_stamp(stamp))
-    target = report.get("target_accuracy", 0.99)
-    if "ents_f" in report:
-        unit = _e(report.get("unit", "doc"))
-        out.append(f"<h2>Entities</h2><p>{_e(report['docs'])} docs; P {_pct(report['ents_p'])}, R {_pct(report['ents_r'])}, "
-                   f"F1 {_pct(report['ents_f'])}; {unit}s exactly right {_pct(report['doc_accuracy'])}%.</p>")
-        out.append(_table(["label", "P", "R", "F1"], [[label, _pct(s["p"]), _pct(s["r"]), _pct(s["f"])] for label, s in sorted(report["per_label"].items())]))
-        rec = report.get("recommended")
+    target = report.target_accuracy
+    ents = report.entities
+    if ents is not None:
+        unit = _e(ents.unit)
+        out.append(f"<h2>Entities</h2><p>{_e(report.docs)} docs; P {_pct(ents.ents_p)}, R {_pct(ents.ents_r)}, "
+                   f"F1 {_pct(ents.ents_f)}; {unit}s exactly right {_pct(ents.doc_accuracy)}%.</p>")
+        out.append(_table(["label", "P", "R", "F1"], [[label, _pct(s["p"]), _pct(s["r"]), _pct(s["f"])] for label, s in sorted(ents.per_label.items())]))
+        rec = ents.recommended
         if rec:
-            out.append(f"<p><b>Auto-accept threshold {_fmt(rec['threshold'], '.4g')}</b>: {_pct(rec['coverage'])}% of the {unit}s "
-                       f"({_e(rec['accepted'])}) accepted, {_pct(rec['accuracy'])}% of them exactly right (target {_pct(target)}%).</p>")
+            out.append(f"<p><b>Auto-accept threshold {_fmt(rec.threshold, '.4g')}</b>: {_pct(rec.coverage)}% of the {unit}s "
+                       f"({_e(rec.accepted)}) accepted, {_pct(rec.accuracy)}% of them exactly right (target {_pct(target)}%).</p>")
         else:
-            out.append(f"<p><b>No threshold</b> reaches {_pct(target)}% on at least {_e(report.get('min_accepted', '?'))} {unit}s: "
+            out.append(f"<p><b>No threshold</b> reaches {_pct(target)}% on at least {_e(ents.min_accepted)} {unit}s: "
                        "every one goes to review.</p>")
-        out.append('<div class="plots"><figure>' + reliability_svg(report["reliability"], f"span confidence (ECE {_fmt(report['span_ece'], '.3f')})")
-                   + "</figure><figure>" + routing_svg(report["routing"], _number(target), rec, str(report.get("unit", "doc"))) + "</figure></div>")
-        errors = report.get("confident_errors") or []
+        out.append('<div class="plots"><figure>' + reliability_svg(ents.reliability, f"span confidence (ECE {_fmt(ents.span_ece, '.3f')})")
+                   + "</figure><figure>" + routing_svg(ents.routing, target, rec, ents.unit) + "</figure></div>")
+        errors = ents.confident_errors
         out.append("<h2>Commonest errors among the confident " + unit + "s</h2>")
         out.append(_table(["kind", "label", "text", "count", "example"], [[e["kind"], e["label"], e["text"], e["count"], e["example"]] for e in errors])
                    if errors else "<p>None.</p>")
-    for part, title in (("relations", "Relations"), ("categories", "Categories")):
-        section = report.get(part)
-        if not section:
-            continue
-        if part == "relations":
-            line = f"P {_pct(section['p'])}, R {_pct(section['r'])}, F1 {_pct(section['f'])}; docs with exactly the gold relations {_pct(section['docs_exactly_right'])}%"
-        else:
-            line = f"accuracy {_pct(section['accuracy'])}%, macro-F1 {_pct(section['macro_f'])}, ECE {_fmt(section['ece'], '.3f')}"
-        rec = section.get("recommended")
-        line += f"; threshold {_fmt(rec['threshold'], '.4g')} accepts {_pct(rec['coverage'])}% of docs" if rec else "; no threshold: every doc to review"
-        out.append(f"<h2>{title}</h2><p>{html.escape(line)}.</p>")
-        if part == "categories":
-            out.append('<div class="plots"><figure>' + reliability_svg(section["reliability"], "top category's probability") + "</figure></div>")
+    if report.relations is not None:
+        section = report.relations
+        line = f"P {_pct(section.p)}, R {_pct(section.r)}, F1 {_pct(section.f)}; docs with exactly the gold relations {_pct(section.docs_exactly_right)}%"
+        out.append(f"<h2>Relations</h2><p>{html.escape(line + _accepts(section.recommended))}.</p>")
+    if report.categories is not None:
+        section = report.categories
+        line = f"accuracy {_pct(section.accuracy)}%, macro-F1 {_pct(section.macro_f)}, ECE {_fmt(section.ece, '.3f')}"
+        out.append(f"<h2>Categories</h2><p>{html.escape(line + _accepts(section.recommended))}.</p>")
+        out.append('<div class="plots"><figure>' + reliability_svg(section.reliability, "top category's probability") + "</figure></div>")
     return _page("autolabel evaluate", out)
+
+
+def _accepts(rec: Optional[Recommendation]) -> str:
+    return f"; threshold {_fmt(rec.threshold, '.4g')} accepts {_pct(rec.coverage)}% of docs" if rec else "; no threshold: every doc to review"
 
 
 def _colors(labels) -> dict:
@@ -202,17 +204,20 @@ def _page(title: str, body: list[str]) -> str:
     )
 
 
-def read_run(path) -> dict:
-    """An evaluate report or an annotate summary, by its content."""
+def read_run(path):
+    """An evaluate report (:class:`EvaluateReport`) or an annotate summary
+    (a dict), by its content."""
     try:
         data = parse_json(Path(path).read_text(encoding="utf-8"), str(path))
     except UnicodeDecodeError as err:
         raise ValueError(f"{path}: not a JSON report ({err})") from None
     except RecordError as err:
         raise ValueError(f"{path}: not a JSON report ({err.reason})") from None
-    if not isinstance(data, dict) or not ({"routing", "categories", "outputs"} & set(data)):
+    if isinstance(data, dict) and "outputs" in data:
+        return data
+    if not is_report(data):
         raise ValueError(f"{path}: neither an `autolabel evaluate --output` report nor an annotate summary.json")
-    return data
+    return from_json(data, str(path))
 
 
 def write_report(run: Path, output: Path, shown: int = 10, lang: str = "en") -> None:
@@ -222,7 +227,13 @@ def write_report(run: Path, output: Path, shown: int = 10, lang: str = "en") -> 
     check_output(output)
     check_apart([run], {"output": output})
     data = read_run(run)
-    if "outputs" in data:
+    if isinstance(data, EvaluateReport):
+        try:
+            page = evaluation_page(data)
+        except (KeyError, TypeError, ValueError, AttributeError) as err:  # its tables are often someone else's rows
+            what = f"a row has no field {err}" if isinstance(err, KeyError) else " ".join(str(err).split())
+            raise ValueError(f"{run}: not a report autolabel can show ({what})") from None
+    else:
         review = Path(data["outputs"].get("review") or "")
         if not review.is_file() and (run.parent / review.name).is_file():
             review = run.parent / review.name  # the summary moved with its files
@@ -230,10 +241,4 @@ def write_report(run: Path, output: Path, shown: int = 10, lang: str = "en") -> 
             raise ValueError(f"{run}: its review file {review} is not there (annotate ran with --accept-threshold?)")
         check_apart([review], {"output": output})
         page = annotation_page(data, list(read_docs(review, blank(lang))), shown)
-    else:
-        try:
-            page = evaluation_page(data)
-        except (KeyError, TypeError, ValueError, AttributeError) as err:  # a report is often someone else's file
-            what = f"it has no field {err}" if isinstance(err, KeyError) else " ".join(str(err).split())
-            raise ValueError(f"{run}: not a report autolabel can show ({what})") from None
     atomic_write_text(output, page)

@@ -1,11 +1,12 @@
-"""The part files of an ``annotate`` run: how every engine records its work.
+"""The run files of an ``annotate`` run: how every engine records its work.
 
-A run appends each tagged record, as one JSON line flushed at once, to a part
-file under ``<output>.parts/``: ``accepted``, ``review`` or ``errors``.
-``run.json`` holds the settings that decide what the parts contain, so that
-``--resume`` cannot mix two runs. A run killed mid-write leaves a torn last
-line, which :class:`PartFiles` cuts on resume; the ids already in the parts
-are skipped. When every input is accounted for, :meth:`PartFiles.finalize`
+A run appends each tagged record, as one JSON line flushed at once, to one
+of its files under ``<output>.run/``: ``accepted`` or ``review`` (the
+record's decision, :mod:`routing`) or ``errors``. ``run.json`` holds the
+settings that decide what the files contain, so that ``--resume`` cannot mix
+two runs. A run killed mid-write leaves a torn last line, which
+:class:`RunFiles` cuts on resume; the ids already in the files are skipped.
+When every input is accounted for, :meth:`RunFiles.finalize`
 writes the outputs in the requested format. Both engines tag through
 :func:`tag_records` and write through :func:`json_line`, so their outputs
 are byte-identical.
@@ -13,33 +14,26 @@ are byte-identical.
 from __future__ import annotations
 
 import json
-import math
 import shutil
-from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Optional
 
-from ..evaluation import check_rank_by, routing_score
+from ..confidences import relation_confidence
 from ..files import atomic_path, atomic_write_text
 from ..formats.jsonl import doc_to_record
-from ..confidences import doc_confidence, relation_confidence, sentence_confidences
 from ..formats.records import META_KEY, make_doc, span_scores
-from ..processes import die_with_parent
 from ..formats.relation_items import read_relations
+from ..processes import die_with_parent
 from ..relations import set_relations
+from ..routing import ACCEPTED, DECISIONS, Routing, decision_line, review_priority, route, units_decided
 from .inputs import TextRecord
 
-ROUTED_PARTS = ("accepted", "review")  # where tagged records go
-PARTS = ROUTED_PARTS + ("errors",)
+FILES = DECISIONS + ("errors",)  # a tagged record goes to its decision's file
 # docs per spaCy memory zone (one process) and per set of worker processes (n_process > 1)
 ZONE_DOCS = 10_000
 ZONE_DOCS_MULTIPROCESS = 100_000
-# the threshold of a part whose evaluate report recommends none: above every
-# probability, so that part sends every doc to review (a threshold of 1.0
-# would still accept the docs a saturated float32 probability puts at 1.0)
-REVIEW_ALL = math.nextafter(1.0, 2.0)
-# the settings of a run that decide what its part files hold: a --resume
+# the settings of a run that decide what its files hold: a --resume
 # with any of them changed would mix two runs in one output
 RUN_SETTINGS = {
     "model": "MODEL", "input": "INPUT", "column": "--column", "max_chars": "--max-chars",
@@ -48,40 +42,12 @@ RUN_SETTINGS = {
 }
 
 
-@dataclass(frozen=True)
-class Routing:
-    """How tagged docs are routed: units whose score (:func:`evaluation.routing_score`
-    of their probability, by ``rank_by``) reaches ``threshold`` are accepted,
-    and, when the pipeline relates entities or categorises docs, a doc also
-    needs the probability that all its relation decisions are right to
-    reach ``relation_threshold`` and its top category's to reach
-    ``category_threshold`` (None: that part is not checked; ``threshold``
-    is None only for a pipeline that sets no entities)."""
-
-    threshold: Optional[float]
-    rank_by: str = "sentence"
-    relation_threshold: Optional[float] = None
-    category_threshold: Optional[float] = None
-
-    def __post_init__(self) -> None:
-        if (self.threshold, self.relation_threshold, self.category_threshold) == (None, None, None):
-            raise ValueError("routing needs a threshold for at least one part: entities, relations or categories")
-        for name in ("threshold", "relation_threshold", "category_threshold"):
-            value = getattr(self, name)
-            if value is None:
-                continue
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not (0.0 <= value <= 1.0 or value == REVIEW_ALL):
-                option = "accept_threshold" if name == "threshold" else name
-                raise ValueError(f"{option} must be a number in [0, 1], got {value!r}")
-        check_rank_by(self.rank_by)
-
-
-class PartFiles:
-    """The open part files of one run (``folder``: ``<output>.parts``).
+class RunFiles:
+    """The open files of one run (``folder``: ``<output>.run``).
 
     A new folder is created with ``run.json``; an existing one is an
     unfinished run, taken up only with ``resume`` and the same ``settings``.
-    ``done_ids`` are the ids of the records already in the parts."""
+    ``done_ids`` are the ids of the records already in the files."""
 
     def __init__(self, folder: Path, settings: dict, resume: bool) -> None:
         self.folder = folder
@@ -93,30 +59,30 @@ class PartFiles:
         folder.mkdir(parents=True, exist_ok=True)
         if self.created:
             atomic_write_text(folder / "run.json", json.dumps(settings) + "\n")
-        self.done_ids: set[str] = set().union(*(_recover_part(self.path(name)) for name in PARTS))
+        self.done_ids: set[str] = set().union(*(_recover(self.path(name)) for name in FILES))
         self.annotated_with = {"relations": 0, "categories": 0}  # counted by finalize
         self.written_in_part: dict = {}  # docs the output format could not write whole, by finalize
-        self.files = {name: open(self.path(name), "a", encoding="utf-8") for name in PARTS}
+        self.files = {name: open(self.path(name), "a", encoding="utf-8") for name in FILES}
 
-    def path(self, part: str) -> Path:
-        return self.folder / f"{part}.jsonl"
+    def path(self, name: str) -> Path:
+        return self.folder / f"{name}.jsonl"
 
-    def append(self, part: str, record: dict) -> None:
+    def append(self, name: str, record: dict) -> None:
         """One record, written and flushed at once."""
-        self.files[part].write(json_line(record))
-        self.files[part].flush()
+        self.files[name].write(json_line(record))
+        self.files[name].flush()
 
-    def write_lines(self, part: str, lines: str) -> None:
+    def write_lines(self, name: str, lines: str) -> None:
         """Lines already made by :func:`json_line` (flushed by :meth:`flush`)."""
-        self.files[part].write(lines)
+        self.files[name].write(lines)
 
     def flush(self) -> None:
         for f in self.files.values():
             f.flush()
 
     def todo(self, records: Iterable[TextRecord], on_error: Optional[Callable[[], None]] = None) -> Iterator[TextRecord]:
-        """The records still to tag: those already in the parts (a resumed
-        run) are skipped, and those that cannot be used go to the errors part."""
+        """The records still to tag: those already in the files (a resumed
+        run) are skipped, and those that cannot be used go to the errors file."""
         for record in records:
             if record.id in self.done_ids:
                 continue
@@ -137,47 +103,35 @@ class PartFiles:
         the folder too (there is nothing to resume)."""
         for f in self.files.values():
             f.close()
-        if failed and self.created and not any(self.path(name).stat().st_size for name in PARTS):
+        if failed and self.created and not any(self.path(name).stat().st_size for name in FILES):
             shutil.rmtree(self.folder, ignore_errors=True)
 
     def finalize(self, pipeline: Callable, spec, paths: dict, routing: Optional[Routing]) -> tuple[dict, Optional[dict]]:
         """Write the outputs (``paths``, as ``annotate.output_paths`` names
-        them) from the closed parts; returns the record count of each and,
-        when routing, the units routed each way (a sentence of a doc routed
-        sentence by sentence, otherwise a doc: see :func:`route`)."""
+        them) from the closed files; returns the record count of each and,
+        when routing, the units decided each way (a sentence of a doc routed
+        sentence by sentence, otherwise a doc: :func:`routing.route`)."""
         counts = {}
         threshold = routing.threshold if routing else None
         if routing is None:
-            counts["all"] = _write_docs(pipeline, spec, _part_records(self.path("accepted")), paths["all"], self.written_in_part)
+            counts["all"] = _write_docs(pipeline, spec, _records(self.path("accepted")), paths["all"], self.written_in_part)
         else:
-            counts["accepted"] = _write_docs(pipeline, spec, _part_records(self.path("accepted")), paths["accepted"], self.written_in_part)
+            counts["accepted"] = _write_docs(pipeline, spec, _records(self.path("accepted")), paths["accepted"], self.written_in_part)
             counts["review"] = _write_docs(pipeline, spec, _review_order(self.path("review")), paths["review"], self.written_in_part)
-        counts["errors"] = _copy_jsonl(_part_records(self.path("errors")), paths["errors"])
+        counts["errors"] = _copy_jsonl(_records(self.path("errors")), paths["errors"])
         units = {"accepted": 0, "review": 0}
         self.annotated_with = {"relations": 0, "categories": 0}  # docs with them, for not_held
 
         def decisions():
-            for name in ROUTED_PARTS:
-                for r in _part_records(self.path(name)):
+            for decision in DECISIONS:
+                for r in _records(self.path(decision)):
                     self.annotated_with["relations"] += bool(r.get("relations"))
                     self.annotated_with["categories"] += bool(r.get("cats"))
-                    decision = r.get("decision") or {}
-                    line = {
-                        "id": r["id"],
-                        "decision": decision.get("route", "annotated"),
-                        "score": r.get("score"),
-                        "threshold": threshold,
-                        "span_scores": [s.get("score") for s in r["spans"]],
-                    }
-                    if "sentences" in decision:
-                        line["sentences"] = decision["sentences"]
-                        line["sentences_accepted"] = decision["sentences_accepted"]
-                        line["review_sentences"] = decision.get("review_sentences", [])
                     if routing is not None:
-                        accepted = decision.get("sentences_accepted", int(name == "accepted"))
+                        accepted, left = units_decided(r, decision)
                         units["accepted"] += accepted
-                        units["review"] += decision.get("sentences", 1) - accepted
-                    yield line
+                        units["review"] += left
+                    yield decision_line(r, threshold)
 
         _copy_jsonl(decisions(), paths["decisions"])
         return counts, (units if routing is not None else None)
@@ -187,8 +141,8 @@ class PartFiles:
 
 
 def tag_records(nlp, records: list, routing: Optional[Routing], batch_size: int, n_process: int = 1) -> Iterator[tuple[str, dict]]:
-    """(part, part-file line) for each record (``id``, ``text``, ``meta``),
-    in order. A record the pipeline fails on goes to the errors part with
+    """(run file, its line) for each record (``id``, ``text``, ``meta``),
+    in order. A record the pipeline fails on goes to the errors file with
     the reason and the run goes on: after a failed batch its records are
     tagged one at a time, then batching resumes. Both engines use this."""
     if n_process > 1:
@@ -220,7 +174,7 @@ def chunked(items: Iterable, size: int) -> Iterator[list]:
 
 
 def routed_record(doc, record_id: str, meta: dict, routing: Optional[Routing]) -> tuple[str, dict]:
-    """The part a tagged doc goes to and its part-file line (the ``jsonl``
+    """The run file a tagged doc goes to (its decision) and its line (the ``jsonl``
     format's record plus the input's id and, when routing, the decision).
     Every engine calls this, so their outputs are the same."""
     doc.user_data[META_KEY] = meta
@@ -229,77 +183,19 @@ def routed_record(doc, record_id: str, meta: dict, routing: Optional[Routing]) -
     if relations is not None:
         out["relation_score"] = round(relations, 6)
     if routing is None:
-        return "accepted", out  # one output; "accepted" is just the part's name
-    part, out["decision"] = route(doc, routing)
-    return part, out
-
-
-def route(doc, routing: Routing) -> tuple[str, dict]:
-    """Where a tagged doc goes, and the decision that says why.
-
-    A doc of one sentence is accepted when the score of its whole annotation
-    (its probability, ``crf_ner``'s ``sequence_prob``, or with ``rank_by
-    "token"`` that probability's geometric mean per token) reaches the
-    threshold. A doc of several scored sentences (a whole abstract) is
-    routed sentence by sentence, as ``evaluate`` chooses its threshold for
-    such docs: each sentence whose score reaches the threshold is accepted,
-    and the doc is accepted when all of them are; otherwise it goes to
-    review, whole, its decision listing the sentences left to review
-    (``[start, end, score]``, character offsets and the score compared with
-    the threshold) so that a reviewer reads those and not the rest. Without
-    an entity threshold (a pipeline of categories only) the other parts
-    decide alone."""
-    if routing.threshold is None:
-        return _other_parts(doc, routing, "accepted", {})
-    decision = {"threshold": routing.threshold}
-    if routing.rank_by != "sentence":
-        decision["rank_by"] = routing.rank_by
-    sentences = sentence_confidences(doc)
-    if not sentences:
-        probability = doc_confidence(doc)
-        accepted = probability is not None and routing_score(probability, len(doc), routing.rank_by) >= routing.threshold
-        part = "accepted" if accepted else "review"
-        return _other_parts(doc, routing, part, {"route": part, **decision})
-    left = []
-    for start, end, probability in sentences:
-        score = routing_score(probability, end - start, routing.rank_by)
-        if score < routing.threshold:
-            span = doc[start:end]
-            left.append([span.start_char, span.end_char, round(score, 6)])
-    part = "review" if left else "accepted"
-    decision = {"route": part, **decision, "unit": "sentence", "sentences": len(sentences), "sentences_accepted": len(sentences) - len(left)}
-    if left:
-        decision["review_sentences"] = left
-    return _other_parts(doc, routing, part, decision)
-
-
-def _other_parts(doc, routing: Routing, part: str, decision: dict) -> tuple[str, dict]:
-    """The relations and the category of a doc routed by its entities: each
-    checked against its own threshold; the doc is accepted only when every
-    part is, and the decision says how each part scored."""
-    checks = []
-    relations = relation_confidence(doc)
-    if routing.relation_threshold is not None and relations is not None:
-        checks.append(("relations", relations, routing.relation_threshold))
-    if routing.category_threshold is not None and doc.cats:
-        checks.append(("category", max(doc.cats.values()), routing.category_threshold))
-    for name, score, threshold in checks:
-        passed = score >= threshold
-        decision[name] = {"score": round(float(score), 6), "threshold": threshold, "accepted": passed}
-        if not passed:
-            part = "review"
-    decision["route"] = part
-    return part, decision
+        return ACCEPTED, out  # one output; "accepted" is just the file's name
+    decision, out["decision"] = route(doc, routing)
+    return decision, out
 
 
 def json_line(record: dict) -> str:
-    """One record of a part or shard file: every engine writes through
+    """One record of a run or shard file: every engine writes through
     this, so their files are byte-identical."""
     return json.dumps(record, ensure_ascii=False) + "\n"
 
 
-def _recover_part(path: Path) -> set[str]:
-    """Ids already in a part file; a torn last line (killed mid-write) is cut."""
+def _recover(path: Path) -> set[str]:
+    """Ids already in a run file; a torn last line (killed mid-write) is cut."""
     if not path.exists():
         return set()
     ids, good_bytes = set(), 0
@@ -318,14 +214,14 @@ def _recover_part(path: Path) -> set[str]:
     return ids
 
 
-def _part_records(path: Path) -> Iterator[dict]:
+def _records(path: Path) -> Iterator[dict]:
     with open(path, encoding="utf-8") as f:
         for line in f:
             yield json.loads(line)
 
 
 def _record_doc(nlp, record: dict):
-    """The doc of a part record, entities and confidences restored."""
+    """The doc of a run-file record, entities and confidences restored."""
     spans = record["spans"]
     doc = make_doc(
         nlp, record["text"], [(s["start"], s["end"], s["label"], s.get("kb_id")) for s in spans], record["id"],
@@ -339,7 +235,7 @@ def _record_doc(nlp, record: dict):
 
 
 def _output_record(record: dict) -> dict:
-    """A part record as the ``jsonl`` format writes its doc (what
+    """A run-file record as the ``jsonl`` format writes its doc (what
     ``doc_to_record(_record_doc(nlp, record))`` gives, plus the sentence
     scores a rebuilt doc does not carry), without tokenizing."""
     scored = all(s.get("score") is not None for s in record["spans"])
@@ -367,25 +263,14 @@ def _output_meta(record: dict) -> dict:
     return meta
 
 
-def weakest_part(record: dict) -> float:
-    """A record's lowest score over its parts (entities, relations, top
-    category): the review queue starts with the docs whose weakest part is
-    least sure (-1 for a record without any score)."""
-    scores = [record.get("score"), record.get("relation_score")]
-    if record.get("cats"):
-        scores.append(max(record["cats"].values()))
-    scores = [s for s in scores if s is not None]
-    return min(scores) if scores else -1.0
-
-
 def _review_order(path: Path) -> Iterator[dict]:
-    """Records of a part file, least confident first, holding only
+    """Records of a run file, least sure first (:func:`routing.review_priority`), holding only
     (confidence, file offset) pairs in memory."""
     index = []
     with open(path, "rb") as f:
         offset = 0
         for line in f:
-            index.append((weakest_part(json.loads(line)), offset))
+            index.append((review_priority(json.loads(line)), offset))
             offset += len(line)
         for _, at in sorted(index):
             f.seek(at)
@@ -393,7 +278,7 @@ def _review_order(path: Path) -> Iterator[dict]:
 
 
 def _write_docs(pipeline, spec, records, path: Path, in_part: dict) -> int:
-    """The part records in the output format; formats with ``write_records``
+    """The run-file records in the output format; formats with ``write_records``
     take them as they are, the others as docs rebuilt with the pipeline's
     tokenizer (``pipeline``: a callable giving the pipeline). A doc the
     format cannot write whole (``spec.refuses``: predicted relations of
@@ -442,21 +327,21 @@ def _copy_jsonl(records, path: Path) -> int:
     return count
 
 
-def _check_resumable(parts_dir: Path, settings: dict) -> None:
+def _check_resumable(folder: Path, settings: dict) -> None:
     try:
-        before = json.loads((parts_dir / "run.json").read_text(encoding="utf-8"))
+        before = json.loads((folder / "run.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        raise ValueError(f"{parts_dir}: no readable run.json, so the unfinished run cannot be checked; delete the folder and rerun") from None
+        raise ValueError(f"{folder}: no readable run.json, so the unfinished run cannot be checked; delete the folder and rerun") from None
     if "rank_by" not in before and before.get("accept_threshold") is not None:
         before["rank_by"] = "sentence"  # a run from before --rank-by routed by probability
     if "input_content" in before and before["input_content"] != settings.get("input_content"):  # runs before it was kept: not checked
         raise ValueError(
-            f"{parts_dir}: --resume, but INPUT changed since the unfinished run began (its content's sha256 is not the same); "
-            "its parts hold records of the old content at their old lines: rerun without --resume, or delete the folder"
+            f"{folder}: --resume, but INPUT changed since the unfinished run began (its content's sha256 is not the same); "
+            "its files hold records of the old content at their old lines: rerun without --resume, or delete the folder"
         )
     for key, option in RUN_SETTINGS.items():
         if before.get(key) != settings[key]:
             raise ValueError(
-                f"{parts_dir}: --resume with {option} {settings[key]!r}, but the unfinished run used {before.get(key)!r}; "
+                f"{folder}: --resume with {option} {settings[key]!r}, but the unfinished run used {before.get(key)!r}; "
                 "resuming would mix two runs in one output: rerun with the same value, or delete the folder"
             )
