@@ -48,6 +48,17 @@ def best_temperature(probs_at: Callable[[float], Sequence[float]], correct: Sequ
     return round(float(np.exp((a + b) / 2)), 4)
 
 
+def fit_temperature(cfg: dict, probs_at: Callable[[float], Sequence[float]], correct: Sequence[bool]) -> dict:
+    """Fit a component's ``cfg["temperature"]`` on held-out data (its
+    probabilities at a temperature, and whether each is right): the
+    temperature chosen (1.0 without data) and the log-loss at the one
+    before and at the new one. Every calibrated component fits through this."""
+    before = log_loss(probs_at(cfg.get("temperature", 1.0)), correct)
+    temperature = best_temperature(probs_at, correct) if len(correct) else 1.0
+    cfg["temperature"] = temperature
+    return {"temperature": temperature, "log_loss_before": before, "log_loss_after": log_loss(probs_at(temperature), correct)}
+
+
 def make_calibrate_before_save(path: Path, component: Union[str, List[str]] = "crf_ner", limit: int = 0):
     """``autolabel.calibrate_before_save.v1``: fit the temperature of
     ``component`` (a name, or a list of names: ``crf_ner`` and

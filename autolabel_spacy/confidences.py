@@ -27,6 +27,8 @@ from typing import Optional, Sequence
 import numpy as np
 from spacy.tokens import Doc, SpanGroup
 
+from .checks import is_number, probability
+
 SPAN_SCORES = "scores"
 SEQUENCE_PROB = "sequence_prob"
 SENTENCE_PROBS = "sentence_probs"
@@ -34,16 +36,6 @@ SCORED_KEY = "autolabel"  # span group of read docs whose spans carry confidence
 MARGINALS_KEY = "autolabel_marginals"
 RELATIONS_KEY = "autolabel_relations"  # {"relations": [...], "confidence": p}
 RELATION_CONFIDENCE = "confidence"
-
-
-def is_number(value) -> bool:
-    """Whether ``value`` is an int or a float (a bool is neither here)."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def probability(value) -> bool:
-    """Whether ``value`` is a number in [0, 1] (not a bool)."""
-    return is_number(value) and 0.0 <= value <= 1.0
 
 
 # writing

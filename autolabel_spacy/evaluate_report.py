@@ -21,7 +21,7 @@ from typing import Optional
 
 import srsly
 
-from .confidences import is_number
+from .checks import is_number, is_whole
 from .files import atomic_path
 
 KIND = "autolabel evaluate"
@@ -208,6 +208,6 @@ def _number(data: dict, key: str, where: str) -> float:
 
 def _whole(data: dict, key: str, where: str) -> int:
     value = data.get(key)
-    if isinstance(value, bool) or not isinstance(value, int):
+    if not is_whole(value):
         raise ReportError(f"{where}: {key} must be a whole number, got {value!r}"[:300])
     return int(value)

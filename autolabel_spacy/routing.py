@@ -22,7 +22,8 @@ import math
 from dataclasses import dataclass
 from typing import Optional
 
-from .confidences import doc_confidence, probability, relation_confidence, sentence_confidences
+from .checks import probability
+from .confidences import doc_confidence, relation_confidence, sentence_confidences
 from .evaluate_report import read_report
 from .evaluation import ScoredDoc
 

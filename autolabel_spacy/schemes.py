@@ -72,18 +72,6 @@ class TagScheme:
             return pb in ("I", "L") and la == lb
         return pb in ("O", "B", "U")
 
-    def is_valid(self, tags: Sequence[str]) -> bool:
-        if not tags:
-            return True
-        index = self.tag_index()
-        ids = [index[t] for t in tags]
-        allowed = self.allowed_transitions()
-        return bool(
-            self.allowed_start()[ids[0]]
-            and self.allowed_end()[ids[-1]]
-            and all(allowed[a, b] for a, b in zip(ids, ids[1:]))
-        )
-
     # -- conversions -------------------------------------------------------
     def spans_to_tags(self, spans: Iterable[Span], length: int) -> list[str]:
         tags = ["O"] * length

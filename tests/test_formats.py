@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 from autolabel_spacy.cli import build_app
 from autolabel_spacy.formats import format_for_path
 from autolabel_spacy.format_io import read_docs, write_docs
-from autolabel_spacy.formats.jsonl import JSONLFormatError
+from autolabel_spacy.formats.records import RecordError
 from autolabel_spacy.hooks.manager import Plugins
 
 
@@ -45,13 +45,13 @@ def test_jsonl_errors_name_the_line_and_span(tmp_path):
     nlp = spacy.blank("en")
     path = tmp_path / "bad.jsonl"
     srsly.write_jsonl(path, [{"text": "fine", "spans": []}, {"text": "Tamoxifen works", "spans": [{"start": 0, "end": 5, "label": "X"}]}])
-    with pytest.raises(JSONLFormatError, match=r"bad.jsonl:2: span 0 \[0:5\] 'Tamox' does not match token boundaries"):
+    with pytest.raises(RecordError, match=r"bad.jsonl:2: span 0 \[0:5\] 'Tamox' does not match token boundaries"):
         list(read_docs(path, nlp))
     srsly.write_jsonl(path, [{"txt": "no text key"}])
-    with pytest.raises(JSONLFormatError, match="bad.jsonl:1: a record needs a 'text' string"):
+    with pytest.raises(RecordError, match="bad.jsonl:1: a record needs a 'text' string"):
         list(read_docs(path, nlp))
     srsly.write_jsonl(path, [{"text": "a b c", "spans": [{"start": 0, "end": 3, "label": "X"}, {"start": 2, "end": 5, "label": "Y"}]}])
-    with pytest.raises(JSONLFormatError, match="bad.jsonl:1: spans overlap"):
+    with pytest.raises(RecordError, match="bad.jsonl:1: spans overlap"):
         list(read_docs(path, nlp))
 
 

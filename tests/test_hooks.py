@@ -161,13 +161,55 @@ def test_cli_lists_domains_and_reports_broken_plugins(site):
     assert missing.exit_code == 1 and "unknown domain 'no-such-domain'" in missing.stderr
 
 
-def test_every_hook_is_documented_and_tested():
+def one_of_each_hook():
+    """A plugin implementing every hook, and what each hook's accessor must
+    then hold: (hook, accessor of Plugins, the name it adds)."""
+
+    class Every:
+        @hookimpl
+        def autolabel_formats(self):
+            return [FormatSpec("every_fmt", "test format", (".every",), read=lambda path, nlp: iter(()))]
+
+        @hookimpl
+        def autolabel_labelers(self):
+            return [LabelerSpec("every_labeler", "no spans", lambda nlp, domain=None: lambda doc: [])]
+
+        @hookimpl
+        def autolabel_domains(self):
+            return [DomainSpec("every_domain", "en", "test", (LabelSpec("THING", "a thing"),))]
+
+    return Every(), [("autolabel_formats", "formats", "every_fmt"), ("autolabel_labelers", "labelers", "every_labeler"),
+                     ("autolabel_domains", "domains", "every_domain")]
+
+
+def test_every_hook_is_documented_and_reaches_its_accessor():
+    """Each hookspec has a docstring, and what a plugin returns from it is
+    what the manager's accessor for it gives (a new hook fails here until
+    the test says which accessor serves it)."""
     hooks = [name for name, fn in inspect.getmembers(hookspecs, inspect.isfunction) if name.startswith("autolabel_")]
-    assert hooks == ["autolabel_domains", "autolabel_formats", "autolabel_labelers"]
-    here = Path(__file__).read_text() + (Path(__file__).parent / "test_formats.py").read_text()
-    for name in hooks:
-        assert len(inspect.getdoc(getattr(hookspecs, name)) or "") > 80, f"{name} needs a docstring"
-        assert f"{name}(" in here or f"{name}." in here, f"no test calls {name}"
+    plugin, served = one_of_each_hook()
+    assert sorted(hook for hook, _, _ in served) == hooks
+    plugins = Plugins(entry_points=False, extra={"every": plugin})
+    for hook, accessor, name in served:
+        assert len(inspect.getdoc(getattr(hookspecs, hook)) or "") > 80, f"{hook} needs a docstring"
+        items = getattr(plugins, accessor)()
+        assert name in items, f"{hook}: {name} is not in Plugins.{accessor}()"
+        assert getattr(plugins, accessor.rstrip("s"))(name) == items[name]
+    assert plugins.problems == []
+
+
+def test_results_come_in_pluggys_call_order_the_last_registered_first():
+    """``Plugins.results`` yields what pluggy's own hook call returns, in
+    the same order: the plugin registered last first, the built-in
+    (registered first) last."""
+    plugin, _ = one_of_each_hook()
+    second, _ = one_of_each_hook()
+    plugins = Plugins(entry_points=False, extra={"first": plugin, "second": second})
+    assert plugins.names == [BUILTIN, "first", "second"]
+    ours = [name for name, _ in plugins.results("autolabel_formats")]
+    called = [len(result) for result in plugins.pm.hook.autolabel_formats()]
+    expected = [name for name, n in zip(["second", "first", BUILTIN], called) for _ in range(n)]
+    assert ours == expected and ours[0] == "second" and ours[-1] == BUILTIN
 
 
 class ArgumentSpecs:

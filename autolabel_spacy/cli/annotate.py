@@ -8,7 +8,7 @@ import typer
 
 from ..routing import RoutingOptionError, Thresholds, chosen_thresholds
 from ..workflow.annotate import annotate
-from ..workflow.inputs import MAX_CHARS_LIMIT
+from ..workflow.inputs import DEFAULT_MAX_CHARS, MAX_CHARS_LIMIT
 from .errors import probability
 from .formats import warn_not_held
 
@@ -29,7 +29,7 @@ def annotate_cli(
     batch_size: Annotated[int, typer.Option(min=1, help="Docs per batch")] = 64,
     resume: Annotated[bool, typer.Option(help="Finish an interrupted run")] = False,
     column: Annotated[str, typer.Option(help="Text field of .jsonl / column of .csv input")] = "text",
-    max_chars: Annotated[int, typer.Option(min=1, max=MAX_CHARS_LIMIT, help="Longer texts go to the errors file")] = 1_000_000,
+    max_chars: Annotated[int, typer.Option(min=1, max=MAX_CHARS_LIMIT, help="Longer texts go to the errors file")] = DEFAULT_MAX_CHARS,
     progress: Annotated[bool, typer.Option(help="Show a progress bar")] = True,
     engine: Annotated[Literal["local", "ray"], typer.Option(help="local (this machine, --n-process) or ray (Ray Data actors; extra [ray])")] = "local",
     address: Annotated[Optional[str], typer.Option(help="ray: address of a running cluster (default: start a local Ray)")] = None,

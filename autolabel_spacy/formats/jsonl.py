@@ -17,6 +17,7 @@ from typing import Iterable, Iterator, Optional
 import srsly
 from spacy.tokens import Doc
 
+from ..checks import is_whole
 from .relation_items import read_relations
 from ..relations import has_relations, relation_records, set_relations
 from .detect import foreign
@@ -33,9 +34,6 @@ from .records import (
     span_scores,
 )
 
-JSONLFormatError = RecordError
-
-
 def read_jsonl_records(path, nlp, align: str = "strict", labels: Optional[Iterable[str]] = None) -> Iterator[Record]:
     def to_doc(record: dict, where: str) -> Doc:
         problem = foreign(record, "jsonl")
@@ -47,7 +45,7 @@ def read_jsonl_records(path, nlp, align: str = "strict", labels: Optional[Iterab
             raise RecordError(where, "a record needs a 'spans' list (\"spans\": [] for a text without entities)")
         spans = []
         for i, span in enumerate(record["spans"]):
-            if not (isinstance(span, dict) and _is_int(span.get("start")) and _is_int(span.get("end")) and isinstance(span.get("label"), str)):
+            if not (isinstance(span, dict) and is_whole(span.get("start")) and is_whole(span.get("end")) and isinstance(span.get("label"), str)):
                 raise RecordError(where, f"span {i} needs integer 'start', 'end' and a 'label' string: {span!r}")
             spans.append((span["start"], span["end"], span["label"], span.get("kb_id")))
         doc = make_doc(
@@ -66,8 +64,6 @@ def read_jsonl_records(path, nlp, align: str = "strict", labels: Optional[Iterab
     return records_from_json_lines(path, to_doc)
 
 
-def _is_int(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def doc_to_record(doc: Doc) -> dict:

@@ -15,7 +15,8 @@ from typing import Callable, Iterable, Iterator, Optional
 from spacy.tokens import Doc, SpanGroup
 from spacy.util import filter_spans
 
-from ..confidences import SCORED_KEY, doc_confidence, probability, set_span_confidences
+from ..checks import is_whole, probability
+from ..confidences import SCORED_KEY, doc_confidence, set_span_confidences
 
 ALIGN_MODES = ("strict", "expand", "contract")
 META_KEY = "meta"  # doc.user_data key for a record's metadata
@@ -155,7 +156,7 @@ def span_scores(items: list, key: str = "score") -> Optional[list]:
 
 
 def _is_offset(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+    return is_whole(value)
 
 
 def parse_json(text: str, where: str):

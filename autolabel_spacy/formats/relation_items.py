@@ -8,7 +8,7 @@ from typing import Iterable
 
 from spacy.tokens import Doc
 
-from ..confidences import probability
+from ..checks import probability
 from ..relations import Relation, mention_keys
 from .records import RecordError
 

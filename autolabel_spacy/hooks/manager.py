@@ -95,7 +95,8 @@ class Plugins:
     # -- calling hooks -----------------------------------------------------
     def results(self, hook: str, **kwargs) -> Iterator[tuple[str, object]]:
         """(plugin name, item) for every item every implementation returns,
-        built-in first; failures become problems.
+        in pluggy's own call order: the plugin registered last first, the
+        built-in (registered first) last; failures become problems.
 
         ``kwargs`` are the hook's arguments, all of those its spec declares;
         each implementation gets the ones it names (pluggy's convention, so a
@@ -104,7 +105,7 @@ class Plugins:
         declared = set(caller.spec.argnames) if caller.spec is not None else set()
         if set(kwargs) != declared:
             raise TypeError(f"hook {hook} takes {sorted(declared)}, called with {sorted(kwargs)}")
-        for impl in reversed(caller.get_hookimpls()):
+        for impl in reversed(caller.get_hookimpls()):  # get_hookimpls is in registration order; pluggy calls it reversed
             try:
                 result = impl.function(*(kwargs[name] for name in impl.argnames))
             except Exception as err:

@@ -130,11 +130,6 @@ def forward_scores(
     return torch.stack(alphas, dim=1), torch.where(has_tokens, log_z, torch.zeros_like(log_z))
 
 
-def log_partition(emissions: torch.Tensor, mask: torch.Tensor, params: CRFParams) -> torch.Tensor:
-    """log Z for each sequence, shape ``[B]``."""
-    return forward_scores(emissions, mask, params)[1]
-
-
 @dataclass
 class PartitionGradients:
     """log Z of each sequence and its exact gradients (see :func:`log_partition_gradients`)."""
@@ -210,45 +205,6 @@ def backward_scores(emissions: torch.Tensor, mask: torch.Tensor, params: CRFPara
         betas.append(beta)
     betas.reverse()
     return torch.stack(betas, dim=1)
-
-
-def sequence_score(
-    emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor, params: CRFParams
-) -> torch.Tensor:
-    """Unnormalised score of the given tag sequences, shape ``[B]``."""
-    _check(emissions, mask, params)
-    trans, start, end = params.constrained()
-    B, T, K = emissions.shape
-    if T == 0:
-        return emissions.new_zeros(B)
-    maskf = mask.to(emissions.dtype)
-    tags = tags.masked_fill(~mask, 0)
-    emit = emissions.gather(2, tags.unsqueeze(2)).squeeze(2)  # shape: [B, T]
-    score = (emit * maskf).sum(1) + start[tags[:, 0]] * maskf[:, 0]
-    if T > 1:
-        step = trans[tags[:, :-1], tags[:, 1:]]  # shape: [B, T-1]
-        score = score + (step * maskf[:, 1:]).sum(1)
-    lengths = mask.sum(1)
-    last = tags.gather(1, (lengths - 1).clamp(min=0).unsqueeze(1)).squeeze(1)
-    return score + end[last] * maskf[:, 0]
-
-
-def nll(
-    emissions: torch.Tensor,
-    tags: torch.Tensor,
-    mask: torch.Tensor,
-    params: CRFParams,
-    reduction: str = "sum",
-) -> torch.Tensor:
-    """Negative log-likelihood of gold ``tags`` [B, T]; reduction 'sum', 'mean' or 'none'."""
-    losses = log_partition(emissions, mask, params) - sequence_score(emissions, tags, mask, params)
-    if reduction == "none":
-        return losses
-    if reduction == "mean":
-        return losses.mean()
-    if reduction == "sum":
-        return losses.sum()
-    raise ValueError(f"unknown reduction {reduction!r}")
 
 
 def viterbi(

@@ -18,6 +18,8 @@ from typing import Optional
 import torch
 from thinc.api import Model, torch2xp, xp2torch
 
+from ..checks import check_count
+
 
 def torch_params(model: Model, names: list[str], is_train: bool) -> dict[str, torch.Tensor]:
     """thinc params as torch tensors (leaf tensors with grads when training)."""
@@ -58,8 +60,7 @@ _OP_THREADS: ContextVar[Optional[int]] = ContextVar("autolabel_op_threads", defa
 
 
 def check_threads(threads) -> Optional[int]:
-    if threads is not None and (not isinstance(threads, int) or isinstance(threads, bool) or threads < 1):
-        raise ValueError(f"torch_threads must be a whole number of at least 1 or null, got {threads!r}")
+    check_count("torch_threads", threads, none_ok=True)
     return threads
 
 

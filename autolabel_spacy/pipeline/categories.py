@@ -21,7 +21,7 @@ from spacy.training import Example
 from spacy.vocab import Vocab
 from thinc.api import Model
 
-from ..calibration import best_temperature, log_loss
+from ..calibration import fit_temperature
 from ..confidences import top_category
 
 SCORE_WEIGHTS = {
@@ -62,10 +62,7 @@ class CalibratedTextCategorizer(TextCategorizer):
         gold = np.asarray([labels.index(top_category(eg.reference.cats)) for eg in examples])
         correct = raw.argmax(axis=1) == gold
         probs_at = lambda t: scaled(raw, t).max(axis=1)  # noqa: E731
-        before = log_loss(probs_at(self.cfg.get("temperature", 1.0)), correct)
-        temperature = best_temperature(probs_at, correct)
-        self.cfg["temperature"] = temperature
-        return {"temperature": temperature, "log_loss_before": before, "log_loss_after": log_loss(probs_at(temperature), correct), "docs": len(examples)}
+        return {**fit_temperature(self.cfg, probs_at, correct), "docs": len(examples)}
 
 
 def scaled(probs: np.ndarray, temperature: float) -> np.ndarray:

@@ -15,7 +15,7 @@ from thinc.types import Floats2d
 
 from . import GradientPipe
 from ..abbreviations import abbreviation_constraints
-from ..calibration import best_temperature, log_loss
+from ..calibration import fit_temperature
 from ..confidences import set_marginals, set_span_confidences
 from ..hooks.manager import get_domain
 from ..ml import crf_layer, decoding
@@ -365,10 +365,7 @@ class CRFEntityRecognizer(GradientPipe):
                 out += [p for doc in span_probs for p in doc]
             return out
 
-        before = log_loss(probs_at(self.cfg.get("temperature", 1.0)), correct)
-        temperature = best_temperature(probs_at, correct) if correct else 1.0
-        self.cfg["temperature"] = temperature
-        return {"temperature": temperature, "log_loss_before": before, "log_loss_after": log_loss(probs_at(temperature), correct), "spans": len(correct)}
+        return {**fit_temperature(self.cfg, probs_at, correct), "spans": len(correct)}
 
 
 # spaCy's ENT_IOB codes (2 is O)

@@ -14,7 +14,7 @@ from thinc.api import Config, Model
 
 from . import GradientPipe
 from .. import relations as rel
-from ..calibration import best_temperature, log_loss
+from ..calibration import fit_temperature, log_loss
 from ..ml.models import DEFAULT_TOK2VEC_CONFIG
 from ..ml.relation_model import Candidates, make_candidates, sentence_ids
 
@@ -236,10 +236,7 @@ class EntityRelations(GradientPipe):
             return {"temperature": self.cfg.get("temperature", 1.0), "pairs": 0}
         z, y = np.concatenate(logits).ravel(), np.concatenate(truth).ravel().astype(bool)
         probs_at = lambda t: _sigmoid(z / t)  # noqa: E731
-        before = log_loss(probs_at(self.cfg.get("temperature", 1.0)), y)
-        temperature = best_temperature(probs_at, y)
-        self.cfg["temperature"] = temperature
-        return {"temperature": temperature, "log_loss_before": before, "log_loss_after": log_loss(probs_at(temperature), y), "pairs": int(len(z))}
+        return {**fit_temperature(self.cfg, probs_at, y), "pairs": int(len(z))}
 
 
 class Found(NamedTuple):

@@ -34,6 +34,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Optional
 
+from ..checks import check_count
 from ..files import atomic_write_text, check_apart, check_output, fingerprint, remove_stale_temporaries, split_extension
 from ..formats import format_for_path
 from ..hooks.manager import get_plugins
@@ -97,8 +98,7 @@ def output_paths(output: Path, routed: bool, extensions=(".jsonl",)) -> dict[str
 def check_options(**values) -> None:
     """The numeric options of a run, each checked before any work."""
     for name, value in values.items():
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ValueError(f"{name} must be a whole number of at least 1, got {value!r}")
+        check_count(name, value)
     if values.get("max_chars", 0) > MAX_CHARS_LIMIT:
         raise ValueError(f"max_chars must be at most {MAX_CHARS_LIMIT}, got {values['max_chars']!r}")
 

@@ -26,7 +26,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 from spacy import displacy  # noqa: E402
 from spacy.tokens import Doc  # noqa: E402
 
-from ..confidences import doc_confidence, is_number, scored_entities  # noqa: E402
+from ..checks import is_number  # noqa: E402
+from ..confidences import doc_confidence, scored_entities  # noqa: E402
 from ..evaluate_report import EvaluateReport, Recommendation, from_json, is_report  # noqa: E402
 from ..files import atomic_write_text, check_apart, check_output  # noqa: E402
 from ..format_io import read_docs  # noqa: E402

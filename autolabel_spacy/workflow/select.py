@@ -29,6 +29,7 @@ from typing import Iterable, Optional
 
 import numpy as np
 
+from ..checks import check_count
 from ..files import atomic_path, check_apart, check_output, split_extension
 from ..formats import format_for_path
 from ..format_io import write_docs
@@ -108,8 +109,7 @@ def score_pool(nlp, texts: Iterable[str], strategy: str, batch_size: int = 256) 
 
 
 def check_pick(n: int, diversity: float) -> None:
-    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-        raise ValueError(f"n must be a whole number of at least 1, got {n!r}")
+    check_count("n", n)
     if not 0.0 <= diversity < 1.0:
         raise ValueError(f"diversity must be in [0, 1), got {diversity}")
 
