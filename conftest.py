@@ -5,6 +5,7 @@ that says why: ``slow`` (trains, builds venvs, starts Ray or runs many
 generated examples), ``corpus`` (reads the real corpora of ../shared/data),
 ``demo`` (runs the project's demo workflow).
 """
+
 import pytest
 
 TIER_MARKERS = {

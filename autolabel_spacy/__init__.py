@@ -3,8 +3,9 @@
 Importing the package stays light (no torch); components and architectures
 are found by spaCy through entry points.
 """
+
 __version__ = "0.1.0"
 
-from .hooks import hookimpl  # noqa: E402  (pluggy marker for plugins; light import)
+from .hooks import hookimpl
 
 __all__ = ["hookimpl", "__version__"]

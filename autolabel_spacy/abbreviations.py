@@ -7,6 +7,7 @@ definitions into dictionary terms; ``crf_ner`` (setting ``abbreviations``)
 makes every use of a short form in a document take the label its long form
 was given, as a constraint on decoding (:func:`abbreviation_constraints`).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -94,8 +95,9 @@ def abbreviation_constraints(
     labels: dict[str, set] = {}
     for d in definitions(doc):
         found = {
-            label for start, end, label, p in spans
-            if end == d.end and p >= min_confidence and not any(t.lower_ in LINKS for t in doc[start:d.start])
+            label
+            for start, end, label, p in spans
+            if end == d.end and p >= min_confidence and not any(t.lower_ in LINKS for t in doc[start : d.start])
         }
         labels.setdefault(d.short, set()).add(next(iter(found)) if len(found) == 1 else None)
     covered = {i: (start, end) for start, end, *_ in spans for i in range(start, end)}

@@ -9,6 +9,7 @@ is saved (``[training.before_to_disk]``): the best ones and the final one,
 so ``model-best`` and the final ``model-last`` are calibrated on the dev
 set.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -56,7 +57,11 @@ def fit_temperature(cfg: dict, probs_at: Callable[[float], Sequence[float]], cor
     before = log_loss(probs_at(cfg.get("temperature", 1.0)), correct)
     temperature = best_temperature(probs_at, correct) if len(correct) else 1.0
     cfg["temperature"] = temperature
-    return {"temperature": temperature, "log_loss_before": before, "log_loss_after": log_loss(probs_at(temperature), correct)}
+    return {
+        "temperature": temperature,
+        "log_loss_before": before,
+        "log_loss_after": log_loss(probs_at(temperature), correct),
+    }
 
 
 def make_calibrate_before_save(path: Path, component: Union[str, List[str]] = "crf_ner", limit: int = 0):
@@ -106,7 +111,8 @@ class CheckpointWatch:
         self.performance = performance
         weights = nlp.config["training"]["score_weights"]
         score = sum(
-            performance[key] * weight for key, weight in weights.items()
+            performance[key] * weight
+            for key, weight in weights.items()
             if weight is not None and isinstance(performance.get(key), (int, float))
         )
         if self.best is not None and score < self.best:

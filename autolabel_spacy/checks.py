@@ -1,6 +1,7 @@
 """What a value given by a user, a file or a plugin must be: the checks
 every command shares (a bool is never a number here, though Python's
 ``isinstance(True, int)`` says it is)."""
+
 from __future__ import annotations
 
 

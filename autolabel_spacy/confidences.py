@@ -20,14 +20,13 @@ module; the keys are written nowhere else.
 Imports nothing of the package: the pipeline, the formats and the workflow
 all stand on it.
 """
+
 from __future__ import annotations
 
 from typing import Optional, Sequence
 
 import numpy as np
 from spacy.tokens import Doc, SpanGroup
-
-from .checks import is_number, probability
 
 SPAN_SCORES = "scores"
 SEQUENCE_PROB = "sequence_prob"

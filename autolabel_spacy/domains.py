@@ -7,6 +7,7 @@ name instead of failing later somewhere else. This module holds the types
 and their validation only; looking a domain up in the installed plugins is
 :func:`autolabel_spacy.hooks.manager.get_domain`.
 """
+
 from __future__ import annotations
 
 import re
@@ -191,7 +192,9 @@ def validate_domain(spec) -> list[str]:
     for string, pieces in spec.tokenizer_exceptions.items():
         orth = "".join(piece.get("ORTH", "") for piece in pieces) if isinstance(pieces, list) else None
         if orth != string:
-            problems.append(f"domain {spec.name!r}: tokenizer exception {string!r}: the ORTH pieces must join to the string")
+            problems.append(
+                f"domain {spec.name!r}: tokenizer exception {string!r}: the ORTH pieces must join to the string"
+            )
     for pattern in spec.patterns:
         if not isinstance(pattern, dict) or pattern.get("label") not in names or "pattern" not in pattern:
             problems.append(f"domain {spec.name!r}: pattern {pattern!r} needs 'pattern' and a 'label' of the scheme")
@@ -205,4 +208,3 @@ def add_tokenizer_exceptions(nlp, spec: DomainSpec) -> int:
     for string, pieces in spec.tokenizer_exceptions.items():
         nlp.tokenizer.add_special_case(string, pieces)
     return len(spec.tokenizer_exceptions)
-

@@ -12,6 +12,7 @@ The tables of a section (per-label scores, the reliability bins, the routing
 curve, the rows by mentions, the commonest confident errors) are lists of
 flat rows as ``evaluation`` computes them.
 """
+
 from __future__ import annotations
 
 import json
@@ -129,7 +130,9 @@ def read_report(path) -> EvaluateReport:
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError, RecursionError) as err:
-        raise ReportError(f"{path}: not a report of `autolabel evaluate --output` ({' '.join(str(err).split())})") from None
+        raise ReportError(
+            f"{path}: not a report of `autolabel evaluate --output` ({' '.join(str(err).split())})"
+        ) from None
     return from_json(data, str(path))
 
 
@@ -151,9 +154,14 @@ def from_json(data, where: str) -> EvaluateReport:
     version = data.get("version")
     if version != VERSION:
         made = "of no version (made before reports had one)" if unversioned else f"of version {version!r}"[:100]
-        raise ReportError(f"{where}: an evaluate report {made}; this autolabel-spacy reads version {VERSION}: run `autolabel evaluate --output` again")
+        raise ReportError(
+            f"{where}: an evaluate report {made}; this autolabel-spacy reads version {VERSION}: run `autolabel "
+            "evaluate --output` again"
+        )
     report = EvaluateReport(
-        docs=_whole(data, "docs", where), stamp=_of(data, "stamp", dict, where), target_accuracy=_number(data, "target_accuracy", where),
+        docs=_whole(data, "docs", where),
+        stamp=_of(data, "stamp", dict, where),
+        target_accuracy=_number(data, "target_accuracy", where),
     )
     for name, kind in SECTIONS.items():
         if data.get(name) is not None:
@@ -169,7 +177,9 @@ def _section(kind, data: dict, where: str):
         if f.name == "recommended":
             values[f.name] = _recommendation(data.get(f.name), f"{where}.recommended")
         elif f.type in ("float", "Optional[float]"):
-            values[f.name] = None if f.type.startswith("Optional") and data.get(f.name) is None else _number(data, f.name, where)
+            values[f.name] = (
+                None if f.type.startswith("Optional") and data.get(f.name) is None else _number(data, f.name, where)
+            )
         elif f.type == "int":
             values[f.name] = _whole(data, f.name, where)
         elif f.type == "str":
@@ -185,8 +195,10 @@ def _recommendation(value, where: str) -> Optional[Recommendation]:
     if not isinstance(value, dict):
         raise ReportError(f"{where} must be an object or null, got {type(value).__name__}")
     return Recommendation(
-        threshold=_number(value, "threshold", where), coverage=_number(value, "coverage", where),
-        accuracy=_number(value, "accuracy", where), accepted=_whole(value, "accepted", where),
+        threshold=_number(value, "threshold", where),
+        coverage=_number(value, "coverage", where),
+        accuracy=_number(value, "accuracy", where),
+        accepted=_whole(value, "accepted", where),
     )
 
 
@@ -195,7 +207,9 @@ def _of(data: dict, key: str, kind: type, where: str):
         raise ReportError(f"{where}: the report has no field {key!r}")
     value = data[key]
     if not isinstance(value, kind):
-        raise ReportError(f"{where}: {key} must be {'an object' if kind is dict else 'a ' + kind.__name__}, got {value!r}"[:300])
+        raise ReportError(
+            f"{where}: {key} must be {'an object' if kind is dict else 'a ' + kind.__name__}, got {value!r}"[:300]
+        )
     return value
 
 

@@ -4,6 +4,7 @@ threshold; routing by doc or sentence confidence.
 Exact-span P/R/F comes from spaCy's own scorer (``Language.evaluate`` /
 ``spacy.ner_scorer.v1``); this module adds what spaCy has no scorer for.
 """
+
 from __future__ import annotations
 
 import math
@@ -13,8 +14,8 @@ from typing import Iterable, Optional
 import numpy as np
 from spacy.tokens import Doc
 
-from .evaluate_report import CategoryReport, Recommendation, RelationReport
 from .confidences import doc_confidence, relation_confidence, sentence_confidences, span_confidences, top_category
+from .evaluate_report import CategoryReport, Recommendation, RelationReport
 from .relations import get_relations, linked_relations, score_mention_pairs
 
 
@@ -70,7 +71,11 @@ def expected_calibration_error(spans: list[ScoredSpan], n_bins: int = 10) -> flo
         return 0.0
     total = len(spans)
     return float(
-        sum(r["count"] / total * abs(r["accuracy"] - r["confidence"]) for r in reliability_table(spans, n_bins) if r["count"])
+        sum(
+            r["count"] / total * abs(r["accuracy"] - r["confidence"])
+            for r in reliability_table(spans, n_bins)
+            if r["count"]
+        )
     )
 
 
@@ -117,7 +122,9 @@ def scored_relation_docs(predicted: Iterable[Doc], gold: Iterable[Doc]) -> list[
     return out
 
 
-def relation_report(predicted: list[Doc], gold: list[Doc], scores: dict, target_accuracy: float, min_accepted: Optional[int] = None) -> RelationReport:
+def relation_report(
+    predicted: list[Doc], gold: list[Doc], scores: dict, target_accuracy: float, min_accepted: Optional[int] = None
+) -> RelationReport:
     """Relation P/R/F1 between entities (the component's scorer; concept
     ids transferred from the gold mentions) and between mentions (every
     mention pair of a relation), and the routing of docs by the probability
@@ -125,7 +132,10 @@ def relation_report(predicted: list[Doc], gold: list[Doc], scores: dict, target_
     docs = scored_relation_docs(predicted, gold)
     mentions = score_mention_pairs(zip(predicted, gold))
     return RelationReport(
-        p=scores["rel_p"], r=scores["rel_r"], f=scores["rel_f"], per_label=scores.get("rel_f_per_type") or {},
+        p=scores["rel_p"],
+        r=scores["rel_r"],
+        f=scores["rel_f"],
+        per_label=scores.get("rel_f_per_type") or {},
         mention_pairs={key: mentions[key] / 100 for key in ("p", "r", "f")},
         docs_exactly_right=sum(d.correct for d in docs) / max(1, len(docs)),
         routing=routing_curve(docs),
@@ -134,7 +144,9 @@ def relation_report(predicted: list[Doc], gold: list[Doc], scores: dict, target_
     )
 
 
-def category_report(predicted: list[Doc], gold: list[Doc], scores: dict, target_accuracy: float, min_accepted: Optional[int] = None) -> CategoryReport:
+def category_report(
+    predicted: list[Doc], gold: list[Doc], scores: dict, target_accuracy: float, min_accepted: Optional[int] = None
+) -> CategoryReport:
     """Accuracy, macro-F1 (spaCy's scorer), calibration and the threshold
     on the top category's probability that keeps ``target_accuracy``."""
     docs = scored_categories(predicted, gold)
@@ -156,7 +168,9 @@ def unannotated(doc: Doc) -> Doc:
     """A copy of a gold doc to run a pipeline on: same tokens and sentence
     boundaries (when it has them), no entities."""
     sent_starts = [bool(t.is_sent_start) for t in doc] if doc.has_annotation("SENT_START") else None
-    return Doc(doc.vocab, words=[t.text for t in doc], spaces=[bool(t.whitespace_) for t in doc], sent_starts=sent_starts)
+    return Doc(
+        doc.vocab, words=[t.text for t in doc], spaces=[bool(t.whitespace_) for t in doc], sent_starts=sent_starts
+    )
 
 
 def _ents_in(doc: Doc, start: int, end: int) -> set:
@@ -170,7 +184,9 @@ def scored_docs(predicted: Iterable[Doc], gold: Iterable[Doc]) -> list[ScoredDoc
     for pred, ref in zip(predicted, gold):
         confidence = doc_confidence(pred)
         if confidence is None:
-            raise ValueError("predicted docs carry no annotation confidence (sequence_prob); is crf_ner in the pipeline?")
+            raise ValueError(
+                "predicted docs carry no annotation confidence (sequence_prob); is crf_ner in the pipeline?"
+            )
         predicted = frozenset((e.start_char, e.end_char, e.label_) for e in pred.ents)
         same = predicted == {(e.start_char, e.end_char, e.label_) for e in ref.ents}
         out.append(ScoredDoc(confidence, same, len(ref.ents), predicted, len(ref)))
@@ -233,7 +249,9 @@ def confident_errors(predicted: list[Doc], gold: list[Doc], threshold: Optional[
                 else:
                     kind = "wrong label" if any(o[:2] == (s_start, s_end) for o in overlapping) else "wrong boundary"
                 key = (kind, label, pred.text[s_start:s_end].lower())
-                entry = counts.setdefault(key, {"kind": kind, "label": label, "text": key[2], "count": 0, "example": example})
+                entry = counts.setdefault(
+                    key, {"kind": kind, "label": label, "text": key[2], "count": 0, "example": example}
+                )
                 entry["count"] += 1
     return sorted(counts.values(), key=lambda e: (-e["count"], e["kind"], e["text"]))[:top]
 
@@ -249,7 +267,9 @@ def agreement(units: list[ScoredDoc], *others: list[ScoredDoc]) -> list[ScoredDo
     out = []
     for u, *rest in zip(units, *others):
         agree = all(o.predicted == u.predicted for o in rest)
-        confidence = float(np.prod([u.confidence, *(o.confidence for o in rest)])) ** (1.0 / (1 + len(rest))) if agree else 0.0
+        confidence = (
+            float(np.prod([u.confidence, *(o.confidence for o in rest)])) ** (1.0 / (1 + len(rest))) if agree else 0.0
+        )
         out.append(ScoredDoc(confidence, u.correct, u.mentions, u.predicted, u.tokens))
     return out
 
@@ -301,7 +321,9 @@ def least_accepted(target_accuracy: float) -> int:
     return max(1, math.ceil(round(1.0 / (1.0 - target_accuracy), 6)))
 
 
-def recommend_threshold(docs: list[ScoredDoc], target_accuracy: float = 0.99, min_accepted: Optional[int] = None) -> Optional[Recommendation]:
+def recommend_threshold(
+    docs: list[ScoredDoc], target_accuracy: float = 0.99, min_accepted: Optional[int] = None
+) -> Optional[Recommendation]:
     """The lowest confidence threshold (so the most docs auto-accepted) at
     which the accepted docs are at least ``target_accuracy`` exactly right
     and number at least ``min_accepted`` (default

@@ -6,6 +6,7 @@ before it reads or trains anything, so a run never fails at its last step
 because of a path; every final file is written through :func:`atomic_path`
 (a temporary file beside it, renamed into place, removed if the write fails).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -72,7 +73,7 @@ def remove_stale_temporaries(path) -> list[Path]:
     path = Path(path)
     removed = []
     for tmp in path.parent.glob(f".tmp-*-{path.name}"):
-        pid = tmp.name[len(".tmp-"):].split("-", 1)[0]
+        pid = tmp.name[len(".tmp-") :].split("-", 1)[0]
         if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
             tmp.unlink(missing_ok=True)
             removed.append(tmp)

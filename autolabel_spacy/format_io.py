@@ -1,14 +1,15 @@
 """Read and write annotation files in any installed format, by name or by the
 file's extension (the formats come from the ``autolabel_formats`` hook)."""
+
 from __future__ import annotations
 
 import inspect
 from typing import Optional
 
-from .hooks.manager import get_plugins
-from .relations import get_relations
 from .formats import HELD, FormatSpec, format_for_path
 from .formats.records import Record
+from .hooks.manager import get_plugins
+from .relations import get_relations
 
 
 def read_docs(path, nlp, format: Optional[str] = None, **options):

@@ -5,6 +5,7 @@ A labeler proposes entity spans without a trained model. The core ships
 domain's EntityRuler-style patterns); both are registered by
 :mod:`autolabel_spacy.hooks.builtin` through the same hook as a plugin's.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

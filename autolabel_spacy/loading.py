@@ -1,5 +1,6 @@
 """Pipelines and languages named by a user, loaded with a one-line error
 naming what was given when they cannot be."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -20,11 +21,14 @@ def load_pipeline(model, need_annotations: str = "") -> Language:
         try:
             nlp = spacy.load(model)
         except Exception as err:  # any failure to load is about what the user named
-            raise ValueError(f"{model}: not a loadable spaCy pipeline ({type(err).__name__}: {' '.join(str(err).split())})") from None
+            raise ValueError(
+                f"{model}: not a loadable spaCy pipeline ({type(err).__name__}: {' '.join(str(err).split())})"
+            ) from None
     if need_annotations and not annotating_components(nlp):
         raise ValueError(
             f"{model}: the pipeline has no component that sets entities or categories (crf_ner, ner, entity_ruler, "
-            f"textcat…; it has {', '.join(nlp.pipe_names) or 'none'}), so {need_annotations} would write empty annotations"
+            f"textcat…; it has {', '.join(nlp.pipe_names) or 'none'}), so {need_annotations} would write empty "
+            "annotations"
         )
     return nlp
 
@@ -90,7 +94,10 @@ def check_annotates(model, command: str) -> None:
     pipeline's config alone (:func:`pipeline_assigns`)."""
     assigns = pipeline_assigns(model)
     if assigns is not None and not set(ANNOTATIONS) & assigns:
-        raise ValueError(f"{model}: the pipeline has no component that sets entities or categories, so {command} would write empty annotations")
+        raise ValueError(
+            f"{model}: the pipeline has no component that sets entities or categories, so {command} would write empty "
+            "annotations"
+        )
 
 
 def blank(lang: str) -> Language:

@@ -8,6 +8,7 @@ parent dies (``prctl(PR_SET_PDEATHSIG)``); :func:`die_with_parent` makes
 every child forked from here on ask for ``SIGKILL``. Elsewhere it does
 nothing (and says so by returning False).
 """
+
 from __future__ import annotations
 
 import ctypes

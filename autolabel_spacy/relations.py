@@ -14,6 +14,7 @@ their confidence (``confidences.py``);
 ``doc._.relations`` reads them. A doc read from PubTator has its relation
 lines there (``formats/pubtator.py``).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -63,7 +64,9 @@ def entities(doc: Doc, spans: Optional[Iterable[Span]] = None) -> list[Entity]:
 def set_relations(doc: Doc, relations: Sequence[Relation], confidence: Optional[float] = None) -> None:
     """Store ``relations`` (and the probability that the doc's relation
     decisions are all right) on the doc."""
-    doc.user_data[RELATIONS_KEY] = with_relation_confidence({"relations": [_relation_dict(r) for r in relations]}, confidence)
+    doc.user_data[RELATIONS_KEY] = with_relation_confidence(
+        {"relations": [_relation_dict(r) for r in relations]}, confidence
+    )
 
 
 def get_relations(doc: Doc) -> list[Relation]:
@@ -110,7 +113,14 @@ def prf(predicted: Iterable[tuple], gold: Iterable[tuple]) -> dict:
     tp = len(predicted & gold)
     p = 100 * tp / len(predicted) if predicted else 0.0
     r = 100 * tp / len(gold) if gold else 0.0
-    return {"p": p, "r": r, "f": 2 * p * r / (p + r) if p + r else 0.0, "tp": tp, "predicted": len(predicted), "gold": len(gold)}
+    return {
+        "p": p,
+        "r": r,
+        "f": 2 * p * r / (p + r) if p + r else 0.0,
+        "tp": tp,
+        "predicted": len(predicted),
+        "gold": len(gold),
+    }
 
 
 def score_relations(pairs: Iterable[tuple[Doc, Doc]]) -> dict:
@@ -146,7 +156,9 @@ def mention_pairs(doc: Doc) -> set[tuple[int, int, int, int, str]]:
     where: dict[str, list[tuple[int, int]]] = {}
     for entity in entities(doc):
         where.setdefault(entity.key, []).extend((doc[s:e].start_char, doc[s:e].end_char) for s, e in entity.mentions)
-    return {(*h, *c, r.label) for r in get_relations(doc) for h in where.get(r.head, []) for c in where.get(r.child, [])}
+    return {
+        (*h, *c, r.label) for r in get_relations(doc) for h in where.get(r.head, []) for c in where.get(r.child, [])
+    }
 
 
 def score_mention_pairs(pairs: Iterable[tuple[Doc, Doc]]) -> dict:
@@ -166,7 +178,12 @@ def linked_relations(pred_doc: Doc, ref_doc: Doc) -> set[tuple[str, str, str]]:
     """The predicted doc's relations as (head, child, label), its entities
     without a concept id keyed by the gold ids :func:`gold_ids` gives them."""
     ids = gold_ids(pred_doc, ref_doc)
-    return {(h, c, r.label) for r in get_relations(pred_doc) for h in ids.get(r.head, [r.head]) for c in ids.get(r.child, [r.child])}
+    return {
+        (h, c, r.label)
+        for r in get_relations(pred_doc)
+        for h in ids.get(r.head, [r.head])
+        for c in ids.get(r.child, [r.child])
+    }
 
 
 def gold_ids(pred_doc: Doc, ref_doc: Doc) -> dict[str, list[str]]:
@@ -174,7 +191,9 @@ def gold_ids(pred_doc: Doc, ref_doc: Doc) -> dict[str, list[str]]:
     the gold mentions at exactly its mentions' characters with its label."""
     gold = {}
     for ent in ref_doc.ents:
-        gold.setdefault((ent.start_char, ent.end_char, ent.label_), []).extend(k for k in mention_keys(ent) if not k.startswith(TEXT_KEY))
+        gold.setdefault((ent.start_char, ent.end_char, ent.label_), []).extend(
+            k for k in mention_keys(ent) if not k.startswith(TEXT_KEY)
+        )
     out: dict[str, set] = {}
     for ent in pred_doc.ents:
         keys = mention_keys(ent)

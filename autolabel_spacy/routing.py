@@ -16,6 +16,7 @@ The words, here and wherever routing is meant:
 What a unit's score is: its probability, or with ``rank_by="token"`` that
 probability's geometric mean per token (:func:`routing_score`).
 """
+
 from __future__ import annotations
 
 import math
@@ -59,7 +60,10 @@ def routing_score(probability: float, tokens: int, rank_by: str = "sentence") ->
 
 def ranked(units: list[ScoredDoc], rank_by: str = "sentence") -> list[ScoredDoc]:
     """The units with their confidence replaced by :func:`routing_score`."""
-    return [ScoredDoc(routing_score(u.confidence, u.tokens, rank_by), u.correct, u.mentions, u.predicted, u.tokens) for u in units]
+    return [
+        ScoredDoc(routing_score(u.confidence, u.tokens, rank_by), u.correct, u.mentions, u.predicted, u.tokens)
+        for u in units
+    ]
 
 
 @dataclass(frozen=True)
@@ -116,7 +120,13 @@ def route(doc, routing: Routing) -> tuple[str, dict]:
             span = doc[start:end]
             left.append([span.start_char, span.end_char, round(score, 6)])
     decision = REVIEW if left else ACCEPTED
-    why = {"route": decision, **why, "unit": "sentence", "sentences": len(sentences), "sentences_accepted": len(sentences) - len(left)}
+    why = {
+        "route": decision,
+        **why,
+        "unit": "sentence",
+        "sentences": len(sentences),
+        "sentences_accepted": len(sentences) - len(left),
+    }
     if left:
         why["review_sentences"] = left
     return _check_parts(doc, routing, decision, why)
@@ -203,13 +213,25 @@ def thresholds_from_report(path) -> Thresholds:
             others[key] = section.recommended.threshold if section.recommended else REVIEW_ALL
     entities, target = report.entities, report.target_accuracy
     if entities is None:
-        return Thresholds(None, "sentence", **others, why=f"{path}: a report without entities; the other parts' thresholds route the docs")
+        return Thresholds(
+            None,
+            "sentence",
+            **others,
+            why=f"{path}: a report without entities; the other parts' thresholds route the docs",
+        )
     rec = entities.recommended
     if rec is None:
-        return Thresholds(REVIEW_ALL, entities.rank_by, **others, why=f"{path}: no threshold reached accuracy {target}; every {entities.unit} goes to review")
+        return Thresholds(
+            REVIEW_ALL,
+            entities.rank_by,
+            **others,
+            why=f"{path}: no threshold reached accuracy {target}; every {entities.unit} goes to review",
+        )
     ranked_by = f", ranked by {entities.rank_by}" if entities.rank_by != "sentence" else ""
-    why = (f"{path}: threshold {rec.threshold:.6f} (accepted {rec.coverage:.1%} of its {entities.unit}s at accuracy "
-           f"{rec.accuracy:.3f}, target {target}{ranked_by})")
+    why = (
+        f"{path}: threshold {rec.threshold:.6f} (accepted {rec.coverage:.1%} of its {entities.unit}s at accuracy "
+        f"{rec.accuracy:.3f}, target {target}{ranked_by})"
+    )
     return Thresholds(rec.threshold, entities.rank_by, **others, why=why)
 
 
@@ -226,9 +248,12 @@ def chosen_thresholds(given: Thresholds, report_path=None) -> Thresholds:
         raise RoutingOptionError("give --accept-threshold or --accept-threshold-from, not both")
     chosen = thresholds_from_report(report_path)
     if given.rank_by is not None and given.rank_by != chosen.rank_by:
-        raise RoutingOptionError(f"--rank-by {given.rank_by}: {report_path} chose its threshold ranking by {chosen.rank_by}")
+        raise RoutingOptionError(
+            f"--rank-by {given.rank_by}: {report_path} chose its threshold ranking by {chosen.rank_by}"
+        )
     return Thresholds(
-        chosen.accept_threshold, chosen.rank_by,
+        chosen.accept_threshold,
+        chosen.rank_by,
         given.relation_threshold if given.relation_threshold is not None else chosen.relation_threshold,
         given.category_threshold if given.category_threshold is not None else chosen.category_threshold,
         chosen.why,

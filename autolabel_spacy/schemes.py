@@ -4,6 +4,7 @@ Two schemes are used *inside* the CRF: ``BILUO`` (spaCy's own) and ``BIO``
 (IOB2). Corpora in IOB1, IO and BMES are converted to spans on reading
 (see :mod:`autolabel_spacy.corpora`), so the model never sees them.
 """
+
 from __future__ import annotations
 
 import functools

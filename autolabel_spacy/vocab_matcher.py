@@ -1,4 +1,5 @@
 """Match vocabulary terms in docs (spaCy PhraseMatcher), longest match first."""
+
 from __future__ import annotations
 
 import zlib

@@ -12,6 +12,7 @@ Reports both learning curves, the full-data F1 (trained in the same run with
 the same settings unless ``--full-f1`` is given) and the number of sentences
 each strategy needs to reach 95% of it.
 """
+
 from __future__ import annotations
 
 import random
@@ -81,7 +82,9 @@ def main() -> None:
         rnd = 0
         while True:
             t0 = time.perf_counter()
-            nlp, f = train_eval([pool[i] for i in labelled], paths["dev"], test, args.config, work / strategy / f"round{rnd}", args)
+            nlp, f = train_eval(
+                [pool[i] for i in labelled], paths["dev"], test, args.config, work / strategy / f"round{rnd}", args
+            )
             curve.append({"labelled": len(labelled), "f1": f, "seconds": time.perf_counter() - t0})
             print(f"{strategy} round {rnd}: {len(labelled)} sentences, test F1 {f:.2f}", flush=True)
             if len(labelled) + args.batch > limit:
@@ -99,7 +102,8 @@ def main() -> None:
         s: next((p["labelled"] for p in c if p["f1"] >= goal), None) for s, c in result["curves"].items()
     }
     lines = [
-        f"### active learning on NCBI-disease — `{Path(args.config).name}`, {args.epochs} epochs per round, seed {args.seed}",
+        f"### active learning on NCBI-disease — `{Path(args.config).name}`, {args.epochs} epochs per round, seed "
+        f"{args.seed}",
         "",
         f"full-data test F1 {result['full_f1']:.2f} ({result['full_f1_source']}); goal 95% = {goal:.2f}",
         "",
@@ -110,7 +114,10 @@ def main() -> None:
     for row in range(max(len(c) for c in curves)):
         cells = [f"{c[row]['f1']:.2f}" if row < len(c) else "-" for c in curves]
         lines.append(f"| {curves[0][min(row, len(curves[0]) - 1)]['labelled']} | " + " | ".join(cells) + " |")
-    lines += ["", "sentences to reach the goal: " + ", ".join(f"{s}: {n}" for s, n in result["sentences_to_goal"].items())]
+    lines += [
+        "",
+        "sentences to reach the goal: " + ", ".join(f"{s}: {n}" for s, n in result["sentences_to_goal"].items()),
+    ]
     md = "\n".join(lines) + "\n"
     report.write_tables(args.out, work.name, result, md)
 

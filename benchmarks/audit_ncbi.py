@@ -9,6 +9,7 @@ labelled as an entity). Then runs ``audit`` (k-fold) on the corrupted corpus
 and reports the precision of the top-k issues, k = number of corruptions (an
 issue hits if it overlaps a corrupted span in the same sentence).
 """
+
 from __future__ import annotations
 
 import json
@@ -47,7 +48,12 @@ def corrupt(docs, share: float, seed: int):
                 continue
             if kind == "shifted":
                 taken = {t for e in ents for t in range(e.start, e.end) if e is not ent}
-                options = [(ent.start - 1, ent.end), (ent.start, ent.end + 1), (ent.start + 1, ent.end), (ent.start, ent.end - 1)]
+                options = [
+                    (ent.start - 1, ent.end),
+                    (ent.start, ent.end + 1),
+                    (ent.start + 1, ent.end),
+                    (ent.start, ent.end - 1),
+                ]
                 options = [(s, e) for s, e in options if 0 <= s < e <= len(doc) and not taken & set(range(s, e))]
                 if options:
                     s, e = rng.choice(options)
@@ -86,7 +92,11 @@ def main() -> None:
     n_entities = sum(len(d.ents) for d in docs)
     planted = corrupt(docs, args.share, args.seed)
     start = time.perf_counter()
-    overrides = {"training.max_epochs": args.epochs, "training.max_steps": 0, "training.eval_frequency": args.eval_frequency}
+    overrides = {
+        "training.max_epochs": args.epochs,
+        "training.max_steps": 0,
+        "training.eval_frequency": args.eval_frequency,
+    }
     issues = audit(docs, args.config, args.k, overrides, work_dir=work / "folds", seed=args.seed)
     seconds = time.perf_counter() - start
     top = issues[: len(planted)]

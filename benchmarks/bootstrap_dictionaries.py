@@ -12,6 +12,7 @@ test F1 of dictionary matching alone and of ``crf_ner`` bootstrapped on the
 raw training text, and writes JSON and Markdown. With ``--seeds``, one run
 per seed (``...-seedN``) and a summary ``...-seeds.md`` with the medians.
 """
+
 from __future__ import annotations
 
 import random
@@ -44,8 +45,10 @@ def main() -> None:
     parser.add_argument("--unknown-rate", type=float, default=0.0, help="share of unmatched tokens left unannotated")
     parser.add_argument("--no-abbreviations", action="store_true", help="do not add the terms the text defines")
     parser.add_argument(
-        "--no-head-cues", action="store_true",
-        help="tag every unmatched token O (default: probable mentions that the terms' heads and endings hint at are left unknown)",
+        "--no-head-cues",
+        action="store_true",
+        help="tag every unmatched token O (default: probable mentions that the terms' heads and endings hint at "
+        "are left unknown)",
     )
     parser.add_argument("--only", type=int, default=None, help="run only dictionary setting 0 (a) or 1 (b)")
     compare_ner.add_seed_options(parser)
@@ -93,29 +96,51 @@ def run(args, seed: int, name: str) -> dict:
             continue
         dictionary = prf(dictionary_predictions(nlp, test_docs, terms), test_docs)
         start = time.perf_counter()
-        overrides = {"training.max_epochs": args.epochs, "training.max_steps": 0, "system.seed": seed,
-                     "training.eval_frequency": args.eval_frequency}
+        overrides = {
+            "training.max_epochs": args.epochs,
+            "training.max_steps": 0,
+            "system.seed": seed,
+            "training.eval_frequency": args.eval_frequency,
+        }
         result = bootstrap(
-            raw, terms, work / f"setting{i}", args.config, overrides=overrides, seed=seed, unknown_rate=args.unknown_rate,
-            abbreviations=not args.no_abbreviations, unknown=not args.no_head_cues,
+            raw,
+            terms,
+            work / f"setting{i}",
+            args.config,
+            overrides=overrides,
+            seed=seed,
+            unknown_rate=args.unknown_rate,
+            abbreviations=not args.no_abbreviations,
+            unknown=not args.no_head_cues,
         )
         seconds = time.perf_counter() - start
         # how good the weak labels are, against the training text's gold labels (never used in training)
         weak = [
-            d for part in ("train", "dev")
+            d
+            for part in ("train", "dev")
             for d in DocBin().from_disk(Path(result["corpus"]) / f"{part}.spacy").get_docs(nlp.vocab)
         ]
         weak_quality = prf(weak, [gold_of[d.text] for d in weak])
         model = spacy.load(result["model"])
         boot = prf(list(model.pipe((d.text for d in test_docs), batch_size=256)), test_docs)
         counts = {k: result[k] for k in ("defined_terms", "weak_entities", "unknown_tokens", "tokens")}
-        rows.append({"dictionary": setting, "terms": len(terms), "dictionary_only": dictionary,
-                     "weak_labels_on_train": weak_quality, "bootstrapped": boot, "train_seconds": seconds, **counts})
+        rows.append(
+            {
+                "dictionary": setting,
+                "terms": len(terms),
+                "dictionary_only": dictionary,
+                "weak_labels_on_train": weak_quality,
+                "bootstrapped": boot,
+                "train_seconds": seconds,
+                **counts,
+            }
+        )
         print(f"{setting}: dictionary F1 {dictionary['f']:.2f} -> bootstrapped F1 {boot['f']:.2f}", flush=True)
     lines = [
         f"### {args.dataset} test — bootstrapped from dictionaries, config `{Path(args.config).name}`, "
         f"{args.epochs} epochs, seed {seed}, unknown rate {args.unknown_rate}, "
-        f"terms defined in the text {'off' if args.no_abbreviations else 'on'}, head cues {'off' if args.no_head_cues else 'on'}",
+        f"terms defined in the text {'off' if args.no_abbreviations else 'on'}, head cues "
+        f"{'off' if args.no_head_cues else 'on'}",
         "",
         "| dictionary | terms | dictionary P/R/F1 | bootstrapped P/R/F1 | Δ F1 | terms defined in the text | "
         "weak labels P/R/F1 (train text) | weak entities | unknown tokens |",
@@ -129,7 +154,13 @@ def run(args, seed: int, name: str) -> dict:
             f"{w['p']:.1f}/{w['r']:.1f}/{w['f']:.1f} | {r['weak_entities']} | "
             f"{r['unknown_tokens']}/{r['tokens']} |"
         )
-    data = {"dataset": args.dataset, "config": Path(args.config).name, "epochs": args.epochs, "seed": seed, "rows": rows}
+    data = {
+        "dataset": args.dataset,
+        "config": Path(args.config).name,
+        "epochs": args.epochs,
+        "seed": seed,
+        "rows": rows,
+    }
     report.write_tables(args.out, name, data, "\n".join(lines) + "\n")
     return data
 

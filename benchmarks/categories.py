@@ -25,6 +25,7 @@ accuracy (none when dev supports no threshold). ``--retest`` tests models
 already trained under ``--out`` again with this code. Also the training wall time and words per second.
 With ``--seeds``, a summary with the medians.
 """
+
 from __future__ import annotations
 
 import json
@@ -43,7 +44,9 @@ SPLIT_SEED = 0
 
 def main() -> None:
     parser = compare_ner.argument_parser(__doc__)
-    parser.set_defaults(config=str(compare_ner.ROOT / "autolabel_spacy" / "configs" / "textcat_fast.cfg"), eval_frequency=100)
+    parser.set_defaults(
+        config=str(compare_ner.ROOT / "autolabel_spacy" / "configs" / "textcat_fast.cfg"), eval_frequency=100
+    )
     parser.add_argument("--target-accuracy", type=float, default=0.99)
     parser.add_argument("--no-baseline", action="store_true", help="train --config only")
     compare_ner.add_seed_options(parser)
@@ -59,8 +62,8 @@ def main() -> None:
 def convert(data_dir: Path, work: Path) -> dict:
     """The seeded stratified split of the corpus, as ``autolabel corpus
     FILE.csv`` writes it."""
-    from autolabel_spacy.workflow.corpus_categories import convert_category_corpus, read_label_names
     from autolabel_spacy.loading import blank
+    from autolabel_spacy.workflow.corpus_categories import convert_category_corpus, read_label_names
 
     folder = data_dir / DATASET
     if not (work / "test.spacy").exists():
@@ -103,15 +106,26 @@ def run(args, seed: int, name: str) -> dict:
     rows = []
     for model, text in models:
         cfg_path = work / f"{model}.cfg"
-        trained = compare_ner.retrained_row(model, text, work) if args.retest else None  # refuses another config's model
+        trained = (
+            compare_ner.retrained_row(model, text, work) if args.retest else None
+        )  # refuses another config's model
         cfg_path.write_text(text)
         row = {"model": model, **(trained or compare_ner.train(cfg_path, work / model, paths, args))}
-        row.update(compare_ner.run_worker(
-            ["_eval", str(work / model / "model-best"), paths["dev"], paths["test"], str(args.target_accuracy)],
-            work / f"{model}.eval.log", "benchmarks.categories",
-        ))
+        row.update(
+            compare_ner.run_worker(
+                ["_eval", str(work / model / "model-best"), paths["dev"], paths["test"], str(args.target_accuracy)],
+                work / f"{model}.eval.log",
+                "benchmarks.categories",
+            )
+        )
         rows.append(row)
-    result = {"config": Path(args.config).name, "epochs": args.epochs, "seed": seed, "target_accuracy": args.target_accuracy, "rows": rows}
+    result = {
+        "config": Path(args.config).name,
+        "epochs": args.epochs,
+        "seed": seed,
+        "target_accuracy": args.target_accuracy,
+        "rows": rows,
+    }
     write_tables(args.out, name, result, markdown(result))
     return result
 
@@ -134,7 +148,9 @@ def worker_eval(model: str, dev: str, test: str, target_accuracy: str) -> None:
         gold = list(DocBin().from_disk(path).get_docs(nlp.vocab))
         predicted = list(nlp.pipe((d.text for d in gold), batch_size=64))
         scores = Scorer(nlp).score([Example(p, g) for p, g in zip(predicted, gold)])
-        return evaluation.category_report(predicted, gold, scores, target), evaluation.scored_categories(predicted, gold)
+        return evaluation.category_report(predicted, gold, scores, target), evaluation.scored_categories(
+            predicted, gold
+        )
 
     def routed(settings: str) -> dict:
         dev, _ = report(dev_path)
@@ -143,9 +159,12 @@ def worker_eval(model: str, dev: str, test: str, target_accuracy: str) -> None:
         threshold = chosen.threshold if chosen else REVIEW_ALL
         [row] = evaluation.routing_curve(docs, [threshold])
         return {
-            f"{settings}accuracy": 100 * test.accuracy, f"{settings}macro_f": 100 * test.macro_f,
-            f"{settings}ece": test.ece, f"{settings}dev_threshold": threshold,
-            f"{settings}accepted": 100 * row["coverage"], f"{settings}accepted_accuracy": None if row["accuracy"] is None else 100 * row["accuracy"],
+            f"{settings}accuracy": 100 * test.accuracy,
+            f"{settings}macro_f": 100 * test.macro_f,
+            f"{settings}ece": test.ece,
+            f"{settings}dev_threshold": threshold,
+            f"{settings}accepted": 100 * row["coverage"],
+            f"{settings}accepted_accuracy": None if row["accuracy"] is None else 100 * row["accuracy"],
         }
 
     dev_path, test_path = dev, test
@@ -181,16 +200,22 @@ def markdown(result: dict) -> str:
         f"### Medical abstracts (5 classes) on test — {result['epochs']} epochs, seed {result['seed']}, "
         f"routing for {100 * result['target_accuracy']:.0f}% accuracy (threshold chosen on dev)",
         "",
-        "| model | accuracy | macro-F1 | ECE | dev-chosen threshold | test accepted % | their accuracy % | train s | words/s |",
+        "| model | accuracy | macro-F1 | ECE | dev-chosen threshold | test accepted % | their accuracy % | train s | "
+        "words/s |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in result["rows"]:
-        for settings, label in (("", compare_ner.row_name(row)), ("t1_", f"{row['model']} at temperature 1 (spaCy's textcat)")):
+        for settings, label in (
+            ("", compare_ner.row_name(row)),
+            ("t1_", f"{row['model']} at temperature 1 (spaCy's textcat)"),
+        ):
             if f"{settings}accuracy" not in row:
                 continue
             lines.append(
-                f"| {label} | {row[settings + 'accuracy']:.1f} | {row[settings + 'macro_f']:.1f} | {row[settings + 'ece']:.3f} | "
-                f"{_threshold(row[settings + 'dev_threshold'])} | {row[settings + 'accepted']:.1f} | {_cell(row[settings + 'accepted_accuracy'])} | "
+                f"| {label} | {row[settings + 'accuracy']:.1f} | {row[settings + 'macro_f']:.1f} | "
+                f"{row[settings + 'ece']:.3f} | "
+                f"{_threshold(row[settings + 'dev_threshold'])} | {row[settings + 'accepted']:.1f} | "
+                f"{_cell(row[settings + 'accepted_accuracy'])} | "
                 f"{row['train_seconds']:.0f} | {row['words_per_second']:.0f} |"
             )
     return "\n".join(lines) + "\n"
@@ -203,24 +228,31 @@ def seeds_markdown(results: list[dict]) -> str:
         + ", ".join(str(r["seed"]) for r in results)
         + f"; routing for {100 * first['target_accuracy']:.0f}% accuracy",
         "",
-        "| model | seed | accuracy | macro-F1 | ECE | test accepted % | their accuracy % | train s | words/s | commit |",
+        "| model | seed | accuracy | macro-F1 | ECE | test accepted % | their accuracy % | train s | words/s | commit "
+        "|",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for i, row in enumerate(first["rows"]):
         rows = [r["rows"][i] for r in results]
-        for settings, label in (("", compare_ner.row_name(row)), ("t1_", f"{row['model']} at temperature 1 (spaCy's textcat)")):
+        for settings, label in (
+            ("", compare_ner.row_name(row)),
+            ("t1_", f"{row['model']} at temperature 1 (spaCy's textcat)"),
+        ):
             if settings + "accuracy" not in row:
                 continue
             keys = {k: settings + k if k not in ("train_seconds", "words_per_second") else k for k in COLUMNS}
             for r, row_ in zip(results, rows):
                 lines.append(
-                    f"| {label} | {r['seed']} | {row_[keys['accuracy']]:.1f} | {row_[keys['macro_f']]:.1f} | {row_[keys['ece']]:.3f} | "
-                    f"{row_[keys['accepted']]:.1f} | {_cell(row_[keys['accepted_accuracy']])} | {row_['train_seconds']:.0f} | "
+                    f"| {label} | {r['seed']} | {row_[keys['accuracy']]:.1f} | {row_[keys['macro_f']]:.1f} | "
+                    f"{row_[keys['ece']]:.3f} | "
+                    f"{row_[keys['accepted']]:.1f} | {_cell(row_[keys['accepted_accuracy']])} | "
+                    f"{row_['train_seconds']:.0f} | "
                     f"{row_['words_per_second']:.0f} | {compare_ner.commit_cell(r)} |"
                 )
             med = {k: statistics.median(x[keys[k]] for x in rows) for k in COLUMNS if k != "accepted_accuracy"}
             lines.append(
-                f"| {label} | median | {med['accuracy']:.1f} | {med['macro_f']:.1f} | {med['ece']:.3f} | {med['accepted']:.1f} | | "
+                f"| {label} | median | {med['accuracy']:.1f} | {med['macro_f']:.1f} | {med['ece']:.3f} | "
+                f"{med['accepted']:.1f} | | "
                 f"{med['train_seconds']:.0f} | {med['words_per_second']:.0f} | |"
             )
     return "\n".join(lines) + "\n"

@@ -19,6 +19,7 @@ the component, so everything else (tok2vec, training loop, batches, seed,
 epochs) is identical. Each training and each evaluation runs in its own
 process so peak memory (max RSS) is measured per step.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -306,12 +307,14 @@ def markdown(result: dict) -> str:
     lines = [
         f"### {result['dataset']} — config `{result['config']}`, {result['epochs']} epochs, seed {result['seed']}",
         "",
-        "| model | P | R | F1 | F1 without abbreviations | train s | words/s | peak MB (train/tag) | ECE | P@conf≥0.9 (share) |",
+        "| model | P | R | F1 | F1 without abbreviations | train s | words/s | peak MB (train/tag) | ECE | P@conf≥0.9 "
+        "(share) |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in result["rows"]:
         lines.append(
-            f"| {row_name(r)} | {fmt(r['p'])} | {fmt(r['r'])} | {fmt(r['f'])} | {fmt(r.get('f_without_abbreviations'))} | "
+            f"| {row_name(r)} | {fmt(r['p'])} | {fmt(r['r'])} | {fmt(r['f'])} | "
+            f"{fmt(r.get('f_without_abbreviations'))} | "
             f"{fmt(r['train_seconds'], 0)} | "
             f"{fmt(r['words_per_second'], 0)} | {fmt(r['train_peak_mb'], 0)}/{fmt(r['eval_peak_mb'], 0)} | "
             f"{fmt(r.get('ece'), 3)} | {fmt(r.get('precision_at_0_9'), 3)} ({fmt(r.get('share_at_0_9'), 2)}) |"
@@ -332,7 +335,9 @@ def argument_parser(doc: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=doc.split("\n")[0])
     parser.add_argument("--dataset", default="ncbi_disease", choices=sorted(DATASETS))
     parser.add_argument(
-        "--unit", default="document", choices=("document", "sentence"),
+        "--unit",
+        default="document",
+        choices=("document", "sentence"),
         help="PubTator datasets (*_docs): a doc is a whole abstract, or one sentence of it",
     )
     parser.add_argument("--config", default=str(ROOT / "autolabel_spacy" / "configs" / "crf_fast.cfg"))
@@ -342,7 +347,8 @@ def argument_parser(doc: str) -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
     parser.add_argument(
-        "--retest", action="store_true",
+        "--retest",
+        action="store_true",
         help="a model already trained under --out (same config) is tested again with this code instead of trained "
         "again (after a change of decoding); its training figures come from its training log",
     )
@@ -352,7 +358,10 @@ def argument_parser(doc: str) -> argparse.ArgumentParser:
 def add_set_option(parser: argparse.ArgumentParser) -> None:
     """``--set``, for the benchmarks that read ``--config`` with ``read_config``."""
     parser.add_argument(
-        "--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+        "--set",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
         help="change a setting of --config before anything is derived from it (repeatable), "
         "e.g. components.crf_ner.normalize_loss=false",
     )
@@ -403,7 +412,10 @@ def compare(args, seed: int, tag: str) -> dict:
         time_together(rows, work, paths["test"])
     result = {
         "dataset": args.dataset + (f" ({args.unit}s)" if args.dataset in DOC_DATASETS else ""),
-        "config": config_name(args), "epochs": args.epochs, "seed": seed, "rows": rows,
+        "config": config_name(args),
+        "epochs": args.epochs,
+        "seed": seed,
+        "rows": rows,
     }
     write_tables(args.out, tag, result, markdown(result))
     return result
@@ -421,9 +433,11 @@ def seeds_markdown(results: list[dict]) -> str:
         "",
     ]
     if baseline:
-        lines += ["| seed | crf_ner F1 | spacy_ner F1 | crf_ner − ner | training time ratio crf_ner/ner | "
-                  "tagging speed ratio crf_ner/ner | commit |",
-                  "|---:|---:|---:|---:|---:|---:|---|"]
+        lines += [
+            "| seed | crf_ner F1 | spacy_ner F1 | crf_ner − ner | training time ratio crf_ner/ner | "
+            "tagging speed ratio crf_ner/ner | commit |",
+            "|---:|---:|---:|---:|---:|---:|---|",
+        ]
     else:
         lines += ["| seed | crf_ner P | R | F1 | commit |", "|---:|---:|---:|---:|---|"]
     table = []
@@ -431,10 +445,15 @@ def seeds_markdown(results: list[dict]) -> str:
         crf = r["rows"][0]
         if baseline:
             ner = r["rows"][1]
-            table.append((
-                crf["f"], ner["f"], crf["f"] - ner["f"], crf["train_seconds"] / ner["train_seconds"],
-                crf["words_per_second"] / ner["words_per_second"],
-            ))
+            table.append(
+                (
+                    crf["f"],
+                    ner["f"],
+                    crf["f"] - ner["f"],
+                    crf["train_seconds"] / ner["train_seconds"],
+                    crf["words_per_second"] / ner["words_per_second"],
+                )
+            )
         else:
             table.append((crf["p"], crf["r"], crf["f"]))
     for r, values in zip(results, table):
@@ -460,12 +479,14 @@ def format_values(values: tuple, baseline: bool) -> str:
 
 def add_seed_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--seeds", default=None,
+        "--seeds",
+        default=None,
         help="comma-separated seeds (overrides --seed): one run per seed, then a summary with the medians",
     )
     parser.add_argument("--jobs", type=int, default=1, help="runs of --seeds at a time (each run is its own processes)")
     parser.add_argument(
-        "--reuse", action="store_true",
+        "--reuse",
+        action="store_true",
         help="a seed whose table (NAME-seedN.json) is already under --out is read, not run again, so seeds run "
         "apart (at other times, on other commits: each keeps its own stamp) end in one summary",
     )

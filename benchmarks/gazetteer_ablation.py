@@ -12,6 +12,7 @@ and Markdown under ``--out`` (``...-gazetteer[-shareS]-seedN``). With
 ``--seeds``, one run per seed (``--jobs`` at a time) and a summary
 ``...-seeds.md`` with the differences, the bounds and their medians.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,8 +25,14 @@ ROOT = compare_ner.ROOT
 
 
 def with_gazetteer(
-    config_text: str, vocab_path: str, width: int = 16, match_dropout: float = 0.3, learn_no_match: bool = False,
-    scale: float = 100.0, doc_dropout: float = 0.0, context: int = 0,
+    config_text: str,
+    vocab_path: str,
+    width: int = 16,
+    match_dropout: float = 0.3,
+    learn_no_match: bool = False,
+    scale: float = 100.0,
+    doc_dropout: float = 0.0,
+    context: int = 0,
 ) -> str:
     """The same config with vocabulary features: ``domain_vocab`` (terms from
     ``vocab_path``) runs before ``crf_ner`` in training and inference, and the
@@ -150,7 +157,11 @@ def vocabulary_breakdown(model_dir: Path, test: str, vocab_path: Path) -> dict:
     for ref, pred in zip(gold, nlp.pipe((d.text for d in gold), batch_size=256)):
         ref_spans = {(e.start_char, e.end_char, e.label_) for e in ref.ents}
         pred_spans = {(e.start_char, e.end_char, e.label_) for e in pred.ents}
-        for spans, field in ((ref_spans, "gold"), (ref_spans & pred_spans, "found"), (pred_spans - ref_spans, "false_positives")):
+        for spans, field in (
+            (ref_spans, "gold"),
+            (ref_spans & pred_spans, "found"),
+            (pred_spans - ref_spans, "false_positives"),
+        ):
             for start, end, _ in spans:
                 counts["in_vocab" if ref.text[start:end].lower() in terms else "not_in_vocab"][field] += 1
     for c in counts.values():
@@ -187,7 +198,8 @@ def markdown(result: dict) -> str:
     fmt = compare_ner.fmt
     for r in result["rows"]:
         lines.append(
-            f"| {compare_ner.row_name(r)} | {fmt(r['p'])} | {fmt(r['r'])} | {fmt(r['f'])} | {fmt(r['train_seconds'], 0)} | "
+            f"| {compare_ner.row_name(r)} | {fmt(r['p'])} | {fmt(r['r'])} | {fmt(r['f'])} | "
+            f"{fmt(r['train_seconds'], 0)} | "
             f"{fmt(r['words_per_second'], 0)} | {fmt(r.get('ece'), 3)} | "
             f"{fmt(r.get('precision_at_0_9'), 3)} ({fmt(r.get('share_at_0_9'), 2)}) |"
         )
@@ -202,7 +214,8 @@ def markdown(result: dict) -> str:
         lines += [
             "",
             f"{plain['model']} with every in-vocabulary test mention it missed found, nothing else changed: "
-            f"F1 {bound:.2f} ({bound - plain['f']:+.2f}), the most the vocabulary adds through the recall of the mentions it knows",
+            f"F1 {bound:.2f} ({bound - plain['f']:+.2f}), the most the vocabulary adds through the recall of the "
+            "mentions it knows",
         ]
     if all("by_vocabulary" in r for r in result["rows"]):
         lines += [
@@ -255,10 +268,13 @@ def main() -> None:
     )
     parser.add_argument("--folds", type=int, default=5, help="cross-validation folds of the vocabulary (0: none)")
     parser.add_argument(
-        "--vocabulary", default="train",
+        "--vocabulary",
+        default="train",
         help="train: built from the training split's mentions; a domain's name (medical): that domain's vocabularies",
     )
-    parser.add_argument("--learn-no-match", action="store_true", help="a learned vector for unmatched tokens (default: zeros)")
+    parser.add_argument(
+        "--learn-no-match", action="store_true", help="a learned vector for unmatched tokens (default: zeros)"
+    )
     parser.add_argument("--width", type=int, default=16)
     parser.add_argument("--scale", type=float, default=100.0, help="GazetteerFeatures' scale of the match embedding")
     parser.add_argument("--doc-dropout", type=float, default=0.0, help="share of training docs shown no match at all")
@@ -318,10 +334,18 @@ def ablate(args, seed: int, tag: str) -> dict:
         match_dropout = round(max(0.0, 1.0 - coverage["dev"]["recall"] / seen), 2)
     else:
         match_dropout = float(args.match_dropout)
-    print(f"vocabulary ({args.vocabulary}): {vocab['terms']} terms; coverage {coverage}; "
-          f"match_dropout {match_dropout}", flush=True)
+    print(
+        f"vocabulary ({args.vocabulary}): {vocab['terms']} terms; coverage {coverage}; match_dropout {match_dropout}",
+        flush=True,
+    )
     gaz_text = with_gazetteer(
-        config_text, str(vocab_path), args.width, match_dropout, args.learn_no_match, args.scale, args.doc_dropout,
+        config_text,
+        str(vocab_path),
+        args.width,
+        match_dropout,
+        args.learn_no_match,
+        args.scale,
+        args.doc_dropout,
         args.context,
     )
     rows = []

@@ -12,6 +12,7 @@ through on the way out (JSONL records and Label Studio predictions, which
 ``serve`` answers with), timed on the tagged long doc. Every figure is the
 median of ``--repeats`` runs.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -69,23 +70,45 @@ def main() -> None:
         doc = nlp(long_text)
         for r in range(args.repeats):
             for kind in ("long", "short"):
-                runs[kind].append(timed(lambda: annotate(nlp, work / f"{kind}.txt", work / f"{kind}-{r}" / "out.jsonl",
-                                                         accept_threshold=0.9, progress=False)))
+                runs[kind].append(
+                    timed(
+                        lambda: annotate(
+                            nlp,
+                            work / f"{kind}.txt",
+                            work / f"{kind}-{r}" / "out.jsonl",
+                            accept_threshold=0.9,
+                            progress=False,
+                        )
+                    )
+                )
             runs["jsonl"].append(timed(lambda: doc_to_record(doc)))
             runs["labelstudio"].append(timed(lambda: doc_to_prediction(doc)))
         med = {k: statistics.median(v) for k, v in runs.items()}
-        rows.append({"chars": len(long_text), "mb": mb, "records": len(short), "entities": len(doc.ents),
-                     "long_s_per_mb": med["long"] / mb, "short_s_per_mb": med["short"] / mb,
-                     "ratio": med["long"] / med["short"], "jsonl_s": med["jsonl"], "labelstudio_s": med["labelstudio"]})
+        rows.append(
+            {
+                "chars": len(long_text),
+                "mb": mb,
+                "records": len(short),
+                "entities": len(doc.ents),
+                "long_s_per_mb": med["long"] / mb,
+                "short_s_per_mb": med["short"] / mb,
+                "ratio": med["long"] / med["short"],
+                "jsonl_s": med["jsonl"],
+                "labelstudio_s": med["labelstudio"],
+            }
+        )
     lines = [
         f"### One long record against many short ones: `annotate` with `{args.model}`, medians of {args.repeats}",
         "",
-        "| characters | short records | entities | one record s/MB | short records s/MB | ratio (target ≤ 2) | JSONL writer s | Label Studio writer s |",
+        "| characters | short records | entities | one record s/MB | short records s/MB | ratio (target ≤ 2) | JSONL "
+        "writer s | Label Studio writer s |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
-        lines.append(f"| {row['chars']:,} | {row['records']:,} | {row['entities']:,} | {row['long_s_per_mb']:.1f} | "
-                     f"{row['short_s_per_mb']:.1f} | {row['ratio']:.2f} | {row['jsonl_s']:.3f} | {row['labelstudio_s']:.3f} |")
+        lines.append(
+            f"| {row['chars']:,} | {row['records']:,} | {row['entities']:,} | {row['long_s_per_mb']:.1f} | "
+            f"{row['short_s_per_mb']:.1f} | {row['ratio']:.2f} | {row['jsonl_s']:.3f} | {row['labelstudio_s']:.3f} |"
+        )
     write_tables(args.out, "long_records", rows, "\n".join(lines) + "\n")
 
 

@@ -11,6 +11,7 @@ add up to the wall time. With the baseline (default) the same is done for
 spaCy's ``ner`` on the config ``compare_ner`` derives, so the table shows
 where the two differ. The timers cost a few microseconds per call.
 """
+
 from __future__ import annotations
 
 import time
@@ -26,7 +27,14 @@ from autolabel_spacy import calibration
 from autolabel_spacy.ml import crf, decoding
 from autolabel_spacy.pipeline import crf_ner
 from benchmarks.compare_ner import (
-    DATASETS, add_set_option, argument_parser, baseline_config, config_name, convert, for_language, read_config,
+    DATASETS,
+    add_set_option,
+    argument_parser,
+    baseline_config,
+    config_name,
+    convert,
+    for_language,
+    read_config,
     training_overrides,
 )
 from benchmarks.report import write_tables
@@ -122,7 +130,12 @@ def profile(config_text: str, paths: dict, args, work: Path, name: str) -> dict:
         wall = time.perf_counter() - start
     parts = dict(timers.seconds)
     parts["other (corpus reading, batching, the loop; ner: its state machine)"] = wall - timers.timed()
-    return {"model": name, "wall_seconds": wall, "parts": dict(sorted(parts.items(), key=lambda kv: -kv[1])), "calls": timers.calls}
+    return {
+        "model": name,
+        "wall_seconds": wall,
+        "parts": dict(sorted(parts.items(), key=lambda kv: -kv[1])),
+        "calls": timers.calls,
+    }
 
 
 def _with_model_timers(timers: Timers, update):
@@ -137,8 +150,13 @@ def _with_model_timers(timers: Timers, update):
                 model = getattr(proc, "model", None)
                 if model is None or not hasattr(model, "_func"):
                     continue
-                stack.enter_context(patched(model, "_func", timers.wrap_update(
-                    f"{name}: model forward", f"{name}: model backward", model._func)))
+                stack.enter_context(
+                    patched(
+                        model,
+                        "_func",
+                        timers.wrap_update(f"{name}: model forward", f"{name}: model backward", model._func),
+                    )
+                )
             return update(nlp, *args, **kwargs)
 
     return timed_update
@@ -157,7 +175,11 @@ def markdown(result: dict) -> str:
         lines.append(f"| {part} | " + " | ".join(f"{r['parts'].get(part, 0.0):.1f}" for r in rows) + " |")
     lines.append("| **wall time** | " + " | ".join(f"**{r['wall_seconds']:.1f}**" for r in rows) + " |")
     if len(rows) == 2:
-        lines += ["", f"training time ratio {rows[0]['model']}/{rows[1]['model']}: {rows[0]['wall_seconds'] / rows[1]['wall_seconds']:.2f}"]
+        lines += [
+            "",
+            f"training time ratio {rows[0]['model']}/{rows[1]['model']}: "
+            f"{rows[0]['wall_seconds'] / rows[1]['wall_seconds']:.2f}",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -175,7 +197,13 @@ def main() -> None:
     if not args.no_baseline:
         runs.append(("spacy_ner", baseline_config(config_text)))
     rows = [profile(text, paths, args, work, name) for name, text in runs]
-    result = {"dataset": args.dataset, "config": config_name(args), "epochs": args.epochs, "seed": args.seed, "rows": rows}
+    result = {
+        "dataset": args.dataset,
+        "config": config_name(args),
+        "epochs": args.epochs,
+        "seed": args.seed,
+        "rows": rows,
+    }
     write_tables(args.out, tag, result, markdown(result))
 
 

@@ -26,6 +26,7 @@ Also: training wall time, and the words per second of the end-to-end
 pipeline (median of 3 runs). With ``--seeds``, a summary with the medians.
 Published, given gold entities: BRAN 62.1, ATLOP (SciBERT) 69.4.
 """
+
 from __future__ import annotations
 
 import json
@@ -45,7 +46,8 @@ def main() -> None:
     parser = compare_ner.argument_parser(__doc__)
     parser.set_defaults(dataset=DATASET)
     parser.add_argument(
-        "--ner-runs", default=None,
+        "--ner-runs",
+        default=None,
         help="for a config without crf_ner: the compare_ner runs (NAME for NAME-seedN) whose crf_ner/model-best "
         "finds the entities end to end",
     )
@@ -75,10 +77,24 @@ def run(args, seed: int, name: str) -> dict:
     if args.ner_runs:
         ner_model = str(Path(f"{args.ner_runs}-seed{seed}") / "crf_ner" / "model-best")
         if not Path(ner_model).is_dir():
-            raise SystemExit(f"--ner-runs: no model at {ner_model} (run compare_ner --dataset {DATASET} --seeds ... first)")
+            raise SystemExit(
+                f"--ner-runs: no model at {ner_model} (run compare_ner --dataset {DATASET} --seeds ... first)"
+            )
     module = "benchmarks.relations_cid"
-    row.update(compare_ner.run_worker(["_cid", str(work / "model" / "model-best"), paths["dev"], paths["test"], ner_model], work / "cid.log", module))
-    result = {"config": Path(args.config).name, "epochs": args.epochs, "seed": seed, "ner_model": ner_model or None, **row}
+    row.update(
+        compare_ner.run_worker(
+            ["_cid", str(work / "model" / "model-best"), paths["dev"], paths["test"], ner_model],
+            work / "cid.log",
+            module,
+        )
+    )
+    result = {
+        "config": Path(args.config).name,
+        "epochs": args.epochs,
+        "seed": seed,
+        "ner_model": ner_model or None,
+        **row,
+    }
     write_tables(args.out, name, result, markdown(result))
     return result
 
@@ -132,7 +148,13 @@ def worker_cid(model: str, dev: str, test: str, ner_model: str) -> None:
         docs = []
         for found in ner.pipe(texts, batch_size=64):
             doc = nlp.make_doc(found.text)
-            doc.ents = filter_spans([s for e in found.ents if (s := doc.char_span(e.start_char, e.end_char, label=e.label_, alignment_mode="expand"))])
+            doc.ents = filter_spans(
+                [
+                    s
+                    for e in found.ents
+                    if (s := doc.char_span(e.start_char, e.end_char, label=e.label_, alignment_mode="expand"))
+                ]
+            )
             docs.append(doc)
         return relate(docs)
 
@@ -166,17 +188,24 @@ def markdown(result: dict) -> str:
         source = f"`{result['ner_model']}`"
     else:
         source = "its own crf_ner" if "ner_f" in result else "none: the pipeline finds no entities"
-    return "\n".join([
-        f"### BC5CDR CID on test — config `{result['config']}`, {result['epochs']} epochs, seed {result['seed']}",
-        "",
-        "| entities | P / R / F1 at 0.5 | P / R / F1 at the dev-chosen threshold |",
-        "|---|---|---|",
-        f"| gold | {_prf(result['gold_at_0_5'])} | {_prf(result['gold_at_dev'])} |",
-        f"| predicted ({source}; NER F1 {result.get('ner_f', float('nan')):.1f}) | {_prf(result['end_to_end_at_0_5'])} | {_prf(result['end_to_end_at_dev'])} |",
-        "",
-        f"dev-chosen threshold {result['dev_threshold']}; training {result['train_seconds']:.0f} s; "
-        f"end to end {result['words_per_second']:.0f} words/s",
-    ]) + "\n"
+    return (
+        "\n".join(
+            [
+                f"### BC5CDR CID on test — config `{result['config']}`, {result['epochs']} epochs, seed "
+                f"{result['seed']}",
+                "",
+                "| entities | P / R / F1 at 0.5 | P / R / F1 at the dev-chosen threshold |",
+                "|---|---|---|",
+                f"| gold | {_prf(result['gold_at_0_5'])} | {_prf(result['gold_at_dev'])} |",
+                f"| predicted ({source}; NER F1 {result.get('ner_f', float('nan')):.1f}) | "
+                f"{_prf(result['end_to_end_at_0_5'])} | {_prf(result['end_to_end_at_dev'])} |",
+                "",
+                f"dev-chosen threshold {result['dev_threshold']}; training {result['train_seconds']:.0f} s; "
+                f"end to end {result['words_per_second']:.0f} words/s",
+            ]
+        )
+        + "\n"
+    )
 
 
 def seeds_markdown(results: list[dict]) -> str:
@@ -187,18 +216,21 @@ def seeds_markdown(results: list[dict]) -> str:
         f"### BC5CDR CID on test — config `{results[0]['config']}`, {results[0]['epochs']} epochs, seeds "
         + ", ".join(str(r["seed"]) for r in results),
         "",
-        "| seed | F1 given gold entities (dev-chosen threshold) | F1 end to end (dev-chosen) | NER F1 | train s | words/s | commit |",
+        "| seed | F1 given gold entities (dev-chosen threshold) | F1 end to end (dev-chosen) | NER F1 | train s | "
+        "words/s | commit |",
         "|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in results:
         lines.append(
-            f"| {r['seed']} | {r['gold_at_dev']['f']:.2f} | {r['end_to_end_at_dev']['f']:.2f} | {r.get('ner_f', float('nan')):.2f} | "
+            f"| {r['seed']} | {r['gold_at_dev']['f']:.2f} | {r['end_to_end_at_dev']['f']:.2f} | "
+            f"{r.get('ner_f', float('nan')):.2f} | "
             f"{r['train_seconds']:.0f} | {r['words_per_second']:.0f} | {compare_ner.commit_cell(r)} |"
         )
     lines.append(
         f"| median | {med('gold_at_dev'):.2f} | {med('end_to_end_at_dev'):.2f} | "
         f"{statistics.median(r.get('ner_f', float('nan')) for r in results):.2f} | "
-        f"{statistics.median(r['train_seconds'] for r in results):.0f} | {statistics.median(r['words_per_second'] for r in results):.0f} | |"
+        f"{statistics.median(r['train_seconds'] for r in results):.0f} | "
+        f"{statistics.median(r['words_per_second'] for r in results):.0f} | |"
     )
     return "\n".join(lines) + "\n"
 

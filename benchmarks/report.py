@@ -8,6 +8,7 @@ machine: another patch release of spaCy, thinc or numpy, or another CPU (other
 SIMD kernels), trains a slightly different model, so two result files are
 comparable digit for digit only when their stamps agree.
 """
+
 from __future__ import annotations
 
 import json
@@ -35,7 +36,8 @@ def cpu() -> dict:
     flags = set((fields.get("flags") or fields.get("Features") or "").split())
     return {
         "model": fields.get("model name") or platform.processor() or platform.machine(),
-        "family_model_stepping": "/".join(fields[k] for k in ("cpu family", "model", "stepping") if k in fields) or None,
+        "family_model_stepping": "/".join(fields[k] for k in ("cpu family", "model", "stepping") if k in fields)
+        or None,
         "cores": os.cpu_count(),
         "simd": next((f for f in SIMD if f in flags), None),
     }
@@ -54,8 +56,12 @@ def versions() -> dict:
 def commit() -> str | None:
     """The project's git commit, with ``+dirty`` if the tree has changes."""
     try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True, text=True)
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+        )
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True, text=True
+        )
     except (OSError, subprocess.CalledProcessError):
         return None
     return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
@@ -69,8 +75,12 @@ def environment() -> dict:
     except ImportError:
         threads = None
     return {
-        "cpu": cpu(), "torch_threads": threads, "python": platform.python_version(),
-        "platform": platform.platform(), "packages": versions(), "commit": commit(),
+        "cpu": cpu(),
+        "torch_threads": threads,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "packages": versions(),
+        "commit": commit(),
     }
 
 

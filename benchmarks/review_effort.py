@@ -15,6 +15,7 @@ sentence: a corpus of whole abstracts (``compare_ner --dataset *_docs``) is
 tagged abstract by abstract and routed sentence by sentence, with the
 sentence confidences of ``crf_ner``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,7 +31,10 @@ def main() -> None:
     parser.add_argument("--dev", default=None)
     parser.add_argument("--test", default=None)
     parser.add_argument(
-        "--runs", nargs="+", default=[], metavar="DIR",
+        "--runs",
+        nargs="+",
+        default=[],
+        metavar="DIR",
         help="instead of --model/--dev/--test: compare_ner run folders (DIR/crf_ner/model-best, DIR/corpus/dev.spacy "
         "and test.spacy), e.g. the seeds of one benchmark; each is measured, then the medians",
     )
@@ -38,12 +42,17 @@ def main() -> None:
     parser.add_argument("--coverage", type=float, default=0.6, help="also report the most confident share of test docs")
     parser.add_argument("--out", default=None, help="write the result as JSON here")
     parser.add_argument(
-        "--agree-with", default=[], nargs="+", metavar="MODEL",
+        "--agree-with",
+        default=[],
+        nargs="+",
+        metavar="MODEL",
         help="other models (other seeds, or model-last beside model-best): a sentence's confidence is the geometric "
         "mean of all where they agree, and zero where any disagrees",
     )
     parser.add_argument(
-        "--rank-by", choices=("sentence", "token"), default="sentence",
+        "--rank-by",
+        choices=("sentence", "token"),
+        default="sentence",
         help="sentence: the sentence's probability; token: its geometric mean per token (routing.routing_score)",
     )
     args = parser.parse_args()
@@ -61,7 +70,9 @@ def main() -> None:
     results = []
     for run in args.runs:
         print(f"== {run}")
-        results.append(measure([f"{run}/crf_ner/model-best"], f"{run}/corpus/dev.spacy", f"{run}/corpus/test.spacy", args))
+        results.append(
+            measure([f"{run}/crf_ner/model-best"], f"{run}/corpus/dev.spacy", f"{run}/corpus/test.spacy", args)
+        )
         show(results[-1])
     median = medians(results)
     print(
@@ -85,7 +96,9 @@ def measure(model_paths: list[str], dev_path: str, test_path: str, args) -> dict
         runs = []
         for nlp in models:
             gold = list(DocBin().from_disk(path).get_docs(nlp.vocab))
-            runs.append(evaluation.scored_sentences(nlp.pipe((evaluation.unannotated(d) for d in gold), batch_size=64), gold))
+            runs.append(
+                evaluation.scored_sentences(nlp.pipe((evaluation.unannotated(d) for d in gold), batch_size=64), gold)
+            )
         units = runs[0] if len(runs) == 1 else evaluation.agreement(*runs)
         return routing.ranked(units, args.rank_by)
 

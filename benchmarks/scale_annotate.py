@@ -17,6 +17,7 @@ process tree (spaCy's worker processes, or Ray's raylet, GCS and actors),
 sampled every 0.1 s. Outputs of all engines for one size are compared file
 by file (accepted, review, errors, decisions): they must be identical.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -117,7 +118,9 @@ class TreeMemory:
         return total
 
 
-def worker_run(engine: str, workers: int, model: str, input_path: str, out_dir: str, batch_size: int, threshold: float) -> None:
+def worker_run(
+    engine: str, workers: int, model: str, input_path: str, out_dir: str, batch_size: int, threshold: float
+) -> None:
     """One annotate run in this process; prints one JSON line."""
     from autolabel_spacy.workflow.annotate import annotate
 
@@ -125,27 +128,47 @@ def worker_run(engine: str, workers: int, model: str, input_path: str, out_dir: 
     with TreeMemory() as tree:
         start = time.perf_counter()
         summary = annotate(
-            model, input_path, Path(out_dir) / "out.jsonl", accept_threshold=threshold,
-            batch_size=batch_size, progress=False, **kwargs,
+            model,
+            input_path,
+            Path(out_dir) / "out.jsonl",
+            accept_threshold=threshold,
+            batch_size=batch_size,
+            progress=False,
+            **kwargs,
         )
         seconds = time.perf_counter() - start
-    print(json.dumps({
-        "seconds": seconds,
-        "inputs": summary.inputs,
-        "accepted": summary.accepted,
-        "review": summary.review,
-        "errors": summary.errors,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "peak_tree_mb": tree.peak / 2**20,
-    }))
+    print(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "inputs": summary.inputs,
+                "accepted": summary.accepted,
+                "review": summary.review,
+                "errors": summary.errors,
+                "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                "peak_tree_mb": tree.peak / 2**20,
+            }
+        )
+    )
 
 
 def run(engine: str, workers: int, args, input_path: Path, out_dir: Path) -> dict:
     if out_dir.exists():
         shutil.rmtree(out_dir)
     out_dir.mkdir(parents=True)
-    cmd = [sys.executable, "-m", "benchmarks.scale_annotate", "_run", engine, str(workers), args.model, str(input_path), str(out_dir),
-           str(args.batch_size), str(args.accept_threshold)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "benchmarks.scale_annotate",
+        "_run",
+        engine,
+        str(workers),
+        args.model,
+        str(input_path),
+        str(out_dir),
+        str(args.batch_size),
+        str(args.accept_threshold),
+    ]
     env = dict(os.environ, RAY_AUTH_MODE=os.environ.get("RAY_AUTH_MODE", "disabled"), PYTHONHASHSEED="0")
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT)
     if proc.returncode != 0:
@@ -166,7 +189,8 @@ def markdown(result: dict) -> str:
         f"### annotate at scale: model `{result['model']}`, {result['cpus']} CPUs, batch {result['batch_size']}, "
         f"median of {result['repeats']} run(s)",
         "",
-        "| docs | engine | docs/s | words/s | seconds | peak RSS MB (process) | peak RSS MB (process tree) | outputs = first engine's |",
+        "| docs | engine | docs/s | words/s | seconds | peak RSS MB (process) | peak RSS MB (process tree) | outputs "
+        "= first engine's |",
         "|---:|---|---:|---:|---:|---:|---:|---|",
     ]
     for r in result["rows"]:
@@ -186,30 +210,43 @@ def ratios(rows: list[dict]) -> list[str]:
     sizes = sorted({r["docs"] for r in rows})
     for n in sizes:
         if (n, "ray:2") in by and (n, "ray:1") in by:
-            out.append(f"{n:,} docs: ray 2 workers / ray 1 worker throughput = {by[n, 'ray:2']['docs_per_s'] / by[n, 'ray:1']['docs_per_s']:.2f}")
+            out.append(
+                f"{n:,} docs: ray 2 workers / ray 1 worker throughput = "
+                f"{by[n, 'ray:2']['docs_per_s'] / by[n, 'ray:1']['docs_per_s']:.2f}"
+            )
         if (n, "ray:2") in by and (n, "local:2") in by:
-            out.append(f"{n:,} docs: ray 2 workers / local 2 processes throughput = {by[n, 'ray:2']['docs_per_s'] / by[n, 'local:2']['docs_per_s']:.2f}")
+            out.append(
+                f"{n:,} docs: ray 2 workers / local 2 processes throughput = "
+                f"{by[n, 'ray:2']['docs_per_s'] / by[n, 'local:2']['docs_per_s']:.2f}"
+            )
     for engine in sorted({r["engine"] for r in rows}):
         have = [n for n in sizes if (n, engine) in by]
         if len(have) > 1:
             lo, hi = by[have[0], engine], by[have[-1], engine]
             out.append(
                 f"{engine}: peak RSS at {have[-1]:,} docs / at {have[0]:,} docs = "
-                f"{hi['peak_rss_mb'] / lo['peak_rss_mb']:.2f} (process), {hi['peak_tree_mb'] / lo['peak_tree_mb']:.2f} (tree)"
+                f"{hi['peak_rss_mb'] / lo['peak_rss_mb']:.2f} (process), "
+                f"{hi['peak_tree_mb'] / lo['peak_tree_mb']:.2f} (tree)"
             )
     return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--model", default=str(ROOT / "training" / "demo" / "model-best"), help="pipeline (make demo trains one)")
+    parser.add_argument(
+        "--model", default=str(ROOT / "training" / "demo" / "model-best"), help="pipeline (make demo trains one)"
+    )
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--engines", default="local:1,local:2,ray:1,ray:2", help="engine:workers, comma-separated")
-    parser.add_argument("--source", nargs="*", default=[str(DEMO / n) for n in ("train.tsv", "dev.tsv", "test.tsv", "raw.txt")])
+    parser.add_argument(
+        "--source", nargs="*", default=[str(DEMO / n) for n in ("train.tsv", "dev.tsv", "test.tsv", "raw.txt")]
+    )
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--accept-threshold", type=float, default=0.9)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--repeats", type=int, default=1, help="runs per (size, engine), interleaved; rows report the median time")
+    parser.add_argument(
+        "--repeats", type=int, default=1, help="runs per (size, engine), interleaved; rows report the median time"
+    )
     parser.add_argument("--work", default=str(ROOT / "benchmarks" / "results" / "scale_annotate"))
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
     parser.add_argument("--keep", action="store_true", help="keep the generated inputs and outputs")
@@ -235,24 +272,44 @@ def main() -> None:
                 d = digest(out_dir)
                 first = first or d
                 runs[engine, workers].append({**r, "identical": d == first})
-                print(json.dumps({"docs": n, "engine": f"{engine}:{workers}", "repeat": rep, **runs[engine, workers][-1]}), flush=True)
+                print(
+                    json.dumps(
+                        {"docs": n, "engine": f"{engine}:{workers}", "repeat": rep, **runs[engine, workers][-1]}
+                    ),
+                    flush=True,
+                )
                 if not args.keep:
                     shutil.rmtree(out_dir)
         for (engine, workers), rs in runs.items():
             seconds = statistics.median(r["seconds"] for r in rs)
             row = {
-                "docs": n, "words": words, "engine": f"{engine}:{workers}", "repeats": len(rs),
-                "seconds": seconds, "seconds_all": [r["seconds"] for r in rs],
-                "inputs": rs[0]["inputs"], "accepted": rs[0]["accepted"], "review": rs[0]["review"], "errors": rs[0]["errors"],
-                "peak_rss_mb": max(r["peak_rss_mb"] for r in rs), "peak_tree_mb": max(r["peak_tree_mb"] for r in rs),
-                "docs_per_s": n / seconds, "words_per_s": words / seconds, "identical": all(r["identical"] for r in rs),
+                "docs": n,
+                "words": words,
+                "engine": f"{engine}:{workers}",
+                "repeats": len(rs),
+                "seconds": seconds,
+                "seconds_all": [r["seconds"] for r in rs],
+                "inputs": rs[0]["inputs"],
+                "accepted": rs[0]["accepted"],
+                "review": rs[0]["review"],
+                "errors": rs[0]["errors"],
+                "peak_rss_mb": max(r["peak_rss_mb"] for r in rs),
+                "peak_tree_mb": max(r["peak_tree_mb"] for r in rs),
+                "docs_per_s": n / seconds,
+                "words_per_s": words / seconds,
+                "identical": all(r["identical"] for r in rs),
             }
             rows.append(row)
         if not args.keep:
             input_path.unlink()
     result = {
-        "model": args.model, "cpus": os.cpu_count(), "batch_size": args.batch_size, "seed": args.seed, "repeats": args.repeats,
-        "rows": rows, "ratios": ratios(rows),
+        "model": args.model,
+        "cpus": os.cpu_count(),
+        "batch_size": args.batch_size,
+        "seed": args.seed,
+        "repeats": args.repeats,
+        "rows": rows,
+        "ratios": ratios(rows),
     }
     write_tables(args.out, "scale_annotate", result, markdown(result))
 

@@ -19,6 +19,7 @@ threads) on a free local port and, ``--rounds`` times (figures are medians):
 
 The texts are ``--texts`` (one per line) repeated up to ``--tasks``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -80,9 +81,21 @@ def main() -> None:
     config = CONFIG_TEMPLATE.format(labels="".join(f'<Label value="{label}"/>' for label in labels))
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "autolabel_spacy", "serve", args.model, "--port", str(port), "--threads", str(args.clients),
-         "--work-dir", tempfile.mkdtemp(prefix="serve-bench-")],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "autolabel_spacy",
+            "serve",
+            args.model,
+            "--port",
+            str(port),
+            "--threads",
+            str(args.clients),
+            "--work-dir",
+            tempfile.mkdtemp(prefix="serve-bench-"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -104,26 +117,46 @@ def main() -> None:
                     list(pool.map(lambda t: predict(url, t, config), texts))
                 concurrent = len(texts) / (time.perf_counter() - start)
                 start = time.perf_counter()
-                annotate(args.model, Path(tmp) / "texts.txt", Path(tmp) / f"out{r}.jsonl", accept_threshold=0.9, progress=False)
+                annotate(
+                    args.model,
+                    Path(tmp) / "texts.txt",
+                    Path(tmp) / f"out{r}.jsonl",
+                    accept_threshold=0.9,
+                    progress=False,
+                )
                 annotated = len(texts) / (time.perf_counter() - start)
-                rounds.append({
-                    "p50_ms": 1000 * percentile(latencies, 0.5), "p95_ms": 1000 * percentile(latencies, 0.95),
-                    "sequential_tasks_per_s": len(texts) / sum(latencies), "concurrent_tasks_per_s": concurrent,
-                    "annotate_docs_per_s": annotated, "ratio": concurrent / annotated,
-                })
+                rounds.append(
+                    {
+                        "p50_ms": 1000 * percentile(latencies, 0.5),
+                        "p95_ms": 1000 * percentile(latencies, 0.95),
+                        "sequential_tasks_per_s": len(texts) / sum(latencies),
+                        "concurrent_tasks_per_s": concurrent,
+                        "annotate_docs_per_s": annotated,
+                        "ratio": concurrent / annotated,
+                    }
+                )
     finally:
         server.terminate()
         server.wait(timeout=60)
     median = {key: statistics.median(r[key] for r in rounds) for key in rounds[0]}
-    result = {"model": args.model, "texts": args.texts, "tasks": len(texts), "clients": args.clients, "rounds": rounds, "median": median}
+    result = {
+        "model": args.model,
+        "texts": args.texts,
+        "tasks": len(texts),
+        "clients": args.clients,
+        "rounds": rounds,
+        "median": median,
+    }
     lines = [
         f"### `autolabel serve`: {len(texts)} tasks of `{args.texts}`, one per request, model `{args.model}` "
         f"(medians of {args.rounds} rounds)",
         "",
-        "| latency p50 | latency p95 | 1 client | " + f"{args.clients} clients | `annotate` | {args.clients} clients / `annotate` |",
+        "| latency p50 | latency p95 | 1 client | "
+        + f"{args.clients} clients | `annotate` | {args.clients} clients / `annotate` |",
         "|---:|---:|---:|---:|---:|---:|",
         f"| {median['p50_ms']:.1f} ms | {median['p95_ms']:.1f} ms | {median['sequential_tasks_per_s']:.0f} tasks/s | "
-        f"{median['concurrent_tasks_per_s']:.0f} tasks/s | {median['annotate_docs_per_s']:.0f} docs/s | {median['ratio']:.2f} |",
+        f"{median['concurrent_tasks_per_s']:.0f} tasks/s | {median['annotate_docs_per_s']:.0f} docs/s | "
+        f"{median['ratio']:.2f} |",
     ]
     write_tables(args.out, "serve_latency", result, "\n".join(lines) + "\n")
 

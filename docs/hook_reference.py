@@ -5,6 +5,7 @@ the spec types they return, so the reference cannot drift from the code:
 
 ``tests/test_docs.py`` checks that docs/hooks.md is this script's output.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -53,7 +54,17 @@ def reference() -> str:
     lines += ["", "## Spec types"]
     for cls in SPEC_TYPES:
         doc = markdown(inspect.getdoc(cls))
-        lines += ["", f"### `{cls.__module__}.{cls.__name__}`", "", "```text", doc, "```", "", "| field | type | default |", "|---|---|---|"]
+        lines += [
+            "",
+            f"### `{cls.__module__}.{cls.__name__}`",
+            "",
+            "```text",
+            doc,
+            "```",
+            "",
+            "| field | type | default |",
+            "|---|---|---|",
+        ]
         for field in dataclasses.fields(cls):
             if field.default is not dataclasses.MISSING:
                 default = f"`{field.default!r}`"

@@ -7,6 +7,7 @@ autolabel distribution is left out of that folder, so nothing of ours is
 visible until pip installs it. With ``pip install --no-index`` nothing is
 downloaded: the dependencies of what is installed are already there.
 """
+
 import site
 import subprocess
 import sys
@@ -31,7 +32,11 @@ def fresh_venv(venv: Path) -> Path:
     """Create ``venv`` with the shared dependencies; returns its python."""
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     python = venv / "bin" / "python"
-    purelib = Path(subprocess.check_output([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], text=True).strip())
+    purelib = Path(
+        subprocess.check_output(
+            [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], text=True
+        ).strip()
+    )
     deps = shared_dependencies(venv.parent / f"{venv.name}-deps")
     (purelib / "_shared_deps.pth").write_text(f"{deps}\n")
     return python

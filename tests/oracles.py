@@ -1,6 +1,7 @@
 """Reference definitions that tests check the product against, kept out of
 the package (nothing in it uses them): the CRF's log-likelihood from its
 textbook definition, and what a valid tag sequence of a scheme is."""
+
 from __future__ import annotations
 
 from typing import Sequence
@@ -34,7 +35,9 @@ def sequence_score(emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tens
     return score + end[last] * maskf[:, 0]
 
 
-def nll(emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor, params: CRFParams, reduction: str = "sum") -> torch.Tensor:
+def nll(
+    emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor, params: CRFParams, reduction: str = "sum"
+) -> torch.Tensor:
     """Negative log-likelihood of gold ``tags`` [B, T], by autograd-able
     torch ops: log Z minus the gold sequence's score."""
     losses = log_partition(emissions, mask, params) - sequence_score(emissions, tags, mask, params)
@@ -49,4 +52,8 @@ def is_valid(scheme, tags: Sequence[str]) -> bool:
     index = scheme.tag_index()
     ids = [index[t] for t in tags]
     allowed = scheme.allowed_transitions()
-    return bool(scheme.allowed_start()[ids[0]] and scheme.allowed_end()[ids[-1]] and all(allowed[a, b] for a, b in zip(ids, ids[1:])))
+    return bool(
+        scheme.allowed_start()[ids[0]]
+        and scheme.allowed_end()[ids[-1]]
+        and all(allowed[a, b] for a, b in zip(ids, ids[1:]))
+    )

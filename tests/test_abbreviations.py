@@ -1,4 +1,5 @@
 """Abbreviations a document defines, and the constraints they put on crf_ner."""
+
 import spacy
 
 from autolabel_spacy.abbreviations import Definition, abbreviation_constraints, definitions
@@ -9,8 +10,9 @@ nlp = spacy.blank("en")
 def test_definitions_take_the_shortest_long_form_that_fits():
     doc = nlp("The gene causing Duchenne muscular dystrophy (DMD) was found. Wilson disease (WD) is rare.")
     found = list(definitions(doc))
-    assert [(d.short, doc[d.start:d.end].text) for d in found] == [
-        ("DMD", "Duchenne muscular dystrophy"), ("WD", "Wilson disease"),
+    assert [(d.short, doc[d.start : d.end].text) for d in found] == [
+        ("DMD", "Duchenne muscular dystrophy"),
+        ("WD", "Wilson disease"),
     ]
     # no capital, a sentence in between, letters out of order, too long a
     # reach for two letters: no definition
@@ -18,7 +20,7 @@ def test_definitions_take_the_shortest_long_form_that_fits():
     assert not list(definitions(nlp("Huntington disease in the young (HD).")))
     # a bracket that goes on after the short form
     doc = nlp("hamartoma syndromes, Cowden disease (CD; MIM 158350) and others")
-    assert [(d.short, doc[d.start:d.end].text) for d in definitions(doc)] == [("CD", "Cowden disease")]
+    assert [(d.short, doc[d.start : d.end].text) for d in definitions(doc)] == [("CD", "Cowden disease")]
 
 
 def test_constraints_spread_the_long_forms_label_to_every_use():

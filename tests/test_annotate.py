@@ -1,4 +1,5 @@
 """autolabel annotate: every record accounted for, routing, resume, formats."""
+
 import json
 from pathlib import Path
 
@@ -36,7 +37,12 @@ def model(tmp_path_factory):
 
 def messy_jsonl(path):
     lines = [json.dumps({"text": t, "meta": {"n": i}}).encode() for i, t in enumerate(TEXTS)]
-    lines[1:1] = [b'{"text": "broken json', b'{"body": "no text field"}', b'{"text": "   "}', b'\xff\xfe{"text": "bytes"}']
+    lines[1:1] = [
+        b'{"text": "broken json',
+        b'{"body": "no text field"}',
+        b'{"text": "   "}',
+        b'\xff\xfe{"text": "bytes"}',
+    ]
     lines.append(json.dumps({"text": "x" * 500}).encode())
     path.write_bytes(b"\n".join(lines) + b"\n")
     return len(lines)
@@ -44,7 +50,14 @@ def messy_jsonl(path):
 
 def test_every_record_is_accounted_for_and_routed(model, tmp_path):
     n = messy_jsonl(tmp_path / "in.jsonl")
-    summary = annotate(model, tmp_path / "in.jsonl", tmp_path / "out" / "ann.jsonl", accept_threshold=0.99999, max_chars=400, progress=False)
+    summary = annotate(
+        model,
+        tmp_path / "in.jsonl",
+        tmp_path / "out" / "ann.jsonl",
+        accept_threshold=0.99999,
+        max_chars=400,
+        progress=False,
+    )
     assert summary.inputs == n == summary.accepted + summary.review + summary.errors
     assert summary.errors == 5 and summary.annotated == len(TEXTS)
     errors = {e["id"]: e["error"] for e in srsly.read_jsonl(tmp_path / "out" / "ann.errors.jsonl")}
@@ -114,7 +127,11 @@ def test_resume_after_a_kill_gives_one_output_per_input(model, tmp_path):
     CRASH.update(after=None)
     summary = annotate(nlp, tmp_path / "in.txt", out, accept_threshold=0.5, resume=True, progress=False)
     assert summary.resumed == written
-    ids = [r["meta"]["autolabel_id"] for name in ("accepted", "review") for r in srsly.read_jsonl(tmp_path / f"ann.{name}.jsonl")]
+    ids = [
+        r["meta"]["autolabel_id"]
+        for name in ("accepted", "review")
+        for r in srsly.read_jsonl(tmp_path / f"ann.{name}.jsonl")
+    ]
     assert sorted(ids) == sorted(f"in.txt:{i}" for i in range(1, len(texts) + 1))  # no losses, no duplicates
 
 
@@ -123,12 +140,23 @@ def test_csv_and_directory_inputs_and_the_cli(model, tmp_path):
     runner = CliRunner()
     result = runner.invoke(
         build_app(),
-        ["annotate", str(model), str(tmp_path / "in.csv"), "-o", str(tmp_path / "a.jsonl"), "--column", "body", "--no-progress"],
+        [
+            "annotate",
+            str(model),
+            str(tmp_path / "in.csv"),
+            "-o",
+            str(tmp_path / "a.jsonl"),
+            "--column",
+            "body",
+            "--no-progress",
+        ],
     )
     assert result.exit_code == 0, result.output
     assert "2 records: 2 annotated and 0 errors" in result.stdout
     assert [r["meta"]["id"] for r in srsly.read_jsonl(tmp_path / "a.jsonl")] == ["1", "2"]
-    bad = runner.invoke(build_app(), ["annotate", str(model), str(tmp_path / "in.csv"), "-o", str(tmp_path / "b.jsonl")])
+    bad = runner.invoke(
+        build_app(), ["annotate", str(model), str(tmp_path / "in.csv"), "-o", str(tmp_path / "b.jsonl")]
+    )
     assert bad.exit_code == 1 and "no column 'text'" in bad.stderr
     (tmp_path / "docs").mkdir()
     for i, text in enumerate(TEXTS[:3]):
@@ -149,14 +177,32 @@ def test_annotate_export_correct_import_round_trip(model, tmp_path):
         if i == 0:  # the reviewer drops the first span and mislabels... nothing else
             result = result[1:]
         export.append({"id": i, "data": task["data"], "annotations": [{"id": i, "result": result}]})
-    export.append({"id": 99, "data": {"text": "aspirin helps"}, "annotations": [{"result": [
-        {"type": "labels", "value": {"start": 0, "end": 4, "labels": ["DRUG"]}}]}]})
-    export.append({"id": 100, "data": {"text": "aspirin helps"}, "annotations": [{"result": [
-        {"type": "labels", "value": {"start": 0, "end": 7, "labels": ["GENE"]}}]}]})
+    export.append(
+        {
+            "id": 99,
+            "data": {"text": "aspirin helps"},
+            "annotations": [{"result": [{"type": "labels", "value": {"start": 0, "end": 4, "labels": ["DRUG"]}}]}],
+        }
+    )
+    export.append(
+        {
+            "id": 100,
+            "data": {"text": "aspirin helps"},
+            "annotations": [{"result": [{"type": "labels", "value": {"start": 0, "end": 7, "labels": ["GENE"]}}]}],
+        }
+    )
     srsly.write_json(tmp_path / "export.json", export)
     result = CliRunner().invoke(
         build_app(),
-        ["import", str(tmp_path / "export.json"), str(tmp_path / "train.spacy"), "--format", "labelstudio", "--model", str(model)],
+        [
+            "import",
+            str(tmp_path / "export.json"),
+            str(tmp_path / "train.spacy"),
+            "--format",
+            "labelstudio",
+            "--model",
+            str(model),
+        ],
     )
     assert result.exit_code == 0, result.output
     assert f"{len(TEXTS) + 2} records: {len(TEXTS)} imported" in result.stdout and "2 errors" in result.stdout
@@ -171,7 +217,15 @@ def test_annotate_export_correct_import_round_trip(model, tmp_path):
     assert [[(e.start_char, e.end_char, e.label_) for e in d.ents] for d in docs] == [predicted[0][1:]] + predicted[1:]
     fixed = CliRunner().invoke(
         build_app(),
-        ["import", str(tmp_path / "export.json"), str(tmp_path / "t2.spacy"), "--format", "labelstudio", "--align", "expand"],
+        [
+            "import",
+            str(tmp_path / "export.json"),
+            str(tmp_path / "t2.spacy"),
+            "--format",
+            "labelstudio",
+            "--align",
+            "expand",
+        ],
     )
     assert f"{len(TEXTS) + 2} imported" in fixed.stdout  # no label set given, span snapped to 'aspirin'
 
@@ -181,7 +235,10 @@ def test_evaluate_reports_labels_calibration_and_routing(model, tmp_path):
 
     nlp = spacy.blank("en")
     DocBin(docs=[eg.reference for eg in make_examples(nlp, n=40, seed=3)]).to_disk(tmp_path / "gold.spacy")
-    result = CliRunner().invoke(build_app(), ["evaluate", str(model), str(tmp_path / "gold.spacy"), "-o", str(tmp_path / "r.json"), "--min-accepted", "10"])
+    result = CliRunner().invoke(
+        build_app(),
+        ["evaluate", str(model), str(tmp_path / "gold.spacy"), "-o", str(tmp_path / "r.json"), "--min-accepted", "10"],
+    )
     assert result.exit_code == 0, result.output
     whole = srsly.read_json(tmp_path / "r.json")
     report = whole["entities"]
@@ -196,13 +253,24 @@ def test_evaluate_reports_labels_calibration_and_routing(model, tmp_path):
     (tmp_path / "in.txt").write_text("\n".join(TEXTS) + "\n")
     out = tmp_path / "routed.jsonl"
     routed = CliRunner().invoke(
-        build_app(), ["annotate", str(model), str(tmp_path / "in.txt"), "-o", str(out), "--accept-threshold-from", str(tmp_path / "r.json")]
+        build_app(),
+        [
+            "annotate",
+            str(model),
+            str(tmp_path / "in.txt"),
+            "-o",
+            str(out),
+            "--accept-threshold-from",
+            str(tmp_path / "r.json"),
+        ],
     )
     assert routed.exit_code == 0, routed.output
     threshold = report["recommended"]["threshold"]
     assert f"threshold {threshold:.6f}" in routed.stdout
     summary = srsly.read_json(tmp_path / "routed.summary.json")
-    assert summary["accept_threshold"] == pytest.approx(threshold) and summary["accepted"] + summary["review"] == len(TEXTS)
+    assert summary["accept_threshold"] == pytest.approx(threshold) and summary["accepted"] + summary["review"] == len(
+        TEXTS
+    )
     assert all(r["score"] >= threshold for r in srsly.read_jsonl(tmp_path / "routed.accepted.jsonl"))
     assert all(r["score"] < threshold for r in srsly.read_jsonl(tmp_path / "routed.review.jsonl"))
 
@@ -210,19 +278,47 @@ def test_evaluate_reports_labels_calibration_and_routing(model, tmp_path):
     # those whose probability is 1.0 in float32 too
     srsly.write_json(tmp_path / "none.json", dict(whole, entities=dict(report, recommended=None)))
     strict = CliRunner().invoke(
-        build_app(), ["annotate", str(model), str(tmp_path / "in.txt"), "-o", str(tmp_path / "s.jsonl"), "--accept-threshold-from", str(tmp_path / "none.json")]
+        build_app(),
+        [
+            "annotate",
+            str(model),
+            str(tmp_path / "in.txt"),
+            "-o",
+            str(tmp_path / "s.jsonl"),
+            "--accept-threshold-from",
+            str(tmp_path / "none.json"),
+        ],
     )
     assert strict.exit_code == 0 and "every doc goes to review" in strict.stdout
     assert srsly.read_json(tmp_path / "s.summary.json")["accepted"] == 0
     assert len(list(srsly.read_jsonl(tmp_path / "s.review.jsonl"))) == len(TEXTS)
     # not a report, or both options: a clear error
     bad = CliRunner().invoke(
-        build_app(), ["annotate", str(model), str(tmp_path / "in.txt"), "-o", str(tmp_path / "b.jsonl"), "--accept-threshold-from", str(tmp_path / "in.txt")]
+        build_app(),
+        [
+            "annotate",
+            str(model),
+            str(tmp_path / "in.txt"),
+            "-o",
+            str(tmp_path / "b.jsonl"),
+            "--accept-threshold-from",
+            str(tmp_path / "in.txt"),
+        ],
     )
     assert bad.exit_code == 1 and "not a report of `autolabel evaluate --output`" in bad.output
     both = CliRunner().invoke(
-        build_app(), ["annotate", str(model), str(tmp_path / "in.txt"), "-o", str(tmp_path / "b.jsonl"),
-                      "--accept-threshold", "0.5", "--accept-threshold-from", str(tmp_path / "r.json")]
+        build_app(),
+        [
+            "annotate",
+            str(model),
+            str(tmp_path / "in.txt"),
+            "-o",
+            str(tmp_path / "b.jsonl"),
+            "--accept-threshold",
+            "0.5",
+            "--accept-threshold-from",
+            str(tmp_path / "r.json"),
+        ],
     )
     assert both.exit_code == 2 and "not both" in both.output  # a usage error
 
@@ -252,7 +348,10 @@ def test_jsonl_written_from_records_equals_jsonl_written_from_docs(model, tmp_pa
     from autolabel_spacy.hooks.manager import get_plugins
 
     src = tmp_path / "in.jsonl"
-    lines = [json.dumps({"text": t, "meta": {"n": i, "tags": ["a", "é"]}}, ensure_ascii=False) for i, t in enumerate(TEXTS * 3)]
+    lines = [
+        json.dumps({"text": t, "meta": {"n": i, "tags": ["a", "é"]}}, ensure_ascii=False)
+        for i, t in enumerate(TEXTS * 3)
+    ]
     lines.append(json.dumps({"text": "Ünïcode text with aspirin and “quotes” / slashes"}, ensure_ascii=False))
     src.write_text("\n".join(lines) + "\n", encoding="utf-8")
     fast = annotate(model, src, tmp_path / "fast" / "out.jsonl", accept_threshold=threshold, progress=False)

@@ -1,5 +1,6 @@
 """The shape of the package: its import graph has no cycles, and imports
 inside functions are kept for the optional extras (each says so)."""
+
 import ast
 from pathlib import Path
 
@@ -59,7 +60,7 @@ def find_cycle(graph: dict[str, set[str]]):
         stack.append(node)
         for dep in sorted(graph[node]):
             if state.get(dep) == "open":
-                return stack[stack.index(dep):] + [dep]
+                return stack[stack.index(dep) :] + [dep]
             if dep not in state:
                 found = visit(dep)
                 if found:
@@ -112,7 +113,9 @@ def layer_table() -> dict[str, int]:
         if len(cells) == 2 and cells[0].isdigit():
             for name in cells[1].split("`")[1::2]:
                 if name != "__init__":
-                    layers["autolabel_spacy" if name == "autolabel_spacy" else f"autolabel_spacy.{name}"] = int(cells[0])
+                    layers["autolabel_spacy" if name == "autolabel_spacy" else f"autolabel_spacy.{name}"] = int(
+                        cells[0]
+                    )
     return layers
 
 
@@ -125,7 +128,9 @@ def test_every_import_runs_down_the_layers_docs_development_writes():
     layers = layer_table()
     graph = import_graph()
     units = {unit(m) for m in graph}
-    assert units == set(layers), f"not in the layer table: {sorted(units - set(layers))}; gone from the package: {sorted(set(layers) - units)}"
+    assert units == set(layers), (
+        f"not in the layer table: {sorted(units - set(layers))}; gone from the package: {sorted(set(layers) - units)}"
+    )
     wrong = sorted(
         f"{module} (layer {layers[unit(module)]}) imports {dep} (layer {layers[unit(dep)]})"
         for module, deps in graph.items()
@@ -141,7 +146,14 @@ def test_the_layer_check_catches_an_import_up_the_layers(monkeypatch):
     layers = layer_table()
     assert layers["autolabel_spacy.formats"] < layers["autolabel_spacy.hooks"] < layers["autolabel_spacy.format_io"]
     real = import_graph()
-    monkeypatch.setattr(__import__(__name__), "import_graph", lambda: {**real, "autolabel_spacy.formats.jsonl": real["autolabel_spacy.formats.jsonl"] | {"autolabel_spacy.hooks.manager"}})
+    monkeypatch.setattr(
+        __import__(__name__),
+        "import_graph",
+        lambda: {
+            **real,
+            "autolabel_spacy.formats.jsonl": real["autolabel_spacy.formats.jsonl"] | {"autolabel_spacy.hooks.manager"},
+        },
+    )
     try:
         test_every_import_runs_down_the_layers_docs_development_writes()
     except AssertionError as err:
@@ -155,13 +167,23 @@ def test_the_confidence_keys_are_written_in_confidences_py_only():
     module names a key (as a string) that ``confidences.py`` owns."""
     from autolabel_spacy import confidences
 
-    keys = {confidences.SPAN_SCORES, confidences.SEQUENCE_PROB, confidences.SENTENCE_PROBS, confidences.MARGINALS_KEY, confidences.RELATIONS_KEY}
+    keys = {
+        confidences.SPAN_SCORES,
+        confidences.SEQUENCE_PROB,
+        confidences.SENTENCE_PROBS,
+        confidences.MARGINALS_KEY,
+        confidences.RELATIONS_KEY,
+    }
     found = []
     for module, path in modules().items():
         if module == "autolabel_spacy.confidences":
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Constant) and isinstance(node.value, str) and (node.value in keys or any(f'"{k}"' in node.value for k in keys)):
+            if (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and (node.value in keys or any(f'"{k}"' in node.value for k in keys))
+            ):
                 found.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno}: {node.value[:60]!r}")
     assert not found, "confidence keys outside confidences.py:\n" + "\n".join(found)
 
@@ -174,10 +196,35 @@ def test_the_evaluate_report_keys_are_written_in_evaluate_report_py_only():
 
     from autolabel_spacy import evaluate_report as er
 
-    fields = {f.name for kind in (er.EvaluateReport, er.EntityReport, er.RelationReport, er.CategoryReport, er.Recommendation) for f in dataclasses.fields(kind)}
+    fields = {
+        f.name
+        for kind in (er.EvaluateReport, er.EntityReport, er.RelationReport, er.CategoryReport, er.Recommendation)
+        for f in dataclasses.fields(kind)
+    }
     # the names spaCy's scorer and the run summary share with the report are not the report's own
-    shared = {"docs", "stamp", "unit", "units", "rank_by", "per_label", "routing", "reliability", "threshold", "coverage", "accuracy",
-              "accepted", "p", "r", "f", "ents_p", "ents_r", "ents_f", "entities", "relations", "categories"}
+    shared = {
+        "docs",
+        "stamp",
+        "unit",
+        "units",
+        "rank_by",
+        "per_label",
+        "routing",
+        "reliability",
+        "threshold",
+        "coverage",
+        "accuracy",
+        "accepted",
+        "p",
+        "r",
+        "f",
+        "ents_p",
+        "ents_r",
+        "ents_f",
+        "entities",
+        "relations",
+        "categories",
+    }
     own = fields - shared
     assert {"span_ece", "recommended", "min_accepted", "target_accuracy", "doc_accuracy"} <= own
     found = []

@@ -1,4 +1,5 @@
 """autolabel audit: cross-validated posteriors find planted label errors."""
+
 from pathlib import Path
 
 import pytest
@@ -36,13 +37,29 @@ def test_audit_ranks_planted_errors_first(tmp_path):
     DocBin(docs=docs).to_disk(tmp_path / "corpus.spacy")
     result = CliRunner().invoke(
         build_app(),
-        ["audit", str(tmp_path / "corpus.spacy"), "-o", str(tmp_path / "issues.jsonl"), "-k", "3", "--epochs", "6",
-         "--config", str(ROOT / "autolabel_spacy" / "configs" / "crf_fast.cfg")],
+        [
+            "audit",
+            str(tmp_path / "corpus.spacy"),
+            "-o",
+            str(tmp_path / "issues.jsonl"),
+            "-k",
+            "3",
+            "--epochs",
+            "6",
+            "--config",
+            str(ROOT / "autolabel_spacy" / "configs" / "crf_fast.cfg"),
+        ],
     )
     assert result.exit_code == 0, result.output
     issues = list(srsly.read_jsonl(tmp_path / "issues.jsonl"))
     top = issues[: len(planted)]
-    hits = sum(1 for issue in top if issue["doc"] in planted and issue["start"] < planted[issue["doc"]].end and planted[issue["doc"]].start < issue["end"])
+    hits = sum(
+        1
+        for issue in top
+        if issue["doc"] in planted
+        and issue["start"] < planted[issue["doc"]].end
+        and planted[issue["doc"]].start < issue["end"]
+    )
     assert hits / len(planted) >= 0.8, top
     kinds = {issue["doc"]: issue["kind"] for issue in top}
     assert kinds.get(3) == "missing" and kinds.get(8) == "doubtful"
@@ -59,11 +76,16 @@ def test_audit_flags_planted_category_errors_with_a_categories_only_config(tmp_p
 
     rng = random.Random(0)
     nlp = spacy.blank("en")
-    words = {"tumour": ["cancer", "carcinoma", "tumour", "metastasis"], "heart": ["cardiac", "artery", "heart", "infarction"]}
+    words = {
+        "tumour": ["cancer", "carcinoma", "tumour", "metastasis"],
+        "heart": ["cardiac", "artery", "heart", "infarction"],
+    }
     docs = []
     for _ in range(150):
         label = rng.choice(sorted(words))
-        doc = nlp.make_doc(" ".join(rng.choices(words[label], k=4) + rng.choices(["the", "patient", "was", "seen", "today"], k=4)))
+        doc = nlp.make_doc(
+            " ".join(rng.choices(words[label], k=4) + rng.choices(["the", "patient", "was", "seen", "today"], k=4))
+        )
         doc.cats = {name: float(name == label) for name in words}
         docs.append(doc)
     planted = [4, 21, 60, 99, 130]
@@ -74,7 +96,19 @@ def test_audit_flags_planted_category_errors_with_a_categories_only_config(tmp_p
     config = tmp_path / "textcat.cfg"
     config.write_text(efficiency_config((ROOT / "autolabel_spacy" / "configs" / "textcat_fast.cfg").read_text()))
     result = CliRunner().invoke(
-        build_app(), ["audit", str(tmp_path / "corpus.spacy"), "-o", str(tmp_path / "issues.jsonl"), "-k", "3", "--epochs", "8", "--config", str(config)]
+        build_app(),
+        [
+            "audit",
+            str(tmp_path / "corpus.spacy"),
+            "-o",
+            str(tmp_path / "issues.jsonl"),
+            "-k",
+            "3",
+            "--epochs",
+            "8",
+            "--config",
+            str(config),
+        ],
     )
     assert result.exit_code == 0, result.output
     assert "0 spans and 150 categories judged" in result.output

@@ -1,5 +1,6 @@
 """The benchmark compares like with like: the spaCy ner config is the crf_ner
 config with only the component swapped."""
+
 import argparse
 import json
 from pathlib import Path
@@ -28,14 +29,20 @@ def test_baseline_shares_everything_but_the_component(name):
 
 
 def test_chinese_gets_the_character_segmenter():
-    cfg = Config().from_str(for_language((ROOT / "autolabel_spacy" / "configs" / "crf_fast.cfg").read_text(), "zh"), interpolate=False)
+    cfg = Config().from_str(
+        for_language((ROOT / "autolabel_spacy" / "configs" / "crf_fast.cfg").read_text(), "zh"), interpolate=False
+    )
     assert cfg["nlp"]["lang"] == "zh"
     assert cfg["nlp"]["tokenizer"]["segmenter"] == "char"
 
 
 def test_chinese_accurate_config_is_the_accurate_config_plus_bigrams():
-    plain = Config().from_str((ROOT / "autolabel_spacy" / "configs" / "crf_accurate.cfg").read_text(), interpolate=False)
-    zh = Config().from_str((ROOT / "autolabel_spacy" / "configs" / "crf_accurate_zh.cfg").read_text(), interpolate=False)
+    plain = Config().from_str(
+        (ROOT / "autolabel_spacy" / "configs" / "crf_accurate.cfg").read_text(), interpolate=False
+    )
+    zh = Config().from_str(
+        (ROOT / "autolabel_spacy" / "configs" / "crf_accurate_zh.cfg").read_text(), interpolate=False
+    )
     assert zh["nlp"]["lang"] == "zh" and zh["nlp"]["tokenizer"]["segmenter"] == "char"
     subword = zh["components"]["tok2vec"]["model"]["embed"]
     bigrams = subword["embed"]
@@ -52,7 +59,10 @@ def test_gazetteer_ablation_only_adds_the_vocabulary(name):
     text = (ROOT / "autolabel_spacy" / "configs" / name).read_text()
     plain = Config().from_str(text, interpolate=False)
     gaz = Config().from_str(with_gazetteer(text, "/tmp/v.tsv"), interpolate=False)
-    assert gaz["nlp"]["pipeline"] == [p for p in plain["nlp"]["pipeline"] if p != "crf_ner"] + ["domain_vocab", "crf_ner"]
+    assert gaz["nlp"]["pipeline"] == [p for p in plain["nlp"]["pipeline"] if p != "crf_ner"] + [
+        "domain_vocab",
+        "crf_ner",
+    ]
     wrapped = gaz["components"]["crf_ner"]["model"]["tok2vec"]
     assert wrapped["@architectures"] == "autolabel.GazetteerFeatures.v1"
     assert wrapped["tok2vec"] == plain["components"]["crf_ner"]["model"]["tok2vec"]
@@ -68,13 +78,19 @@ def test_gazetteer_ablation_only_adds_the_vocabulary(name):
 
 def test_seed_summary_gives_each_seed_and_the_medians():
     def run(seed, crf_f, ner_f, crf_wps, ner_wps, crf_s, ner_s):
-        rows = [{"model": "crf_ner", "f": crf_f, "words_per_second": crf_wps, "train_seconds": crf_s},
-                {"model": "spacy_ner", "f": ner_f, "words_per_second": ner_wps, "train_seconds": ner_s}]
+        rows = [
+            {"model": "crf_ner", "f": crf_f, "words_per_second": crf_wps, "train_seconds": crf_s},
+            {"model": "spacy_ner", "f": ner_f, "words_per_second": ner_wps, "train_seconds": ner_s},
+        ]
         return {"dataset": "ncbi_disease", "config": "crf_fast.cfg", "epochs": 10, "seed": seed, "rows": rows}
 
-    md = seeds_markdown([
-        run(0, 80.0, 79.0, 100, 100, 500, 400), run(1, 78.0, 80.0, 90, 100, 400, 400), run(2, 81.0, 79.5, 120, 100, 300, 400),
-    ])
+    md = seeds_markdown(
+        [
+            run(0, 80.0, 79.0, 100, 100, 500, 400),
+            run(1, 78.0, 80.0, 90, 100, 400, 400),
+            run(2, 81.0, 79.5, 120, 100, 300, 400),
+        ]
+    )
     lines = md.splitlines()
     assert lines[0].endswith("seeds 0, 1, 2")
     assert "training time ratio crf_ner/ner" in lines[2]
@@ -86,8 +102,14 @@ def test_seed_summary_gives_each_seed_and_the_medians():
 
 def test_seed_summary_without_baseline_gives_precision_recall_f1_and_commits():
     def run(seed, p, r, f, commit):
-        return {"dataset": "ncbi_disease_docs (documents)", "config": "crf_fast.cfg", "epochs": 10, "seed": seed,
-                "rows": [{"model": "crf_ner", "p": p, "r": r, "f": f}], "commit": commit}
+        return {
+            "dataset": "ncbi_disease_docs (documents)",
+            "config": "crf_fast.cfg",
+            "epochs": 10,
+            "seed": seed,
+            "rows": [{"model": "crf_ner", "p": p, "r": r, "f": f}],
+            "commit": commit,
+        }
 
     lines = seeds_markdown([run(0, 83.0, 81.0, 82.0, "ce107b5"), run(1, 80.0, 82.0, 81.0, "abc1234")]).splitlines()
     assert lines[2] == "| seed | crf_ner P | R | F1 | commit |"
@@ -127,8 +149,14 @@ def test_bootstrap_seed_summary_gives_each_setting_its_seeds_and_medians():
             return {"p": f + 10, "r": f - 10, "f": f}
 
         rows = [{"dictionary": "public", "dictionary_only": scores(40.0), "bootstrapped": scores(boot_f)}]
-        return {"dataset": "ncbi_disease_docs", "config": "crf_fast.cfg", "epochs": 10, "seed": seed, "rows": rows,
-                "commit": "abc1234"}
+        return {
+            "dataset": "ncbi_disease_docs",
+            "config": "crf_fast.cfg",
+            "epochs": 10,
+            "seed": seed,
+            "rows": rows,
+            "commit": "abc1234",
+        }
 
     lines = bootstrap_seeds([run(0, 50.0), run(1, 47.0), run(2, 52.0)]).splitlines()
     assert lines[0].endswith("seeds 0, 1, 2")
@@ -148,7 +176,7 @@ def test_retest_takes_a_trained_model_and_its_training_figures_but_not_another_c
     assert row == {"train_seconds": 12.5, "train_peak_mb": 900, "retested": True}
     assert "trained earlier" in row_name({"model": "crf_ner", **row})
     with pytest.raises(SystemExit, match="another config"):
-        retrained_row("crf_ner", "[nlp]\nlang = \"de\"", tmp_path)
+        retrained_row("crf_ner", '[nlp]\nlang = "de"', tmp_path)
 
 
 def test_vocabulary_bound_adds_only_the_missed_in_vocabulary_mentions():
@@ -272,9 +300,15 @@ def test_the_relation_benchmark_summary_gives_each_seed_and_the_medians():
 
     def run(seed, gold, e2e, ner, train):
         return {
-            "config": "crf_rel_fast.cfg", "epochs": 10, "seed": seed, "commit": "abc1234", "train_seconds": train,
-            "words_per_second": 1000.0 + seed, "ner_f": ner,
-            "gold_at_dev": {"p": 0, "r": 0, "f": gold}, "end_to_end_at_dev": {"p": 0, "r": 0, "f": e2e},
+            "config": "crf_rel_fast.cfg",
+            "epochs": 10,
+            "seed": seed,
+            "commit": "abc1234",
+            "train_seconds": train,
+            "words_per_second": 1000.0 + seed,
+            "ner_f": ner,
+            "gold_at_dev": {"p": 0, "r": 0, "f": gold},
+            "end_to_end_at_dev": {"p": 0, "r": 0, "f": e2e},
         }
 
     md = relation_seeds([run(0, 50.0, 40.0, 80.0, 100), run(1, 55.0, 35.0, 82.0, 120), run(2, 52.0, 38.0, 81.0, 90)])
@@ -285,7 +319,8 @@ def test_the_relation_benchmark_summary_gives_each_seed_and_the_medians():
 def test_the_category_benchmark_baseline_is_spacys_efficiency_textcat_and_its_summary_gives_medians():
     from thinc.api import Config
 
-    from benchmarks.categories import efficiency_config, seeds_markdown as category_seeds
+    from benchmarks.categories import efficiency_config
+    from benchmarks.categories import seeds_markdown as category_seeds
 
     ours = (ROOT / "autolabel_spacy" / "configs" / "textcat_fast.cfg").read_text()
     baseline = Config().from_str(efficiency_config(ours), interpolate=False)
@@ -298,12 +333,33 @@ def test_the_category_benchmark_baseline_is_spacys_efficiency_textcat_and_its_su
         assert baseline["training"][key] == mine["training"][key], key
 
     def run(seed, accuracy, accepted):
-        row = {"model": "textcat_fast", "train_seconds": 100.0 + seed, "words_per_second": 900.0 + seed, "accuracy": accuracy,
-               "macro_f": accuracy - 5, "ece": 0.05, "accepted": accepted, "accepted_accuracy": 99.5,
-               "t1_accuracy": accuracy, "t1_macro_f": accuracy - 5, "t1_ece": 0.2, "t1_accepted": 0.0, "t1_accepted_accuracy": None}
-        return {"config": "textcat_fast.cfg", "epochs": 5, "seed": seed, "target_accuracy": 0.99, "commit": "abc1234", "rows": [row]}
+        row = {
+            "model": "textcat_fast",
+            "train_seconds": 100.0 + seed,
+            "words_per_second": 900.0 + seed,
+            "accuracy": accuracy,
+            "macro_f": accuracy - 5,
+            "ece": 0.05,
+            "accepted": accepted,
+            "accepted_accuracy": 99.5,
+            "t1_accuracy": accuracy,
+            "t1_macro_f": accuracy - 5,
+            "t1_ece": 0.2,
+            "t1_accepted": 0.0,
+            "t1_accepted_accuracy": None,
+        }
+        return {
+            "config": "textcat_fast.cfg",
+            "epochs": 5,
+            "seed": seed,
+            "target_accuracy": 0.99,
+            "commit": "abc1234",
+            "rows": [row],
+        }
 
     md = category_seeds([run(0, 60.0, 10.0), run(1, 64.0, 4.0), run(2, 62.0, 7.0)])
     assert "| textcat_fast | 1 | 64.0 | 59.0 | 0.050 | 4.0 | 99.5 | 101 | 901 | abc1234 |" in md
     assert "| textcat_fast | median | 62.0 | 57.0 | 0.050 | 7.0 | | 101 | 901 | |" in md
-    assert "| textcat_fast at temperature 1 (spaCy's textcat) | median | 62.0 | 57.0 | 0.200 | 0.0 | | 101 | 901 | |" in md
+    assert (
+        "| textcat_fast at temperature 1 (spaCy's textcat) | median | 62.0 | 57.0 | 0.200 | 0.0 | | 101 | 901 | |" in md
+    )

@@ -1,5 +1,6 @@
 """Neighbour-bigram features: the keys against a brute-force pairing, and a
 pipeline with the layer that trains, saves and reloads."""
+
 import random
 
 import numpy as np
@@ -37,7 +38,13 @@ def test_unknown_attribute_is_a_clear_error():
 
 
 def test_pipeline_trains_saves_and_reloads(tmp_path):
-    embed = {"@architectures": "autolabel.BigramEmbed.v1", "width": 32, "bigram_width": 8, "rows": 500, "embed": TINY_EMBED}
+    embed = {
+        "@architectures": "autolabel.BigramEmbed.v1",
+        "width": 32,
+        "bigram_width": 8,
+        "rows": 500,
+        "embed": TINY_EMBED,
+    }
     nlp, _ = train_tiny(embed)
     texts = ["aspirin is used to treat migraine .", "ibuprofen", "", "   "]
     layer = nlp.get_pipe("crf_ner").model.get_ref("tok2vec").get_ref("embed").get_ref("bigrams")

@@ -1,4 +1,5 @@
 """autolabel bootstrap: weak labels with unknown regions, then real training."""
+
 import pytest
 import spacy
 from spacy.tokens import DocBin
@@ -12,11 +13,19 @@ ROOT = __import__("pathlib").Path(__file__).resolve().parent.parent
 
 def test_weak_labels_leave_probable_missed_mentions_unknown():
     nlp = spacy.blank("en")
-    terms = {"cystic fibrosis": "Disease", "tuberculosis": "Disease", "fibrosis": "Disease", "scoliosis": "Disease",
-             "Marfan syndrome": "Disease", "Down syndrome": "Disease"}
+    terms = {
+        "cystic fibrosis": "Disease",
+        "tuberculosis": "Disease",
+        "fibrosis": "Disease",
+        "scoliosis": "Disease",
+        "Marfan syndrome": "Disease",
+        "Down syndrome": "Disease",
+    }
     cues = HeadCues(terms, nlp.make_doc)
     assert {"syndrome", "fibrosis"} <= set(cues.heads) and cues.suffixes["osis"] == "Disease"
-    doc = weak_corpus(nlp, ["Cystic fibrosis and severe Noonan syndrome and halitosis were seen in the clinic ."], terms)[0]
+    doc = weak_corpus(
+        nlp, ["Cystic fibrosis and severe Noonan syndrome and halitosis were seen in the clinic ."], terms
+    )[0]
     tags = [(t.text, t.ent_iob_ or "?") for t in doc]
     assert tags[:2] == [("Cystic", "B"), ("fibrosis", "I")]
     assert [t for t, iob in tags if iob == "?"] == ["severe", "Noonan", "syndrome", "halitosis"]
@@ -32,8 +41,19 @@ def test_bootstrap_cli_trains_from_a_vocabulary_alone(tmp_path):
     (tmp_path / "vocab.tsv").write_text("# provenance: test\n" + "\n".join(f"{d}\tDRUG" for d in drugs) + "\n")
     result = CliRunner().invoke(
         build_app(),
-        ["bootstrap", str(tmp_path / "raw.txt"), "-o", str(tmp_path / "out"), "--vocab", str(tmp_path / "vocab.tsv"),
-         "--config", str(ROOT / "autolabel_spacy" / "configs" / "crf_fast.cfg"), "--epochs", "12", "--no-unknown"],
+        [
+            "bootstrap",
+            str(tmp_path / "raw.txt"),
+            "-o",
+            str(tmp_path / "out"),
+            "--vocab",
+            str(tmp_path / "vocab.tsv"),
+            "--config",
+            str(ROOT / "autolabel_spacy" / "configs" / "crf_fast.cfg"),
+            "--epochs",
+            "12",
+            "--no-unknown",
+        ],
     )
     assert result.exit_code == 0, result.output
     nlp = spacy.load(tmp_path / "out" / "model" / "model-last")
@@ -109,8 +129,13 @@ def test_a_form_that_is_part_of_a_longer_term_is_not_defined():
 def test_heads_need_two_terms_and_skip_of_phrases():
     nlp = spacy.blank("en")
     cues = HeadCues(
-        {"Marfan syndrome": "D", "Down syndrome": "D", "X chromosome": "D", "deficiency of phenylalanine hydroxylase": "D",
-         "iron deficiency": "D"},
+        {
+            "Marfan syndrome": "D",
+            "Down syndrome": "D",
+            "X chromosome": "D",
+            "deficiency of phenylalanine hydroxylase": "D",
+            "iron deficiency": "D",
+        },
         nlp.make_doc,
     )
     assert set(cues.heads) == {"syndrome", "deficiency"}  # chromosome: one term; hydroxylase: after "of"

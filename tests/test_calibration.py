@@ -17,7 +17,11 @@ def test_golden_section_recovers_the_true_temperature():
 
 
 def test_reliability_and_ece():
-    spans = [evaluation.ScoredSpan(0.95, True)] * 9 + [evaluation.ScoredSpan(0.95, False)] + [evaluation.ScoredSpan(0.15, False)] * 10
+    spans = (
+        [evaluation.ScoredSpan(0.95, True)] * 9
+        + [evaluation.ScoredSpan(0.95, False)]
+        + [evaluation.ScoredSpan(0.15, False)] * 10
+    )
     table = evaluation.reliability_table(spans)
     assert table[9]["count"] == 10 and table[9]["accuracy"] == pytest.approx(0.9)
     assert table[1]["count"] == 10 and table[1]["accuracy"] == 0.0
@@ -88,7 +92,11 @@ def test_recommended_threshold_is_the_lowest_that_reaches_the_target():
         assert (got and got.threshold) == best
         if got:
             row = routing_curve(docs, [got.threshold])[0]
-            assert row["coverage"] == got.coverage and row["accuracy"] == got.accuracy >= target and row["accepted"] == got.accepted
+            assert (
+                row["coverage"] == got.coverage
+                and row["accuracy"] == got.accuracy >= target
+                and row["accepted"] == got.accepted
+            )
     assert list(itertools.islice(routing_curve([ScoredDoc(0.5, True)], [0.9]), 1))[0]["accuracy"] is None
 
 
@@ -118,6 +126,6 @@ def test_per_token_ranking_is_the_geometric_mean_per_token():
     with pytest.raises(ValueError, match="rank_by"):
         rank([long_empty], "word")
     ranked = rank([long_empty, short_wrong], "token")
-    assert [round(u.confidence, 6) for u in ranked] == [round(0.81 ** (1 / 20), 6), round(0.85 ** 0.5, 6)]
+    assert [round(u.confidence, 6) for u in ranked] == [round(0.81 ** (1 / 20), 6), round(0.85**0.5, 6)]
     assert ranked[0].confidence > ranked[1].confidence  # the long sentence is no longer ranked below for its length
     assert [(u.correct, u.tokens) for u in ranked] == [(True, 20), (False, 2)]

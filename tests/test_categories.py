@@ -1,5 +1,6 @@
 """Document categories: the CSV reader and its seeded stratified split, and
 ``calibrated_textcat`` (spaCy's textcat with a fitted temperature)."""
+
 import csv
 import json
 import random
@@ -13,8 +14,13 @@ from hypothesis import strategies as st
 from spacy.tokens import DocBin
 from spacy.training import Example
 
-from autolabel_spacy.workflow.corpus_categories import convert_category_corpus, read_category_records, read_label_names, stratified_split
 from autolabel_spacy.pipeline.categories import scaled
+from autolabel_spacy.workflow.corpus_categories import (
+    convert_category_corpus,
+    read_category_records,
+    read_label_names,
+    stratified_split,
+)
 
 NLP = spacy.blank("en")
 NAMES = {"1": "neoplasms", "2": "digestive", "3": "nervous"}
@@ -29,7 +35,11 @@ def write_csv(path, rows, header=("condition_label", "medical_abstract")):
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from(["1", "2", "3", "9", ""]), st.text(alphabet="ab ,\"\n.", max_size=20)), max_size=12))
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["1", "2", "3", "9", ""]), st.text(alphabet='ab ,"\n.', max_size=20)), max_size=12
+    )
+)
 def test_every_row_is_a_doc_with_one_category_or_an_error_with_its_line(tmp_path_factory, rows):
     path = write_csv(tmp_path_factory.mktemp("csv") / "c.csv", rows)
     records = list(read_category_records(path, NLP, "medical_abstract", "condition_label", NAMES))
@@ -63,8 +73,12 @@ def test_the_split_is_seeded_stratified_disjoint_and_complete(tmp_path):
 def test_convert_writes_the_splits_and_the_refused_rows(tmp_path):
     rows = [(str(1 + i % 3), f"abstract {i} .") for i in range(60)] + [("7", "unknown label"), ("1", "  ")]
     path = write_csv(tmp_path / "c.csv", rows)
-    (tmp_path / "labels.csv").write_text("condition_label,condition_name\n1,neoplasms\n2,digestive\n3,nervous\n", encoding="utf-8")
-    counts = convert_category_corpus(path, tmp_path / "out", NLP, "medical_abstract", "condition_label", read_label_names(tmp_path / "labels.csv"))
+    (tmp_path / "labels.csv").write_text(
+        "condition_label,condition_name\n1,neoplasms\n2,digestive\n3,nervous\n", encoding="utf-8"
+    )
+    counts = convert_category_corpus(
+        path, tmp_path / "out", NLP, "medical_abstract", "condition_label", read_label_names(tmp_path / "labels.csv")
+    )
     assert counts == {"train": 36, "dev": 12, "test": 12, "refused": 2}
     errors = (tmp_path / "out" / "errors.jsonl").read_text().splitlines()
     assert len(errors) == 2 and "unknown label '7'" in errors[0] and "no text" in errors[1]
@@ -94,7 +108,9 @@ def toy_examples(n, seed):
     out = []
     for _ in range(n):
         label = rng.choice(["tumour", "heart"])
-        words = rng.choices(["cancer", "carcinoma", "tumour"] if label == "tumour" else ["cardiac", "artery", "heart"], k=3)
+        words = rng.choices(
+            ["cancer", "carcinoma", "tumour"] if label == "tumour" else ["cardiac", "artery", "heart"], k=3
+        )
         words += rng.choices(["the", "patient", "was", "seen", "cancer", "heart"], k=4)  # noise
         doc = nlp.make_doc(" ".join(words))
         ref = nlp.make_doc(doc.text)
@@ -128,7 +144,15 @@ def test_autolabel_corpus_splits_a_csv_and_refuses_bad_options(tmp_path):
     from autolabel_spacy.cli import build_app
 
     path = write_csv(tmp_path / "c.csv", [(str(1 + i % 4), f"abstract {i} .") for i in range(40)])
-    args = ["corpus", str(path), str(tmp_path / "out"), "--text-column", "medical_abstract", "--label-column", "condition_label"]
+    args = [
+        "corpus",
+        str(path),
+        str(tmp_path / "out"),
+        "--text-column",
+        "medical_abstract",
+        "--label-column",
+        "condition_label",
+    ]
     result = CliRunner().invoke(build_app(), args + ["--split", "0.5,0.25,0.25", "--seed", "3"])
     assert result.exit_code == 0, result.output
     assert "train: 20 docs" in result.output and "no rows refused" in result.output
@@ -153,7 +177,10 @@ def test_the_category_report_counts_accuracy_and_recommends_a_threshold_by_brute
         predicted.append(pred)
         gold.append(ref)
     report = category_report(predicted, gold, {"cats_macro_f": 0.5}, target_accuracy=0.9)
-    truth = [(max(p.cats.values()), max(p.cats, key=p.cats.get) == max(g.cats, key=g.cats.get)) for p, g in zip(predicted, gold)]
+    truth = [
+        (max(p.cats.values()), max(p.cats, key=p.cats.get) == max(g.cats, key=g.cats.get))
+        for p, g in zip(predicted, gold)
+    ]
     assert report.docs == 200 and report.accuracy == pytest.approx(sum(c for _, c in truth) / 200)
     best = None
     for t in sorted({c for c, _ in truth}):
@@ -175,7 +202,18 @@ def test_a_pipeline_of_categories_only_is_evaluated_tagged_and_routed_by_its_cat
     from autolabel_spacy.cli import build_app
 
     nlp = spacy.blank("en")
-    nlp.add_pipe("calibrated_textcat", name="textcat", config={"model": {"@architectures": "spacy.TextCatBOW.v3", "exclusive_classes": True, "ngram_size": 1, "no_output_layer": False}})
+    nlp.add_pipe(
+        "calibrated_textcat",
+        name="textcat",
+        config={
+            "model": {
+                "@architectures": "spacy.TextCatBOW.v3",
+                "exclusive_classes": True,
+                "ngram_size": 1,
+                "no_output_layer": False,
+            }
+        },
+    )
     train = toy_examples(200, 0)
     optimizer = nlp.initialize(lambda: train)
     for _ in range(5):
@@ -185,7 +223,15 @@ def test_a_pipeline_of_categories_only_is_evaluated_tagged_and_routed_by_its_cat
     DocBin(docs=[e.reference for e in toy_examples(100, 1)]).to_disk(tmp_path / "dev.spacy")
     runner = CliRunner()
     # 100 toy dev docs: --min-accepted 10 lets a threshold accept fewer than 100 at 99%
-    evaluated = ["evaluate", str(tmp_path / "m"), str(tmp_path / "dev.spacy"), "-o", str(tmp_path / "dev.json"), "--min-accepted", "10"]
+    evaluated = [
+        "evaluate",
+        str(tmp_path / "m"),
+        str(tmp_path / "dev.spacy"),
+        "-o",
+        str(tmp_path / "dev.json"),
+        "--min-accepted",
+        "10",
+    ]
     result = runner.invoke(build_app(), evaluated)
     assert result.exit_code == 0, result.output
     assert "sets no entities" in result.output and "categories of 100 docs" in result.output
@@ -194,10 +240,25 @@ def test_a_pipeline_of_categories_only_is_evaluated_tagged_and_routed_by_its_cat
     texts = [e.reference.text for e in toy_examples(30, 2)]
     (tmp_path / "in.txt").write_text("\n".join(texts) + "\n")
     out = tmp_path / "a.jsonl"
-    result = runner.invoke(build_app(), ["annotate", str(tmp_path / "m"), str(tmp_path / "in.txt"), "-o", str(out), "--accept-threshold-from", str(tmp_path / "dev.json"), "--no-progress"])
+    result = runner.invoke(
+        build_app(),
+        [
+            "annotate",
+            str(tmp_path / "m"),
+            str(tmp_path / "in.txt"),
+            "-o",
+            str(out),
+            "--accept-threshold-from",
+            str(tmp_path / "dev.json"),
+            "--no-progress",
+        ],
+    )
     assert result.exit_code == 0, result.output
     threshold = report["categories"]["recommended"]["threshold"]
-    routed = {part: [json.loads(line) for line in (tmp_path / f"a.{part}.jsonl").read_text().splitlines()] for part in ("accepted", "review")}
+    routed = {
+        part: [json.loads(line) for line in (tmp_path / f"a.{part}.jsonl").read_text().splitlines()]
+        for part in ("accepted", "review")
+    }
     assert sum(map(len, routed.values())) == 30
     for part, records in routed.items():
         for r in records:
@@ -219,14 +280,23 @@ def test_a_row_without_label_or_of_a_category_too_small_to_stratify_is_refused_a
 
     from autolabel_spacy.cli import build_app
 
-    rows = [(c, f"abstract {i} {c} .") for i in range(10) for c in "AB"] + [("", "no label here ."), ("C", "a category of one .")]
+    rows = [(c, f"abstract {i} {c} .") for i in range(10) for c in "AB"] + [
+        ("", "no label here ."),
+        ("C", "a category of one ."),
+    ]
     path = write_csv(tmp_path / "c.csv", rows, header=("label", "text"))
     result = CliRunner().invoke(build_app(), ["corpus", str(path), str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
     errors = [json.loads(line) for line in (tmp_path / "out" / "errors.jsonl").read_text().splitlines()]
     assert [(e["record"], e["error"]) for e in errors] == [
-        (f"{path}:22", "no label"), (f"{path}:23", "category 'C' has 1 rows; a stratified train/dev/test split needs at least 3 of each")]
-    docs = [d for split in ("train", "dev", "test") for d in DocBin().from_disk(tmp_path / "out" / f"{split}.spacy").get_docs(NLP.vocab)]
+        (f"{path}:22", "no label"),
+        (f"{path}:23", "category 'C' has 1 rows; a stratified train/dev/test split needs at least 3 of each"),
+    ]
+    docs = [
+        d
+        for split in ("train", "dev", "test")
+        for d in DocBin().from_disk(tmp_path / "out" / f"{split}.spacy").get_docs(NLP.vocab)
+    ]
     assert len(docs) == 20 and all(set(d.cats) == {"A", "B"} for d in docs)
     # shares too small for the categories: one error naming the file, and nothing written
     small = CliRunner().invoke(build_app(), ["corpus", str(path), str(tmp_path / "none"), "--split", "0.9,0.05,0.05"])

@@ -2,6 +2,7 @@
 every command: a usage mistake is one ``error:`` line and exit code 2, a
 mistake in what the user gave is one ``error:`` line naming it and exit
 code 1, never a traceback. A command added without a row here fails."""
+
 import pytest
 import typer
 from typer.testing import CliRunner

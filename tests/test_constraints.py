@@ -1,6 +1,7 @@
 """constraints.txt pins every package `make setup` installs; the pins must
 satisfy what the pyproject.toml files ask for, and the environment the tests
 run in is the pinned one (a setup on another day gets the same versions)."""
+
 import tomllib
 from importlib import metadata
 from pathlib import Path
@@ -38,7 +39,9 @@ def test_every_requirement_of_the_pyprojects_is_pinned_to_a_version_it_allows():
         name = canonicalize_name(req.name)
         if name in OURS:
             continue
-        assert name in pinned, f"{path.relative_to(ROOT)} requires {req}, which constraints.txt does not pin: run make lock"
+        assert name in pinned, (
+            f"{path.relative_to(ROOT)} requires {req}, which constraints.txt does not pin: run make lock"
+        )
         assert req.specifier.contains(pinned[name], prereleases=True), (
             f"{path.relative_to(ROOT)} requires {req}, constraints.txt pins {pinned[name]}: run make lock"
         )
@@ -48,4 +51,6 @@ def test_the_tests_run_on_the_pinned_versions():
     pinned = pins()
     for name in ("spacy", "thinc", "torch", "numpy", "pluggy", "typer", "srsly"):
         installed = metadata.version(name).split("+")[0]
-        assert installed == pinned[name], f"{name} {installed} installed, constraints.txt pins {pinned[name]}: make setup"
+        assert installed == pinned[name], (
+            f"{name} {installed} installed, constraints.txt pins {pinned[name]}: make setup"
+        )

@@ -13,7 +13,7 @@ def write(tmp_path, text, name="c.tsv", encoding="utf-8"):
 
 
 def spans(path, **kw):
-    return [[(s, e, l) for s, e, l in sent.spans] for sent in read_tagged(path, **kw)]
+    return [[(s, e, label) for s, e, label in sent.spans] for sent in read_tagged(path, **kw)]
 
 
 def test_iob2_with_tab_only_separators_bom_and_docstart(tmp_path):
@@ -95,12 +95,27 @@ EXPECTED = {
     # file: (lang, sentences, tokens, mentions per label) — counts from each SOURCE.md
     "ncbi_disease/train.tsv": ("en", 5424, 135701, {"Disease": 5134}),
     "ncbi_disease/test.tsv": ("en", 940, 24497, {"Disease": 960}),
-    "wnut17/train.conll": ("en", 3394, 62730, {"person": 660, "location": 548, "corporation": 221, "product": 142, "creative-work": 140, "group": 264}),
+    "wnut17/train.conll": (
+        "en",
+        3394,
+        62730,
+        {"person": 660, "location": 548, "corporation": 221, "product": 142, "creative-work": 140, "group": 264},
+    ),
     # dev: the lone BOM line is dropped and the stray I-creative-work starts a mention
-    "wnut17/dev.conll": ("en", 1009, 15733, {"person": 470, "location": 74, "corporation": 34, "product": 114, "creative-work": 105, "group": 39}),
+    "wnut17/dev.conll": (
+        "en",
+        1009,
+        15733,
+        {"person": 470, "location": 74, "corporation": 34, "product": 114, "creative-work": 105, "group": 39},
+    ),
     "sec_fin/test.conll": ("en", 303, 13246, {"LOC": 39, "MISC": 7, "ORG": 56, "PER": 216}),
     # two ORG mentions cross a sentence boundary: the lenient reading counts 4613
-    "resume_zh/train.bmes": ("zh", 3821, 124099, {"CONT": 260, "EDU": 858, "LOC": 47, "NAME": 952, "ORG": 4613, "PRO": 287, "RACE": 115, "TITLE": 6308}),
+    "resume_zh/train.bmes": (
+        "zh",
+        3821,
+        124099,
+        {"CONT": 260, "EDU": 858, "LOC": 47, "NAME": 952, "ORG": 4613, "PRO": 287, "RACE": 115, "TITLE": 6308},
+    ),
 }
 
 

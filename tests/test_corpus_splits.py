@@ -1,4 +1,5 @@
 """autolabel corpus: a corpus folder -> train/dev/test.spacy + raw.txt."""
+
 import pytest
 import spacy
 from spacy.tokens import DocBin
@@ -67,17 +68,32 @@ def test_splits_in_a_record_format_keep_relations_and_categories_and_refuse_bad_
     from autolabel_spacy.relations import get_relations
 
     good = {
-        "text": "Aspirin caused asthma .", "spans": [{"start": 0, "end": 7, "label": "Chemical"}, {"start": 15, "end": 21, "label": "Disease"}],
-        "relations": [{"head": "~aspirin", "child": "~asthma", "label": "causes"}], "cats": {"adverse": 1.0, "other": 0.0},
+        "text": "Aspirin caused asthma .",
+        "spans": [{"start": 0, "end": 7, "label": "Chemical"}, {"start": 15, "end": 21, "label": "Disease"}],
+        "relations": [{"head": "~aspirin", "child": "~asthma", "label": "causes"}],
+        "cats": {"adverse": 1.0, "other": 0.0},
     }
     bad = dict(good, relations=[{"head": "~aspirin", "child": "~gout", "label": "causes"}])
     src = tmp_path / "c"
     src.mkdir()
     (src / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in (good, bad, good)))
     (src / "dev.jsonl").write_text(json.dumps(good) + "\n")
-    task = {"data": {"text": "Aspirin helps ."}, "annotations": [{"result": [
-        {"id": "a", "from_name": "label", "to_name": "text", "type": "labels", "value": {"start": 0, "end": 7, "labels": ["Chemical"]}}
-    ]}]}
+    task = {
+        "data": {"text": "Aspirin helps ."},
+        "annotations": [
+            {
+                "result": [
+                    {
+                        "id": "a",
+                        "from_name": "label",
+                        "to_name": "text",
+                        "type": "labels",
+                        "value": {"start": 0, "end": 7, "labels": ["Chemical"]},
+                    }
+                ]
+            }
+        ],
+    }
     (src / "test.labelstudio.json").write_text(json.dumps([task]))
     counts = convert_splits(src, tmp_path / "out")
     assert {k: (v.docs, v.errors) for k, v in counts.items()} == {"train": (2, 1), "dev": (1, 0), "test": (1, 0)}

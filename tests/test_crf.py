@@ -1,10 +1,10 @@
 """CRF math against brute-force enumeration of every tag sequence."""
+
 import itertools
 
+import oracles
 import pytest
 import torch
-
-import oracles
 
 from autolabel_spacy.ml import crf
 from autolabel_spacy.schemes import TagScheme
@@ -170,8 +170,12 @@ def test_partition_gradients_match_brute_force(scheme):
     em, mask = batch(lengths, K, seed=13)
     weights = torch.tensor([0.5, -1.0, 2.0, 1.5])
     got = crf.log_partition_gradients(em, mask, params, weights)
-    leaves = [em.clone().requires_grad_(), params.transitions.clone().requires_grad_(),
-              params.start.clone().requires_grad_(), params.end.clone().requires_grad_()]
+    leaves = [
+        em.clone().requires_grad_(),
+        params.transitions.clone().requires_grad_(),
+        params.start.clone().requires_grad_(),
+        params.end.clone().requires_grad_(),
+    ]
     e, tr, st, en = leaves
     p = crf.CRFParams(tr, st, en, params.allowed, params.allowed_start, params.allowed_end)
     total = 0.0
@@ -179,7 +183,9 @@ def test_partition_gradients_match_brute_force(scheme):
         if n == 0:
             assert got.log_z[i] == 0
             continue
-        log_z = torch.logsumexp(torch.stack([raw_score(e[i, :n], seq, p) for seq, _ in enumerate_valid(em[i, :n], params)]), 0)
+        log_z = torch.logsumexp(
+            torch.stack([raw_score(e[i, :n], seq, p) for seq, _ in enumerate_valid(em[i, :n], params)]), 0
+        )
         assert torch.allclose(got.log_z[i], log_z.detach(), atol=1e-8)
         total = total + weights[i] * log_z
     d_em, d_tr, d_st, d_en = torch.autograd.grad(total, leaves)
@@ -190,7 +196,9 @@ def test_partition_gradients_match_brute_force(scheme):
     # a small chunk of the pair posteriors at a time gives the same sums
     old, crf.PAIR_CHUNK = crf.PAIR_CHUNK, 1
     try:
-        assert torch.allclose(crf.log_partition_gradients(em, mask, params, weights).transitions, got.transitions, atol=1e-12)
+        assert torch.allclose(
+            crf.log_partition_gradients(em, mask, params, weights).transitions, got.transitions, atol=1e-12
+        )
     finally:
         crf.PAIR_CHUNK = old
 
@@ -240,13 +248,18 @@ def test_path_segment_probabilities_match_brute_force(scheme):
             for start in range(n):
                 for end in range(start + 1, n + 1):
                     rows.append([i, start, end])
-                    expect.append(sum(float(q) for (seq, _), q in zip(seqs, post) if list(seq[start:end]) == path[start:end]))
+                    expect.append(
+                        sum(float(q) for (seq, _), q in zip(seqs, post) if list(seq[start:end]) == path[start:end])
+                    )
         got = crf.path_segment_log_probs(em, mask, params, paths, torch.tensor(rows)).exp()
         assert torch.allclose(got, torch.tensor(expect, dtype=got.dtype), atol=1e-7)
     # the whole sequence: the Viterbi path's own probability
     whole = torch.tensor([[i, 0, n] for i, n in enumerate(lengths)])
     log_z = oracles.log_partition(em, mask, params)
-    assert torch.allclose(crf.path_segment_log_probs(em, mask, params, best, whole), oracles.sequence_score(em, best, mask, params) - log_z)
+    assert torch.allclose(
+        crf.path_segment_log_probs(em, mask, params, best, whole),
+        oracles.sequence_score(em, best, mask, params) - log_z,
+    )
 
 
 @pytest.mark.slow
@@ -269,8 +282,14 @@ def test_long_sequences_many_labels_are_stable():
     for i, n in enumerate([1500, 1200]):
         assert oracles.is_valid(scheme, [scheme.tags[k] for k in tags[i, :n].tolist()])
     # fp32 agrees with fp64 on the decode and (to 1e-2) on the marginals
-    p32 = crf.CRFParams(params.transitions.float(), params.start.float(), params.end.float(),
-                        params.allowed, params.allowed_start, params.allowed_end)
+    p32 = crf.CRFParams(
+        params.transitions.float(),
+        params.start.float(),
+        params.end.float(),
+        params.allowed,
+        params.allowed_start,
+        params.allowed_end,
+    )
     probs32 = crf.marginals(em.float(), mask, p32)
     assert (probs32.double() - probs).abs().max() < 1e-2
     assert torch.equal(crf.viterbi(em.float(), mask, p32)[0], tags)

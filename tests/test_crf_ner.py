@@ -1,7 +1,9 @@
 """The crf_ner component: training, annotations, edge cases, serialization."""
+
 import random
 
 import numpy as np
+import oracles
 import pytest
 import spacy
 import srsly
@@ -10,13 +12,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from spacy.tokens import Doc, DocBin
 from spacy.training import Example
-import oracles
 
 from autolabel_spacy.ml import crf, crf_layer
 
 DRUGS = ["aspirin", "ibuprofen", "metformin", "warfarin", "insulin"]
 DISEASES = ["diabetes", "heart failure", "lung cancer", "migraine", "type 2 diabetes"]
-TEMPLATES = ["{d} is used to treat {x} .", "patients with {x} took {d} daily .", "{x} improved after {d} .", "no {x} was seen ."]
+TEMPLATES = [
+    "{d} is used to treat {x} .",
+    "patients with {x} took {d} daily .",
+    "{x} improved after {d} .",
+    "no {x} was seen .",
+]
 
 
 def make_examples(nlp, n=60, seed=0):
@@ -39,7 +45,7 @@ def make_examples(nlp, n=60, seed=0):
 def train(nlp, examples, steps=40):
     opt = nlp.initialize(lambda: examples)
     for i in range(steps):
-        nlp.update(examples[(i * 10) % len(examples):][:10] or examples[:10], sgd=opt, drop=0.1)
+        nlp.update(examples[(i * 10) % len(examples) :][:10] or examples[:10], sgd=opt, drop=0.1)
     return nlp
 
 
@@ -48,13 +54,22 @@ def tiny_tok2vec(embed: dict) -> dict:
     return {
         "@architectures": "spacy.Tok2Vec.v2",
         "embed": embed,
-        "encode": {"@architectures": "spacy.MaxoutWindowEncoder.v2", "width": 32, "depth": 1, "window_size": 1, "maxout_pieces": 2},
+        "encode": {
+            "@architectures": "spacy.MaxoutWindowEncoder.v2",
+            "width": 32,
+            "depth": 1,
+            "window_size": 1,
+            "maxout_pieces": 2,
+        },
     }
 
 
 TINY_EMBED = {
-    "@architectures": "spacy.MultiHashEmbed.v2", "width": 32, "attrs": ["NORM", "SHAPE"],
-    "rows": [500, 50], "include_static_vectors": False,
+    "@architectures": "spacy.MultiHashEmbed.v2",
+    "width": 32,
+    "attrs": ["NORM", "SHAPE"],
+    "rows": [500, 50],
+    "include_static_vectors": False,
 }
 
 
@@ -135,7 +150,9 @@ def test_abbreviations_setting_gives_every_use_of_a_short_form_its_long_forms_la
         ner.cfg["abbreviations"] = False
     hf = [t.i for t in doc if t.text == "HF"]
     assert [(e.start, e.label_) for e in doc.ents if e.text == "HF"] == [(i, "DISEASE") for i in hf]
-    assert [(e.text, e.label_) for e in doc.ents if e.text != "HF"] == [(e.text, e.label_) for e in plain.ents if e.text != "HF"]
+    assert [(e.text, e.label_) for e in doc.ents if e.text != "HF"] == [
+        (e.text, e.label_) for e in plain.ents if e.text != "HF"
+    ]
     group = doc.spans["crf_ner"]
     assert len(group.attrs["scores"]) == len(doc.ents) and 0.0 < group.attrs["sequence_prob"] <= 1.0
     # the factory setting, saved with the pipeline's cfg
@@ -220,14 +237,21 @@ def test_missing_gold_tokens_are_marginalised(trained):
     # the loss of a missing tag sums over every tag it may take, so it is below
     # the loss of each completion of it (no optimizer: the weights stay as they are)
     missing = ner.update([eg])["crf_ner"]
-    completions = [ner.update([Example(nlp.make_doc("aspirin helps"), Doc(doc.vocab, words=["aspirin", "helps"], ents=["B-DRUG", tag]))])["crf_ner"]
-                   for tag in ("O", "B-DRUG", "I-DRUG", "B-DISEASE")]
+    completions = [
+        ner.update(
+            [Example(nlp.make_doc("aspirin helps"), Doc(doc.vocab, words=["aspirin", "helps"], ents=["B-DRUG", tag]))]
+        )["crf_ner"]
+        for tag in ("O", "B-DRUG", "I-DRUG", "B-DISEASE")
+    ]
     assert np.isfinite(missing) and all(missing < loss for loss in completions), (missing, completions)
 
 
 @settings(max_examples=150, deadline=None, derandomize=True)
 @given(
-    st.lists(st.tuples(st.sampled_from(["a", "bb", " ", "\n"]), st.sampled_from(["O", None, "A", "B", "C"]), st.booleans()), max_size=12),
+    st.lists(
+        st.tuples(st.sampled_from(["a", "bb", " ", "\n"]), st.sampled_from(["O", None, "A", "B", "C"]), st.booleans()),
+        max_size=12,
+    ),
     st.sampled_from(["BILUO", "BIO"]),
 )
 def test_gold_tag_sets_read_from_arrays_equal_spacys_alignment(tokens, scheme_name):
@@ -258,7 +282,12 @@ def test_gold_tag_sets_of_another_tokenization_come_from_spacys_alignment():
 
     vocab = spacy.blank("en").vocab
     split = Doc(vocab, words=["asp", "irin", "helps"], spaces=[False, True, False])
-    assert gold_tag_sets(Example(split, Doc(vocab, words=["aspirin", "helps"], ents=["B-A", "O"])), TagScheme("BILUO", ("A",))) is None
+    assert (
+        gold_tag_sets(
+            Example(split, Doc(vocab, words=["aspirin", "helps"], ents=["B-A", "O"])), TagScheme("BILUO", ("A",))
+        )
+        is None
+    )
 
 
 def test_normalized_loss_is_the_summed_loss_per_token():
@@ -297,14 +326,20 @@ def test_loss_and_gradients_are_those_of_autograd(trained):
     got = {name: crf_model.get_grad(name).copy() for name in ("transitions", "start", "end")}
     params = crf_layer.get_crf_params(crf_model, dtype=torch.float64)
     leaves = {name: getattr(params, name).clone().requires_grad_() for name in ("transitions", "start", "end")}
-    params = crf.CRFParams(**leaves, allowed=params.allowed, allowed_start=params.allowed_start, allowed_end=params.allowed_end)
+    params = crf.CRFParams(
+        **leaves, allowed=params.allowed, allowed_start=params.allowed_start, allowed_end=params.allowed_end
+    )
     n_tokens = sum(len(e) for e in emissions)
     expect = 0.0
     ems = [torch.tensor(e, dtype=torch.float64, requires_grad=True) for e in emissions]
     for em, allowed in zip(ems, gold):
         mask = torch.ones(1, em.shape[0], dtype=torch.bool)
         clamped = em.masked_fill(~torch.from_numpy(allowed), crf.IMPOSSIBLE)
-        expect = expect + oracles.log_partition(em[None], mask, params)[0] - oracles.log_partition(clamped[None], mask, params)[0]
+        expect = (
+            expect
+            + oracles.log_partition(em[None], mask, params)[0]
+            - oracles.log_partition(clamped[None], mask, params)[0]
+        )
     expect = expect / n_tokens
     expect.backward()
     assert loss == pytest.approx(expect.item(), rel=1e-9)

@@ -1,6 +1,7 @@
 """The documentation: the README stays a short front page, its links and
 the docs' links resolve, and the generated pages (the hook reference, the
 spaCy project's document) are what their generators write today."""
+
 import importlib.util
 import re
 import shutil

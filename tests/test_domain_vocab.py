@@ -1,5 +1,6 @@
 """domain_vocab, gazetteer features, the vocabulary builder, and crf_ner's
 domain option."""
+
 import numpy as np
 import pytest
 import spacy
@@ -11,8 +12,8 @@ from thinc.api import Config
 from autolabel_spacy.domains import Vocabulary
 from autolabel_spacy.hooks.manager import DISABLE_ENV, reset_plugins
 from autolabel_spacy.ml.gazetteer import NO_MATCH, match_tag_ids
-from autolabel_spacy.workflow.vocab import build_vocabulary
 from autolabel_spacy.vocab_matcher import VocabMatcher
+from autolabel_spacy.workflow.vocab import build_vocabulary
 
 TERMS = {"breast cancer": "Disease", "cancer": "Disease", "tamoxifen": "Chemical", "Cancer Centre": "ORG"}
 
@@ -39,9 +40,17 @@ def test_matcher_longest_case_and_overlaps():
 
 def test_acronyms_keep_their_case_when_matching_folds_case():
     nlp = spacy.blank("en")
-    terms = {"AS": "Disease", "WAS": "Disease", "A - T": "Disease", "hemophilia A": "Disease", "mRNA decay": "X",
-             "cystic fibrosis": "Disease"}
-    doc = nlp("AS was seen as WAS and A - T ; Hemophilia A , hemophilia a , MRNA DECAY , mRNA decay and CYSTIC FIBROSIS .")
+    terms = {
+        "AS": "Disease",
+        "WAS": "Disease",
+        "A - T": "Disease",
+        "hemophilia A": "Disease",
+        "mRNA decay": "X",
+        "cystic fibrosis": "Disease",
+    }
+    doc = nlp(
+        "AS was seen as WAS and A - T ; Hemophilia A , hemophilia a , MRNA DECAY , mRNA decay and CYSTIC FIBROSIS ."
+    )
     matcher = VocabMatcher(nlp.make_doc)
     matcher.add(terms)
     assert [s.text for s in matcher(doc)] == ["AS", "WAS", "A - T", "Hemophilia A", "mRNA decay", "CYSTIC FIBROSIS"]
@@ -59,7 +68,10 @@ def test_component_serializes_its_terms_and_loads_without_the_plugin(tmp_path, m
     nlp = spacy.blank("en")
     nlp.add_pipe("domain_vocab", config={"domain": "medical"})
     doc = nlp("Asthma patients took salbutamol .")
-    assert [(s.text, s.label_) for s in doc.spans["domain_vocab"]] == [("Asthma", "Disease"), ("salbutamol", "Chemical")]
+    assert [(s.text, s.label_) for s in doc.spans["domain_vocab"]] == [
+        ("Asthma", "Disease"),
+        ("salbutamol", "Chemical"),
+    ]
     nlp.to_disk(tmp_path / "p")
     monkeypatch.setenv(DISABLE_ENV, "autolabel-medical")  # as if the plugin were not installed
     reset_plugins()
@@ -284,19 +296,24 @@ def test_vocab_build_cli_writes_terms_with_provenance_and_folds(tmp_path):
     (tmp_path / "train.conll").write_text(
         "Breast\tB-Disease\ncancer\tI-Disease\nrisk\tO\n\nbreast\tB-Disease\ncancer\tI-Disease\n\ncell\tO\nlines\tO\n\n"
     )
-    result = CliRunner().invoke(build_app(), ["vocab", "build", str(tmp_path / "train.conll"), str(tmp_path / "v.tsv"), "--folds", "3"])
+    result = CliRunner().invoke(
+        build_app(), ["vocab", "build", str(tmp_path / "train.conll"), str(tmp_path / "v.tsv"), "--folds", "3"]
+    )
     assert result.exit_code == 0, result.output
     vocab = Vocabulary.from_tsv(tmp_path / "v.tsv")
     assert set(vocab.terms.values()) == {"Disease"} and [t.lower() for t in vocab.terms] == ["breast cancer"]
     assert vocab.n_folds == 3 and "train.conll" in vocab.provenance
 
     # --domain checks the corpus labels against an installed domain's labels
-    ok = CliRunner().invoke(build_app(), ["vocab", "build", str(tmp_path / "train.conll"), str(tmp_path / "m.tsv"), "--domain", "medical"])
+    ok = CliRunner().invoke(
+        build_app(), ["vocab", "build", str(tmp_path / "train.conll"), str(tmp_path / "m.tsv"), "--domain", "medical"]
+    )
     assert ok.exit_code == 0, ok.output
-    wrong = CliRunner().invoke(build_app(), ["vocab", "build", str(tmp_path / "train.conll"), str(tmp_path / "f.tsv"), "--domain", "finance"])
+    wrong = CliRunner().invoke(
+        build_app(), ["vocab", "build", str(tmp_path / "train.conll"), str(tmp_path / "f.tsv"), "--domain", "finance"]
+    )
     assert wrong.exit_code == 1 and "labels ['Disease'] that domain 'finance' does not define" in wrong.output
     assert not (tmp_path / "f.tsv").exists()
-
 
 
 def test_doc_dropout_hides_all_of_a_docs_matches_in_training_only():

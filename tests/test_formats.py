@@ -1,13 +1,14 @@
 """The core's annotation formats (registered through the autolabel_formats
 hook): round trips, and errors that name the record."""
+
 import pytest
 import spacy
 import srsly
 from typer.testing import CliRunner
 
 from autolabel_spacy.cli import build_app
-from autolabel_spacy.formats import format_for_path
 from autolabel_spacy.format_io import read_docs, write_docs
+from autolabel_spacy.formats import format_for_path
 from autolabel_spacy.formats.records import RecordError
 from autolabel_spacy.hooks.manager import Plugins
 
@@ -44,13 +45,18 @@ def test_every_builtin_format_round_trips(tmp_path, docs, name):
 def test_jsonl_errors_name_the_line_and_span(tmp_path):
     nlp = spacy.blank("en")
     path = tmp_path / "bad.jsonl"
-    srsly.write_jsonl(path, [{"text": "fine", "spans": []}, {"text": "Tamoxifen works", "spans": [{"start": 0, "end": 5, "label": "X"}]}])
+    srsly.write_jsonl(
+        path,
+        [{"text": "fine", "spans": []}, {"text": "Tamoxifen works", "spans": [{"start": 0, "end": 5, "label": "X"}]}],
+    )
     with pytest.raises(RecordError, match=r"bad.jsonl:2: span 0 \[0:5\] 'Tamox' does not match token boundaries"):
         list(read_docs(path, nlp))
     srsly.write_jsonl(path, [{"txt": "no text key"}])
     with pytest.raises(RecordError, match="bad.jsonl:1: a record needs a 'text' string"):
         list(read_docs(path, nlp))
-    srsly.write_jsonl(path, [{"text": "a b c", "spans": [{"start": 0, "end": 3, "label": "X"}, {"start": 2, "end": 5, "label": "Y"}]}])
+    srsly.write_jsonl(
+        path, [{"text": "a b c", "spans": [{"start": 0, "end": 3, "label": "X"}, {"start": 2, "end": 5, "label": "Y"}]}]
+    )
     with pytest.raises(RecordError, match="bad.jsonl:1: spans overlap"):
         list(read_docs(path, nlp))
 
@@ -61,7 +67,12 @@ def test_convert_cli_between_formats(tmp_path, docs):
     result = runner.invoke(build_app(), ["convert", str(tmp_path / "in.jsonl"), str(tmp_path / "out.conll")])
     assert result.exit_code == 0, result.output
     assert "3 docs" in result.stdout and "3 entities" in result.stdout
-    assert (tmp_path / "out.conll").read_text().splitlines()[:4] == ["Tamoxifen\tB-Chemical", "lowers\tO", "breast\tB-Disease", "cancer\tI-Disease"]
+    assert (tmp_path / "out.conll").read_text().splitlines()[:4] == [
+        "Tamoxifen\tB-Chemical",
+        "lowers\tO",
+        "breast\tB-Disease",
+        "cancer\tI-Disease",
+    ]
     result = runner.invoke(build_app(), ["convert", str(tmp_path / "in.jsonl"), str(tmp_path / "out.unknown")])
     assert result.exit_code == 1 and "cannot tell the format" in result.stderr
 
@@ -99,26 +110,40 @@ def test_label_studio_tasks_carry_predictions_with_scores(tmp_path):
         (["Chemical"], "Tamoxifen", 0.91),
         (["Disease"], "breast cancer", 0.42),
     ]
-    assert all(r["from_name"] == "label" and r["to_name"] == "text" and r["type"] == "labels" for r in prediction["result"])
+    assert all(
+        r["from_name"] == "label" and r["to_name"] == "text" and r["type"] == "labels" for r in prediction["result"]
+    )
 
 
 def test_label_studio_export_reads_the_latest_valid_annotation(tmp_path):
     from autolabel_spacy.formats.labelstudio import read_labelstudio_records
 
     def result(start, end, label):
-        return {"type": "labels", "from_name": "label", "to_name": "text", "value": {"start": start, "end": end, "labels": [label]}}
+        return {
+            "type": "labels",
+            "from_name": "label",
+            "to_name": "text",
+            "value": {"start": start, "end": end, "labels": [label]},
+        }
 
     export = [
-        {"id": 1, "data": {"text": "Tamoxifen lowers risk"}, "annotations": [
-            {"id": 10, "created_at": "2026-01-01", "result": [result(0, 9, "Disease")]},
-            {"id": 11, "created_at": "2026-01-02", "result": [result(0, 9, "Chemical")]},
-            {"id": 12, "created_at": "2026-01-03", "was_cancelled": True, "result": []}]},
+        {
+            "id": 1,
+            "data": {"text": "Tamoxifen lowers risk"},
+            "annotations": [
+                {"id": 10, "created_at": "2026-01-01", "result": [result(0, 9, "Disease")]},
+                {"id": 11, "created_at": "2026-01-02", "result": [result(0, 9, "Chemical")]},
+                {"id": 12, "created_at": "2026-01-03", "was_cancelled": True, "result": []},
+            ],
+        },
         {"id": 2, "data": {"text": "skipped"}, "annotations": [{"was_cancelled": True, "result": []}]},
         {"id": 3, "data": {"text": "Tamoxifen lowers risk"}, "annotations": [{"result": [result(0, 5, "Chemical")]}]},
         {"id": 4, "data": {"text": "Tamoxifen lowers risk"}, "annotations": [{"result": [result(0, 9, "Gene")]}]},
     ]
     srsly.write_json(tmp_path / "export.json", export)
-    records = list(read_labelstudio_records(tmp_path / "export.json", spacy.blank("en"), labels=["Chemical", "Disease"]))
+    records = list(
+        read_labelstudio_records(tmp_path / "export.json", spacy.blank("en"), labels=["Chemical", "Disease"])
+    )
     assert [(e.text, e.label_) for e in records[0].doc.ents] == [("Tamoxifen", "Chemical")]
     assert records[0].doc.user_data["meta"] == {"labelstudio_id": 1}
     assert records[1].error == "every annotation of this task was cancelled"
@@ -137,7 +162,14 @@ def test_prodigy_and_doccano_records(tmp_path):
     nlp = spacy.blank("en")
     write_docs([scored_doc(nlp)], tmp_path / "out.prodigy.jsonl")
     task = list(srsly.read_jsonl(tmp_path / "out.prodigy.jsonl"))[0]
-    assert task["spans"][1] == {"start": 17, "end": 30, "token_start": 2, "token_end": 3, "label": "Disease", "score": pytest.approx(0.42)}
+    assert task["spans"][1] == {
+        "start": 17,
+        "end": 30,
+        "token_start": 2,
+        "token_end": 3,
+        "label": "Disease",
+        "score": pytest.approx(0.42),
+    }
     assert task["tokens"][0] == {"text": "Tamoxifen", "start": 0, "end": 9, "id": 0, "ws": True}
     (tmp_path / "answers.jsonl").write_bytes(
         b'{"text": "a b", "spans": [], "answer": "accept"}\n'
@@ -151,7 +183,8 @@ def test_prodigy_and_doccano_records(tmp_path):
     assert records[2].error.startswith("invalid JSON") and records[2].where.endswith(":3")
     assert records[3].error.startswith("not valid UTF-8")
     (tmp_path / "d.jsonl").write_text(
-        '{"text": "Tamoxifen works", "entities": [{"start_offset": 0, "end_offset": 9, "label": "Chemical"}], "source": "x"}\n'
+        '{"text": "Tamoxifen works", "entities": [{"start_offset": 0, "end_offset": 9, "label": "Chemical"}], '
+        '"source": "x"}\n'
         '{"text": "Tamoxifen works", "label": [[0, 9]]}\n'
     )
     records = list(read_doccano_records(tmp_path / "d.jsonl", nlp))

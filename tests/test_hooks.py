@@ -2,6 +2,7 @@
 failure isolation and conflicts. Broken plugins here are real distributions
 (a ``.dist-info`` with ``entry_points.txt`` on ``sys.path``), found exactly as
 pip-installed ones are."""
+
 import inspect
 from pathlib import Path
 from textwrap import dedent
@@ -178,8 +179,11 @@ def one_of_each_hook():
         def autolabel_domains(self):
             return [DomainSpec("every_domain", "en", "test", (LabelSpec("THING", "a thing"),))]
 
-    return Every(), [("autolabel_formats", "formats", "every_fmt"), ("autolabel_labelers", "labelers", "every_labeler"),
-                     ("autolabel_domains", "domains", "every_domain")]
+    return Every(), [
+        ("autolabel_formats", "formats", "every_fmt"),
+        ("autolabel_labelers", "labelers", "every_labeler"),
+        ("autolabel_domains", "domains", "every_domain"),
+    ]
 
 
 def test_every_hook_is_documented_and_reaches_its_accessor():
@@ -248,5 +252,9 @@ def test_each_implementation_gets_the_arguments_it_names():
 
 
 def test_the_shipped_hookspecs_declare_their_spec_types():
-    for name, kind in (("autolabel_domains", "DomainSpec"), ("autolabel_formats", "FormatSpec"), ("autolabel_labelers", "LabelerSpec")):
+    for name, kind in (
+        ("autolabel_domains", "DomainSpec"),
+        ("autolabel_formats", "FormatSpec"),
+        ("autolabel_labelers", "LabelerSpec"),
+    ):
         assert inspect.signature(getattr(hookspecs, name)).return_annotation == f"list[{kind}]"

@@ -2,6 +2,7 @@
 (records lost or corrupted, one record aborting a run, tracebacks,
 smaller traps). Every command answers with exit code 0, or one ``error:``
 line and exit code 1 (the input) or 2 (the usage), and loses no record."""
+
 import json
 from pathlib import Path
 
@@ -42,12 +43,22 @@ def texts_file(tmp_path):
 
 # -- records lost or corrupted --------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     "option",
-    [["--batch-size", "0"], ["--batch-size", "-3"], ["--n-process", "0"], ["--max-chars", "0"], ["--num-workers", "0"],
-     ["--shard-size", "0"], ["--accept-threshold", "nan"], ["--accept-threshold", "1.5"], ["--engine", "spark"]],
+    [
+        ["--batch-size", "0"],
+        ["--batch-size", "-3"],
+        ["--n-process", "0"],
+        ["--max-chars", "0"],
+        ["--num-workers", "0"],
+        ["--shard-size", "0"],
+        ["--accept-threshold", "nan"],
+        ["--accept-threshold", "1.5"],
+        ["--engine", "spark"],
+    ],
 )
-def test_annotate_refuses_bad_numbers_up_front(model, texts_file, tmp_path, option):  # noqa: F811
+def test_annotate_refuses_bad_numbers_up_front(model, texts_file, tmp_path, option):
     code, _, err = run("annotate", model, texts_file, "-o", tmp_path / "out.jsonl", *option)
     assert code == 2 and option[0] in one_error(err)
     assert leftovers(tmp_path) == [] and not (tmp_path / "out.jsonl").exists()
@@ -55,12 +66,19 @@ def test_annotate_refuses_bad_numbers_up_front(model, texts_file, tmp_path, opti
 
 @pytest.mark.parametrize(
     "args",
-    [["select", "M", "P", "-o", "x.jsonl", "-n", "-5"], ["select", "M", "P", "-o", "x.jsonl", "--diversity", "1"],
-     ["evaluate", "M", "D", "--target-accuracy", "5"], ["evaluate", "M", "D", "--target-accuracy", "0"],
-     ["convert", "a.conll", "b.jsonl", "--limit", "-1"], ["convert", "a.conll", "b.jsonl", "--n-sents", "0"],
-     ["audit", "d.spacy", "-o", "x.jsonl", "-k", "1"], ["bootstrap", "r.txt", "-o", "out", "--epochs", "0"],
-     ["corpus", "a", "b", "--dev-fraction", "1"], ["vocab", "build", "a", "b", "--min-precision", "2"],
-     ["import", "a.json", "b.spacy", "--align", "sideways"]],
+    [
+        ["select", "M", "P", "-o", "x.jsonl", "-n", "-5"],
+        ["select", "M", "P", "-o", "x.jsonl", "--diversity", "1"],
+        ["evaluate", "M", "D", "--target-accuracy", "5"],
+        ["evaluate", "M", "D", "--target-accuracy", "0"],
+        ["convert", "a.conll", "b.jsonl", "--limit", "-1"],
+        ["convert", "a.conll", "b.jsonl", "--n-sents", "0"],
+        ["audit", "d.spacy", "-o", "x.jsonl", "-k", "1"],
+        ["bootstrap", "r.txt", "-o", "out", "--epochs", "0"],
+        ["corpus", "a", "b", "--dev-fraction", "1"],
+        ["vocab", "build", "a", "b", "--min-precision", "2"],
+        ["import", "a.json", "b.spacy", "--align", "sideways"],
+    ],
 )
 def test_every_numeric_or_choice_option_is_checked(args):
     code, _, err = run(*args)
@@ -70,11 +88,14 @@ def test_every_numeric_or_choice_option_is_checked(args):
 
 def test_import_reads_by_content_not_only_by_extension(tmp_path):
     prodigy = tmp_path / "x.jsonl"
-    srsly.write_jsonl(prodigy, [
-        {"text": "aspirin helps", "spans": [{"start": 0, "end": 7, "label": "Chemical"}], "answer": "accept"},
-        {"text": "aspirin hurts", "spans": [{"start": 0, "end": 7, "label": "Chemical"}], "answer": "reject"},
-        {"text": "skip me", "spans": [], "answer": "ignore"},
-    ])
+    srsly.write_jsonl(
+        prodigy,
+        [
+            {"text": "aspirin helps", "spans": [{"start": 0, "end": 7, "label": "Chemical"}], "answer": "accept"},
+            {"text": "aspirin hurts", "spans": [{"start": 0, "end": 7, "label": "Chemical"}], "answer": "reject"},
+            {"text": "skip me", "spans": [], "answer": "ignore"},
+        ],
+    )
     summary = import_annotations(prodigy, tmp_path / "p.spacy")
     assert (summary.imported, summary.errors) == (1, 2) and "read as prodigy" in summary.detected
     doccano = tmp_path / "d.jsonl"
@@ -100,31 +121,48 @@ def test_format_fields_win_over_metadata(tmp_path):
     for ext in (".doccano.jsonl", ".jsonl", ".prodigy.jsonl", ".labelstudio.json"):
         write_docs([doc], tmp_path / f"out{ext}")
         back = list(read_docs(tmp_path / f"out{ext}", nlp))
-        assert [(d.text, [(e.text, e.label_) for e in d.ents]) for d in back] == [("aspirin helps", [("aspirin", "Chemical")])]
-        assert {k: v for k, v in back[0].user_data["meta"].items() if k != "labelstudio_id"} == doc.user_data["meta"], ext
+        assert [(d.text, [(e.text, e.label_) for e in d.ents]) for d in back] == [
+            ("aspirin helps", [("aspirin", "Chemical")])
+        ]
+        assert {k: v for k, v in back[0].user_data["meta"].items() if k != "labelstudio_id"} == doc.user_data["meta"], (
+            ext
+        )
     task = next(iter(srsly.read_jsonl(tmp_path / "out.doccano.jsonl")))
-    assert task["text"] == "aspirin helps" and task["label"] == [[0, 7, "Chemical"]] and task["meta.label"] == "positive"
+    assert (
+        task["text"] == "aspirin helps" and task["label"] == [[0, 7, "Chemical"]] and task["meta.label"] == "positive"
+    )
 
 
-def test_resume_with_changed_settings_is_refused(model, texts_file, tmp_path):  # noqa: F811
+def test_resume_with_changed_settings_is_refused(model, texts_file, tmp_path):
     out = tmp_path / "ann.jsonl"
     paths = output_paths(out, True)
     paths["run"].mkdir()
     # an unfinished run at threshold 0.5 ...
-    (paths["run"] / "run.json").write_text(json.dumps({
-        "model": str(Path(model).resolve()), "input": str(texts_file.resolve()), "column": "text", "max_chars": 1000000,
-        "accept_threshold": 0.5,
-    }))
+    (paths["run"] / "run.json").write_text(
+        json.dumps(
+            {
+                "model": str(Path(model).resolve()),
+                "input": str(texts_file.resolve()),
+                "column": "text",
+                "max_chars": 1000000,
+                "accept_threshold": 0.5,
+            }
+        )
+    )
     code, _, err = run("annotate", model, texts_file, "-o", out, "--accept-threshold", "0.9", "--resume")
     assert code == 1 and "--accept-threshold" in one_error(err) and "0.5" in err
     # ... which routed by probability (its run.json predates --rank-by)
-    code, _, err = run("annotate", model, texts_file, "-o", out, "--accept-threshold", "0.5", "--rank-by", "token", "--resume")
+    code, _, err = run(
+        "annotate", model, texts_file, "-o", out, "--accept-threshold", "0.5", "--rank-by", "token", "--resume"
+    )
     assert code == 1 and "--rank-by 'token'" in one_error(err)
-    code, _, err = run("annotate", model, texts_file, "-o", out, "--accept-threshold", "0.5", "--resume", "--no-progress")
+    code, _, err = run(
+        "annotate", model, texts_file, "-o", out, "--accept-threshold", "0.5", "--resume", "--no-progress"
+    )
     assert code == 0, err
 
 
-def test_side_files_keep_the_whole_output_name(model, texts_file, tmp_path):  # noqa: F811
+def test_side_files_keep_the_whole_output_name(model, texts_file, tmp_path):
     for name in ("run.v1.jsonl", "run.v2.jsonl"):
         annotate(model, texts_file, tmp_path / name, accept_threshold=0.5, progress=False)
     assert {"run.v1.errors.jsonl", "run.v2.errors.jsonl", "run.v1.summary.json", "run.v2.accepted.jsonl"} <= {
@@ -137,8 +175,15 @@ def test_side_files_keep_the_whole_output_name(model, texts_file, tmp_path):  # 
 
 def test_import_writes_the_format_of_its_output_and_strips_labels(tmp_path):
     src = tmp_path / "in.jsonl"
-    srsly.write_jsonl(src, [{"text": "aspirin and gout", "spans": [{"start": 0, "end": 7, "label": "Chemical"},
-                                                                 {"start": 12, "end": 16, "label": "Disease"}]}])
+    srsly.write_jsonl(
+        src,
+        [
+            {
+                "text": "aspirin and gout",
+                "spans": [{"start": 0, "end": 7, "label": "Chemical"}, {"start": 12, "end": 16, "label": "Disease"}],
+            }
+        ],
+    )
     code, out, err = run("import", src, tmp_path / "out.jsonl", "--labels", "Chemical, Disease")
     assert code == 0, err
     assert [len(r["spans"]) for r in srsly.read_jsonl(tmp_path / "out.jsonl")] == [2]  # JSON lines, not DocBin bytes
@@ -149,7 +194,8 @@ def test_import_writes_the_format_of_its_output_and_strips_labels(tmp_path):
 
 # -- one record, or one setting, must not abort the run ----------------------------------------
 
-def test_one_record_cannot_stop_a_run(model, tmp_path):  # noqa: F811
+
+def test_one_record_cannot_stop_a_run(model, tmp_path):
     nlp = spacy.load(model)
     nlp.max_length = 50
     lines = [json.dumps({"text": t}) for t in TEXTS]
@@ -163,7 +209,7 @@ def test_one_record_cannot_stop_a_run(model, tmp_path):  # noqa: F811
     assert "lone surrogate" in errors["in.jsonl:8"] and "metadata" in errors["in.jsonl:9"]
 
 
-def test_a_failing_component_sends_its_record_to_the_errors_file(model, texts_file, tmp_path):  # noqa: F811
+def test_a_failing_component_sends_its_record_to_the_errors_file(model, texts_file, tmp_path):
     from spacy.language import Language
 
     @Language.component("fails_on_warfarin")
@@ -202,7 +248,7 @@ def test_conll_output_of_spans_ending_in_whitespace(tmp_path):
         (lambda d: (d / "in.txt").write_text("x\n"), ["in.txt", "--format", "nope"], "unknown format"),
     ],
 )
-def test_a_failed_start_leaves_nothing_behind(model, tmp_path, setup, args, expected):  # noqa: F811
+def test_a_failed_start_leaves_nothing_behind(model, tmp_path, setup, args, expected):
     work = tmp_path / "work"
     work.mkdir()
     setup(work)
@@ -215,13 +261,14 @@ def test_a_failed_start_leaves_nothing_behind(model, tmp_path, setup, args, expe
 
 
 def test_failed_import_and_audit_leave_no_temporary_files(tmp_path):
-    (tmp_path / "bad.labelstudio.json").write_text("[{\"data\": ")
+    (tmp_path / "bad.labelstudio.json").write_text('[{"data": ')
     code, _, err = run("import", tmp_path / "bad.labelstudio.json", tmp_path / "out.spacy")
     assert code == 1 and "invalid JSON" in one_error(err)
     assert leftovers(tmp_path) == [] and not (tmp_path / "out.spacy").exists()
 
 
 # -- tracebacks where one line is due --------------------------------------------------------------
+
 
 def test_tag_with_a_missing_or_non_pipeline_model(tmp_path):
     code, _, err = run("tag", tmp_path / "nope", "text")
@@ -233,12 +280,15 @@ def test_tag_with_a_missing_or_non_pipeline_model(tmp_path):
 
 def test_pipelines_without_an_entity_component_are_refused(tmp_path, texts_file):
     spacy.blank("en").to_disk(tmp_path / "blank")
-    for args in (["tag", tmp_path / "blank", "text"], ["annotate", tmp_path / "blank", texts_file, "-o", tmp_path / "o.jsonl"]):
+    for args in (
+        ["tag", tmp_path / "blank", "text"],
+        ["annotate", tmp_path / "blank", texts_file, "-o", tmp_path / "o.jsonl"],
+    ):
         code, _, err = run(*args)
         assert code == 1 and "no component that sets entities" in one_error(err)
 
 
-def test_outputs_that_cannot_be_written_are_refused_before_the_work(model, tmp_path, texts_file):  # noqa: F811
+def test_outputs_that_cannot_be_written_are_refused_before_the_work(model, tmp_path, texts_file):
     (tmp_path / "a_file").write_text("")
     write_docs([spacy.blank("en").make_doc("x")], tmp_path / "gold.spacy")
     cases = [
@@ -280,16 +330,18 @@ def test_doccano_label_that_is_not_a_list_and_unknown_lang(tmp_path):
     assert code == 0 and "0 imported" in out
     reasons = [e["error"] for e in srsly.read_jsonl(tmp_path / "out.import-errors.jsonl")]
     assert all("'label' must be a list" in r for r in reasons) and len(reasons) == 2
-    for args in (["import", tmp_path / "d.doccano.jsonl", tmp_path / "o.spacy", "--lang", "klingon"],
-                 ["convert", tmp_path / "d.doccano.jsonl", tmp_path / "o.spacy", "--lang", "klingon"]):
+    for args in (
+        ["import", tmp_path / "d.doccano.jsonl", tmp_path / "o.spacy", "--lang", "klingon"],
+        ["convert", tmp_path / "d.doccano.jsonl", tmp_path / "o.spacy", "--lang", "klingon"],
+    ):
         code, _, err = run(*args)
         assert code == 1 and "unknown language 'klingon'" in one_error(err)
 
 
 @pytest.mark.slow
-def test_huge_csv_fields_are_read_or_reported(model, tmp_path):  # noqa: F811
+def test_huge_csv_fields_are_read_or_reported(model, tmp_path):
     big = "aspirin " * 30_000  # 240,000 characters: over Python's default CSV field limit
-    (tmp_path / "in.csv").write_text(f"text,id\n\"{big}\",1\nwarfarin helps,2\n")
+    (tmp_path / "in.csv").write_text(f'text,id\n"{big}",1\nwarfarin helps,2\n')
     summary = annotate(model, tmp_path / "in.csv", tmp_path / "a.jsonl", progress=False)
     assert (summary.inputs, summary.annotated) == (2, 2)
     summary = annotate(model, tmp_path / "in.csv", tmp_path / "b.jsonl", max_chars=1000, progress=False)
@@ -299,14 +351,17 @@ def test_huge_csv_fields_are_read_or_reported(model, tmp_path):  # noqa: F811
 
 # -- smaller traps ---------------------------------------------------------------------------------
 
-def test_folder_inputs_take_txt_in_any_case_and_name_what_they_skip(model, tmp_path):  # noqa: F811
+
+def test_folder_inputs_take_txt_in_any_case_and_name_what_they_skip(model, tmp_path):
     folder = tmp_path / "docs"
     folder.mkdir()
     (folder / "a.txt").write_text("aspirin helps")
     (folder / "B.TXT").write_text("warfarin helps")
     (folder / "notes.md").write_text("# not a doc")
     inputs = Inputs(folder)
-    assert [p.name for p in inputs.files] == ["B.TXT", "a.txt"] and inputs.skipped == ["notes.md"] and inputs.count() == 2
+    assert (
+        [p.name for p in inputs.files] == ["B.TXT", "a.txt"] and inputs.skipped == ["notes.md"] and inputs.count() == 2
+    )
     code, out, err = run("annotate", model, folder, "-o", tmp_path / "out.jsonl", "--no-progress")
     assert code == 0 and "2 records" in out and "skipped 1 files that are not .txt: notes.md" in err
 
@@ -318,7 +373,7 @@ def test_lenient_convert_names_the_repaired_lines_and_trailing_tabs_are_fine(tmp
     assert "1 tag-sequence violations read leniently" in err and "in.conll:2: I-X does not continue" in err
 
 
-def test_progress_totals_select_errors_help_and_option_names(model, tmp_path):  # noqa: F811
+def test_progress_totals_select_errors_help_and_option_names(model, tmp_path):
     (tmp_path / "pool.jsonl").write_text('{"text": "aspirin"}\n\n{"bad json\n{"text": "gout"}\n')
     assert Inputs(tmp_path / "pool.jsonl").count() == 3
     code, out, err = run("select", model, tmp_path / "pool.jsonl", "-n", "5", "-o", tmp_path / "next.jsonl")

@@ -12,6 +12,7 @@ from this checkout and the plugin from ``plugins/``; its third-party
 dependencies are shared read-only from the test venv, and pip runs with
 ``--no-index``: the test never touches the network.
 """
+
 import json
 import os
 import shutil
@@ -31,7 +32,19 @@ def site_listing() -> list[str]:
 
 def source_copy(target: Path) -> Path:
     """The project and its plugins without build outputs, venvs or data."""
-    ignore = shutil.ignore_patterns(".venv", ".git", "build", "dist", "*.egg-info", "training", "corpus", "packages", "metrics", "review", "__pycache__")
+    ignore = shutil.ignore_patterns(
+        ".venv",
+        ".git",
+        "build",
+        "dist",
+        "*.egg-info",
+        "training",
+        "corpus",
+        "packages",
+        "metrics",
+        "review",
+        "__pycache__",
+    )
     shutil.copytree(ROOT, target, ignore=ignore)
     return target
 
@@ -66,17 +79,55 @@ def test_pip_install_and_uninstall_a_plugin_in_a_fresh_venv(tmp_path):
     # the installed package's shipped configs, used from a folder with none
     work = tmp_path / "elsewhere"
     work.mkdir()
-    texts = ["Aspirin relieved the migraine .", "Migraine returned after warfarin .", "Warfarin and aspirin were stopped .",
-             "No migraine was seen .", "Aspirin is cheap .", "Warfarin thins blood ."]
+    texts = [
+        "Aspirin relieved the migraine .",
+        "Migraine returned after warfarin .",
+        "Warfarin and aspirin were stopped .",
+        "No migraine was seen .",
+        "Aspirin is cheap .",
+        "Warfarin thins blood .",
+    ]
     (work / "raw.txt").write_text("\n".join(texts) + "\n")
     (work / "terms.tsv").write_text("aspirin\tChemical\nwarfarin\tChemical\nmigraine\tDisease\n")
-    out = run(venv / "bin" / "autolabel", "bootstrap", "raw.txt", "--vocab", "terms.tsv", "-o", "boot", "--epochs", "1", venv=venv, cwd=work)
+    out = run(
+        venv / "bin" / "autolabel",
+        "bootstrap",
+        "raw.txt",
+        "--vocab",
+        "terms.tsv",
+        "-o",
+        "boot",
+        "--epochs",
+        "1",
+        venv=venv,
+        cwd=work,
+    )
     assert "annotations" in out and (work / "boot" / "annotations.jsonl").is_file()
-    gold = [{"text": t, "spans": [{"start": t.lower().index(w), "end": t.lower().index(w) + len(w), "label": label}
-                                  for w, label in (("aspirin", "Chemical"), ("warfarin", "Chemical"), ("migraine", "Disease")) if w in t.lower()]}
-            for t in texts]
+    gold = [
+        {
+            "text": t,
+            "spans": [
+                {"start": t.lower().index(w), "end": t.lower().index(w) + len(w), "label": label}
+                for w, label in (("aspirin", "Chemical"), ("warfarin", "Chemical"), ("migraine", "Disease"))
+                if w in t.lower()
+            ],
+        }
+        for t in texts
+    ]
     (work / "gold.jsonl").write_text("".join(json.dumps(g) + "\n" for g in gold))
-    out = run(venv / "bin" / "autolabel", "audit", "gold.jsonl", "-o", "issues.jsonl", "-k", "2", "--epochs", "1", venv=venv, cwd=work)
+    out = run(
+        venv / "bin" / "autolabel",
+        "audit",
+        "gold.jsonl",
+        "-o",
+        "issues.jsonl",
+        "-k",
+        "2",
+        "--epochs",
+        "1",
+        venv=venv,
+        cwd=work,
+    )
     assert "spans judged" in out and (work / "issues.jsonl").is_file()
 
     run(*pip, "uninstall", "--yes", "autolabel-medical", venv=venv)

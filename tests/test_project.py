@@ -1,6 +1,7 @@
 """project.yml: the demo workflow end to end (and a rerun that skips every
 step), the packaged pipeline in a fresh venv, the assets' pins and checksums
 against the local corpora."""
+
 import json
 import os
 import re
@@ -12,8 +13,8 @@ from pathlib import Path
 import pytest
 import spacy
 import srsly
-from spacy.tokens import DocBin
 from fresh_venv import fresh_venv, pip_install
+from spacy.tokens import DocBin
 from weasel.util import load_project_config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,9 +26,7 @@ CORE_WHEEL = "packages/wheels/autolabel_spacy-0.1.0-py3-none-any.whl"
 
 
 def spacy_cli(*args, cwd=ROOT, env=None):
-    proc = subprocess.run(
-        [sys.executable, "-m", "spacy", *args], cwd=cwd, capture_output=True, text=True, env=env
-    )
+    proc = subprocess.run([sys.executable, "-m", "spacy", *args], cwd=cwd, capture_output=True, text=True, env=env)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     return proc.stdout
 
@@ -107,7 +106,8 @@ def test_demo_workflow_end_to_end_then_nothing_changed(tmp_path):
     assert multi["ents_f"] > 0.7 and multi["relations"]["f"] > 0.5 and multi["categories"]["accuracy"] > 0.8, multi
     n_docs = len((project / "assets/demo/documents/raw.txt").read_text().splitlines())
     tasks = [
-        task for route in ("accepted", "review")
+        task
+        for route in ("accepted", "review")
         for task in json.loads((project / f"review/demo_documents.{route}.labelstudio.json").read_text())
     ]
     assert len(tasks) == n_docs and srsly.read_json(project / "review/demo_documents.summary.json")["errors"] == 0
@@ -125,9 +125,12 @@ def test_demo_workflow_end_to_end_then_nothing_changed(tmp_path):
     wheels = (project / PIPELINE_WHEEL, project / MULTITASK_WHEEL, project / CORE_WHEEL)
     pip = subprocess.run(pip_install(python, *wheels), capture_output=True, text=True)
     assert pip.returncode == 0, pip.stderr[-4000:]
+
     def run_json(code: str):
         """Run ``code`` in the fresh venv; the JSON it prints last."""
-        run = subprocess.run([str(python), "-c", "import json, spacy; " + code], capture_output=True, text=True, cwd=tmp_path)
+        run = subprocess.run(
+            [str(python), "-c", "import json, spacy; " + code], capture_output=True, text=True, cwd=tmp_path
+        )
         assert run.returncode == 0, run.stderr[-4000:]
         return json.loads(run.stdout.strip().splitlines()[-1])
 
@@ -141,7 +144,8 @@ def test_demo_workflow_end_to_end_then_nothing_changed(tmp_path):
     out = run_json(
         "nlp = spacy.load('en_autolabel_demo_multitask');"
         "doc = nlp('She developed nephrotic syndrome three weeks after starting rituximab . Rituximab was stopped .');"
-        "print(json.dumps({'ents': [[e.text, e.label_] for e in doc.ents], 'relations': [list(r) for r in doc._.relations], 'cats': doc.cats}))"
+        "print(json.dumps({'ents': [[e.text, e.label_] for e in doc.ents], 'relations': [list(r) for r in "
+        "doc._.relations], 'cats': doc.cats}))"
     )
     assert ["rituximab", "Chemical"] in out["ents"] and max(out["cats"], key=out["cats"].get) == "adverse_effect", out
     assert [r[:3] for r in out["relations"]] == [["~rituximab", "~nephrotic syndrome", "causes"]], out
@@ -160,8 +164,18 @@ def test_the_convert_step_takes_a_folder_of_pubtator_abstracts(tmp_path):
     for split in ("train", "dev", "test"):
         (folder / f"{split}.pubtator").write_text(ABSTRACTS, encoding="utf-8")
     spacy_cli(
-        "project", "run", "convert", str(project), "--vars.dataset", "docs", "--vars.corpus_dir", str(folder),
-        "--vars.corpus_align", "expand", "--vars.label_map", "SpecificDisease=Disease,DiseaseClass=Disease,Drug=Chemical",
+        "project",
+        "run",
+        "convert",
+        str(project),
+        "--vars.dataset",
+        "docs",
+        "--vars.corpus_dir",
+        str(folder),
+        "--vars.corpus_align",
+        "expand",
+        "--vars.label_map",
+        "SpecificDisease=Disease,DiseaseClass=Disease,Drug=Chemical",
     )
     docs = list(DocBin().from_disk(project / "corpus/docs/train.spacy").get_docs(spacy.blank("en").vocab))
     assert len(docs) == 2 and {e.label_ for d in docs for e in d.ents} == {"Disease", "Chemical"}

@@ -1,6 +1,7 @@
 """The PubTator format: whole abstracts with typed, concept-linked mentions
 and relations; hostile blocks go to errors one by one; PubTator -> DocBin ->
 PubTator keeps every mention, id and relation."""
+
 import tempfile
 from pathlib import Path
 
@@ -37,8 +38,11 @@ def test_a_block_is_one_doc_with_types_ids_sentences_and_relations(tmp_path):
     (doc,) = read_docs(write(tmp_path / "a.pubtator", GOOD), NLP)
     assert doc.text == f"{TITLE} {ABSTRACT}"
     assert [(e.text, e.label_, e.kb_id_) for e in doc.ents] == [
-        ("Naloxone", "Chemical", "D009270"), ("clonidine", "Chemical", "D003000"), ("clonidine", "Chemical", "D003000"),
-        ("hypotension", "Disease", "D007022"), ("bradycardia", "Disease", "D001919"),
+        ("Naloxone", "Chemical", "D009270"),
+        ("clonidine", "Chemical", "D003000"),
+        ("clonidine", "Chemical", "D003000"),
+        ("hypotension", "Disease", "D007022"),
+        ("bradycardia", "Disease", "D001919"),
     ]
     sents = [s.text for s in doc.sents]
     assert sents == [TITLE, ABSTRACT]
@@ -56,7 +60,9 @@ def test_pubtator_docbin_pubtator_keeps_every_mention_id_and_relation(tmp_path):
 
 def test_a_label_map_is_an_option(tmp_path):
     text = GOOD.replace("\tDisease\t", "\tSpecificDisease\t")
-    records = list(read_pubtator_records(write(tmp_path / "a.pubtator", text), NLP, label_map={"SpecificDisease": "Disease"}))
+    records = list(
+        read_pubtator_records(write(tmp_path / "a.pubtator", text), NLP, label_map={"SpecificDisease": "Disease"})
+    )
     assert [e.label_ for e in records[0].doc.ents] == ["Chemical", "Chemical", "Chemical", "Disease", "Disease"]
     unmapped = list(read_pubtator_records(tmp_path / "a.pubtator", NLP))
     assert {e.label_ for e in unmapped[0].doc.ents} == {"Chemical", "SpecificDisease"}
@@ -89,7 +95,9 @@ def test_a_bad_block_is_an_error_of_its_own_and_the_rest_is_read(tmp_path, broke
 
 
 @pytest.mark.corpus
-@pytest.mark.parametrize("corpus, split, abstracts, relations", [("ncbi_disease_docs", "test", 100, 0), ("bc5cdr_docs", "test", 500, 1066)])
+@pytest.mark.parametrize(
+    "corpus, split, abstracts, relations", [("ncbi_disease_docs", "test", 100, 0), ("bc5cdr_docs", "test", 500, 1066)]
+)
 def test_the_real_corpora_read_block_by_block(shared_data, corpus, split, abstracts, relations):
     records = list(read_pubtator_records(shared_data / corpus / f"{split}.pubtator", NLP, align="expand"))
     assert len(records) == abstracts
@@ -127,15 +135,27 @@ def test_import_maps_types_and_refuses_a_map_for_a_format_without_one(tmp_path):
     text = GOOD.replace("\tDisease\t", "\tSpecificDisease\t")
     path = write(tmp_path / "in.pubtator", text)
     app = build_app()
-    result = CliRunner().invoke(app, ["import", str(path), str(tmp_path / "out.spacy"), "--labels", "Chemical,Disease",
-                                      "--label-map", "SpecificDisease=Disease, DiseaseClass=Disease"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "import",
+            str(path),
+            str(tmp_path / "out.spacy"),
+            "--labels",
+            "Chemical,Disease",
+            "--label-map",
+            "SpecificDisease=Disease, DiseaseClass=Disease",
+        ],
+    )
     assert result.exit_code == 0, result.output
     (doc,) = read_docs(tmp_path / "out.spacy", NLP)
     assert [e.label_ for e in doc.ents] == ["Chemical", "Chemical", "Chemical", "Disease", "Disease"]
     bad = CliRunner().invoke(app, ["import", str(path), str(tmp_path / "x.spacy"), "--label-map", "SpecificDisease"])
     assert bad.exit_code == 2 and "TYPE=LABEL" in bad.output
     write(tmp_path / "in.jsonl", '{"text": "a b", "spans": []}\n')
-    other = CliRunner().invoke(app, ["import", str(tmp_path / "in.jsonl"), str(tmp_path / "y.spacy"), "--label-map", "A=B"])
+    other = CliRunner().invoke(
+        app, ["import", str(tmp_path / "in.jsonl"), str(tmp_path / "y.spacy"), "--label-map", "A=B"]
+    )
     assert other.exit_code == 1 and "takes no label map" in other.output
 
 
@@ -149,7 +169,12 @@ def test_relations_between_entities_without_concept_ids_get_no_line(tmp_path):
     from autolabel_spacy.formats.pubtator import write_pubtator
 
     doc = NLP("Lithium caused tremor . Cocaine caused seizures .")
-    doc.ents = [Span(doc, 0, 1, "Chemical", kb_id="D1"), Span(doc, 2, 3, "Disease", kb_id="D2"), Span(doc, 4, 5, "Chemical"), Span(doc, 6, 7, "Disease")]
+    doc.ents = [
+        Span(doc, 0, 1, "Chemical", kb_id="D1"),
+        Span(doc, 2, 3, "Disease", kb_id="D2"),
+        Span(doc, 4, 5, "Chemical"),
+        Span(doc, 6, 7, "Disease"),
+    ]
     rel.set_relations(doc, [rel.Relation("D1", "D2", "CID"), rel.Relation("~cocaine", "~seizures", "CID")])
     write_pubtator([doc], tmp_path / "out.pubtator")
     (back,) = read_docs(tmp_path / "out.pubtator", NLP)

@@ -1,6 +1,7 @@
 """annotate --engine ray: same outputs as the local engine, every record
 accounted for exactly once even when a worker is killed mid-run. Each test
 starts a local Ray (RAY_AUTH_MODE=disabled) and shuts it down."""
+
 import json
 import os
 import signal
@@ -41,9 +42,16 @@ def test_ray_gives_the_local_outputs_byte_for_byte(model, tmp_path):
     n = messy_jsonl(tmp_path / "in.jsonl")
     kwargs = dict(accept_threshold=0.99, max_chars=400, progress=False, batch_size=2)
     local = annotate(model, tmp_path / "in.jsonl", tmp_path / "local" / "a.jsonl", **kwargs)
-    far = annotate(model, tmp_path / "in.jsonl", tmp_path / "ray" / "a.jsonl", engine="ray", num_workers=2, shard_size=3, **kwargs)
+    far = annotate(
+        model, tmp_path / "in.jsonl", tmp_path / "ray" / "a.jsonl", engine="ray", num_workers=2, shard_size=3, **kwargs
+    )
     assert not ray.is_initialized()  # the local Ray it started is shut down
-    assert (far.inputs, far.accepted, far.review, far.errors) == (local.inputs, local.accepted, local.review, local.errors)
+    assert (far.inputs, far.accepted, far.review, far.errors) == (
+        local.inputs,
+        local.accepted,
+        local.review,
+        local.errors,
+    )
     assert far.inputs == n and far.errors == 5
     for name in OUTPUTS:
         assert (tmp_path / "ray" / f"a.{name}").read_bytes() == (tmp_path / "local" / f"a.{name}").read_bytes(), name
@@ -54,7 +62,11 @@ def test_ray_gives_the_local_outputs_with_relations_and_categories_byte_for_byte
     local = annotate_documents(multitask_model, tmp_path, "local")
     far = annotate_documents(multitask_model, tmp_path, "ray", engine="ray", num_workers=2, shard_size=5)
     assert (far.accepted, far.review, far.errors) == (local.accepted, local.review, local.errors)
-    lines = [line for part in ("accepted", "review") for line in (tmp_path / "local" / f"a.{part}.jsonl").read_text().splitlines()]
+    lines = [
+        line
+        for part in ("accepted", "review")
+        for line in (tmp_path / "local" / f"a.{part}.jsonl").read_text().splitlines()
+    ]
     assert any(json.loads(line)["relations"] for line in lines) and all(json.loads(line)["cats"] for line in lines)
     for name in OUTPUTS:
         assert (tmp_path / "ray" / f"a.{name}").read_bytes() == (tmp_path / "local" / f"a.{name}").read_bytes(), name
@@ -64,16 +76,33 @@ def test_cli_engine_options_and_missing_ray(model, tmp_path, monkeypatch):
     (tmp_path / "in.txt").write_text("\n".join(TEXTS) + "\n")
     result = CliRunner().invoke(
         build_app(),
-        ["annotate", str(model), str(tmp_path / "in.txt"), "-o", str(tmp_path / "o.jsonl"), "--engine", "ray", "--num-workers", "1", "--no-progress"],
+        [
+            "annotate",
+            str(model),
+            str(tmp_path / "in.txt"),
+            "-o",
+            str(tmp_path / "o.jsonl"),
+            "--engine",
+            "ray",
+            "--num-workers",
+            "1",
+            "--no-progress",
+        ],
     )
     assert result.exit_code == 0, result.output
     assert sum(1 for _ in srsly.read_jsonl(tmp_path / "o.jsonl")) == len(TEXTS)
 
-    bad = CliRunner().invoke(build_app(), ["annotate", str(model), str(tmp_path / "in.txt"), "-o", str(tmp_path / "x.jsonl"), "--engine", "spark"])
+    bad = CliRunner().invoke(
+        build_app(),
+        ["annotate", str(model), str(tmp_path / "in.txt"), "-o", str(tmp_path / "x.jsonl"), "--engine", "spark"],
+    )
     assert bad.exit_code == 2 and "'spark' is not one of 'local', 'ray'" in bad.output  # a usage error
     # without the extra: a clear message that says how to install it, before any work
     monkeypatch.setitem(sys.modules, "ray", None)
-    missing = CliRunner().invoke(build_app(), ["annotate", str(model), str(tmp_path / "in.txt"), "-o", str(tmp_path / "y.jsonl"), "--engine", "ray"])
+    missing = CliRunner().invoke(
+        build_app(),
+        ["annotate", str(model), str(tmp_path / "in.txt"), "-o", str(tmp_path / "y.jsonl"), "--engine", "ray"],
+    )
     assert missing.exit_code == 1 and 'pip install "autolabel-spacy[ray]"' in missing.output
     assert not (tmp_path / "y.run").exists()
 
@@ -86,7 +115,7 @@ def _stat(pid: int) -> list[str] | None:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    return stat[stat.rindex(")") + 2:].split()
+    return stat[stat.rindex(")") + 2 :].split()
 
 
 def _parents() -> dict[int, int]:
@@ -135,16 +164,39 @@ def test_a_killed_worker_still_leaves_every_record_exactly_once(model, tmp_path)
     (tmp_path / "in.jsonl").write_text("\n".join(lines) + "\n")
     out = tmp_path / "out" / "a.jsonl"
     cmd = [
-        sys.executable, "-m", "autolabel_spacy", "annotate", str(model), str(tmp_path / "in.jsonl"), "-o", str(out),
-        "--accept-threshold", "0.99", "--engine", "ray", "--num-workers", "2", "--shard-size", "250",
-        "--batch-size", "10", "--no-progress",
+        sys.executable,
+        "-m",
+        "autolabel_spacy",
+        "annotate",
+        str(model),
+        str(tmp_path / "in.jsonl"),
+        "-o",
+        str(out),
+        "--accept-threshold",
+        "0.99",
+        "--engine",
+        "ray",
+        "--num-workers",
+        "2",
+        "--shard-size",
+        "250",
+        "--batch-size",
+        "10",
+        "--no-progress",
     ]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=dict(os.environ, RAY_AUTH_MODE="disabled"))
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=dict(os.environ, RAY_AUTH_MODE="disabled")
+    )
     parts = tmp_path / "out" / "a.run"
     killed = None
     deadline = time.time() + 300
     while proc.poll() is None and time.time() < deadline:
-        done = sum(1 for name in ("accepted", "review") if (parts / f"{name}.jsonl").exists() for _ in open(parts / f"{name}.jsonl"))
+        done = sum(
+            1
+            for name in ("accepted", "review")
+            if (parts / f"{name}.jsonl").exists()
+            for _ in open(parts / f"{name}.jsonl")
+        )
         pids = _ray_worker_pids(proc.pid)
         if killed is None and done >= 100 and len(pids) == 2:
             killed = pids[0]
@@ -173,8 +225,23 @@ def _start_head(port: int, env: dict) -> subprocess.Popen:
     machine, another run's included)."""
     ray_cli = str(Path(sys.executable).parent / "ray")
     head = subprocess.Popen(
-        [ray_cli, "start", "--head", "--block", "--port", str(port), "--num-cpus", "2", "--include-dashboard", "false", "--disable-usage-stats"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+        [
+            ray_cli,
+            "start",
+            "--head",
+            "--block",
+            "--port",
+            str(port),
+            "--num-cpus",
+            "2",
+            "--include-dashboard",
+            "false",
+            "--disable-usage-stats",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
     )
     watchdog = threading.Timer(180, head.kill)  # a head that never comes up fails the test, not hangs it
     watchdog.start()
@@ -203,16 +270,29 @@ def test_joins_an_existing_cluster_with_address(model, tmp_path):
     cluster = _descendants(head.pid)
     try:
         (tmp_path / "in.txt").write_text("\n".join(TEXTS) + "\n")
-        local = annotate(model, tmp_path / "in.txt", tmp_path / "local" / "a.jsonl", accept_threshold=0.99, progress=False)
+        local = annotate(
+            model, tmp_path / "in.txt", tmp_path / "local" / "a.jsonl", accept_threshold=0.99, progress=False
+        )
         joined = annotate(
-            model, tmp_path / "in.txt", tmp_path / "joined" / "a.jsonl", accept_threshold=0.99, progress=False,
-            engine="ray", address=f"127.0.0.1:{port}", num_workers=2,
+            model,
+            tmp_path / "in.txt",
+            tmp_path / "joined" / "a.jsonl",
+            accept_threshold=0.99,
+            progress=False,
+            engine="ray",
+            address=f"127.0.0.1:{port}",
+            num_workers=2,
         )
         assert joined.inputs == local.inputs == len(TEXTS)
         # without --address a run starts a Ray of its own, even beside a running cluster
         alone = annotate(
-            model, tmp_path / "in.txt", tmp_path / "alone" / "a.jsonl", accept_threshold=0.99, progress=False,
-            engine="ray", num_workers=1,
+            model,
+            tmp_path / "in.txt",
+            tmp_path / "alone" / "a.jsonl",
+            accept_threshold=0.99,
+            progress=False,
+            engine="ray",
+            num_workers=1,
         )
         assert alone.inputs == len(TEXTS)
         for name in OUTPUTS:

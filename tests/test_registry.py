@@ -5,6 +5,7 @@ decorator; a factory also needs spaCy's ``@Language.factory`` (which holds its
 default config), and these tests check that the two name it alike. Each name
 resolves through spaCy's registry in a process that never imports the package
 by hand."""
+
 import ast
 import importlib
 import json
@@ -35,14 +36,22 @@ def load(target: str):
     return getattr(importlib.import_module(module), attr)
 
 
-ENTRIES = [(registry_name, name, target) for registry_name, names in sorted(declared().items()) for name, target in sorted(names.items())]
+ENTRIES = [
+    (registry_name, name, target)
+    for registry_name, names in sorted(declared().items())
+    for name, target in sorted(names.items())
+]
 
 
 def test_the_installed_entry_points_are_the_ones_pyproject_declares():
     """A stale install (pyproject changed, make setup not rerun) would
     resolve names the source no longer declares."""
     for registry_name, names in declared().items():
-        installed = {ep.name: ep.value for ep in entry_points(group=f"spacy_{registry_name}") if ep.value.startswith("autolabel_spacy.")}
+        installed = {
+            ep.name: ep.value
+            for ep in entry_points(group=f"spacy_{registry_name}")
+            if ep.value.startswith("autolabel_spacy.")
+        }
         assert installed == names, f"spacy_{registry_name}: installed {installed}, pyproject.toml declares {names}"
 
 
@@ -71,7 +80,9 @@ def test_names_resolve_through_spacy_in_a_process_that_does_not_import_the_packa
         "    return callable(registry.get(reg, name))\n"
         "print(json.dumps([name for reg, name, _ in entries if not found(reg, name)]))\n"
     )
-    out = subprocess.run([sys.executable, "-c", script, json.dumps(ENTRIES)], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", script, json.dumps(ENTRIES)], capture_output=True, text=True, check=True
+    )
     assert json.loads(out.stdout) == []
 
 
@@ -93,9 +104,18 @@ def test_no_name_is_registered_in_the_source_except_a_factory_by_its_decorator()
             owner = node.func.value
             if isinstance(owner, ast.Name) and owner.id == "Language" and node.func.attr in ("factory", "component"):
                 factory_names.add(_string_arg(node))
-            elif isinstance(owner, ast.Name) and owner.id == "registry" and node.func.attr not in ("get", "resolve", "fill", "has", "find"):
+            elif (
+                isinstance(owner, ast.Name)
+                and owner.id == "registry"
+                and node.func.attr not in ("get", "resolve", "fill", "has", "find")
+            ):
                 registry_calls.append(f"{path.relative_to(PACKAGE)}:{node.lineno}: registry.{node.func.attr}(…)")
-            elif isinstance(owner, ast.Attribute) and isinstance(owner.value, ast.Name) and owner.value.id == "registry" and node.func.attr == "register":
+            elif (
+                isinstance(owner, ast.Attribute)
+                and isinstance(owner.value, ast.Name)
+                and owner.value.id == "registry"
+                and node.func.attr == "register"
+            ):
                 registry_calls.append(f"{path.relative_to(PACKAGE)}:{node.lineno}: registry.{owner.attr}.register(…)")
     assert registry_calls == []
     assert factory_names == set(declared()["factories"])

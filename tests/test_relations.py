@@ -1,6 +1,7 @@
 """The ``entity_relations`` component: entity grouping, the pair pooling's
 gradient against finite differences, training on a toy corpus and on real
 BC5CDR abstracts, and its output surviving DocBin, disk and n_process."""
+
 import json
 import random
 import subprocess
@@ -14,12 +15,11 @@ import srsly
 from spacy.tokens import Doc, DocBin, Span
 from spacy.training import Example
 from spacy.util import fix_random_seed
-
-from autolabel_spacy.confidences import relation_confidence
-from autolabel_spacy import relations as rel
-from autolabel_spacy.formats.pubtator import read_pubtator_records
 from thinc.api import Model
 
+from autolabel_spacy import relations as rel
+from autolabel_spacy.confidences import relation_confidence
+from autolabel_spacy.formats.pubtator import read_pubtator_records
 from autolabel_spacy.ml.relation_model import N_FEATURES, Candidates, _doc_rows, build_relation_scorer, make_candidates
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,7 +75,13 @@ def test_a_pair_logit_is_the_logsumexp_of_its_mention_pairs_and_so_is_its_gradie
     the token vectors fed in place of a tok2vec."""
     nlp = spacy.blank("en")
     doc = nlp("Drug A caused disease B . Drug A , then disease B and C .")
-    doc.ents = [Span(doc, 0, 2, "Chemical", kb_id="a"), Span(doc, 3, 5, "Disease", kb_id="b"), Span(doc, 6, 8, "Chemical", kb_id="a"), Span(doc, 11, 13, "Disease", kb_id="b"), Span(doc, 14, 15, "Disease", kb_id="c")]
+    doc.ents = [
+        Span(doc, 0, 2, "Chemical", kb_id="a"),
+        Span(doc, 3, 5, "Disease", kb_id="b"),
+        Span(doc, 6, 8, "Chemical", kb_id="a"),
+        Span(doc, 11, 13, "Disease", kb_id="b"),
+        Span(doc, 14, 15, "Disease", kb_id="c"),
+    ]
     ents = rel.entities(doc)
     cands = make_candidates(doc, ents, [(0, 1), (0, 2)])
     assert cands.n_pairs == 2 and len(cands.rows) == 4 + 2  # 2 x 2 mention pairs, then 2 x 1
@@ -146,7 +152,10 @@ def toy_docs(n: int, seed: int) -> list[Doc]:
 
 def train_toy(epochs: int = 12, **model):
     nlp = spacy.blank("en")
-    nlp.add_pipe("entity_relations", config={"model": {"hidden_width": 32, "tok2vec": {"width": 32, "depth": 2, "embed_size": 500}, **model}})
+    nlp.add_pipe(
+        "entity_relations",
+        config={"model": {"hidden_width": 32, "tok2vec": {"width": 32, "depth": 2, "embed_size": 500}, **model}},
+    )
     examples = [Example(_blank_copy(nlp, d), d) for d in toy_docs(200, seed=1)]
     optimizer = nlp.initialize(lambda: examples)
     for _ in range(epochs):
@@ -214,7 +223,9 @@ def test_relations_survive_docbin_disk_and_two_processes(toy_nlp, tmp_path):
     assert any(one)
     toy_nlp.to_disk(tmp_path / "model")
     loaded = spacy.load(tmp_path / "model")
-    two = [d._.relations for d in loaded.pipe(with_gold_entities(loaded, toy_docs(24, seed=3)), n_process=2, batch_size=6)]
+    two = [
+        d._.relations for d in loaded.pipe(with_gold_entities(loaded, toy_docs(24, seed=3)), n_process=2, batch_size=6)
+    ]
     assert _rounded(two) == _rounded(one)
     stored = DocBin(store_user_data=True, docs=list(toy_nlp.pipe(docs)))
     back = list(DocBin().from_bytes(stored.to_bytes()).get_docs(toy_nlp.vocab))
@@ -245,7 +256,12 @@ def test_ranks_cid_pairs_from_real_bc5cdr_abstracts_beyond_co_occurrence(shared_
     every disease of its sentence (F1 0.445); a scorer that ranks at random
     cannot beat relating every pair (about 0.2)."""
     nlp = spacy.blank("en")
-    read = lambda split, n: [r.doc for r in read_pubtator_records(shared_data / "bc5cdr_docs" / f"{split}.pubtator", nlp) if r.doc][:n]  # noqa: E731
+
+    def read(split, n):
+        return [r.doc for r in read_pubtator_records(shared_data / "bc5cdr_docs" / f"{split}.pubtator", nlp) if r.doc][
+            :n
+        ]
+
     train, dev = read("train", 300), read("dev", 200)
     fix_random_seed(0)
     nlp.add_pipe("entity_relations", config={"threshold": 0.02})  # keep (almost) every scored pair
@@ -283,11 +299,21 @@ def _same_sentence_pairs(doc: Doc) -> Doc:
 def test_predicted_entities_take_the_ids_of_the_gold_mentions_they_match_exactly():
     nlp = spacy.blank("en")
     gold = nlp("Lithium caused tremor and ataxia .")
-    gold.ents = [Span(gold, 0, 1, "Chemical", kb_id="D008094"), Span(gold, 2, 3, "Disease", kb_id="D014202"), Span(gold, 4, 5, "Disease", kb_id="D001259")]
+    gold.ents = [
+        Span(gold, 0, 1, "Chemical", kb_id="D008094"),
+        Span(gold, 2, 3, "Disease", kb_id="D014202"),
+        Span(gold, 4, 5, "Disease", kb_id="D001259"),
+    ]
     rel.set_relations(gold, [rel.Relation("D008094", "D014202", "CID"), rel.Relation("D008094", "D001259", "CID")])
     pred = nlp("Lithium caused tremor and ataxia .")
-    pred.ents = [Span(pred, 0, 1, "Chemical"), Span(pred, 2, 3, "Disease"), Span(pred, 3, 5, "Disease")]  # the last one misaligned
-    rel.set_relations(pred, [rel.Relation("~lithium", "~tremor", "CID", 0.9), rel.Relation("~lithium", "~and ataxia", "CID", 0.8)])
+    pred.ents = [
+        Span(pred, 0, 1, "Chemical"),
+        Span(pred, 2, 3, "Disease"),
+        Span(pred, 3, 5, "Disease"),
+    ]  # the last one misaligned
+    rel.set_relations(
+        pred, [rel.Relation("~lithium", "~tremor", "CID", 0.9), rel.Relation("~lithium", "~and ataxia", "CID", 0.8)]
+    )
     scores = rel.score_relations([(pred, gold)])
     assert (scores["rel_p"], scores["rel_r"]) == (0.5, 0.5)  # the misaligned mention keeps its text key
 
@@ -298,14 +324,24 @@ def test_mention_level_scores_count_every_mention_pair_that_the_entity_level_doe
     nlp = spacy.blank("en")
     text = "Lithium caused tremor . Stopping lithium ended the tremor ."
     gold = nlp(text)
-    gold.ents = [Span(gold, 0, 1, "Chemical", kb_id="D1"), Span(gold, 2, 3, "Disease", kb_id="D2"),
-                 Span(gold, 5, 6, "Chemical", kb_id="D1"), Span(gold, 8, 9, "Disease", kb_id="D2")]
+    gold.ents = [
+        Span(gold, 0, 1, "Chemical", kb_id="D1"),
+        Span(gold, 2, 3, "Disease", kb_id="D2"),
+        Span(gold, 5, 6, "Chemical", kb_id="D1"),
+        Span(gold, 8, 9, "Disease", kb_id="D2"),
+    ]
     rel.set_relations(gold, [rel.Relation("D1", "D2", "CID")])
     pred = nlp(text)
-    pred.ents = [Span(pred, 0, 1, "Chemical"), Span(pred, 2, 3, "Disease"), Span(pred, 8, 9, "Disease")]  # the second lithium missed
+    pred.ents = [
+        Span(pred, 0, 1, "Chemical"),
+        Span(pred, 2, 3, "Disease"),
+        Span(pred, 8, 9, "Disease"),
+    ]  # the second lithium missed
     rel.set_relations(pred, [rel.Relation("~lithium", "~tremor", "CID", 0.9)])
     assert rel.score_relations([(pred, gold)])["rel_f"] == 1.0
-    assert rel.mention_pairs(gold) == {(a, b, c, d, "CID") for a, b in ((0, 7), (33, 40)) for c, d in ((15, 21), (51, 57))}
+    assert rel.mention_pairs(gold) == {
+        (a, b, c, d, "CID") for a, b in ((0, 7), (33, 40)) for c, d in ((15, 21), (51, 57))
+    }
     mentions = rel.score_mention_pairs([(pred, gold)])
     assert (mentions["tp"], mentions["predicted"], mentions["gold"]) == (2, 2, 4) and mentions["r"] == 50.0
 
@@ -317,13 +353,30 @@ def test_spacy_train_fits_entities_and_relations_on_one_encoder(shared_data, tmp
     BC5CDR: one tok2vec, both heads listening, both calibrated on dev."""
     nlp = spacy.blank("en")
     for split, n in (("train", 60), ("dev", 30)):
-        docs = [r.doc for r in read_pubtator_records(shared_data / "bc5cdr_docs" / f"{split}.pubtator", nlp) if r.doc][:n]
+        docs = [r.doc for r in read_pubtator_records(shared_data / "bc5cdr_docs" / f"{split}.pubtator", nlp) if r.doc][
+            :n
+        ]
         DocBin(store_user_data=True, docs=docs).to_disk(tmp_path / f"{split}.spacy")
     proc = subprocess.run(
-        [sys.executable, "-m", "spacy", "train", str(ROOT / "autolabel_spacy" / "configs" / "crf_rel_fast.cfg"),
-         "--output", str(tmp_path / "out"), "--paths.train", str(tmp_path / "train.spacy"), "--paths.dev", str(tmp_path / "dev.spacy"),
-         "--training.max_steps", "40", "--training.eval_frequency", "20"],
-        capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "spacy",
+            "train",
+            str(ROOT / "autolabel_spacy" / "configs" / "crf_rel_fast.cfg"),
+            "--output",
+            str(tmp_path / "out"),
+            "--paths.train",
+            str(tmp_path / "train.spacy"),
+            "--paths.dev",
+            str(tmp_path / "dev.spacy"),
+            "--training.max_steps",
+            "40",
+            "--training.eval_frequency",
+            "20",
+        ],
+        capture_output=True,
+        text=True,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "REL_F" in proc.stdout
@@ -332,12 +385,16 @@ def test_spacy_train_fits_entities_and_relations_on_one_encoder(shared_data, tmp
     listeners = model.get_pipe("tok2vec").listening_components
     assert set(listeners) == {"crf_ner", "entity_relations"}
     assert model.get_pipe("entity_relations").cfg["label_pairs"] == {"CID": [["Chemical", "Disease"]]}
-    doc = model("Lithium - induced tremor in a patient with bipolar disorder . Tremor stopped after lithium was withdrawn .")
+    doc = model(
+        "Lithium - induced tremor in a patient with bipolar disorder . Tremor stopped after lithium was withdrawn ."
+    )
     assert relation_confidence(doc) is not None  # scored, whatever the entities found
     from autolabel_spacy.workflow.evaluate import evaluate
 
     report = evaluate(tmp_path / "out" / "model-best", tmp_path / "dev.spacy")
-    assert {"p", "r", "f", "routing", "recommended"} <= set(report["relations"]) and 0.0 <= report["relations"]["f"] <= 1.0
+    assert {"p", "r", "f", "routing", "recommended"} <= set(report["relations"]) and 0.0 <= report["relations"][
+        "f"
+    ] <= 1.0
 
 
 def test_the_multi_task_config_is_the_entity_config_plus_the_relation_head():
@@ -373,7 +430,9 @@ def test_the_three_head_config_is_the_two_head_one_plus_the_category_head_of_the
             assert three["training"][key] == two["training"][key], key
     assert three["training"]["before_to_disk"]["component"] == ["crf_ner", "entity_relations", "textcat"]
     weights = three["training"]["score_weights"]
-    assert {k for k, v in weights.items() if v} == {"ents_f", "rel_f", "cats_score"} and abs(sum(v or 0 for v in weights.values()) - 1) < 1e-9
+    assert {k for k, v in weights.items() if v} == {"ents_f", "rel_f", "cats_score"} and abs(
+        sum(v or 0 for v in weights.values()) - 1
+    ) < 1e-9
 
 
 def test_the_accurate_three_head_config_is_the_accurate_entity_config_plus_the_fast_heads_with_a_bilstm():
@@ -402,16 +461,33 @@ def test_spacy_train_fits_entities_relations_and_categories_on_the_accurate_enco
     demo documents (the demo workflow trains the fast one); evaluate
     reports all three parts of the trained pipeline."""
     config = "crf_rel_cat_accurate.cfg"
-    pytest.importorskip("transformers", reason="the accurate encoder distils its subword vectors at initialize ([transformers])")
+    pytest.importorskip(
+        "transformers", reason="the accurate encoder distils its subword vectors at initialize ([transformers])"
+    )
     from autolabel_spacy.workflow.corpus import convert_splits
     from autolabel_spacy.workflow.evaluate import evaluate
 
     convert_splits(DEMO_DOCUMENTS, tmp_path / "corpus")
     proc = subprocess.run(
-        [sys.executable, "-m", "spacy", "train", str(ROOT / "autolabel_spacy" / "configs" / config),
-         "--output", str(tmp_path / "out"), "--paths.train", str(tmp_path / "corpus" / "train.spacy"),
-         "--paths.dev", str(tmp_path / "corpus" / "dev.spacy"), "--training.max_steps", "60", "--training.eval_frequency", "30"],
-        capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "spacy",
+            "train",
+            str(ROOT / "autolabel_spacy" / "configs" / config),
+            "--output",
+            str(tmp_path / "out"),
+            "--paths.train",
+            str(tmp_path / "corpus" / "train.spacy"),
+            "--paths.dev",
+            str(tmp_path / "corpus" / "dev.spacy"),
+            "--training.max_steps",
+            "60",
+            "--training.eval_frequency",
+            "30",
+        ],
+        capture_output=True,
+        text=True,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     model = spacy.load(tmp_path / "out" / "model-best")
@@ -444,7 +520,9 @@ def test_the_gold_entities_corpus_gives_predicted_docs_the_gold_entities_and_sen
     docs = [r.doc for r in read_pubtator_records(shared_data / "bc5cdr_docs" / "dev.pubtator", nlp) if r.doc][:5]
     DocBin(store_user_data=True, docs=docs).to_disk(tmp_path / "dev.spacy")
     for eg, doc in zip(create_gold_entities_corpus_reader(tmp_path / "dev.spacy")(nlp), docs):
-        assert [(e.start_char, e.end_char, e.label_, e.kb_id_) for e in eg.predicted.ents] == [(e.start_char, e.end_char, e.label_, e.kb_id_) for e in doc.ents]
+        assert [(e.start_char, e.end_char, e.label_, e.kb_id_) for e in eg.predicted.ents] == [
+            (e.start_char, e.end_char, e.label_, e.kb_id_) for e in doc.ents
+        ]
         assert [s.text for s in eg.predicted.sents] == [s.text for s in doc.sents]
         assert eg.predicted._.relations == [] and eg.reference._.relations == doc._.relations
 
@@ -454,34 +532,57 @@ def test_jsonl_round_trips_relations_concept_ids_and_categories(tmp_path):
 
     nlp = spacy.blank("en")
     doc = nlp("Lithium caused tremor . Tremor stopped .")
-    doc.ents = [Span(doc, 0, 1, "Chemical", kb_id="D008094"), Span(doc, 2, 3, "Disease", kb_id="D014202"), Span(doc, 4, 5, "Disease")]
-    rel.set_relations(doc, [rel.Relation("D008094", "D014202", "CID", 0.875), rel.Relation("D008094", "~tremor", "CID")])
+    doc.ents = [
+        Span(doc, 0, 1, "Chemical", kb_id="D008094"),
+        Span(doc, 2, 3, "Disease", kb_id="D014202"),
+        Span(doc, 4, 5, "Disease"),
+    ]
+    rel.set_relations(
+        doc, [rel.Relation("D008094", "D014202", "CID", 0.875), rel.Relation("D008094", "~tremor", "CID")]
+    )
     doc.cats = {"neoplasms": 0.25, "nervous": 0.75}
     write_jsonl([doc], tmp_path / "a.jsonl")
     (record,) = read_jsonl_records(tmp_path / "a.jsonl", nlp)
     assert record.error is None
     back = record.doc
-    assert [(e.start_char, e.end_char, e.label_, e.kb_id_) for e in back.ents] == [(e.start_char, e.end_char, e.label_, e.kb_id_) for e in doc.ents]
+    assert [(e.start_char, e.end_char, e.label_, e.kb_id_) for e in back.ents] == [
+        (e.start_char, e.end_char, e.label_, e.kb_id_) for e in doc.ents
+    ]
     assert back._.relations == doc._.relations and back.cats == doc.cats
 
 
-@pytest.mark.parametrize("relations, cats, reason", [
-    ([{"head": "D1", "child": "D9", "label": "CID"}], None, "names child 'D9', which no entity of the record has"),
-    ([{"head": "D1", "child": "D1", "label": "CID"}], None, "relates 'D1' to itself"),
-    ([{"head": "D1", "child": "D2", "label": "CID"}] * 2, None, "repeats CID 'D1' -> 'D2'"),
-    ([{"head": "D1", "child": "D2", "label": "CID", "score": 2}], None, "score outside [0, 1]"),
-    ([{"head": "D1", "label": "CID"}], None, "needs 'head', 'child' and 'label' strings"),
-    ({"head": "D1"}, None, "'relations' must be a list"),
-    ([], {"a": "high"}, "'cats' must map category names to numbers in [0, 1]"),
-])
+@pytest.mark.parametrize(
+    "relations, cats, reason",
+    [
+        ([{"head": "D1", "child": "D9", "label": "CID"}], None, "names child 'D9', which no entity of the record has"),
+        ([{"head": "D1", "child": "D1", "label": "CID"}], None, "relates 'D1' to itself"),
+        ([{"head": "D1", "child": "D2", "label": "CID"}] * 2, None, "repeats CID 'D1' -> 'D2'"),
+        ([{"head": "D1", "child": "D2", "label": "CID", "score": 2}], None, "score outside [0, 1]"),
+        ([{"head": "D1", "label": "CID"}], None, "needs 'head', 'child' and 'label' strings"),
+        ({"head": "D1"}, None, "'relations' must be a list"),
+        ([], {"a": "high"}, "'cats' must map category names to numbers in [0, 1]"),
+    ],
+)
 def test_a_bad_relation_or_category_is_an_error_of_its_record_and_the_rest_is_read(tmp_path, relations, cats, reason):
     import json
 
     from autolabel_spacy.formats.jsonl import read_jsonl_records
 
-    spans = [{"start": 0, "end": 7, "label": "Chemical", "kb_id": "D1"}, {"start": 15, "end": 21, "label": "Disease", "kb_id": "D2"}]
-    bad = {"text": "Lithium caused tremor .", "spans": spans, "relations": relations, **({"cats": cats} if cats else {})}
-    good = {"text": "Lithium caused tremor .", "spans": spans, "relations": [{"head": "D1", "child": "D2", "label": "CID"}]}
+    spans = [
+        {"start": 0, "end": 7, "label": "Chemical", "kb_id": "D1"},
+        {"start": 15, "end": 21, "label": "Disease", "kb_id": "D2"},
+    ]
+    bad = {
+        "text": "Lithium caused tremor .",
+        "spans": spans,
+        "relations": relations,
+        **({"cats": cats} if cats else {}),
+    }
+    good = {
+        "text": "Lithium caused tremor .",
+        "spans": spans,
+        "relations": [{"head": "D1", "child": "D2", "label": "CID"}],
+    }
     (tmp_path / "a.jsonl").write_text(json.dumps(bad) + "\n" + json.dumps(good) + "\n")
     first, second = read_jsonl_records(tmp_path / "a.jsonl", spacy.blank("en"))
     assert first.doc is None and reason in first.error and first.where.endswith(":1")
@@ -493,29 +594,58 @@ def test_label_studio_round_trips_relations_ids_and_the_top_category(tmp_path):
 
     nlp = spacy.blank("en")
     doc = nlp("Lithium caused tremor . Lithium again .")
-    doc.ents = [Span(doc, 0, 1, "Chemical", kb_id="D008094"), Span(doc, 2, 3, "Disease", kb_id="D014202"), Span(doc, 4, 5, "Chemical", kb_id="D008094")]
+    doc.ents = [
+        Span(doc, 0, 1, "Chemical", kb_id="D008094"),
+        Span(doc, 2, 3, "Disease", kb_id="D014202"),
+        Span(doc, 4, 5, "Chemical", kb_id="D008094"),
+    ]
     rel.set_relations(doc, [rel.Relation("D008094", "D014202", "CID", 0.875)])
     doc.cats = {"neoplasms": 0.25, "nervous": 0.75}
     write_labelstudio([doc], tmp_path / "a.json")
     task = json.loads((tmp_path / "a.json").read_text())[0]
     arrows = [r for r in task["predictions"][0]["result"] if r["type"] == "relation"]
-    assert arrows == [{"id": "r0", "type": "relation", "from_id": "s0", "to_id": "s1", "direction": "right", "labels": ["CID"], "score": 0.875}]
+    assert arrows == [
+        {
+            "id": "r0",
+            "type": "relation",
+            "from_id": "s0",
+            "to_id": "s1",
+            "direction": "right",
+            "labels": ["CID"],
+            "score": 0.875,
+        }
+    ]
     (record,) = read_labelstudio_records(tmp_path / "a.json", nlp)
     assert record.error is None, record.error
     assert record.doc._.relations == doc._.relations and record.doc.cats == {"nervous": 0.75}
     assert [e.kb_id_ for e in record.doc.ents] == ["D008094", "D014202", "D008094"]
 
 
-@pytest.mark.parametrize("arrow, reason", [
-    ({"from_id": "s0", "to_id": "gone"}, "points at region 'gone', which the task does not have"),
-    ({"from_id": "s0", "to_id": "s0"}, "relates '~lithium' to itself"),
-])
+@pytest.mark.parametrize(
+    "arrow, reason",
+    [
+        ({"from_id": "s0", "to_id": "gone"}, "points at region 'gone', which the task does not have"),
+        ({"from_id": "s0", "to_id": "s0"}, "relates '~lithium' to itself"),
+    ],
+)
 def test_a_reviewed_relation_to_a_deleted_region_or_to_itself_is_an_error_of_its_task(tmp_path, arrow, reason):
     from autolabel_spacy.formats.labelstudio import read_labelstudio_records
 
     regions = [
-        {"id": "s0", "from_name": "label", "to_name": "text", "type": "labels", "value": {"start": 0, "end": 7, "labels": ["Chemical"]}},
-        {"id": "s1", "from_name": "label", "to_name": "text", "type": "labels", "value": {"start": 15, "end": 21, "labels": ["Disease"]}},
+        {
+            "id": "s0",
+            "from_name": "label",
+            "to_name": "text",
+            "type": "labels",
+            "value": {"start": 0, "end": 7, "labels": ["Chemical"]},
+        },
+        {
+            "id": "s1",
+            "from_name": "label",
+            "to_name": "text",
+            "type": "labels",
+            "value": {"start": 15, "end": 21, "labels": ["Disease"]},
+        },
     ]
     ok = {"type": "relation", "from_id": "s0", "to_id": "s1", "labels": ["CID"]}
     tasks = [
@@ -539,8 +669,11 @@ def test_every_format_that_holds_relations_round_trips_them_with_ids_and_categor
     nlp = spacy.blank("en")
     doc = nlp("Lithium caused tremor . Cocaine and seizures , lithium again .")
     doc.ents = [
-        Span(doc, 0, 1, "Chemical", kb_id="D008094"), Span(doc, 2, 3, "Disease", kb_id="D014202"),
-        Span(doc, 4, 5, "Chemical"), Span(doc, 6, 7, "Disease"), Span(doc, 8, 9, "Chemical", kb_id="D008094"),
+        Span(doc, 0, 1, "Chemical", kb_id="D008094"),
+        Span(doc, 2, 3, "Disease", kb_id="D014202"),
+        Span(doc, 4, 5, "Chemical"),
+        Span(doc, 6, 7, "Disease"),
+        Span(doc, 8, 9, "Chemical", kb_id="D008094"),
     ]
     rel.set_relations(doc, [rel.Relation("D008094", "D014202", "CID"), rel.Relation("~cocaine", "~seizures", "CID")])
     doc.cats = {"neoplasms": 0.0, "nervous": 1.0}
@@ -549,7 +682,9 @@ def test_every_format_that_holds_relations_round_trips_them_with_ids_and_categor
     (record,) = get_plugins().format(fmt).read_records(path, nlp)
     assert record.error is None, record.error
     back = record.doc
-    assert [(e.start_char, e.end_char, e.label_, e.kb_id_) for e in back.ents] == [(e.start_char, e.end_char, e.label_, e.kb_id_) for e in doc.ents]
+    assert [(e.start_char, e.end_char, e.label_, e.kb_id_) for e in back.ents] == [
+        (e.start_char, e.end_char, e.label_, e.kb_id_) for e in doc.ents
+    ]
     assert back._.relations == doc._.relations
     assert max(back.cats, key=back.cats.get) == "nervous"
 
@@ -567,7 +702,9 @@ def test_annotate_run_file_records_keep_relations_ids_and_categories_for_every_o
     doc.cats = {"nervous": 0.7, "neoplasms": 0.3}
     _, record = routed_record(doc, "doc-1", {}, None)
     record = json.loads(json.dumps(record))  # as a run file holds it
-    assert _output_record(record)["relations"] == [{"head": "D008094", "child": "~tremor", "label": "CID", "score": 0.9}]
+    assert _output_record(record)["relations"] == [
+        {"head": "D008094", "child": "~tremor", "label": "CID", "score": 0.9}
+    ]
     assert _output_record(record)["cats"] == {"nervous": 0.7, "neoplasms": 0.3}
     back = _record_doc(nlp, record)
     assert back._.relations == doc._.relations and back.cats == doc.cats
@@ -596,7 +733,10 @@ def ruler_and_relations(toy_nlp, tmp_path) -> None:
     relates them, and 12 toy texts in ``tmp_path / "in.txt"``."""
     nlp = spacy.blank("en")
     ruler = nlp.add_pipe("entity_ruler")
-    ruler.add_patterns([{"label": "Chemical", "pattern": d, "id": d} for d in DRUGS] + [{"label": "Disease", "pattern": i, "id": i} for i in ILLS])
+    ruler.add_patterns(
+        [{"label": "Chemical", "pattern": d, "id": d} for d in DRUGS]
+        + [{"label": "Disease", "pattern": i, "id": i} for i in ILLS]
+    )
     nlp.add_pipe("sentencizer")
     nlp.add_pipe("entity_relations", source=toy_nlp)
     nlp.to_disk(tmp_path / "model")
@@ -612,22 +752,36 @@ def test_annotate_to_pubtator_says_how_many_docs_relate_entities_without_concept
 
     from autolabel_spacy.cli import build_app
 
-    app = build_app()
+    def annotate_to(name):
+        args = [
+            "annotate",
+            str(tmp_path / "model"),
+            str(tmp_path / "in.txt"),
+            "-o",
+            str(tmp_path / name),
+            "--no-progress",
+        ]
+        return CliRunner().invoke(build_app(), args)
 
     ruler_and_relations(toy_nlp, tmp_path)
-    result = CliRunner().invoke(app, ["annotate", str(tmp_path / "model"), str(tmp_path / "in.txt"), "-o", str(tmp_path / "out.jsonl"), "--no-progress"])
+    result = annotate_to("out.jsonl")
     assert result.exit_code == 0, result.output
     records = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
     with_relations = [r["meta"]["autolabel_id"] for r in records if r.get("relations")]
     assert with_relations
-    result = CliRunner().invoke(app, ["annotate", str(tmp_path / "model"), str(tmp_path / "in.txt"), "-o", str(tmp_path / "out.pubtator"), "--no-progress"])
+    result = annotate_to("out.pubtator")
     assert result.exit_code == 0, result.output
     summary = json.loads((tmp_path / "out.summary.json").read_text())
     assert summary["written_in_part"]["docs"] == len(with_relations)
     assert summary["written_in_part"]["reason"].startswith(f"{with_relations[0]}: relation CAUSES")
-    assert f"{len(with_relations)} docs are written without what this format cannot hold, the first {with_relations[0]}: relation CAUSES" in result.output
+    assert (
+        f"{len(with_relations)} docs are written without what this format cannot hold, the first {with_relations[0]}: "
+        "relation CAUSES" in result.output
+    )
     block_lines = (tmp_path / "out.pubtator").read_text().splitlines()
-    assert sum(line.count("\t") == 5 for line in block_lines) == sum(len(r["spans"]) for r in records)  # every entity written
+    assert sum(line.count("\t") == 5 for line in block_lines) == sum(
+        len(r["spans"]) for r in records
+    )  # every entity written
     assert not any("\tCAUSES\t" in line for line in block_lines)
 
 
@@ -638,7 +792,14 @@ def test_a_doc_is_accepted_only_when_its_entities_relations_and_category_all_pas
     nlp = spacy.blank("en")
 
     def tagged(relations_p, category_p):
-        doc = make_doc(nlp, "Lithium caused tremor .", [(0, 7, "Chemical"), (15, 21, "Disease")], "x", scores=[0.99, 0.98], doc_score=0.97)
+        doc = make_doc(
+            nlp,
+            "Lithium caused tremor .",
+            [(0, 7, "Chemical"), (15, 21, "Disease")],
+            "x",
+            scores=[0.99, 0.98],
+            doc_score=0.97,
+        )
         rel.set_relations(doc, [], confidence=relations_p)
         doc.cats = {"nervous": category_p, "other": 1 - category_p}
         return doc
@@ -658,11 +819,14 @@ def test_a_doc_is_accepted_only_when_its_entities_relations_and_category_all_pas
 
 
 def test_annotate_takes_the_part_thresholds_an_evaluate_report_recommends(tmp_path):
-    from autolabel_spacy.evaluate_report import Recommendation, write_report
-    from autolabel_spacy.routing import REVIEW_ALL, Routing, Thresholds, chosen_thresholds, thresholds_from_report
     from report_examples import a_report
 
-    report = a_report(Recommendation(0.9, 0.5, 0.99, 120), relations=Recommendation(0.7, 0.4, 0.99, 100), categories=None)
+    from autolabel_spacy.evaluate_report import Recommendation, write_report
+    from autolabel_spacy.routing import REVIEW_ALL, Routing, Thresholds, chosen_thresholds, thresholds_from_report
+
+    report = a_report(
+        Recommendation(0.9, 0.5, 0.99, 120), relations=Recommendation(0.7, 0.4, 0.99, 100), categories=None
+    )
     write_report(report, tmp_path / "r.json")
     # a part with no recommended threshold sends every doc to review: its threshold is above any probability
     chosen = thresholds_from_report(tmp_path / "r.json")
@@ -683,17 +847,34 @@ def test_import_refuses_a_relation_label_or_category_the_pipeline_does_not_know(
 
     toy_nlp.to_disk(tmp_path / "model")
     assert known_other_labels(tmp_path / "model") == {"relations": ["CAUSES"], "categories": None}
-    spans = [{"start": 0, "end": 7, "label": "Chemical", "kb_id": "D1"}, {"start": 15, "end": 21, "label": "Disease", "kb_id": "D2"}]
+    spans = [
+        {"start": 0, "end": 7, "label": "Chemical", "kb_id": "D1"},
+        {"start": 15, "end": 21, "label": "Disease", "kb_id": "D2"},
+    ]
     lines = [
-        {"text": "Lithium caused tremor .", "spans": spans, "relations": [{"head": "D1", "child": "D2", "label": "CAUSES"}], "cats": {"nervous": 1.0}},
-        {"text": "Lithium caused tremor .", "spans": spans, "relations": [{"head": "D1", "child": "D2", "label": "TREATS"}]},
+        {
+            "text": "Lithium caused tremor .",
+            "spans": spans,
+            "relations": [{"head": "D1", "child": "D2", "label": "CAUSES"}],
+            "cats": {"nervous": 1.0},
+        },
+        {
+            "text": "Lithium caused tremor .",
+            "spans": spans,
+            "relations": [{"head": "D1", "child": "D2", "label": "TREATS"}],
+        },
         {"text": "Lithium caused tremor .", "spans": spans, "cats": {"sports": 1.0}},
     ]
     (tmp_path / "in.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
-    summary = import_annotations(tmp_path / "in.jsonl", tmp_path / "out.spacy", relation_labels=["CAUSES"], categories=["nervous", "neoplasms"])
+    summary = import_annotations(
+        tmp_path / "in.jsonl", tmp_path / "out.spacy", relation_labels=["CAUSES"], categories=["nervous", "neoplasms"]
+    )
     errors = [json.loads(line)["error"] for line in Path(summary.errors_path).read_text().splitlines()]
     assert (summary.imported, summary.errors) == (1, 2)
-    assert errors == ["unknown relation labels ['TREATS'] (known: ['CAUSES'])", "unknown categories ['sports'] (known: ['neoplasms', 'nervous'])"]
+    assert errors == [
+        "unknown relation labels ['TREATS'] (known: ['CAUSES'])",
+        "unknown categories ['sports'] (known: ['neoplasms', 'nervous'])",
+    ]
     (doc,) = DocBin().from_disk(tmp_path / "out.spacy").get_docs(spacy.blank("en").vocab)
     assert doc._.relations == [("D1", "D2", "CAUSES", None)] and doc.cats == {"nervous": 1.0}
 
@@ -710,8 +891,16 @@ def multitask_model(tmp_path_factory):
     fix_random_seed(0)
     nlp = spacy.blank("en")
     nlp.add_pipe("crf_ner")
-    nlp.add_pipe("entity_relations", config={"model": {"hidden_width": 32, "tok2vec": {"width": 32, "depth": 2, "embed_size": 500}}})
-    bow = {"@architectures": "spacy.TextCatBOW.v3", "exclusive_classes": True, "ngram_size": 1, "no_output_layer": False}
+    nlp.add_pipe(
+        "entity_relations",
+        config={"model": {"hidden_width": 32, "tok2vec": {"width": 32, "depth": 2, "embed_size": 500}}},
+    )
+    bow = {
+        "@architectures": "spacy.TextCatBOW.v3",
+        "exclusive_classes": True,
+        "ngram_size": 1,
+        "no_output_layer": False,
+    }
     nlp.add_pipe("calibrated_textcat", name="textcat", config={"model": bow})
     gold = [r.doc for r in read_jsonl_records(DEMO_DOCUMENTS / "train.jsonl", spacy.blank("en"))][:60]
     examples = [Example(nlp.make_doc(d.text), d) for d in gold]
@@ -737,11 +926,17 @@ ANNOTATE_OUTPUTS = ("accepted.jsonl", "review.jsonl", "errors.jsonl", "decisions
 
 
 @pytest.mark.slow
-def test_a_resumed_run_with_relations_and_categories_writes_the_uninterrupted_outputs_byte_for_byte(multitask_model, tmp_path):
+def test_a_resumed_run_with_relations_and_categories_writes_the_uninterrupted_outputs_byte_for_byte(
+    multitask_model, tmp_path
+):
     from test_annotate import CRASH
 
     whole = annotate_documents(multitask_model, tmp_path, "whole")
-    records = [r for name in ("accepted", "review") for r in map(json.loads, (tmp_path / "whole" / f"a.{name}.jsonl").read_text().splitlines())]
+    records = [
+        r
+        for name in ("accepted", "review")
+        for r in map(json.loads, (tmp_path / "whole" / f"a.{name}.jsonl").read_text().splitlines())
+    ]
     assert whole.accepted and whole.review and len(records) == 24
     assert any(r["relations"] for r in records) and all(r["cats"] for r in records)
     nlp = spacy.load(multitask_model)
@@ -755,7 +950,9 @@ def test_a_resumed_run_with_relations_and_categories_writes_the_uninterrupted_ou
     resumed = annotate_documents(nlp, tmp_path, "resumed", resume=True)
     assert 0 < resumed.resumed < 24
     for name in ANNOTATE_OUTPUTS:
-        assert (tmp_path / "resumed" / f"a.{name}").read_bytes() == (tmp_path / "whole" / f"a.{name}").read_bytes(), name
+        assert (tmp_path / "resumed" / f"a.{name}").read_bytes() == (tmp_path / "whole" / f"a.{name}").read_bytes(), (
+            name
+        )
 
 
 def test_the_encoder_gradient_scale_multiplies_what_reaches_the_encoder_and_nothing_else():
@@ -763,7 +960,13 @@ def test_the_encoder_gradient_scale_multiplies_what_reaches_the_encoder_and_noth
     own weights, the encoder's gradient times the scale."""
     nlp = spacy.blank("en")
     doc = nlp("Drug A caused disease B . Drug A , then disease B and C .")
-    doc.ents = [Span(doc, 0, 2, "Chemical", kb_id="a"), Span(doc, 3, 5, "Disease", kb_id="b"), Span(doc, 6, 8, "Chemical", kb_id="a"), Span(doc, 11, 13, "Disease", kb_id="b"), Span(doc, 14, 15, "Disease", kb_id="c")]
+    doc.ents = [
+        Span(doc, 0, 2, "Chemical", kb_id="a"),
+        Span(doc, 3, 5, "Disease", kb_id="b"),
+        Span(doc, 6, 8, "Chemical", kb_id="a"),
+        Span(doc, 11, 13, "Disease", kb_id="b"),
+        Span(doc, 14, 15, "Disease", kb_id="c"),
+    ]
     cands = make_candidates(doc, rel.entities(doc), [(0, 1), (0, 2)])
     vectors = np.random.default_rng(1).normal(size=(len(doc), 6)).astype("float32")
     out = {}
@@ -792,7 +995,10 @@ def test_convert_sets_aside_each_bad_relation_or_category_record_with_its_line_a
     from autolabel_spacy.cli import build_app
     from autolabel_spacy.format_io import read_docs
 
-    spans = [{"start": 0, "end": 7, "label": "Chemical", "kb_id": "D1"}, {"start": 15, "end": 21, "label": "Disease", "kb_id": "D2"}]
+    spans = [
+        {"start": 0, "end": 7, "label": "Chemical", "kb_id": "D1"},
+        {"start": 15, "end": 21, "label": "Disease", "kb_id": "D2"},
+    ]
     ok = {"head": "D1", "child": "D2", "label": "CID"}
     rows = [
         {"relations": [ok]},
@@ -804,7 +1010,9 @@ def test_convert_sets_aside_each_bad_relation_or_category_record_with_its_line_a
     ]
     lines = [json.dumps({"text": "Lithium caused tremor .", "spans": spans, **row}) for row in rows]
     (tmp_path / "in.jsonl").write_text("\n".join(lines[:3] + ["{not json"] + lines[3:]) + "\n")
-    result = CliRunner().invoke(build_app(), ["convert", str(tmp_path / "in.jsonl"), str(tmp_path / "out.labelstudio.json")])
+    result = CliRunner().invoke(
+        build_app(), ["convert", str(tmp_path / "in.jsonl"), str(tmp_path / "out.labelstudio.json")]
+    )
     assert result.exit_code == 0, result.output  # done: the records that could not be used are in the errors file
     assert "out.labelstudio.json: 2 docs" in result.stdout and "5 records refused" in result.stdout
     (warning,) = result.stderr.splitlines()
@@ -817,6 +1025,9 @@ def test_convert_sets_aside_each_bad_relation_or_category_record_with_its_line_a
     assert [d._.relations for d in back] == [[("D1", "D2", "CID", None)]] * 2 and back[1].cats == {"nervous": 1.0}
     # --errors names the file; a clean input exits 0 and leaves an empty one
     (tmp_path / "clean.jsonl").write_text(lines[0] + "\n")
-    clean = CliRunner().invoke(build_app(), ["convert", str(tmp_path / "clean.jsonl"), str(tmp_path / "c.jsonl"), "--errors", str(tmp_path / "e.jsonl")])
+    clean = CliRunner().invoke(
+        build_app(),
+        ["convert", str(tmp_path / "clean.jsonl"), str(tmp_path / "c.jsonl"), "--errors", str(tmp_path / "e.jsonl")],
+    )
     assert clean.exit_code == 0, clean.output
     assert (tmp_path / "e.jsonl").read_text() == ""

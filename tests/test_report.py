@@ -2,6 +2,7 @@
 run, the commonest confident errors against a hand count, and the page in
 a real headless Chromium (no console errors, plots and displaCy present,
 a screenshot saved)."""
+
 import json
 import os
 import re
@@ -22,7 +23,9 @@ from autolabel_spacy.evaluation import confident_errors
 def scored(nlp, text, ents, confidence):
     doc = nlp.make_doc(text)
     doc.ents = [Span(doc, s, e, label=label) for s, e, label in ents]
-    doc.spans["crf"] = SpanGroup(doc, name="crf", spans=list(doc.ents), attrs={"scores": [0.9] * len(ents), "sequence_prob": confidence})
+    doc.spans["crf"] = SpanGroup(
+        doc, name="crf", spans=list(doc.ents), attrs={"scores": [0.9] * len(ents), "sequence_prob": confidence}
+    )
     return doc
 
 
@@ -30,8 +33,18 @@ def test_confident_errors_count_each_kind_among_the_units_above_the_threshold():
     nlp = spacy.blank("en")
     cases = [  # (text, predicted token spans, gold token spans, confidence)
         ("aspirin eased gout", [(0, 1, "DRUG")], [(0, 1, "DRUG"), (2, 3, "DISEASE")], 0.95),  # missed gout
-        ("aspirin eased gout", [(0, 1, "DISEASE"), (2, 3, "DISEASE")], [(0, 1, "DRUG"), (2, 3, "DISEASE")], 0.97),  # wrong label
-        ("heart failure and gout", [(1, 2, "DISEASE")], [(0, 2, "DISEASE"), (3, 4, "DISEASE")], 0.99),  # boundary, missed gout
+        (
+            "aspirin eased gout",
+            [(0, 1, "DISEASE"), (2, 3, "DISEASE")],
+            [(0, 1, "DRUG"), (2, 3, "DISEASE")],
+            0.97,
+        ),  # wrong label
+        (
+            "heart failure and gout",
+            [(1, 2, "DISEASE")],
+            [(0, 2, "DISEASE"), (3, 4, "DISEASE")],
+            0.99,
+        ),  # boundary, missed gout
         ("the weather", [(1, 2, "DRUG")], [], 0.98),  # spurious
         ("aspirin eased gout", [], [(0, 1, "DRUG")], 0.2),  # below the threshold: not counted
     ]
@@ -47,21 +60,40 @@ def test_confident_errors_count_each_kind_among_the_units_above_the_threshold():
     assert errors[0]["example"] in ("aspirin eased gout", "heart failure and gout")
     # without a threshold, the units at or above the 90th percentile of the confidences: 0.98 and 0.99
     assert [(e["kind"], e["text"]) for e in confident_errors(predicted, gold, None)] == [
-        ("missed", "gout"), ("spurious", "weather"), ("wrong boundary", "failure"),
+        ("missed", "gout"),
+        ("spurious", "weather"),
+        ("wrong boundary", "failure"),
     ]
 
 
 @pytest.fixture(scope="module")
-def pages(model, tmp_path_factory):  # noqa: F811
+def pages(model, tmp_path_factory):
     """The report pages of an evaluate run and of an annotate run of the tiny model."""
     tmp = tmp_path_factory.mktemp("report")
     nlp = spacy.blank("en")
     DocBin(docs=[eg.reference for eg in make_examples(nlp, n=40, seed=3)]).to_disk(tmp / "gold.spacy")
     runner = CliRunner()
     app = build_app()
-    assert runner.invoke(app, ["evaluate", str(model), str(tmp / "gold.spacy"), "-o", str(tmp / "r.json"), "--min-accepted", "5"]).exit_code == 0
+    assert (
+        runner.invoke(
+            app, ["evaluate", str(model), str(tmp / "gold.spacy"), "-o", str(tmp / "r.json"), "--min-accepted", "5"]
+        ).exit_code
+        == 0
+    )
     (tmp / "in.txt").write_text("\n".join(TEXTS) + "\n")
-    result = runner.invoke(app, ["annotate", str(model), str(tmp / "in.txt"), "-o", str(tmp / "run.jsonl"), "--accept-threshold", "0.999", "--no-progress"])
+    result = runner.invoke(
+        app,
+        [
+            "annotate",
+            str(model),
+            str(tmp / "in.txt"),
+            "-o",
+            str(tmp / "run.jsonl"),
+            "--accept-threshold",
+            "0.999",
+            "--no-progress",
+        ],
+    )
     assert result.exit_code == 0, result.output
     for source, page in (("r.json", "evaluate.html"), ("run.summary.json", "annotate.html")):
         result = runner.invoke(app, ["report", str(tmp / source), "-o", str(tmp / page)])
@@ -112,11 +144,23 @@ def test_a_report_of_another_version_or_shape_is_one_error_naming_it(pages, tmp_
 
     good = json.loads((pages / "r.json").read_text())
     cases = {
-        "old.json": ({k: v for k, v in good.items() if k not in ("report", "version")}, "an evaluate report of no version (made before reports had one)"),
+        "old.json": (
+            {k: v for k, v in good.items() if k not in ("report", "version")},
+            "an evaluate report of no version (made before reports had one)",
+        ),
         "v2.json": ({**good, "version": 2}, "an evaluate report of version 2; this autolabel-spacy reads version 1"),
-        "bad.json": ({**good, "entities": {**good["entities"], "span_ece": "low"}}, "entities: span_ece must be a number, got 'low'"),
-        "missing.json": ({**good, "entities": {k: v for k, v in good["entities"].items() if k != "routing"}}, "entities: the report has no field 'routing'"),
-        "rec.json": ({**good, "entities": {**good["entities"], "recommended": {"threshold": 0.9}}}, "entities.recommended: coverage must be a number"),
+        "bad.json": (
+            {**good, "entities": {**good["entities"], "span_ece": "low"}},
+            "entities: span_ece must be a number, got 'low'",
+        ),
+        "missing.json": (
+            {**good, "entities": {k: v for k, v in good["entities"].items() if k != "routing"}},
+            "entities: the report has no field 'routing'",
+        ),
+        "rec.json": (
+            {**good, "entities": {**good["entities"], "recommended": {"threshold": 0.9}}},
+            "entities.recommended: coverage must be a number",
+        ),
         "other.json": ({"a": 1}, "not a report of `autolabel evaluate --output`"),
     }
     runner, app = CliRunner(), build_app()
@@ -125,16 +169,35 @@ def test_a_report_of_another_version_or_shape_is_one_error_naming_it(pages, tmp_
         (tmp_path / name).write_text(json.dumps(data))
         with pytest.raises(ReportError, match=re.escape(reason)):
             read_report(tmp_path / name)
-        result = runner.invoke(app, ["annotate", "m", str(tmp_path / "in.txt"), "-o", str(tmp_path / "o.jsonl"), "--accept-threshold-from", str(tmp_path / name)])
+        result = runner.invoke(
+            app,
+            [
+                "annotate",
+                "m",
+                str(tmp_path / "in.txt"),
+                "-o",
+                str(tmp_path / "o.jsonl"),
+                "--accept-threshold-from",
+                str(tmp_path / name),
+            ],
+        )
         lines = result.stderr.strip().splitlines()
-        assert result.exit_code == 1 and len(lines) == 1 and lines[0].startswith(f"error: {tmp_path / name}: ") and reason in lines[0], result.output
+        assert (
+            result.exit_code == 1
+            and len(lines) == 1
+            and lines[0].startswith(f"error: {tmp_path / name}: ")
+            and reason in lines[0]
+        ), result.output
         assert not (tmp_path / "o.jsonl").exists()
 
 
 def test_report_refuses_a_file_that_is_no_run(tmp_path):
     (tmp_path / "x.json").write_text('{"a": 1}')
     result = CliRunner().invoke(build_app(), ["report", str(tmp_path / "x.json"), "-o", str(tmp_path / "x.html")])
-    assert result.exit_code == 1 and "neither an `autolabel evaluate --output` report nor an annotate summary.json" in result.stderr
+    assert (
+        result.exit_code == 1
+        and "neither an `autolabel evaluate --output` report nor an annotate summary.json" in result.stderr
+    )
 
 
 def browser_or_skip():
@@ -155,7 +218,13 @@ def test_the_pages_render_in_headless_chromium_without_console_errors(pages, pag
     chromium, driver_path = browser_or_skip()
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1200,1600"):
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--window-size=1200,1600",
+    ):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(driver_path), options=options)
@@ -186,7 +255,9 @@ def hostile_pages(pages):
     entities.update(unit=HOSTILE, recommended=None)  # the numbers of a report are checked as it is read
     report["stamp"] = {**report.get("stamp", {}), "model": HOSTILE, HOSTILE: HOSTILE}
     entities["per_label"] = {HOSTILE: next(iter(entities["per_label"].values()))}
-    entities["confident_errors"] = [{"kind": HOSTILE, "label": HOSTILE, "text": HOSTILE, "count": 1, "example": HOSTILE}]
+    entities["confident_errors"] = [
+        {"kind": HOSTILE, "label": HOSTILE, "text": HOSTILE, "count": 1, "example": HOSTILE}
+    ]
     (pages / "hostile.json").write_text(json.dumps(report))
     summary = json.loads((pages / "run.summary.json").read_text())
     review = Path(summary["outputs"]["review"])
@@ -224,7 +295,7 @@ def test_a_hostile_report_or_review_file_runs_no_script_in_chromium(hostile_page
         driver.get((hostile_pages / page).as_uri())
         assert driver.find_elements(By.TAG_NAME, "script") == [] and driver.find_elements(By.TAG_NAME, "img") == []
         with pytest.raises(NoAlertPresentException):
-            driver.switch_to.alert.text  # noqa: B018 - no alert() ran
+            driver.switch_to.alert.text
         shown = driver.find_element(By.TAG_NAME, "body").text
         assert "alert(" in shown  # the hostile strings are shown as text
     finally:
@@ -236,7 +307,10 @@ def test_a_report_with_a_field_of_the_wrong_type_is_an_error_naming_the_file(pag
     report["entities"]["ents_f"] = "high"
     (tmp_path / "bad.json").write_text(json.dumps(report))
     result = CliRunner().invoke(build_app(), ["report", str(tmp_path / "bad.json"), "-o", str(tmp_path / "bad.html")])
-    assert result.exit_code == 1 and f"{tmp_path / 'bad.json'}: entities: ents_f must be a number, got 'high'" in result.output, result.output
+    assert (
+        result.exit_code == 1
+        and f"{tmp_path / 'bad.json'}: entities: ents_f must be a number, got 'high'" in result.output
+    ), result.output
     report["entities"]["ents_f"] = 0.5
     del report["entities"]["per_label"]
     (tmp_path / "bad2.json").write_text(json.dumps(report))
@@ -246,5 +320,7 @@ def test_a_report_with_a_field_of_the_wrong_type_is_an_error_naming_the_file(pag
     report["entities"]["per_label"] = {"X": {"p": 0.5}}
     (tmp_path / "bad3.json").write_text(json.dumps(report))
     result = CliRunner().invoke(build_app(), ["report", str(tmp_path / "bad3.json"), "-o", str(tmp_path / "bad.html")])
-    assert result.exit_code == 1 and "not a report autolabel can show (a row has no field 'r')" in result.output, result.output
+    assert result.exit_code == 1 and "not a report autolabel can show (a row has no field 'r')" in result.output, (
+        result.output
+    )
     assert not (tmp_path / "bad.html").exists()

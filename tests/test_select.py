@@ -1,4 +1,5 @@
 """autolabel select: uncertainty scores from CRF marginals, diversity, CLI."""
+
 import math
 
 import numpy as np
@@ -46,7 +47,9 @@ def test_a_doc_is_as_uncertain_as_its_weakest_part():
     doc.cats = {"a": 0.5, "b": 0.3, "c": 0.2}
     assert uncertainty(doc, "least_confidence") == pytest.approx(0.5)  # the category is weaker still
     assert uncertainty(doc, "margin") == pytest.approx(max(0.6, 1 - 0.2, 0.4))
-    assert uncertainty(doc, "entropy") == pytest.approx(-(0.5 * math.log(0.5) + 0.3 * math.log(0.3) + 0.2 * math.log(0.2)))
+    assert uncertainty(doc, "entropy") == pytest.approx(
+        -(0.5 * math.log(0.5) + 0.3 * math.log(0.3) + 0.2 * math.log(0.2))
+    )
 
 
 def test_diversity_avoids_near_duplicates():
@@ -57,7 +60,7 @@ def test_diversity_avoids_near_duplicates():
     assert sorted(c.index for c in pick(candidates, 3, diversity=0.5)) == [0, 3, 4]
 
 
-def test_select_ranks_the_pool_and_writes_preannotated_docs(model, tmp_path):  # noqa: F811
+def test_select_ranks_the_pool_and_writes_preannotated_docs(model, tmp_path):
     nlp = spacy.load(model)
     pool = TEXTS + ["zzz qqq xxx", "aspirin aspirin heart"]
     for strategy in ("least_confidence", "margin", "entropy"):
@@ -67,10 +70,13 @@ def test_select_ranks_the_pool_and_writes_preannotated_docs(model, tmp_path):  #
         assert [c.uncertainty for c in ranked] == sorted((c.uncertainty for c in scored), reverse=True)[:3]
     (tmp_path / "pool.txt").write_text("\n".join(pool) + "\n\n")
     result = CliRunner().invoke(
-        build_app(), ["select", str(model), str(tmp_path / "pool.txt"), "-n", "3", "-o", str(tmp_path / "next.labelstudio.json")]
+        build_app(),
+        ["select", str(model), str(tmp_path / "pool.txt"), "-n", "3", "-o", str(tmp_path / "next.labelstudio.json")],
     )
     assert result.exit_code == 0, result.output
     assert f"selected 3 of {len(pool) + 1} docs (1 unreadable)" in result.stdout
     tasks = srsly.read_json(tmp_path / "next.labelstudio.json")
     assert [t["data"]["meta"]["rank"] for t in tasks] == [1, 2, 3]
-    assert [t["data"]["meta"]["uncertainty"] for t in tasks] == sorted((t["data"]["meta"]["uncertainty"] for t in tasks), reverse=True)
+    assert [t["data"]["meta"]["uncertainty"] for t in tasks] == sorted(
+        (t["data"]["meta"]["uncertainty"] for t in tasks), reverse=True
+    )

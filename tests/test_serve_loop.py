@@ -5,6 +5,7 @@ across restarts; versions are numbered once, on disk, with their own names,
 and a restart serves the latest adopted one; an update needs enough
 held-out annotations to be called no worse, and learns every head the
 annotations carry labels for."""
+
 import json
 
 import pytest
@@ -15,11 +16,11 @@ from test_annotate import model  # noqa: F401  (the module's tiny trained pipeli
 from test_relations import multitask_model  # noqa: F401  (crf_ner, relations and categories, trained a little)
 from test_serve import CONFIG, annotation
 
+from autolabel_spacy.files import fingerprint
 from autolabel_spacy.serve.app import create_app
 from autolabel_spacy.serve.backend import Backend
 from autolabel_spacy.serve.store import AnnotationStore
 from autolabel_spacy.serve.updates import held_out_split, is_held_out, update
-from autolabel_spacy.files import fingerprint
 from autolabel_spacy.serve.versions import ModelVersions
 
 TEXT = "patients with migraine took aspirin daily ."
@@ -31,7 +32,12 @@ def event(action, task_id, annotation_id, spans=((28, 35, "DRUG"),), updated_at=
     ann["task"] = task_id
     if updated_at:
         ann["updated_at"] = updated_at
-    return {"action": action, "project": PROJECT, "task": {"id": task_id, "project": 7, "data": {"content": text}}, "annotation": ann}
+    return {
+        "action": action,
+        "project": PROJECT,
+        "task": {"id": task_id, "project": 7, "data": {"content": text}},
+        "annotation": ann,
+    }
 
 
 def kept(backend):
@@ -40,7 +46,7 @@ def kept(backend):
     return {t["id"]: {a["id"]: [r["value"]["labels"][0] for r in a["result"]] for a in t["annotations"]} for t in lines}
 
 
-def test_edits_replace_deletions_remove_and_a_restart_keeps_what_the_project_holds(model, tmp_path):  # noqa: F811
+def test_edits_replace_deletions_remove_and_a_restart_keeps_what_the_project_holds(model, tmp_path):
     backend = Backend(model, tmp_path / "work")
     c = create_app(backend).test_client()
 
@@ -51,8 +57,12 @@ def test_edits_replace_deletions_remove_and_a_restart_keeps_what_the_project_hol
 
     for task, ann in ((1, 10), (2, 20), (3, 30), (4, 40)):
         assert send(event("ANNOTATION_CREATED", task, ann))["change"] == "created"
-    assert send(event("ANNOTATION_CREATED", 2, 21, [(14, 22, "DISEASE")]))["change"] == "created"  # a second annotator on task 2
-    edited = event("ANNOTATION_UPDATED", 2, 20, [(14, 22, "DISEASE"), (28, 35, "DRUG")], updated_at="2026-12-07T10:00:00.000000Z")
+    assert (
+        send(event("ANNOTATION_CREATED", 2, 21, [(14, 22, "DISEASE")]))["change"] == "created"
+    )  # a second annotator on task 2
+    edited = event(
+        "ANNOTATION_UPDATED", 2, 20, [(14, 22, "DISEASE"), (28, 35, "DRUG")], updated_at="2026-12-07T10:00:00.000000Z"
+    )
     assert send(edited)["change"] == "updated"
     # a late event older than the edit does not undo it; a repeated one changes nothing
     assert send(event("ANNOTATION_UPDATED", 2, 20, updated_at="2026-12-07T09:00:00.000000Z"))["change"] == "stale"
@@ -61,8 +71,12 @@ def test_edits_replace_deletions_remove_and_a_restart_keeps_what_the_project_hol
     assert send({"action": "TASKS_DELETED", "project": PROJECT, "tasks": [{"id": 3}]})["tasks_removed"] == 1
     # a deleted annotation does not come back with a late event
     assert send(event("ANNOTATION_UPDATED", 4, 40))["change"] == "deleted before"
-    bulk = {"action": "ANNOTATIONS_CREATED", "project": PROJECT,
-            "annotation": [dict(annotation(TEXT, [(28, 35, "DRUG")], 50), task=5)], "task": [{"id": 5, "project": 7, "data": {"content": TEXT}}]}
+    bulk = {
+        "action": "ANNOTATIONS_CREATED",
+        "project": PROJECT,
+        "annotation": [dict(annotation(TEXT, [(28, 35, "DRUG")], 50), task=5)],
+        "task": [{"id": 5, "project": 7, "data": {"content": TEXT}}],
+    }
     assert send(bulk)["changes"] == ["created"]
     expected = {1: {10: ["DRUG"]}, 2: {20: ["DISEASE", "DRUG"], 21: ["DISEASE"]}, 5: {50: ["DRUG"]}}
     assert kept(backend) == expected
@@ -81,11 +95,14 @@ def test_edits_replace_deletions_remove_and_a_restart_keeps_what_the_project_hol
 
 
 ids = st.integers(1, 6)
-events = st.lists(st.one_of(
-    st.tuples(st.just("put"), ids, ids, st.integers(0, 9)),
-    st.tuples(st.just("delete"), ids),
-    st.tuples(st.just("delete_task"), ids),
-), max_size=25)
+events = st.lists(
+    st.one_of(
+        st.tuples(st.just("put"), ids, ids, st.integers(0, 9)),
+        st.tuples(st.just("delete"), ids),
+        st.tuples(st.just("delete_task"), ids),
+    ),
+    max_size=25,
+)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -101,7 +118,10 @@ def test_the_store_equals_a_replay_of_the_events_and_survives_a_reload(tmp_path_
             _, task, ann, version = step
             task = owner.setdefault(ann, task)  # Label Studio never moves an annotation to another task
             stamp = f"2026-12-07T10:00:0{version}Z"
-            store.put({"id": task, "project": 1, "data": {"text": "x"}}, {"id": ann, "task": task, "result": [], "updated_at": stamp})
+            store.put(
+                {"id": task, "project": 1, "data": {"text": "x"}},
+                {"id": ann, "task": task, "result": [], "updated_at": stamp},
+            )
             if ann not in deleted:
                 current = oracle.get(task, {}).get(ann)
                 if current is None or current <= stamp:
@@ -122,7 +142,7 @@ def test_the_store_equals_a_replay_of_the_events_and_survives_a_reload(tmp_path_
         assert {t["id"]: {a["id"]: a["updated_at"] for a in t["annotations"]} for t in s.records()} == oracle
 
 
-def test_versions_start_at_v1_on_disk_are_never_reused_and_a_restart_serves_the_latest(model, tmp_path):  # noqa: F811
+def test_versions_start_at_v1_on_disk_are_never_reused_and_a_restart_serves_the_latest(model, tmp_path):
     work = tmp_path / "work"
     backend = Backend(model, work)
     name = spacy.load(model).meta["name"]
@@ -131,7 +151,10 @@ def test_versions_start_at_v1_on_disk_are_never_reused_and_a_restart_serves_the_
     # an adopted update becomes v2, saved with its own name
     nlp = spacy.load(backend.model_path)
     entry = backend.versions.add(nlp, {"adopted": True})
-    assert entry["model_version"] == f"{name}-0.0.0+v2" and spacy.load(work / "models" / "v2").meta["version"] == "0.0.0+v2"
+    assert (
+        entry["model_version"] == f"{name}-0.0.0+v2"
+        and spacy.load(work / "models" / "v2").meta["version"] == "0.0.0+v2"
+    )
     # a restart with the same model resumes v2, not the original
     backend.close()
     again = Backend(model, work)
@@ -174,12 +197,19 @@ def annotate_all(c, texts, nlp, start=0):
         assert c.post("/webhook", json=body).status_code == 201
 
 
-TEXTS = ["patients with migraine took aspirin daily .", "warfarin is used to treat heart failure .",
-         "lung cancer improved after metformin .", "insulin is used to treat type 2 diabetes .",
-         "no diabetes was seen .", "aspirin helped the migraine .", "metformin for diabetes .", "migraine again ."]
+TEXTS = [
+    "patients with migraine took aspirin daily .",
+    "warfarin is used to treat heart failure .",
+    "lung cancer improved after metformin .",
+    "insulin is used to treat type 2 diabetes .",
+    "no diabetes was seen .",
+    "aspirin helped the migraine .",
+    "metformin for diabetes .",
+    "migraine again .",
+]
 
 
-def test_too_few_held_out_annotations_decide_nothing_and_the_log_says_so(model, tmp_path):  # noqa: F811
+def test_too_few_held_out_annotations_decide_nothing_and_the_log_says_so(model, tmp_path):
     backend = Backend(model, tmp_path / "work", retrain_every=0, held_out_every=2, epochs=1)  # min_held_out 10
     c = create_app(backend).test_client()
     annotate_all(c, TEXTS, spacy.load(model))
@@ -188,10 +218,15 @@ def test_too_few_held_out_annotations_decide_nothing_and_the_log_says_so(model, 
     done = backend.last_update
     assert not done["adopted"] and "too few held-out annotations" in done["verdict"]
     assert backend.model_version.endswith("+v1") and not (tmp_path / "work" / "models" / "v2").exists()
-    assert json.loads((tmp_path / "work" / "models" / "updates.jsonl").read_text().splitlines()[-1])["verdict"] == done["verdict"]
+    assert (
+        json.loads((tmp_path / "work" / "models" / "updates.jsonl").read_text().splitlines()[-1])["verdict"]
+        == done["verdict"]
+    )
 
 
-def test_every_n_changes_update_in_the_background_served_only_if_no_worse_and_resumed_after_a_restart(model, tmp_path, monkeypatch):  # noqa: F811
+def test_every_n_changes_update_in_the_background_served_only_if_no_worse_and_resumed_after_a_restart(
+    model, tmp_path, monkeypatch
+):
     import threading
 
     import autolabel_spacy.serve.backend as backend_module
@@ -245,24 +280,35 @@ def relation_annotation(doc, annotation_id, with_relations=True):
 
 
 @pytest.mark.slow
-def test_an_update_learns_every_head_the_annotations_carry_labels_for(multitask_model, tmp_path):  # noqa: F811
+def test_an_update_learns_every_head_the_annotations_carry_labels_for(multitask_model, tmp_path):
     from test_relations import ROOT
 
     from autolabel_spacy.serve.examples import CATEGORIES, ENTITIES, RELATIONS
 
     probe = Backend(multitask_model, tmp_path / "probe")
-    full = ('<View><Text name="doc" value="$body"/><Labels name="ents" toName="doc"><Label value="Chemical"/><Label value="Disease"/></Labels>'
-            + "<Relations>" + "".join(f'<Relation value="{r}"/>' for r in probe.relation_labels) + "</Relations>"
-            + '<Choices name="topic" toName="doc">' + "".join(f'<Choice value="{c}"/>' for c in probe.categories) + "</Choices></View>")
-    no_relations = full[: full.index("<Relations>")] + full[full.index("</Relations>") + len("</Relations>"):]
+    full = (
+        '<View><Text name="doc" value="$body"/><Labels name="ents" toName="doc"><Label value="Chemical"/><Label '
+        'value="Disease"/></Labels>'
+        + "<Relations>"
+        + "".join(f'<Relation value="{r}"/>' for r in probe.relation_labels)
+        + "</Relations>"
+        + '<Choices name="topic" toName="doc">'
+        + "".join(f'<Choice value="{c}"/>' for c in probe.categories)
+        + "</Choices></View>"
+    )
+    no_relations = full[: full.index("<Relations>")] + full[full.index("</Relations>") + len("</Relations>") :]
     texts = (ROOT / "assets" / "demo" / "documents" / "raw.txt").read_text().splitlines()[:24]
     nlp = spacy.load(multitask_model)
     for config, name in ((full, "full"), (no_relations, "ner_and_topic")):
         backend = Backend(multitask_model, tmp_path / name, held_out_every=3, epochs=1, min_held_out=1)
         c = create_app(backend).test_client()
         for i, doc in enumerate(nlp.pipe(texts)):
-            body = {"action": "ANNOTATION_CREATED", "project": {"id": 1, "label_config": config},
-                    "task": {"id": i, "project": 1, "data": {"body": doc.text}}, "annotation": relation_annotation(doc, 100 + i, config == full)}
+            body = {
+                "action": "ANNOTATION_CREATED",
+                "project": {"id": 1, "label_config": config},
+                "task": {"id": i, "project": 1, "data": {"body": doc.text}},
+                "annotation": relation_annotation(doc, 100 + i, config == full),
+            }
             assert c.post("/webhook", json=body).status_code == 201
         docs = backend.training_docs()
         assert len(docs) == len(texts) and all(ENTITIES in d.heads and CATEGORIES in d.heads for d in docs)
@@ -283,13 +329,33 @@ def test_the_export_replaces_what_is_kept_of_a_project_but_not_a_newer_edit_nor_
 
     store = AnnotationStore(tmp_path)
     data = {"text": "x"}
-    store.put({"id": 1, "project": 1, "data": data}, {"id": 10, "task": 1, "result": ["old"], "updated_at": "2026-01-01T00:00:00Z"})
-    store.put({"id": 2, "project": 1, "data": data}, {"id": 20, "task": 2, "result": [], "updated_at": "2026-01-01T00:00:00Z"})
-    store.put({"id": 3, "project": 1, "data": data}, {"id": 30, "task": 3, "result": ["newest"], "updated_at": "2026-03-01T00:00:00Z"})
-    store.put({"id": 9, "project": 2, "data": data}, {"id": 90, "task": 9, "result": [], "updated_at": "2026-01-01T00:00:00Z"})
+    store.put(
+        {"id": 1, "project": 1, "data": data},
+        {"id": 10, "task": 1, "result": ["old"], "updated_at": "2026-01-01T00:00:00Z"},
+    )
+    store.put(
+        {"id": 2, "project": 1, "data": data}, {"id": 20, "task": 2, "result": [], "updated_at": "2026-01-01T00:00:00Z"}
+    )
+    store.put(
+        {"id": 3, "project": 1, "data": data},
+        {"id": 30, "task": 3, "result": ["newest"], "updated_at": "2026-03-01T00:00:00Z"},
+    )
+    store.put(
+        {"id": 9, "project": 2, "data": data}, {"id": 90, "task": 9, "result": [], "updated_at": "2026-01-01T00:00:00Z"}
+    )
     exported = [
-        {"id": 1, "project": 1, "data": data, "annotations": [{"id": 10, "result": ["edited"], "updated_at": "2026-02-01T00:00:00Z"}]},
-        {"id": 3, "project": 1, "data": data, "annotations": [{"id": 30, "result": ["stale"], "updated_at": "2026-02-01T00:00:00Z"}]},
+        {
+            "id": 1,
+            "project": 1,
+            "data": data,
+            "annotations": [{"id": 10, "result": ["edited"], "updated_at": "2026-02-01T00:00:00Z"}],
+        },
+        {
+            "id": 3,
+            "project": 1,
+            "data": data,
+            "annotations": [{"id": 30, "result": ["stale"], "updated_at": "2026-02-01T00:00:00Z"}],
+        },
         {"id": 4, "project": 1, "data": data, "annotations": [{"id": 40, "result": ["made while away"]}]},
         {"id": 5, "project": 1, "data": data, "annotations": []},  # a task without annotations is not kept
     ]

@@ -1,5 +1,6 @@
 """Pretrained subword vectors: the WordPiece split against the model's own
 tokenizer, the distillation, and a pipeline that trains, saves and reloads."""
+
 import random
 from pathlib import Path
 
@@ -17,9 +18,32 @@ pytestmark = pytest.mark.slow  # loads and distils the MiniLM model
 from autolabel_spacy.ml.subword_vectors import WordPieceSplitter, distill_piece_vectors  # noqa: E402
 
 WORDS = [
-    "adrenoleukodystrophy", "Rituximab", "BRCA1", "non-Hodgkin", "café", "Ångström", "naïve", "IL-2R",
-    "(", ")", "3.5mg", "x" * 120, "ab\u00adcd", "简历", "北京大学", "über-cool", "§12", "#hashtag", "don't",
-    "e.g.", "5'-UTR", "αβ-crystallin", "🙂", "M.D.", "Co.,Ltd", "",
+    "adrenoleukodystrophy",
+    "Rituximab",
+    "BRCA1",
+    "non-Hodgkin",
+    "café",
+    "Ångström",
+    "naïve",
+    "IL-2R",
+    "(",
+    ")",
+    "3.5mg",
+    "x" * 120,
+    "ab\u00adcd",
+    "简历",
+    "北京大学",
+    "über-cool",
+    "§12",
+    "#hashtag",
+    "don't",
+    "e.g.",
+    "5'-UTR",
+    "αβ-crystallin",
+    "🙂",
+    "M.D.",
+    "Co.,Ltd",
+    "",
 ]
 
 
@@ -52,8 +76,11 @@ def tiny_bert(tmp_path_factory, minilm_tokenizer):
     path = tmp_path_factory.mktemp("tiny-bert")
     torch.manual_seed(0)
     config = transformers.BertConfig(
-        vocab_size=minilm_tokenizer.vocab_size, hidden_size=32, num_hidden_layers=1,
-        num_attention_heads=2, intermediate_size=64,
+        vocab_size=minilm_tokenizer.vocab_size,
+        hidden_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=64,
     )
     transformers.BertModel(config).save_pretrained(path)
     minilm_tokenizer.save_pretrained(path)
@@ -73,7 +100,10 @@ def test_distilled_table_is_one_reduced_vector_per_piece(tiny_bert, minilm_token
 
 def test_pipeline_trains_saves_and_reloads(tiny_bert, tmp_path):
     embed = {
-        "@architectures": "autolabel.PretrainedSubwordEmbed.v1", "width": 32, "name": tiny_bert, "pieces_width": 8,
+        "@architectures": "autolabel.PretrainedSubwordEmbed.v1",
+        "width": 32,
+        "name": tiny_bert,
+        "pieces_width": 8,
         "embed": TINY_EMBED,
     }
     nlp, examples = train_tiny(embed)

@@ -1,5 +1,6 @@
 """`spacy train` with the shipped config on a slice of real data, then load,
 package and tag: what a user does, through spaCy's command line."""
+
 import subprocess
 import sys
 from pathlib import Path
@@ -30,9 +31,23 @@ def trained_dir(shared_data, tmp_path_factory):
     convert(src / "train.tsv", tmp / "train.spacy", limit=600)
     convert(src / "dev.tsv", tmp / "dev.spacy", limit=150)
     out = run(
-        sys.executable, "-m", "spacy", "train", ROOT / "autolabel_spacy" / "configs" / "crf_fast.cfg",
-        "--output", tmp / "out", "--paths.train", tmp / "train.spacy", "--paths.dev", tmp / "dev.spacy",
-        "--training.max_steps", "250", "--training.eval_frequency", "125", "--training.max_epochs", "0",
+        sys.executable,
+        "-m",
+        "spacy",
+        "train",
+        ROOT / "autolabel_spacy" / "configs" / "crf_fast.cfg",
+        "--output",
+        tmp / "out",
+        "--paths.train",
+        tmp / "train.spacy",
+        "--paths.dev",
+        tmp / "dev.spacy",
+        "--training.max_steps",
+        "250",
+        "--training.eval_frequency",
+        "125",
+        "--training.max_epochs",
+        "0",
     )
     return tmp, out
 
@@ -62,8 +77,21 @@ def test_spacy_package_builds_a_loadable_package(trained_dir):
     tmp, _ = trained_dir
     pkg = tmp / "pkg"
     pkg.mkdir()
-    run(sys.executable, "-m", "spacy", "package", tmp / "out" / "model-best", pkg,
-        "--name", "ncbi_crf", "--version", "0.0.1", "--build", "sdist", "--force")
+    run(
+        sys.executable,
+        "-m",
+        "spacy",
+        "package",
+        tmp / "out" / "model-best",
+        pkg,
+        "--name",
+        "ncbi_crf",
+        "--version",
+        "0.0.1",
+        "--build",
+        "sdist",
+        "--force",
+    )
     sdists = list(pkg.glob("en_ncbi_crf-0.0.1/dist/*.tar.gz"))
     assert sdists, list(pkg.rglob("*"))
     data = next(pkg.glob("en_ncbi_crf-0.0.1/en_ncbi_crf/en_ncbi_crf-0.0.1"))
@@ -81,9 +109,23 @@ def test_transformer_config_trains_offline_and_loads(shared_data, tmp_path):
     convert(src / "dev.tsv", tmp_path / "dev.spacy", limit=10)
     env = dict(__import__("os").environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
     run(
-        sys.executable, "-m", "spacy", "train", ROOT / "autolabel_spacy" / "configs" / "crf_transformer.cfg",
-        "--output", tmp_path / "out", "--paths.train", tmp_path / "train.spacy", "--paths.dev", tmp_path / "dev.spacy",
-        "--training.max_steps", "2", "--training.eval_frequency", "2", "--training.max_epochs", "0",
+        sys.executable,
+        "-m",
+        "spacy",
+        "train",
+        ROOT / "autolabel_spacy" / "configs" / "crf_transformer.cfg",
+        "--output",
+        tmp_path / "out",
+        "--paths.train",
+        tmp_path / "train.spacy",
+        "--paths.dev",
+        tmp_path / "dev.spacy",
+        "--training.max_steps",
+        "2",
+        "--training.eval_frequency",
+        "2",
+        "--training.max_epochs",
+        "0",
         env=env,
     )
     nlp = spacy.load(tmp_path / "out" / "model-last")

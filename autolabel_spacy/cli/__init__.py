@@ -1,20 +1,38 @@
 """The ``autolabel`` command line. Each command lives in its own module as a
 thin typer wrapper around a plain, importable function; errors are turned
 into one line each by :class:`errors.AutolabelGroup` (see ``errors.py``)."""
+
 from __future__ import annotations
 
 import typer
 
-from . import annotate, audit, bootstrap, convert, corpus, domains, evaluate, formats, importer, report, select, serve, tag, vocab
+from . import (
+    annotate,
+    audit,
+    bootstrap,
+    convert,
+    corpus,
+    domains,
+    evaluate,
+    formats,
+    importer,
+    report,
+    select,
+    serve,
+    tag,
+    vocab,
+)
 from .errors import AutolabelGroup
 
 
 def build_app() -> typer.Typer:
 
-
     # plain help text: rich markup would swallow text in brackets such as "[ray]"
     app = typer.Typer(
-        cls=AutolabelGroup, no_args_is_help=True, rich_markup_mode=None, pretty_exceptions_enable=False,
+        cls=AutolabelGroup,
+        no_args_is_help=True,
+        rich_markup_mode=None,
+        pretty_exceptions_enable=False,
         help="Automatic data annotation with neural-CRF spaCy pipelines.",
     )
     app.command("convert")(convert.convert_cli)

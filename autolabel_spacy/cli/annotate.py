@@ -1,4 +1,5 @@
 """``autolabel annotate``: tag raw text, route by confidence."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -19,20 +20,32 @@ def annotate_cli(
     output: Annotated[Path, typer.Option("--output", "-o", help="Output file; its extension picks the format")],
     output_format: Annotated[Optional[str], typer.Option("--format", help="Output format (autolabel formats)")] = None,
     accept_threshold: Annotated[
-        Optional[float], typer.Option(parser=probability, help="Auto-accept docs whose annotation has at least this probability (0 to 1)")
+        Optional[float],
+        typer.Option(
+            parser=probability, help="Auto-accept docs whose annotation has at least this probability (0 to 1)"
+        ),
     ] = None,
     accept_threshold_from: Annotated[
         Optional[Path],
-        typer.Option(help="Use the threshold that `autolabel evaluate --output` recommended in this report (run it on dev data)"),
+        typer.Option(
+            help="Use the threshold that `autolabel evaluate --output` recommended in this report (run it on dev data)"
+        ),
     ] = None,
     n_process: Annotated[int, typer.Option(min=1, help="Processes for nlp.pipe")] = 1,
     batch_size: Annotated[int, typer.Option(min=1, help="Docs per batch")] = 64,
     resume: Annotated[bool, typer.Option(help="Finish an interrupted run")] = False,
     column: Annotated[str, typer.Option(help="Text field of .jsonl / column of .csv input")] = "text",
-    max_chars: Annotated[int, typer.Option(min=1, max=MAX_CHARS_LIMIT, help="Longer texts go to the errors file")] = DEFAULT_MAX_CHARS,
+    max_chars: Annotated[
+        int, typer.Option(min=1, max=MAX_CHARS_LIMIT, help="Longer texts go to the errors file")
+    ] = DEFAULT_MAX_CHARS,
     progress: Annotated[bool, typer.Option(help="Show a progress bar")] = True,
-    engine: Annotated[Literal["local", "ray"], typer.Option(help="local (this machine, --n-process) or ray (Ray Data actors; extra [ray])")] = "local",
-    address: Annotated[Optional[str], typer.Option(help="ray: address of a running cluster (default: start a local Ray)")] = None,
+    engine: Annotated[
+        Literal["local", "ray"],
+        typer.Option(help="local (this machine, --n-process) or ray (Ray Data actors; extra [ray])"),
+    ] = "local",
+    address: Annotated[
+        Optional[str], typer.Option(help="ray: address of a running cluster (default: start a local Ray)")
+    ] = None,
     num_workers: Annotated[int, typer.Option(min=1, help="ray: actors, each loading the pipeline once")] = 1,
     shard_size: Annotated[int, typer.Option(min=1, help="ray: records per input shard")] = 10_000,
     rank_by: Annotated[
@@ -44,23 +57,46 @@ def annotate_cli(
     ] = None,
     relation_threshold: Annotated[
         Optional[float],
-        typer.Option(parser=probability, help="With --accept-threshold: a doc's relation decisions must all be right with at least this probability"),
+        typer.Option(
+            parser=probability,
+            help="With --accept-threshold: a doc's relation decisions must all be right with at least this probability",
+        ),
     ] = None,
     category_threshold: Annotated[
-        Optional[float], typer.Option(parser=probability, help="With --accept-threshold: a doc's top category must have at least this probability")
+        Optional[float],
+        typer.Option(
+            parser=probability, help="With --accept-threshold: a doc's top category must have at least this probability"
+        ),
     ] = None,
 ) -> None:
     """Annotate raw text with confidences; with --accept-threshold, split into accepted and review sets."""
     try:
-        chosen = chosen_thresholds(Thresholds(accept_threshold, rank_by, relation_threshold, category_threshold), accept_threshold_from)
+        chosen = chosen_thresholds(
+            Thresholds(accept_threshold, rank_by, relation_threshold, category_threshold), accept_threshold_from
+        )
     except RoutingOptionError as err:
         raise typer.BadParameter(str(err)) from None
     if chosen.why:
         typer.echo(chosen.why)
     summary = annotate(
-        model, input_path, output, output_format, chosen.accept_threshold, n_process, batch_size, resume, column, max_chars, progress,
-        engine=engine, address=address, num_workers=num_workers, shard_size=shard_size, rank_by=chosen.rank_by or "sentence",
-        relation_threshold=chosen.relation_threshold, category_threshold=chosen.category_threshold,
+        model,
+        input_path,
+        output,
+        output_format,
+        chosen.accept_threshold,
+        n_process,
+        batch_size,
+        resume,
+        column,
+        max_chars,
+        progress,
+        engine=engine,
+        address=address,
+        num_workers=num_workers,
+        shard_size=shard_size,
+        rank_by=chosen.rank_by or "sentence",
+        relation_threshold=chosen.relation_threshold,
+        category_threshold=chosen.category_threshold,
     )
     routed = ""
     if chosen.accept_threshold is not None:
@@ -76,7 +112,11 @@ def annotate_cli(
     warn_not_held(output, summary.not_written)
     if summary.written_in_part:
         part = summary.written_in_part
-        typer.echo(f"warning: {output}: {part['docs']} docs are written without what this format cannot hold, the first {part['reason']}", err=True)
+        typer.echo(
+            f"warning: {output}: {part['docs']} docs are written without what this format cannot hold, the first "
+            f"{part['reason']}",
+            err=True,
+        )
     if summary.skipped:
         shown = ", ".join(summary.skipped[:5]) + (", …" if len(summary.skipped) > 5 else "")
         typer.echo(f"note: {input_path}: skipped {len(summary.skipped)} files that are not .txt: {shown}", err=True)

@@ -1,4 +1,5 @@
 """``autolabel audit``: rank probable label errors of a labelled corpus."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -21,7 +22,8 @@ def audit_cli(
     lang: Annotated[str, typer.Option(help="spaCy language")] = "en",
     top: Annotated[int, typer.Option(min=0, help="Issues to print")] = 20,
 ) -> None:
-    """k-fold cross-validated posteriors (crf_ner spans, textcat categories) vs the given labels (confident learning)."""
+    """k-fold cross-validated posteriors (crf_ner spans, textcat categories) vs the given labels (confident "
+    "learning)."""
     issues = audit_file(data, output, config, k=k, epochs=epochs, data_format=data_format, lang=lang)
     flagged = sum(issue.flagged for issue in issues)
     categories = sum(issue.kind == "category" for issue in issues)

@@ -1,18 +1,18 @@
 """``autolabel corpus``: a corpus folder's train/dev/test splits -> ``.spacy``
 files (and ``raw.txt`` for the annotation step), as the project's
 ``convert`` step runs it; or one CSV of categorised texts, split in code."""
+
 from __future__ import annotations
 
 import math
-
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from ..workflow.corpus_categories import DEFAULT_FRACTIONS, convert_category_corpus, read_label_names
-from ..workflow.corpus import convert_splits
 from ..loading import blank
+from ..workflow.corpus import convert_splits
+from ..workflow.corpus_categories import DEFAULT_FRACTIONS, convert_category_corpus, read_label_names
 from .convert import LangOption, SchemeOption
 from .errors import number_in
 from .importer import AlignOption, LabelMapOption, parse_label_map
@@ -29,19 +29,29 @@ def _fractions(value: str) -> tuple[float, ...]:
 
 
 def corpus_cli(
-    folder: Annotated[Path, typer.Argument(help="Folder with train.* and optional dev.*, test.*, raw.txt; or a CSV of texts with one category each")],
+    folder: Annotated[
+        Path,
+        typer.Argument(
+            help="Folder with train.* and optional dev.*, test.*, raw.txt; or a CSV of texts with one category each"
+        ),
+    ],
     output: Annotated[Path, typer.Argument(help="Output folder for train/dev/test.spacy and raw.txt")],
     lang: LangOption = "en",
     scheme: SchemeOption = "auto",
     dev_fraction: Annotated[
         float,
-        typer.Option(parser=lambda v: number_in(v, 0.0, 1.0, high_open=True), help="Share of train held out as dev when there is no dev split"),
+        typer.Option(
+            parser=lambda v: number_in(v, 0.0, 1.0, high_open=True),
+            help="Share of train held out as dev when there is no dev split",
+        ),
     ] = 0.1,
     align: AlignOption = "strict",
     label_map: LabelMapOption = None,
     text_column: Annotated[str, typer.Option(help="CSV input: the column of the texts")] = "text",
     label_column: Annotated[str, typer.Option(help="CSV input: the column of the categories")] = "label",
-    label_names: Annotated[Optional[Path], typer.Option(help="CSV input: a 'label,name' CSV naming the categories")] = None,
+    label_names: Annotated[
+        Optional[Path], typer.Option(help="CSV input: a 'label,name' CSV naming the categories")
+    ] = None,
     split: Annotated[
         str, typer.Option(callback=_fractions, help="CSV input: train,dev,test shares of the stratified split")
     ] = ",".join(str(f) for f in DEFAULT_FRACTIONS),
@@ -61,7 +71,13 @@ def corpus_cli(
         typer.echo(f"wrote {output}")
         return
     counts = convert_splits(
-        folder, output, lang=lang, dev_fraction=dev_fraction, scheme=scheme, align=align, label_map=parse_label_map(label_map)
+        folder,
+        output,
+        lang=lang,
+        dev_fraction=dev_fraction,
+        scheme=scheme,
+        align=align,
+        label_map=parse_label_map(label_map),
     )
     for split, c in counts.items():
         refused = f"; {c.errors} refused -> {output / (split + '.errors.jsonl')}" if c.errors else ""

@@ -1,4 +1,5 @@
 """``autolabel domains list|show``: the installed domain plugins."""
+
 from __future__ import annotations
 
 from typing import Annotated

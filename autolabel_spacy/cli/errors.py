@@ -15,6 +15,7 @@ No Python traceback reaches a user. Commands raise ``ValueError``,
 ``LookupError`` or ``OSError`` (or let the library's raise) and
 :class:`AutolabelGroup` turns them into the line above.
 """
+
 from __future__ import annotations
 
 import math
@@ -58,7 +59,9 @@ class AutolabelGroup(TyperGroup):
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         try:
-            result = super().main(args=args, prog_name=prog_name or "autolabel", complete_var=complete_var, standalone_mode=False, **extra)
+            result = super().main(
+                args=args, prog_name=prog_name or "autolabel", complete_var=complete_var, standalone_mode=False, **extra
+            )
             code = result if isinstance(result, int) else 0
         except typer.TyperException as err:  # usage errors (exit code 2) and the like
             report(err.format_message())
@@ -72,7 +75,9 @@ class AutolabelGroup(TyperGroup):
         except Exception as err:  # a bug, not the user's mistake: still one line
             if os.environ.get(TRACEBACK_ENV):
                 traceback.print_exc()
-            report(f"internal error: {type(err).__name__}: {user_message(err)} (set {TRACEBACK_ENV}=1 for the traceback)")
+            report(
+                f"internal error: {type(err).__name__}: {user_message(err)} (set {TRACEBACK_ENV}=1 for the traceback)"
+            )
             code = EXIT_INTERNAL
         if standalone_mode:
             sys.exit(code)

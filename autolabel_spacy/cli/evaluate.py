@@ -1,4 +1,5 @@
 """``autolabel evaluate``: accuracy, calibration and routing of a pipeline."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,7 +12,6 @@ from ..files import check_apart, check_output
 from ..workflow.evaluate import evaluate
 from .errors import number_in
 from .importer import AlignOption, LabelMapOption, parse_label_map
-
 
 RankByOption = Annotated[
     Literal["sentence", "token"],
@@ -31,7 +31,11 @@ def evaluate_cli(
     data: Annotated[Path, typer.Argument(help="Gold data in any readable format (.spacy, .conll, .jsonl…)")],
     data_format: Annotated[Optional[str], typer.Option("--format", help="Format of the data")] = None,
     target_accuracy: Annotated[
-        float, typer.Option(parser=lambda v: number_in(v, 0.0, 1.0, low_open=True), help="Accuracy the auto-accepted docs must reach, in (0, 1]")
+        float,
+        typer.Option(
+            parser=lambda v: number_in(v, 0.0, 1.0, low_open=True),
+            help="Accuracy the auto-accepted docs must reach, in (0, 1]",
+        ),
     ] = 0.99,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Also write the report as JSON")] = None,
     align: AlignOption = "strict",
@@ -50,7 +54,14 @@ def evaluate_cli(
     if output:
         check_output(output)  # before the pipeline runs
         check_apart([data, model], {"report": output})
-    report = evaluate(model, data, data_format, target_accuracy, align=align, label_map=parse_label_map(label_map), rank_by=rank_by,
+    report = evaluate(
+        model,
+        data,
+        data_format,
+        target_accuracy,
+        align=align,
+        label_map=parse_label_map(label_map),
+        rank_by=rank_by,
         min_accepted=min_accepted or None,
     )
     if report.entities is not None:
@@ -61,11 +72,15 @@ def evaluate_cli(
         r = report.relations
         typer.echo(f"relations between the predicted entities: P {_pct(r.p)}  R {_pct(r.r)}  F1 {_pct(r.f)}")
         m = r.mention_pairs
-        typer.echo(f"  between their mentions (every mention pair of a relation): P {_pct(m['p'])}  R {_pct(m['r'])}  F1 {_pct(m['f'])}")
+        typer.echo(
+            f"  between their mentions (every mention pair of a relation): P {_pct(m['p'])}  R {_pct(m['r'])}  F1 "
+            f"{_pct(m['f'])}"
+        )
         if r.recommended:
             typer.echo(
                 f"  --relation-threshold {r.recommended.threshold:.6g}: {_pct(r.recommended.coverage)}% of docs, "
-                f"{_pct(r.recommended.accuracy)}% of them with exactly the gold relations (target {_pct(target_accuracy)}%)"
+                f"{_pct(r.recommended.accuracy)}% of them with exactly the gold relations (target "
+                f"{_pct(target_accuracy)}%)"
             )
         else:
             typer.echo(
@@ -95,16 +110,27 @@ def _echo_entities(report: EntityReport, docs: int, target_accuracy: float, rank
     typer.echo("label\tP\tR\tF1")
     for label, s in sorted(report.per_label.items()):
         typer.echo(f"{label}\t{_pct(s['p'])}\t{_pct(s['r'])}\t{_pct(s['f'])}")
-    typer.echo(f"span confidence ECE {report.span_ece:.3f}; reliability (confidence bin: count, mean confidence, accuracy):")
+    typer.echo(
+        f"span confidence ECE {report.span_ece:.3f}; reliability (confidence bin: count, mean confidence, accuracy):"
+    )
     for row in report.reliability:
         if row["count"]:
-            typer.echo(f"  ({row['low']:.1f}, {row['high']:.1f}]\t{row['count']}\t{row['confidence']:.3f}\t{row['accuracy']:.3f}")
+            typer.echo(
+                f"  ({row['low']:.1f}, {row['high']:.1f}]\t{row['count']}"
+                f"\t{row['confidence']:.3f}\t{row['accuracy']:.3f}"
+            )
     unit = report.unit
     if unit == "sentence":
         typer.echo(f"routed by sentence: {report.units} sentences in {docs} docs")
     if rank_by != "sentence":
-        typer.echo(f"ranked by {rank_by}: thresholds are of the per-token geometric mean, not probabilities (annotate takes --rank-by {rank_by} from the report)")
-    typer.echo(f"{unit}s exactly right: {_pct(report.doc_accuracy)}%; routing (threshold: auto-accepted share, their accuracy):")
+        typer.echo(
+            f"ranked by {rank_by}: thresholds are of the per-token geometric mean, not probabilities (annotate takes "
+            f"--rank-by {rank_by} from the report)"
+        )
+    typer.echo(
+        f"{unit}s exactly right: {_pct(report.doc_accuracy)}%; routing (threshold: auto-accepted share, their "
+        "accuracy):"
+    )
     for row in report.routing:
         typer.echo(f"  {row['threshold']:g}\t{_pct(row['coverage'])}%\t{_pct(row['accuracy'])}%")
     rec = report.recommended
@@ -115,9 +141,12 @@ def _echo_entities(report: EntityReport, docs: int, target_accuracy: float, rank
         )
     else:
         typer.echo(
-            f"no threshold reaches {_pct(target_accuracy)}% accuracy on at least {report.min_accepted} of these {unit}s "
+            f"no threshold reaches {_pct(target_accuracy)}% accuracy on at least {report.min_accepted} of these "
+            f"{unit}s "
             f"(--min-accepted): annotate sends every {unit} to review"
         )
-    typer.echo(f"by gold mentions per {unit} (mentions: {unit}s, exactly right, auto-accepted at the recommended threshold):")
+    typer.echo(
+        f"by gold mentions per {unit} (mentions: {unit}s, exactly right, auto-accepted at the recommended threshold):"
+    )
     for row in report.by_mentions:
         typer.echo(f"  {row['mentions']}\t{row['units']}\t{_pct(row['exactly_right'])}%\t{_pct(row.get('accepted'))}%")

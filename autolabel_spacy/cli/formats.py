@@ -1,4 +1,5 @@
 """``autolabel formats``: annotation formats and weak labelers on offer."""
+
 from __future__ import annotations
 
 import typer
@@ -11,8 +12,14 @@ def warn_not_held(output, not_held: dict) -> None:
     how many docs had it), naming the installed formats that do."""
     formats = get_plugins().formats()
     for what, n in not_held.items():
-        holders = ", ".join(sorted(name for name, spec in formats.items() if what in spec.holds and spec.write is not None))
-        typer.echo(f"warning: {output}: this format holds no {what}: the {what} of {n} docs are not written ({holders} hold them)", err=True)
+        holders = ", ".join(
+            sorted(name for name, spec in formats.items() if what in spec.holds and spec.write is not None)
+        )
+        typer.echo(
+            f"warning: {output}: this format holds no {what}: the {what} of {n} docs are not written ({holders} hold "
+            "them)",
+            err=True,
+        )
 
 
 def formats_cli() -> None:

@@ -1,4 +1,5 @@
 """``autolabel import``: corrections from Label Studio, Prodigy, doccano -> .spacy."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -12,27 +13,37 @@ from .formats import warn_not_held
 
 # options that convert and evaluate share, for the readers that take them
 AlignOption = Annotated[
-    Literal["strict", "expand", "contract"], typer.Option(help="strict: report spans off token boundaries; expand or contract: snap them")
+    Literal["strict", "expand", "contract"],
+    typer.Option(help="strict: report spans off token boundaries; expand or contract: snap them"),
 ]
 LabelMapOption = Annotated[
-    Optional[str], typer.Option(help="Rename the input's types, for pubtator: 'SpecificDisease=Disease,DiseaseClass=Disease'")
+    Optional[str],
+    typer.Option(help="Rename the input's types, for pubtator: 'SpecificDisease=Disease,DiseaseClass=Disease'"),
 ]
 
 
 def import_cli(
     input_path: Annotated[Path, typer.Argument(help="Export of the review tool")],
-    output: Annotated[Path, typer.Argument(help="Output file for training: .spacy, or any writable format by its extension")],
+    output: Annotated[
+        Path, typer.Argument(help="Output file for training: .spacy, or any writable format by its extension")
+    ],
     input_format: Annotated[
-        Optional[str], typer.Option("--format", help="labelstudio, prodigy, doccano, jsonl… (default: from the content, then the extension)")
+        Optional[str],
+        typer.Option(
+            "--format", help="labelstudio, prodigy, doccano, jsonl… (default: from the content, then the extension)"
+        ),
     ] = None,
     lang: Annotated[str, typer.Option(help="spaCy language of the texts")] = "en",
     align: AlignOption = "strict",
     labels: Annotated[Optional[str], typer.Option(help="Comma-separated known labels")] = None,
-    model: Annotated[Optional[str], typer.Option(help="Take the known labels (entities, relations, categories) from this pipeline")] = None,
+    model: Annotated[
+        Optional[str], typer.Option(help="Take the known labels (entities, relations, categories) from this pipeline")
+    ] = None,
     domain: Annotated[Optional[str], typer.Option(help="Take the known labels from this domain")] = None,
     label_map: LabelMapOption = None,
     label_config: Annotated[
-        Optional[Path], typer.Option(help="labelstudio: the project's labeling config (XML), which names the text field and the tags")
+        Optional[Path],
+        typer.Option(help="labelstudio: the project's labeling config (XML), which names the text field and the tags"),
     ] = None,
 ) -> None:
     """Import corrected annotations; bad records go to an errors file with the reason."""
@@ -42,8 +53,16 @@ def import_cli(
     label_set = known_labels(given, model, domain)
     others = known_other_labels(model)
     summary = import_annotations(
-        input_path, output, input_format, lang, align, label_set, label_map=parse_label_map(label_map),
-        relation_labels=others["relations"], categories=others["categories"], names=read_names(label_config),
+        input_path,
+        output,
+        input_format,
+        lang,
+        align,
+        label_set,
+        label_map=parse_label_map(label_map),
+        relation_labels=others["relations"],
+        categories=others["categories"],
+        names=read_names(label_config),
     )
     if summary.detected:
         typer.echo(summary.detected, err=True)

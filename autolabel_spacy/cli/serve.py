@@ -1,4 +1,5 @@
 """``autolabel serve``: the pipeline as a Label Studio ML backend."""
+
 from __future__ import annotations
 
 import logging
@@ -16,26 +17,47 @@ from ..serve.sync import LabelStudioClient
 def serve_cli(
     model: Annotated[str, typer.Argument(help="Trained pipeline to serve")],
     host: Annotated[str, typer.Option(help="Address to listen on (127.0.0.1: this machine only)")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=1, max=65535, help="Port; Label Studio's backend URL is http://HOST:PORT")] = 9090,
+    port: Annotated[
+        int, typer.Option(min=1, max=65535, help="Port; Label Studio's backend URL is http://HOST:PORT")
+    ] = 9090,
     work_dir: Annotated[
-        Path, typer.Option(help="Where the projects' annotations and the served versions are kept (a restart resumes from it)")
+        Path,
+        typer.Option(
+            help="Where the projects' annotations and the served versions are kept (a restart resumes from it)"
+        ),
     ] = Path("serve"),
     user: Annotated[
         Optional[str],
-        typer.Option(envvar="AUTOLABEL_SERVE_USER", help="Require basic auth with this user; connect Label Studio as http://USER:PASSWORD@HOST:PORT"),
+        typer.Option(
+            envvar="AUTOLABEL_SERVE_USER",
+            help="Require basic auth with this user; connect Label Studio as http://USER:PASSWORD@HOST:PORT",
+        ),
     ] = None,
-    password: Annotated[Optional[str], typer.Option(envvar="AUTOLABEL_SERVE_PASSWORD", help="The basic-auth password (set it in the environment)")] = None,
+    password: Annotated[
+        Optional[str],
+        typer.Option(envvar="AUTOLABEL_SERVE_PASSWORD", help="The basic-auth password (set it in the environment)"),
+    ] = None,
     token: Annotated[
         Optional[str],
-        typer.Option(envvar="AUTOLABEL_SERVE_TOKEN", help="Also accept 'Authorization: Token <token>', for clients other than Label Studio"),
+        typer.Option(
+            envvar="AUTOLABEL_SERVE_TOKEN",
+            help="Also accept 'Authorization: Token <token>', for clients other than Label Studio",
+        ),
     ] = None,
     label_studio: Annotated[
         Optional[str],
-        typer.Option(help="Label Studio's URL: catch up, from each project's export, what was done while no webhook reached the backend "
-                     "(at start and before each update; the API key in LABEL_STUDIO_API_KEY)"),
+        typer.Option(
+            help="Label Studio's URL: catch up, from each project's export, what was done while no webhook reached the "
+            "backend "
+            "(at start and before each update; the API key in LABEL_STUDIO_API_KEY)"
+        ),
     ] = None,
     label_studio_api_key: Annotated[
-        Optional[str], typer.Option(envvar="LABEL_STUDIO_API_KEY", help="Label Studio API key or personal access token (set it in the environment)")
+        Optional[str],
+        typer.Option(
+            envvar="LABEL_STUDIO_API_KEY",
+            help="Label Studio API key or personal access token (set it in the environment)",
+        ),
     ] = None,
     max_body_mb: Annotated[float, typer.Option(min=0.001, help="Largest request body accepted, in MB")] = 10.0,
     threads: Annotated[int, typer.Option(min=1, help="Requests served at once")] = 4,
@@ -46,14 +68,17 @@ def serve_cli(
         int, typer.Option(min=2, help="Hold out every Nth annotation to compare the updated model with the served one")
     ] = 5,
     min_held_out: Annotated[
-        int, typer.Option(min=1, help="Held-out annotations an update needs before it can be called no worse than the served model")
+        int,
+        typer.Option(
+            min=1, help="Held-out annotations an update needs before it can be called no worse than the served model"
+        ),
     ] = 10,
     update_epochs: Annotated[int, typer.Option(min=1, help="Epochs of each update over the annotations")] = 5,
     active_learning: Annotated[
         Optional[Literal["least_confidence", "margin", "entropy"]],
         typer.Option(
-            help="Score each task by select's uncertainty (least_confidence, margin or entropy) as 1/(1 + uncertainty), "
-            "so sorting by prediction score puts the most informative task first",
+            help="Score each task by select's uncertainty (least_confidence, margin or entropy) as "
+            "1/(1 + uncertainty), so sorting by prediction score puts the most informative task first",
         ),
     ] = None,
 ) -> None:
@@ -63,10 +88,17 @@ def serve_cli(
         raise typer.BadParameter("--user and --password go together")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if label_studio and not label_studio_api_key:
-        raise typer.BadParameter("--label-studio needs an API key: set LABEL_STUDIO_API_KEY (Label Studio: Account & Settings > Access Token)")
+        raise typer.BadParameter(
+            "--label-studio needs an API key: set LABEL_STUDIO_API_KEY (Label Studio: Account & Settings > Access "
+            "Token)"
+        )
     client = LabelStudioClient(label_studio, label_studio_api_key) if label_studio else None
-    backend = Backend(model, work_dir, retrain_every, held_out_every, update_epochs, active_learning, min_held_out, client)
+    backend = Backend(
+        model, work_dir, retrain_every, held_out_every, update_epochs, active_learning, min_held_out, client
+    )
     max_body = int(max_body_mb * 2**20)
     app = create_app(backend, Credentials(user, password, token), max_body)
-    typer.echo(f"serving {model} ({backend.model_version}) on http://{host}:{port}; annotations -> {work_dir}", err=True)
+    typer.echo(
+        f"serving {model} ({backend.model_version}) on http://{host}:{port}; annotations -> {work_dir}", err=True
+    )
     serve(app, host=host, port=port, threads=threads, max_request_body_size=max_body, ident="autolabel")

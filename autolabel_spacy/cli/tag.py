@@ -1,4 +1,5 @@
 """``autolabel tag``: print the entities a pipeline finds, with confidences."""
+
 from __future__ import annotations
 
 from typing import Annotated

@@ -1,6 +1,7 @@
 """The shipped training configs, package data found through
 ``importlib.resources`` so that they work wherever the package is installed
 (``autolabel audit`` and ``bootstrap`` default to ``crf_fast.cfg``)."""
+
 from __future__ import annotations
 
 from importlib import resources

@@ -1,4 +1,5 @@
 """Readers for annotated corpora."""
+
 from .conll import CorpusFormatError, Sentence, read_tagged
 from .reader import docs_from_file, to_docbin
 

@@ -6,6 +6,7 @@ separated by a TAB or spaces. Blank or whitespace-only lines end a sentence;
 wherever they appear. Malformed input raises :class:`CorpusFormatError`
 naming the file and line.
 """
+
 from __future__ import annotations
 
 import re

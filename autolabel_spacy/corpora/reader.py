@@ -1,4 +1,5 @@
 """Tagged corpora -> spaCy ``Doc``s, ``DocBin`` files and a registered reader."""
+
 from __future__ import annotations
 
 import random
@@ -121,7 +122,10 @@ def with_gold_entities(doc: Doc, ref: Doc) -> Doc:
     """``doc`` (a doc of ``ref``'s text) given ``ref``'s entities, with their
     concept ids (snapped to ``doc``'s tokens), and its sentence boundaries
     when the two are tokenized alike."""
-    spans = [doc.char_span(e.start_char, e.end_char, label=e.label_, kb_id=e.kb_id_, alignment_mode="expand") for e in ref.ents]
+    spans = [
+        doc.char_span(e.start_char, e.end_char, label=e.label_, kb_id=e.kb_id_, alignment_mode="expand")
+        for e in ref.ents
+    ]
     doc.ents = filter_spans([s for s in spans if s is not None])
     if ref.has_annotation("SENT_START") and [t.idx for t in doc] == [t.idx for t in ref]:
         for token, gold in zip(doc, ref):

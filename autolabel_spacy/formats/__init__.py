@@ -6,6 +6,7 @@ through the same hook as any plugin's. This module holds the spec type and its
 validation; reading and writing a file in an installed format by name is
 :mod:`autolabel_spacy.format_io`.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -78,9 +79,11 @@ def format_for_path(path, formats: dict, option: str = "--format") -> str:
     match: ``x.prodigy.jsonl`` is prodigy, ``x.jsonl`` is jsonl); ``option``
     is the command's option that names a format, for the error message."""
     name = str(path).lower()
-    matches = [(len(ext), spec.name) for spec in formats.values() for ext in spec.extensions if name.endswith(ext.lower())]
+    matches = [
+        (len(ext), spec.name) for spec in formats.values() for ext in spec.extensions if name.endswith(ext.lower())
+    ]
     if matches:
         return max(matches)[1]
-    raise ValueError(f"{path}: cannot tell the format from the extension; name one with {option} (autolabel formats lists them)")
-
-
+    raise ValueError(
+        f"{path}: cannot tell the format from the extension; name one with {option} (autolabel formats lists them)"
+    )

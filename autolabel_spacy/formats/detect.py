@@ -9,6 +9,7 @@ The marks: Label Studio tasks have a ``data`` object (and ``annotations`` or
 an ``entities`` list of ``start_offset``/``end_offset`` objects; the
 ``jsonl`` format a ``spans`` list.
 """
+
 from __future__ import annotations
 
 import json

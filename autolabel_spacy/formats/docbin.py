@@ -1,4 +1,5 @@
 """spaCy's binary ``.spacy`` format (DocBin)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -14,7 +15,9 @@ def read_docbin(path, nlp) -> Iterator[Doc]:
         docbin = DocBin().from_disk(path)
     except (ValueError, TypeError, KeyError) as err:
         code = str(err).split("]", 1)[0].lstrip("[") if str(err).startswith("[") else type(err).__name__
-        raise ValueError(f"{path}: not a spaCy DocBin (.spacy) file ({code}); convert the annotations with `autolabel convert`") from None
+        raise ValueError(
+            f"{path}: not a spaCy DocBin (.spacy) file ({code}); convert the annotations with `autolabel convert`"
+        ) from None
     yield from docbin.get_docs(nlp.vocab)
 
 

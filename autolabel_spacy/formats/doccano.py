@@ -17,6 +17,7 @@ metadata is written as top-level keys; the format's own fields always win:
 a metadata key that is one of them (``text``, ``label``…), or that starts
 with ``meta.``, is written as ``meta.<key>``, and reading strips that prefix
 again, so metadata round-trips whatever its keys."""
+
 from __future__ import annotations
 
 from typing import Iterable, Iterator, Optional
@@ -24,10 +25,9 @@ from typing import Iterable, Iterator, Optional
 import srsly
 from spacy.tokens import Doc
 
-from .relation_items import between_mentions, read_relations
-from ..relations import has_relations, drawn_keys, first_mentions, set_relations
-from .detect import foreign
 from ..confidences import scored_entities, top_category
+from ..relations import drawn_keys, first_mentions, has_relations, set_relations
+from .detect import foreign
 from .records import (
     META_KEY,
     Record,
@@ -39,6 +39,7 @@ from .records import (
     read_cats,
     records_from_json_lines,
 )
+from .relation_items import between_mentions, read_relations
 
 OWN_FIELDS = ("text", "label", "entities", "relations", "id", "cats")
 META_PREFIX = "meta."
@@ -65,9 +66,16 @@ def doc_to_task(doc: Doc) -> dict:
     task["text"] = doc.text
     if ids or has_relations(doc):
         index = {(s, e): i for i, (s, e, *_) in enumerate(entities)}
-        task["entities"] = [{"id": i, "label": label, "start_offset": s, "end_offset": e} for i, (s, e, label, _) in enumerate(entities)]
+        task["entities"] = [
+            {"id": i, "label": label, "start_offset": s, "end_offset": e} for i, (s, e, label, _) in enumerate(entities)
+        ]
         task["relations"] = [
-            {"id": j, "from_id": index[(h.start_char, h.end_char)], "to_id": index[(c.start_char, c.end_char)], "type": r.label}
+            {
+                "id": j,
+                "from_id": index[(h.start_char, h.end_char)],
+                "to_id": index[(c.start_char, c.end_char)],
+                "type": r.label,
+            }
             for j, (r, h, c) in enumerate(relations)
         ]
     else:
@@ -82,7 +90,7 @@ def _meta_key(key: str) -> str:
 
 
 def _from_meta_key(key: str) -> str:
-    return key[len(META_PREFIX):] if key.startswith(META_PREFIX) else key
+    return key[len(META_PREFIX) :] if key.startswith(META_PREFIX) else key
 
 
 def write_doccano(docs: Iterable[Doc], path) -> None:
@@ -107,14 +115,20 @@ def read_doccano_records(path, nlp, align: str = "strict", labels: Optional[Iter
                     raise RecordError(where, f"entity {i} needs start_offset, end_offset and label: {ent!r}") from None
         elif "label" in task:
             if not isinstance(task["label"], list):
-                raise RecordError(where, f"'label' must be a list of [start, end, label], got {type(task['label']).__name__}")
+                raise RecordError(
+                    where, f"'label' must be a list of [start, end, label], got {type(task['label']).__name__}"
+                )
             for i, item in enumerate(task["label"]):
                 if not isinstance(item, (list, tuple)) or len(item) != 3:
                     raise RecordError(where, f"label {i} must be [start, end, label], got {item!r}")
                 spans.append(tuple(item))
         else:
-            raise RecordError(where, "a doccano record needs a 'label' list (\"label\": [] for a text without entities)")
-        meta = {_from_meta_key(k): v for k, v in task.items() if k not in ("text", "label", "entities", "relations", "cats")}
+            raise RecordError(
+                where, "a doccano record needs a 'label' list (\"label\": [] for a text without entities)"
+            )
+        meta = {
+            _from_meta_key(k): v for k, v in task.items() if k not in ("text", "label", "entities", "relations", "cats")
+        }
         scores = meta.get("span_scores") if spans and isinstance(meta.get("span_scores"), list) else None
         kb_ids = meta.pop("kb_ids", None)
         if kb_ids is not None:
@@ -123,7 +137,9 @@ def read_doccano_records(path, nlp, align: str = "strict", labels: Optional[Iter
             spans = [(*span, kb_id) for span, kb_id in zip(spans, kb_ids)]
         doc = make_doc(nlp, task.get("text"), spans, where, align, labels, scores=scores, doc_score=meta.get("score"))
         if task.get("relations") is not None:
-            drawn = _relations(doc, task, meta.pop("relation_scores", None), meta.pop("relation_keys", None), where, align)
+            drawn = _relations(
+                doc, task, meta.pop("relation_scores", None), meta.pop("relation_keys", None), where, align
+            )
             set_relations(doc, read_relations(doc, drawn, where))
         if task.get("cats") is not None:
             doc.cats = _cats(task["cats"], meta.pop("cat_score", None), where)
@@ -157,7 +173,16 @@ def _relations(doc: Doc, task: dict, scores, keys, where: str, align: str) -> li
             if not _is_id(item.get(end)) or item.get(end) not in offsets:
                 raise RecordError(where, f"relation {i}'s {end} {item.get(end)!r} is no entity id of the record")
         named = keys[i] if isinstance(keys, list) and len(keys) == len(items) else None
-        pairs.append((i, offsets[item["from_id"]], offsets[item["to_id"]], item.get("type"), scores[i] if scores else None, named))
+        pairs.append(
+            (
+                i,
+                offsets[item["from_id"]],
+                offsets[item["to_id"]],
+                item.get("type"),
+                scores[i] if scores else None,
+                named,
+            )
+        )
     return between_mentions(doc, pairs, where, align)
 
 
@@ -172,4 +197,3 @@ def _cats(cats, score, where: str) -> dict:
     if score is not None and len(cats) == 1:
         return read_cats({cats[0]: score}, where)
     return {c: 1.0 for c in cats}
-

@@ -10,6 +10,7 @@ Reading tokenizes each text with the pipeline's tokenizer; a span whose
 offsets do not fall on token boundaries is an error naming the line (or is
 snapped to tokens with ``align="expand"|"contract"``), never dropped.
 """
+
 from __future__ import annotations
 
 from typing import Iterable, Iterator, Optional
@@ -18,21 +19,22 @@ import srsly
 from spacy.tokens import Doc
 
 from ..checks import is_whole
-from .relation_items import read_relations
+from ..confidences import doc_confidence, scored_entities, sentence_confidences
 from ..relations import has_relations, relation_records, set_relations
 from .detect import foreign
-from ..confidences import doc_confidence, scored_entities, sentence_confidences
 from .records import (
     META_KEY,
     Record,
-    concept_ids,
     RecordError,
+    concept_ids,
     make_doc,
     open_for_write,
     read_cats,
     records_from_json_lines,
     span_scores,
 )
+from .relation_items import read_relations
+
 
 def read_jsonl_records(path, nlp, align: str = "strict", labels: Optional[Iterable[str]] = None) -> Iterator[Record]:
     def to_doc(record: dict, where: str) -> Doc:
@@ -45,11 +47,23 @@ def read_jsonl_records(path, nlp, align: str = "strict", labels: Optional[Iterab
             raise RecordError(where, "a record needs a 'spans' list (\"spans\": [] for a text without entities)")
         spans = []
         for i, span in enumerate(record["spans"]):
-            if not (isinstance(span, dict) and is_whole(span.get("start")) and is_whole(span.get("end")) and isinstance(span.get("label"), str)):
+            if not (
+                isinstance(span, dict)
+                and is_whole(span.get("start"))
+                and is_whole(span.get("end"))
+                and isinstance(span.get("label"), str)
+            ):
                 raise RecordError(where, f"span {i} needs integer 'start', 'end' and a 'label' string: {span!r}")
             spans.append((span["start"], span["end"], span["label"], span.get("kb_id")))
         doc = make_doc(
-            nlp, record["text"], spans, where, align, labels, scores=span_scores(record["spans"]), doc_score=record.get("score")
+            nlp,
+            record["text"],
+            spans,
+            where,
+            align,
+            labels,
+            scores=span_scores(record["spans"]),
+            doc_score=record.get("score"),
         )
         if record.get("relations") is not None:
             set_relations(doc, read_relations(doc, record["relations"], where))
@@ -62,8 +76,6 @@ def read_jsonl_records(path, nlp, align: str = "strict", labels: Optional[Iterab
         return doc
 
     return records_from_json_lines(path, to_doc)
-
-
 
 
 def doc_to_record(doc: Doc) -> dict:
@@ -88,7 +100,8 @@ def doc_to_record(doc: Doc) -> dict:
     sentences = sentence_confidences(doc)
     if sentences:  # a document of several sentences: how sure each one is, for review
         record["sentences"] = [
-            {"start": doc[s].idx, "end": doc[e - 1].idx + len(doc[e - 1]), "score": round(p, 6)} for s, e, p in sentences
+            {"start": doc[s].idx, "end": doc[e - 1].idx + len(doc[e - 1]), "score": round(p, 6)}
+            for s, e, p in sentences
         ]
     if doc.user_data.get(META_KEY):
         record["meta"] = doc.user_data[META_KEY]

@@ -22,6 +22,7 @@ predictions. A relation between two regions relates their entities; one
 pointing at a region the task does not have, or at its own region, is an
 error of the task.
 """
+
 from __future__ import annotations
 
 import json
@@ -30,13 +31,13 @@ from typing import Iterable, Iterator, Optional
 
 from spacy.tokens import Doc
 
-from .relation_items import between_mentions, read_relations
+from ..confidences import doc_confidence, scored_entities, top_category
 from ..relations import drawn_keys, first_mentions, set_relations
 from .detect import foreign
-from ..confidences import doc_confidence, scored_entities, top_category
 from .records import (
     ALIGN_HINT,
     META_KEY,
+    UNFORESEEN,
     Record,
     RecordError,
     array_elements,
@@ -49,6 +50,7 @@ from .records import (
     span_scores,
     unreadable,
 )
+from .relation_items import between_mentions, read_relations
 
 FROM_NAME = "label"
 TO_NAME = "text"
@@ -105,10 +107,16 @@ def doc_to_prediction(doc: Doc, names: TaskNames = DEFAULT_NAMES, model_version:
     result += _relation_results(doc, regions)
     if doc.cats:
         top = top_category(doc.cats)
-        result.append({
-            "id": "c0", "from_name": names.category, "to_name": names.text, "type": "choices",
-            "value": {"choices": [top]}, "score": round(float(doc.cats[top]), 6),
-        })
+        result.append(
+            {
+                "id": "c0",
+                "from_name": names.category,
+                "to_name": names.text,
+                "type": "choices",
+                "value": {"choices": [top]},
+                "score": round(float(doc.cats[top]), 6),
+            }
+        )
     prediction = {"model_version": model_version, "result": result}
     confidence = doc_confidence(doc)
     if confidence is not None:
@@ -123,7 +131,14 @@ def _relation_results(doc: Doc, regions: dict) -> list[dict]:
     for j, (r, head, child) in enumerate(first_mentions(doc)):
         ends = [regions.get((span.start_char, span.end_char)) for span in (head, child)]
         if all(ends):
-            item = {"id": f"r{j}", "type": "relation", "from_id": ends[0], "to_id": ends[1], "direction": "right", "labels": [r.label]}
+            item = {
+                "id": f"r{j}",
+                "type": "relation",
+                "from_id": ends[0],
+                "to_id": ends[1],
+                "direction": "right",
+                "labels": [r.label],
+            }
             if r.score is not None:
                 item["score"] = round(r.score, 6)
             keys = drawn_keys(r, head, child)
@@ -153,7 +168,10 @@ def _tasks(path) -> Iterator[tuple[str, object]]:
         whole = json.loads(text)
     except json.JSONDecodeError as err:
         whole, error = None, err
-    except (RecursionError, ValueError) as err:  # one task nested too deeply, or a number too long: that task's error alone
+    except (
+        RecursionError,
+        ValueError,
+    ) as err:  # one task nested too deeply, or a number too long: that task's error alone
         if not text.lstrip().startswith("["):
             raise RecordError(str(path), f"JSON that cannot be read ({type(err).__name__})") from None
         for n, element in enumerate(array_elements(text)):
@@ -170,7 +188,9 @@ def _tasks(path) -> Iterator[tuple[str, object]]:
             yield f"{path}#{n}", task
         return
     if error is None and "\n" in text.strip():
-        raise RecordError(str(path), f"a Label Studio export is a JSON array of tasks, got a JSON {type(whole).__name__}")
+        raise RecordError(
+            str(path), f"a Label Studio export is a JSON array of tasks, got a JSON {type(whole).__name__}"
+        )
     if error is not None and text.lstrip().startswith("[") and len(text.strip().splitlines()) == 1:
         raise RecordError(f"{path}:{error.lineno}", f"invalid JSON ({error.msg})")
     for lineno, line in enumerate(text.splitlines(), start=1):
@@ -189,8 +209,15 @@ def _list_of_objects(value, what: str, where: str) -> list:
     return value
 
 
-def task_to_doc(task, where: str, nlp, align: str = "strict", labels=None, names: Optional[TaskNames] = None,
-                align_hint: str = ALIGN_HINT) -> Doc:
+def task_to_doc(
+    task,
+    where: str,
+    nlp,
+    align: str = "strict",
+    labels=None,
+    names: Optional[TaskNames] = None,
+    align_hint: str = ALIGN_HINT,
+) -> Doc:
     """The doc of one task: its latest annotation that was not cancelled, or
     else its last prediction; raises :class:`RecordError` naming ``where``.
     ``names``: the project's tag names (its labeling config); None: the
@@ -206,7 +233,9 @@ def task_to_doc(task, where: str, nlp, align: str = "strict", labels=None, names
     predictions = _list_of_objects(task.get("predictions"), "'predictions'", where)
     done = [a for a in annotations if not a.get("was_cancelled")]
     if done:
-        source = max(done, key=lambda a: (str(a.get("updated_at") or a.get("created_at") or ""), str(a.get("id") or "")))
+        source = max(
+            done, key=lambda a: (str(a.get("updated_at") or a.get("created_at") or ""), str(a.get("id") or ""))
+        )
     elif annotations:
         raise RecordError(where, "every annotation of this task was cancelled")
     elif predictions:
@@ -240,8 +269,15 @@ def task_to_doc(task, where: str, nlp, align: str = "strict", labels=None, names
         items.append(item)
     scored = not done  # a model's prediction carries confidences; a person's annotation does not
     doc = make_doc(
-        nlp, text, spans, where, align, labels,
-        scores=span_scores(items) if scored else None, doc_score=source.get("score") if scored else None, align_hint=align_hint,
+        nlp,
+        text,
+        spans,
+        where,
+        align,
+        labels,
+        scores=span_scores(items) if scored else None,
+        doc_score=source.get("score") if scored else None,
+        align_hint=align_hint,
     )
     if arrows:
         set_relations(doc, read_relations(doc, _arrow_relations(doc, arrows, items, align, where, scored), where))
@@ -266,7 +302,8 @@ def task_names(data: dict, results: list, where: str) -> TaskNames:
         strings = sorted(k for k, v in data.items() if isinstance(v, str))
         if len(strings) != 1:
             raise RecordError(
-                where, f"task data has no {field!r} string and {len(strings)} other string fields {strings[:5]}: "
+                where,
+                f"task data has no {field!r} string and {len(strings)} other string fields {strings[:5]}: "
                 "give the project's labeling config (--label-config) to say which one the <Text> tag shows",
             )
         field = strings[0]
@@ -278,22 +315,38 @@ def task_names(data: dict, results: list, where: str) -> TaskNames:
 def _arrow_relations(doc: Doc, arrows: list, items: list, align: str, where: str, scored: bool) -> list[dict]:
     """Relation results between regions -> relations between the regions'
     entities; a prediction's keep their scores, a person's have none."""
-    offsets = {str(item["id"]): (item["value"].get("start"), item["value"].get("end")) for item in items if item.get("id") is not None}
+    offsets = {
+        str(item["id"]): (item["value"].get("start"), item["value"].get("end"))
+        for item in items
+        if item.get("id") is not None
+    }
     pairs = []
     for i, arrow in arrows:
         ends = [str(arrow.get("from_id")), str(arrow.get("to_id"))]
         missing = [e for e in ends if e not in offsets]
         if missing:
-            raise RecordError(where, f"relation result {i} points at region {missing[0]!r}, which the task does not have")
+            raise RecordError(
+                where, f"relation result {i} points at region {missing[0]!r}, which the task does not have"
+            )
         labels = arrow.get("labels") or []
         if not isinstance(labels, list) or len(labels) != 1:
             raise RecordError(where, f"relation result {i} needs exactly one label, got {labels!r}")
-        pairs.append((i, offsets[ends[0]], offsets[ends[1]], labels[0], arrow.get("score") if scored else None, arrow.get("keys")))
+        pairs.append(
+            (
+                i,
+                offsets[ends[0]],
+                offsets[ends[1]],
+                labels[0],
+                arrow.get("score") if scored else None,
+                arrow.get("keys"),
+            )
+        )
     return between_mentions(doc, pairs, where, align)
 
 
-def read_labelstudio_records(path, nlp, align: str = "strict", labels: Optional[Iterable[str]] = None,
-                             names: Optional[TaskNames] = None) -> Iterator[Record]:
+def read_labelstudio_records(
+    path, nlp, align: str = "strict", labels: Optional[Iterable[str]] = None, names: Optional[TaskNames] = None
+) -> Iterator[Record]:
     """The tasks of an export (or of ``autolabel serve``'s annotations.jsonl);
     ``names``: the project's tag names (:func:`task_to_doc`)."""
     labels = list(labels) if labels is not None else None
@@ -305,6 +358,5 @@ def read_labelstudio_records(path, nlp, align: str = "strict", labels: Optional[
             yield Record(where, doc=task_to_doc(task, where, nlp, align, labels, names), raw=raw)
         except RecordError as err:
             yield Record(where, error=err.reason, raw=raw)
-        except (TypeError, ValueError, KeyError, AttributeError, RecursionError) as err:  # a shape no check foresaw: still this task's
+        except UNFORESEEN as err:  # a shape no check foresaw: still this task's
             yield Record(where, error=unreadable(err), raw=raw)
-

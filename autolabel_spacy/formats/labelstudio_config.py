@@ -4,6 +4,7 @@ for its predictions, ``import --label-config`` for an export's names): the
 spans on it and its labels, an optional ``<Choices>`` tag of categories and
 ``<Relations>``. Read with ``defusedxml`` (a config comes over the network).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -42,29 +43,34 @@ def parse_labeling_config(xml: str) -> LabelingConfig:
         raise LabelingConfigError(f"the labeling config is not valid XML ({err})") from None
     texts = {t.get("name"): t.get("value", "") for t in root.iter("Text") if t.get("name")}
     if not texts:
-        raise LabelingConfigError("the labeling config has no <Text name=... value=\"$field\"> tag")
+        raise LabelingConfigError('the labeling config has no <Text name=... value="$field"> tag')
     labels_tags, choices_tags = list(root.iter("Labels")), list(root.iter("Choices"))
     if len(labels_tags) > 1:
         raise LabelingConfigError(f"the labeling config has {len(labels_tags)} <Labels> tags; the backend fills one")
     if len(choices_tags) > 1:
         raise LabelingConfigError(f"the labeling config has {len(choices_tags)} <Choices> tags; the backend fills one")
     if not labels_tags and not choices_tags:
-        raise LabelingConfigError("the labeling config needs a <Labels> tag (spans) or a <Choices> tag (categories); it has neither")
+        raise LabelingConfigError(
+            "the labeling config needs a <Labels> tag (spans) or a <Choices> tag (categories); it has neither"
+        )
     tag = (labels_tags or choices_tags)[0]  # the tag that says which <Text> is labelled
     to_name = tag.get("toName")
     if to_name not in texts:
         raise LabelingConfigError(
-            f"<{tag.tag} name={tag.get('name')!r}> has toName={to_name!r}, which names no <Text> tag (those: {sorted(texts)})"
+            f"<{tag.tag} name={tag.get('name')!r}> has toName={to_name!r}, which names no <Text> tag (those: "
+            f"{sorted(texts)})"
         )
     field = texts[to_name]
     if not field.startswith("$") or len(field) < 2:
-        raise LabelingConfigError(f"<Text name={to_name!r}> needs value=\"$field\", got {field!r}")
+        raise LabelingConfigError(f'<Text name={to_name!r}> needs value="$field", got {field!r}')
     category = "category"
     choices: tuple[str, ...] = ()
     if choices_tags:
         tag = choices_tags[0]
         if tag.get("toName") != to_name:
-            raise LabelingConfigError(f"<Choices name={tag.get('name')!r}> has toName={tag.get('toName')!r}, not the <Text> tag {to_name!r}")
+            raise LabelingConfigError(
+                f"<Choices name={tag.get('name')!r}> has toName={tag.get('toName')!r}, not the <Text> tag {to_name!r}"
+            )
         category = tag.get("name") or category
         choices = _values(tag, "Choice")
     labels: tuple[str, ...] = ()
@@ -82,8 +88,12 @@ def _values(tag, child: str) -> tuple[str, ...]:
     return tuple(c.get("value") for c in tag.iter(child) if c.get("value"))
 
 
-def check_labels(config: LabelingConfig, entity_labels: Iterable[str], relation_labels: Optional[Iterable[str]] = None,
-                 categories: Optional[Iterable[str]] = None) -> list[str]:
+def check_labels(
+    config: LabelingConfig,
+    entity_labels: Iterable[str],
+    relation_labels: Optional[Iterable[str]] = None,
+    categories: Optional[Iterable[str]] = None,
+) -> list[str]:
     """Notes on where the config and the pipeline differ. A label of the
     config that the pipeline does not know is served all the same: it gets
     no predictions, and the annotations that use it are kept (an update
@@ -91,17 +101,23 @@ def check_labels(config: LabelingConfig, entity_labels: Iterable[str], relation_
     config leaves out are not predicted (Label Studio would refuse them)."""
     notes = []
     known = set(entity_labels)
-    for what, asked, have in (("labels", config.labels, known), ("relation labels", config.relations, relation_labels),
-                              ("categories", config.choices, categories)):
+    for what, asked, have in (
+        ("labels", config.labels, known),
+        ("relation labels", config.relations, relation_labels),
+        ("categories", config.choices, categories),
+    ):
         if not asked:
             continue
         if have is None:
-            notes.append(f"the labeling config has {what} {list(asked)}, the model predicts none: they get no predictions")
+            notes.append(
+                f"the labeling config has {what} {list(asked)}, the model predicts none: they get no predictions"
+            )
             continue
         unknown = sorted(set(asked) - set(have))
         if unknown:
             notes.append(
-                f"the labeling config's {what} {unknown} are not the model's (it knows {sorted(have)}): they get no predictions; "
+                f"the labeling config's {what} {unknown} are not the model's (it knows {sorted(have)}): they get no "
+                "predictions; "
                 "annotations with them are kept, and updates learn the model's own"
             )
     left = sorted(known - set(config.labels))

@@ -11,6 +11,7 @@ leaves open which of its entities it relates); its categories are ``"options"`` 
 Read: records answered ``reject`` or ``ignore`` are errors (so they are
 counted, never silently used or lost); records without an answer are read.
 """
+
 from __future__ import annotations
 
 from typing import Iterable, Iterator, Optional
@@ -18,10 +19,9 @@ from typing import Iterable, Iterator, Optional
 import srsly
 from spacy.tokens import Doc
 
-from .relation_items import between_mentions, read_relations
-from ..relations import has_relations, drawn_keys, first_mentions, set_relations
-from .detect import foreign
 from ..confidences import scored_entities, top_category
+from ..relations import drawn_keys, first_mentions, has_relations, set_relations
+from .detect import foreign
 from .records import (
     META_KEY,
     Record,
@@ -33,6 +33,7 @@ from .records import (
     records_from_json_lines,
     span_scores,
 )
+from .relation_items import between_mentions, read_relations
 
 
 def doc_to_task(doc: Doc) -> dict:
@@ -53,7 +54,13 @@ def doc_to_task(doc: Doc) -> dict:
     if has_relations(doc):
         task["relations"] = []
         for r, head, child in first_mentions(doc):
-            item = {"head": head.end - 1, "child": child.end - 1, "head_span": _span_item(head), "child_span": _span_item(child), "label": r.label}
+            item = {
+                "head": head.end - 1,
+                "child": child.end - 1,
+                "head_span": _span_item(head),
+                "child_span": _span_item(child),
+                "label": r.label,
+            }
             if r.score is not None:
                 item["score"] = round(r.score, 6)
             keys = drawn_keys(r, head, child)
@@ -70,7 +77,13 @@ def doc_to_task(doc: Doc) -> dict:
 
 
 def _span_item(span, label: Optional[str] = None) -> dict:
-    return {"start": span.start_char, "end": span.end_char, "token_start": span.start, "token_end": span.end - 1, "label": label or span.label_}
+    return {
+        "start": span.start_char,
+        "end": span.end_char,
+        "token_start": span.start,
+        "token_end": span.end - 1,
+        "label": label or span.label_,
+    }
 
 
 def write_prodigy(docs: Iterable[Doc], path) -> None:
@@ -100,8 +113,14 @@ def read_prodigy_records(path, nlp, align: str = "strict", labels: Optional[Iter
         if meta is not None and not isinstance(meta, dict):
             raise RecordError(where, f"'meta' must be an object, got {type(meta).__name__}")
         doc = make_doc(
-            nlp, task.get("text"), spans, where, align, labels,
-            scores=span_scores(task.get("spans") or []), doc_score=(meta or {}).get("score"),
+            nlp,
+            task.get("text"),
+            spans,
+            where,
+            align,
+            labels,
+            scores=span_scores(task.get("spans") or []),
+            doc_score=(meta or {}).get("score"),
         )
         if task.get("relations") is not None:
             set_relations(doc, read_relations(doc, _relations(doc, task["relations"], where, align), where))
@@ -136,4 +155,3 @@ def _cats(task: dict, where: str) -> dict:
     if not isinstance(accepted, list) or len(accepted) != 1 or accepted[0] not in names:
         raise RecordError(where, f"'accept' must name one of the options {names}, got {accepted!r}")
     return {name: float(name == accepted[0]) for name in names}
-

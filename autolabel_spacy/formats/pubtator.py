@@ -21,6 +21,7 @@ mention whose text is not the text at its offsets, an unknown type or a
 relation naming an id no mention has is an error of that block, with the
 line and the reason.
 """
+
 from __future__ import annotations
 
 import re
@@ -71,7 +72,10 @@ def pubtator_refuses(doc: Doc) -> Optional[str]:
     for r in get_relations(doc):
         unnamed = [key for key in (r.head, r.child) if key not in ids]
         if unnamed:
-            return f"relation {r.label} {r.head!r} -> {r.child!r} names {unnamed[0]!r}, an entity without a concept id, which PubTator cannot write"
+            return (
+                f"relation {r.label} {r.head!r} -> {r.child!r} names {unnamed[0]!r}, an entity without a concept id, "
+                "which PubTator cannot write"
+            )
     return None
 
 
@@ -102,7 +106,9 @@ def block_head(lines, where: str) -> tuple[str, str, str]:
         try:
             line.encode("utf-8")
         except UnicodeEncodeError as err:
-            raise RecordError(f"{path}:{lineno}", f"not valid UTF-8 (byte {ord(line[err.start]) - 0xDC00:#04x})") from None
+            raise RecordError(
+                f"{path}:{lineno}", f"not valid UTF-8 (byte {ord(line[err.start]) - 0xDC00:#04x})"
+            ) from None
     head = {}
     for lineno, line in lines[:2]:
         parts = line.split("|", 2)
@@ -128,7 +134,9 @@ def _block_doc(nlp, lines, where: str, align: str, labels, label_map: dict) -> D
             relations.append(fields[1:])
             continue
         if len(fields) not in (6, 7) or not (fields[1].isdigit() and fields[2].isdigit()):
-            raise RecordError(at, "expected 'PMID<TAB>start<TAB>end<TAB>text<TAB>type<TAB>id' or 'PMID<TAB>relation<TAB>id<TAB>id'")
+            raise RecordError(
+                at, "expected 'PMID<TAB>start<TAB>end<TAB>text<TAB>type<TAB>id' or 'PMID<TAB>relation<TAB>id<TAB>id'"
+            )
         start, end, mention, kind, kb_id = int(fields[1]), int(fields[2]), fields[3], fields[4], fields[5]
         if not start < end <= len(text):
             raise RecordError(at, f"offsets [{start}:{end}] are past the text of {len(text)} characters")
@@ -145,13 +153,18 @@ def _block_doc(nlp, lines, where: str, align: str, labels, label_map: dict) -> D
         if unknown:
             raise RecordError(where, f"relation {kind} names {unknown}, which no mention of the block has")
     try:
-        # each mention keeps its concept id through make_doc, also when --align snaps it to tokens (and so its relations)
-        doc = make_doc(nlp, text, [(s, e, label, kb_id) for s, e, label, kb_id, _ in mentions], where, align=align, labels=labels)
+        # each mention keeps its concept id through make_doc, also when --align snaps it to tokens (and so its
+        # relations)
+        doc = make_doc(
+            nlp, text, [(s, e, label, kb_id) for s, e, label, kb_id, _ in mentions], where, align=align, labels=labels
+        )
     except RecordError as err:  # "span i ...": the line of mention i
         found = re.match(r"span (\d+) ", err.reason)
         if found is None:
             raise
-        raise RecordError(f"{path}:{mentions[int(found.group(1))][4]}", "mention " + err.reason[found.end():]) from None
+        raise RecordError(
+            f"{path}:{mentions[int(found.group(1))][4]}", "mention " + err.reason[found.end() :]
+        ) from None
     if align != "strict" and composites:  # a snapped mention keeps its composite names under its new offsets
         snapped = {}
         for key, names in composites.items():
@@ -163,7 +176,11 @@ def _block_doc(nlp, lines, where: str, align: str, labels, label_map: dict) -> D
     doc.user_data[PUBTATOR_KEY] = {"pmid": pmid, "title_length": len(title), "composites": composites}
     set_relations(doc, [Relation(head, child, kind) for kind, head, child in relations])
     # the metadata every format with metadata carries: the title boundary and composite names come back with the block
-    doc.user_data[META_KEY] = {"id": pmid, "title_length": len(title), **({"composites": composites} if composites else {})}
+    doc.user_data[META_KEY] = {
+        "id": pmid,
+        "title_length": len(title),
+        **({"composites": composites} if composites else {}),
+    }
     return doc
 
 
@@ -216,12 +233,19 @@ def _block_text(doc: Doc, index: int) -> str:
     if split is None:  # no space to join title and abstract at: the text gains one at its end
         title, abstract = doc.text, ""
     else:
-        title, abstract = doc.text[:split], doc.text[split + 1:]
+        title, abstract = doc.text[:split], doc.text[split + 1 :]
     lines = [f"{pmid}|t|{_flat(title)}", f"{pmid}|a|{_flat(abstract)}"]
     composites = info.get("composites") or meta.get("composites")
     composites = composites if isinstance(composites, dict) else {}
     for ent in doc.ents:
-        fields = [pmid, str(ent.start_char), str(ent.end_char), _flat(ent.text), _flat(ent.label_), _flat(ent.kb_id_) or NO_ID]
+        fields = [
+            pmid,
+            str(ent.start_char),
+            str(ent.end_char),
+            _flat(ent.text),
+            _flat(ent.label_),
+            _flat(ent.kb_id_) or NO_ID,
+        ]
         names = composites.get(f"{ent.start_char}:{ent.end_char}")
         if isinstance(names, str) and names:
             fields.append(_flat(names))
@@ -229,5 +253,9 @@ def _block_text(doc: Doc, index: int) -> str:
     ids = {key for ent in doc.ents for key in mention_keys(ent) if not key.startswith(TEXT_KEY)}
     # PubTator names a relation's entities by concept id: relations between
     # entities grouped by their text only have no line
-    lines += ["\t".join([pmid, *map(_flat, (r.label, r.head, r.child))]) for r in get_relations(doc) if r.head in ids and r.child in ids]
+    lines += [
+        "\t".join([pmid, *map(_flat, (r.label, r.head, r.child))])
+        for r in get_relations(doc)
+        if r.head in ids and r.child in ids
+    ]
     return "\n".join(lines) + "\n"

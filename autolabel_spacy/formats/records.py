@@ -5,6 +5,7 @@ Readers of record-based formats yield :class:`Record` (a doc, or the reason
 it could not be read) so that a workflow can route bad records to an errors
 file and keep going; the format's plain ``read`` raises on the first one.
 """
+
 from __future__ import annotations
 
 import json
@@ -89,18 +90,23 @@ def make_doc(
     ents = []
     for i, (start, end, label, *kb_id) in enumerate(spans):
         if not (_is_offset(start) and _is_offset(end) and 0 <= start < end <= len(text)):
-            raise RecordError(where, f"span {i} has invalid offsets [{start!r}:{end!r}] for a text of {len(text)} characters")
+            raise RecordError(
+                where, f"span {i} has invalid offsets [{start!r}:{end!r}] for a text of {len(text)} characters"
+            )
         if not isinstance(label, str) or not label.strip():
             raise RecordError(where, f"span {i} needs a label string, got {label!r}")
         if known is not None and label not in known:
-            raise RecordError(where, f"span {i} {text[start:end]!r} has unknown label {label!r} (known: {sorted(known)})")
+            raise RecordError(
+                where, f"span {i} {text[start:end]!r} has unknown label {label!r} (known: {sorted(known)})"
+            )
         if kb_id and kb_id[0] is not None and not (isinstance(kb_id[0], str) and kb_id[0]):
             raise RecordError(where, f"span {i} has a concept id that is not a non-empty string: {kb_id[0]!r}")
         span = doc.char_span(start, end, label=label, kb_id=(kb_id[0] if kb_id else None) or "", alignment_mode=align)
         if span is None or len(span) == 0:
             hint = align_hint if align == "strict" else ""
             raise RecordError(
-                where, f"span {i} [{start}:{end}] {text[start:end]!r} does not match token boundaries "
+                where,
+                f"span {i} [{start}:{end}] {text[start:end]!r} does not match token boundaries "
                 f"(the tokens there: {token_bounds(doc, start, end)}){hint}",
             )
         ents.append(span)
@@ -117,7 +123,9 @@ def token_bounds(doc: Doc, start: int, end: int) -> str:
     touched = [t for t in doc if t.idx < end and t.idx + len(t.text) > start]
     if not touched:
         return "only whitespace"
-    return ", ".join(f"{t.text!r} [{t.idx}:{t.idx + len(t.text)}]" for t in touched[:6]) + (" …" if len(touched) > 6 else "")
+    return ", ".join(f"{t.text!r} [{t.idx}:{t.idx + len(t.text)}]" for t in touched[:6]) + (
+        " …" if len(touched) > 6 else ""
+    )
 
 
 def _restore_scores(doc: Doc, ents: list, scores, doc_score, where: str) -> None:
@@ -241,8 +249,12 @@ def records_from_json_lines(path, to_doc: Callable[[dict, str], Doc]) -> Iterato
             yield Record(where, doc=to_doc(record, where), raw=raw)
         except RecordError as err:
             yield Record(where, error=err.reason, raw=raw)
-        except (TypeError, ValueError, KeyError, AttributeError, RecursionError) as err:  # a shape no check foresaw: still this record's
+        except UNFORESEEN as err:  # a shape no check foresaw: still this record's
             yield Record(where, error=unreadable(err), raw=raw)
+
+
+# what a reader raises on a record of a shape no check foresaw: :func:`unreadable` says why
+UNFORESEEN = (TypeError, ValueError, KeyError, AttributeError, RecursionError)
 
 
 def unreadable(err: BaseException) -> str:
@@ -261,7 +273,9 @@ def check_encodable(record, where: str) -> None:
     except RecursionError:
         raise RecordError(where, "nested too deeply to write") from None
     except UnicodeEncodeError as err:
-        raise RecordError(where, f"holds a lone surrogate ({err.object[err.start]!r}), which no UTF-8 output can hold") from None
+        raise RecordError(
+            where, f"holds a lone surrogate ({err.object[err.start]!r}), which no UTF-8 output can hold"
+        ) from None
 
 
 def read_strictly(read_records: Callable[..., Iterator[Record]], path, nlp, **options) -> Iterator[Doc]:

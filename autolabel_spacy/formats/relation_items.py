@@ -2,6 +2,7 @@
 relation items of jsonl and ``annotate``'s part files (:func:`read_relations`)
 and the arrows between mentions of Label Studio, Prodigy and doccano
 (:func:`between_mentions`). What does not hold is an error of the record."""
+
 from __future__ import annotations
 
 from typing import Iterable
@@ -26,7 +27,9 @@ def read_relations(doc: Doc, items, where: str) -> list[Relation]:
     keys = {key for ent in doc.ents for key in mention_keys(ent)}
     found: list[Relation] = []
     for i, item in enumerate(items):
-        if not isinstance(item, dict) or not all(isinstance(item.get(f), str) and item[f] for f in ("head", "child", "label")):
+        if not isinstance(item, dict) or not all(
+            isinstance(item.get(f), str) and item[f] for f in ("head", "child", "label")
+        ):
             raise RecordError(where, f"relation {i} needs 'head', 'child' and 'label' strings, got {item!r}")
         for end in ("head", "child"):
             if item[end] not in keys:
@@ -58,7 +61,9 @@ def between_mentions(doc: Doc, items: Iterable[tuple], where: str, align: str = 
             span = doc.char_span(*offsets, alignment_mode=align) if all(isinstance(o, int) for o in offsets) else None
             ent = at.get((span.start_char, span.end_char)) if span is not None else None
             if ent is None:
-                raise RecordError(where, f"relation {i} links characters {list(offsets)}, where the record has no entity")
+                raise RecordError(
+                    where, f"relation {i} links characters {list(offsets)}, where the record has no entity"
+                )
             ends.append(mention_keys(ent))
         if not isinstance(label, str) or not label:
             raise RecordError(where, f"relation {i} needs a label string, got {label!r}")

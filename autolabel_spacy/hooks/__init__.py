@@ -1,4 +1,5 @@
 """Plugin hooks (pluggy): specs, the manager and the built-in plugin."""
+
 from __future__ import annotations
 
 import pluggy

@@ -1,5 +1,6 @@
 """The core's own formats and labelers, registered through the same hooks as
 any plugin's (so a plugin can add more, and a test checks both paths)."""
+
 from __future__ import annotations
 
 from ..formats import FormatSpec

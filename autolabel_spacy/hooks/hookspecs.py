@@ -15,6 +15,7 @@ may take fewer arguments than its spec (the host passes each one the
 arguments it names, pluggy's convention), so a hook can gain an argument
 without breaking the plugins written before.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING

@@ -6,6 +6,7 @@ a hook that returns an invalid spec, two plugins claiming one name — becomes
 one :class:`PluginProblem` naming the plugin; everything else keeps working.
 Set ``AUTOLABEL_DISABLE_PLUGINS=name,name`` to skip installed plugins.
 """
+
 from __future__ import annotations
 
 import importlib.metadata
@@ -105,7 +106,9 @@ class Plugins:
         declared = set(caller.spec.argnames) if caller.spec is not None else set()
         if set(kwargs) != declared:
             raise TypeError(f"hook {hook} takes {sorted(declared)}, called with {sorted(kwargs)}")
-        for impl in reversed(caller.get_hookimpls()):  # get_hookimpls is in registration order; pluggy calls it reversed
+        for impl in reversed(
+            caller.get_hookimpls()
+        ):  # get_hookimpls is in registration order; pluggy calls it reversed
             try:
                 result = impl.function(*(kwargs[name] for name in impl.argnames))
             except Exception as err:
@@ -157,7 +160,9 @@ class Plugins:
         }
 
     def formats(self) -> dict:
-        return {name: spec for name, (_, spec) in self._collect("autolabel_formats", "format", validate_format)[0].items()}
+        return {
+            name: spec for name, (_, spec) in self._collect("autolabel_formats", "format", validate_format)[0].items()
+        }
 
     def labelers(self) -> dict:
         items = self._collect("autolabel_labelers", "labeler", validate_labeler)[0]

@@ -10,6 +10,7 @@ mixes the two characters' own vectors, which is not the same as knowing the
 pair. Doc boundaries are their own bigram half, so the first and last token
 of a doc are marked too.
 """
+
 from __future__ import annotations
 
 from typing import List

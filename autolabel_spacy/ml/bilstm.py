@@ -4,6 +4,7 @@ Input and output are lists of ``[n_tokens, width]`` arrays (one per doc), the
 type every spaCy tok2vec produces. Widths may be left to ``init``:
 ``nI`` is read from the sample input, ``nO`` (= 2 x hidden) from the config.
 """
+
 from __future__ import annotations
 
 from typing import List, Optional
@@ -16,7 +17,9 @@ from thinc.types import Floats2d
 from .torch_bridge import init_params_from_module, op_threads, push_grads, run_module, torch_params
 
 
-def BiLSTM(nO: Optional[int] = None, nI: Optional[int] = None, depth: int = 1, dropout: float = 0.0) -> Model[List[Floats2d], List[Floats2d]]:
+def BiLSTM(
+    nO: Optional[int] = None, nI: Optional[int] = None, depth: int = 1, dropout: float = 0.0
+) -> Model[List[Floats2d], List[Floats2d]]:
     if nO is not None and nO % 2:
         raise ValueError(f"BiLSTM width must be even (two directions), got {nO}")
     return Model(
@@ -56,7 +59,14 @@ def init(model: Model, X: Optional[List[Floats2d]] = None, Y=None) -> None:
     seed = int(model.ops.xp.random.randint(0, 2**31 - 1))
     with torch.random.fork_rng():
         torch.manual_seed(seed)
-        fresh = torch.nn.LSTM(model.get_dim("nI"), model.get_dim("nO") // 2, num_layers=model.attrs["depth"], bidirectional=True, batch_first=True, dtype=torch.float32)
+        fresh = torch.nn.LSTM(
+            model.get_dim("nI"),
+            model.get_dim("nO") // 2,
+            num_layers=model.attrs["depth"],
+            bidirectional=True,
+            batch_first=True,
+            dtype=torch.float32,
+        )
     init_params_from_module(model, fresh)
     model.attrs["template"] = None
 
@@ -97,4 +107,3 @@ def forward(model: Model, X: List[Floats2d], is_train: bool):
         return dX
 
     return Y, backprop
-

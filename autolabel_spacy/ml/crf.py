@@ -16,6 +16,7 @@ Conventions
 * Computations run in float32 or float64 (whatever the emissions are); the CRF
   itself should be kept in fp32 or better.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -93,18 +94,12 @@ def _check(emissions: torch.Tensor, mask: torch.Tensor, params: CRFParams) -> No
     if emissions.dim() != 3:
         raise ValueError(f"emissions must be [B, T, K], got shape {tuple(emissions.shape)}")
     if mask.shape != emissions.shape[:2]:
-        raise ValueError(
-            f"mask shape {tuple(mask.shape)} does not match emissions {tuple(emissions.shape[:2])}"
-        )
+        raise ValueError(f"mask shape {tuple(mask.shape)} does not match emissions {tuple(emissions.shape[:2])}")
     if emissions.shape[2] != params.num_tags:
-        raise ValueError(
-            f"emissions have {emissions.shape[2]} tags but the CRF has {params.num_tags}"
-        )
+        raise ValueError(f"emissions have {emissions.shape[2]} tags but the CRF has {params.num_tags}")
 
 
-def forward_scores(
-    emissions: torch.Tensor, mask: torch.Tensor, params: CRFParams
-) -> tuple[torch.Tensor, torch.Tensor]:
+def forward_scores(emissions: torch.Tensor, mask: torch.Tensor, params: CRFParams) -> tuple[torch.Tensor, torch.Tensor]:
     """Forward algorithm in log space.
 
     Returns ``(alphas, log_z)``: alphas ``[B, T, K]`` are the log sums of all
@@ -207,9 +202,7 @@ def backward_scores(emissions: torch.Tensor, mask: torch.Tensor, params: CRFPara
     return torch.stack(betas, dim=1)
 
 
-def viterbi(
-    emissions: torch.Tensor, mask: torch.Tensor, params: CRFParams
-) -> tuple[torch.Tensor, torch.Tensor]:
+def viterbi(emissions: torch.Tensor, mask: torch.Tensor, params: CRFParams) -> tuple[torch.Tensor, torch.Tensor]:
     """Best tag sequence per batch item: ``(tags [B, T], best_scores [B])``.
 
     Positions past a sequence's end are filled with 0 and must be ignored.

@@ -7,6 +7,7 @@ decode. Keeping the scores here means thinc's optimizer updates them and
 thinc serialises them (msgpack, no pickle) like any other weight. The tag
 scheme and labels live in ``attrs`` so the constraints can be rebuilt on load.
 """
+
 from __future__ import annotations
 
 import functools

@@ -4,6 +4,7 @@ The CRF runs in float64: it is cheap next to the encoder (K is small) and
 keeps log-partition values of long documents exact. Every function takes
 the CRF layer (``crf_layer.py``) and the emissions of a batch of docs.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -106,16 +107,21 @@ def viterbi_spans(layer: Model, emissions: List[Floats2d]):
     with torch.no_grad():
         best, best_score = crf.viterbi(em, mask, params)
     spans = [
-        scheme.tags_to_spans([scheme.tags[k] for k in best[i, : e.shape[0]].tolist()])
-        for i, e in enumerate(emissions)
+        scheme.tags_to_spans([scheme.tags[k] for k in best[i, : e.shape[0]].tolist()]) for i, e in enumerate(emissions)
     ]
     return spans, best_score, best
 
 
 @op_threads()
 def posteriors(
-    layer: Model, emissions: List[Floats2d], spans, best_score: Optional[torch.Tensor], temperature: float = 1.0,
-    with_marginals: bool = False, best: Optional[torch.Tensor] = None, ranges: Optional[Sequence] = None,
+    layer: Model,
+    emissions: List[Floats2d],
+    spans,
+    best_score: Optional[torch.Tensor],
+    temperature: float = 1.0,
+    with_marginals: bool = False,
+    best: Optional[torch.Tensor] = None,
+    ranges: Optional[Sequence] = None,
 ):
     """Posterior probability of each span, of each doc's decoded sequence
     (given its Viterbi ``best_score``; None: no sequence probabilities),
@@ -134,13 +140,20 @@ def posteriors(
         betas = crf.backward_scores(em, mask, params)
         segments = torch.tensor(rows, dtype=torch.long).reshape(-1, 7)
         probs = crf.segment_log_probs(em, mask, params, segments, alphas, betas, log_z).exp().tolist()
-        seq_probs = torch.exp(best_score / temperature - log_z).clamp(max=1.0).tolist() if best_score is not None else None
+        seq_probs = (
+            torch.exp(best_score / temperature - log_z).clamp(max=1.0).tolist() if best_score is not None else None
+        )
         marginals = torch.softmax(alphas + betas, dim=2).float().numpy() if with_marginals else None
         range_probs = None
         if best is not None and ranges is not None:
             rows = [[i, s, e] for i, doc_ranges in enumerate(ranges) for s, e in doc_ranges]
             segments = torch.tensor(rows, dtype=torch.long).reshape(-1, 3)
-            flat = crf.path_segment_log_probs(em, mask, params, best, segments, alphas, betas, log_z).exp().clamp(max=1.0).tolist()
+            flat = (
+                crf.path_segment_log_probs(em, mask, params, best, segments, alphas, betas, log_z)
+                .exp()
+                .clamp(max=1.0)
+                .tolist()
+            )
             range_probs, pos = [], 0
             for doc_ranges in ranges:
                 range_probs.append([(s, e, p) for (s, e), p in zip(doc_ranges, flat[pos : pos + len(doc_ranges)])])
@@ -181,7 +194,10 @@ DECODE_GROUP = 32
 
 
 def decode(
-    layer: Model, emissions: List[Floats2d], with_marginals: bool, temperature: float = 1.0,
+    layer: Model,
+    emissions: List[Floats2d],
+    with_marginals: bool,
+    temperature: float = 1.0,
     ranges: Optional[Sequence] = None,
 ) -> List[DocPrediction]:
     """Viterbi tags -> spans with their posterior probabilities; with

@@ -5,6 +5,7 @@ bigrams) has the same shape: the wrapped embedding layer's output is
 concatenated with the new features and a maxout layer mixes the two back to
 the width the encoder expects, so the wrappers nest in a config.
 """
+
 from __future__ import annotations
 
 from typing import List

@@ -18,6 +18,7 @@ matches properly: in training, a match is hidden from a doc
 when only the doc's own fold taught the vocabulary that term, so training
 text sees the vocabulary as new text would (cross-validated gazetteer).
 """
+
 from __future__ import annotations
 
 from functools import partial

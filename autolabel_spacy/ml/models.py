@@ -1,4 +1,5 @@
 """The autolabel.CRFTagger.v1 architecture (its name: the spacy_architectures entry points of pyproject.toml)."""
+
 from __future__ import annotations
 
 from typing import List, Optional

@@ -16,6 +16,7 @@ scatter-adds, the softmax of the logsumexp; ``tests/test_relations.py``
 checks it against finite differences) so that the gradient reaches the
 encoder, a shared ``tok2vec`` through its listener included.
 """
+
 from __future__ import annotations
 
 import math
@@ -23,8 +24,8 @@ from dataclasses import dataclass
 from typing import List, Optional, Sequence
 
 import numpy as np
-from spacy.tokens import Doc
 from spacy.pipeline import Sentencizer
+from spacy.tokens import Doc
 from thinc.api import Dropout, Linear, Maxout, Model, chain, with_array
 from thinc.types import Floats2d
 
@@ -179,7 +180,9 @@ def _scorer_forward(model: Model, X, is_train: bool):
     row_pair = np.concatenate(_offset_pairs(candidates)) if candidates else np.zeros(0, dtype="int64")
     n_pairs = sum(c.n_pairs for c in candidates)
     if not len(rows):
-        return model.ops.alloc2f(n_pairs, n_labels), lambda d: backprop_tok2vec([model.ops.alloc2f(*v.shape) for v in tokvecs])
+        return model.ops.alloc2f(n_pairs, n_labels), lambda d: backprop_tok2vec(
+            [model.ops.alloc2f(*v.shape) for v in tokvecs]
+        )
     row_logits, backprop_scorer = scorer(model.ops.asarray2f(rows), is_train)
     row_logits = model.ops.to_numpy(row_logits)
     top = np.full((n_pairs, n_labels), -np.inf, dtype="float32")

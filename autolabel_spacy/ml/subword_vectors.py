@@ -15,6 +15,7 @@ The table and the piece vocabulary are stored in the model, so a trained
 pipeline loads and tags without the transformer package; only initialising
 (training) needs ``autolabel-spacy[transformers]``.
 """
+
 from __future__ import annotations
 
 import unicodedata
@@ -231,7 +232,10 @@ def distill_piece_vectors(name: str, dims: int, batch_size: int = 1024) -> Tuple
     model = AutoModel.from_pretrained(path)
     model.eval()
     if dims > model.config.hidden_size:
-        raise ValueError(f"pieces_width {dims} is wider than {name!r}'s vectors, which have only {model.config.hidden_size} dimensions")
+        raise ValueError(
+            f"pieces_width {dims} is wider than {name!r}'s vectors, which have only {model.config.hidden_size} "
+            "dimensions"
+        )
     cls_id, sep_id = tokenizer.cls_token_id, tokenizer.sep_token_id
     pooled = np.zeros((len(pieces), model.config.hidden_size), dtype="float32")
     with torch.inference_mode():
@@ -246,4 +250,3 @@ def distill_piece_vectors(name: str, dims: int, batch_size: int = 1024) -> Tuple
     reduced /= reduced.std(axis=0, keepdims=True) + 1e-6
     lowercase = bool(getattr(tokenizer, "do_lower_case", True))
     return pieces, reduced.astype("float32"), lowercase
-

@@ -8,6 +8,7 @@ them. The torch module is only a template evaluated with
 ``torch.func.functional_call`` on tensors that share memory with the thinc
 arrays (no copies on CPU).
 """
+
 from __future__ import annotations
 
 import contextlib

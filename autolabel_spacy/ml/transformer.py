@@ -1,4 +1,5 @@
 """Naming the transformer of a config without network access."""
+
 from __future__ import annotations
 
 import importlib

@@ -1,4 +1,5 @@
 """The spaCy components of autolabel-spacy (their names: the spacy_factories entry points of pyproject.toml)."""
+
 from __future__ import annotations
 
 from typing import Iterable, Optional

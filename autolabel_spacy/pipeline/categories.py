@@ -9,6 +9,7 @@ category is right" on the dev set before each checkpoint is saved
 (``autolabel.calibrate_before_save.v1``), so that a document's category
 probability can route it.
 """
+
 from __future__ import annotations
 
 from typing import Callable, Iterable, Optional
@@ -25,24 +26,46 @@ from ..calibration import fit_temperature
 from ..confidences import top_category
 
 SCORE_WEIGHTS = {
-    "cats_score": 1.0, "cats_score_desc": None, "cats_micro_p": None, "cats_micro_r": None, "cats_micro_f": None,
-    "cats_macro_p": None, "cats_macro_r": None, "cats_macro_f": None, "cats_macro_auc": None, "cats_f_per_type": None,
+    "cats_score": 1.0,
+    "cats_score_desc": None,
+    "cats_micro_p": None,
+    "cats_micro_r": None,
+    "cats_micro_f": None,
+    "cats_macro_p": None,
+    "cats_macro_r": None,
+    "cats_macro_f": None,
+    "cats_macro_auc": None,
+    "cats_f_per_type": None,
 }
 
 
 @Language.factory(
     "calibrated_textcat",
     assigns=["doc.cats"],
-    default_config={"threshold": 0.0, "model": DEFAULT_SINGLE_TEXTCAT_MODEL, "scorer": {"@scorers": "spacy.textcat_scorer.v2"}},
+    default_config={
+        "threshold": 0.0,
+        "model": DEFAULT_SINGLE_TEXTCAT_MODEL,
+        "scorer": {"@scorers": "spacy.textcat_scorer.v2"},
+    },
     default_score_weights=SCORE_WEIGHTS,
 )
-def make_calibrated_textcat(nlp: Language, name: str, model: Model, threshold: float, scorer: Optional[Callable]) -> "CalibratedTextCategorizer":
+def make_calibrated_textcat(
+    nlp: Language, name: str, model: Model, threshold: float, scorer: Optional[Callable]
+) -> "CalibratedTextCategorizer":
     """spaCy's ``textcat`` with calibrated probabilities (same settings)."""
     return CalibratedTextCategorizer(nlp.vocab, model, name, threshold=threshold, scorer=scorer)
 
 
 class CalibratedTextCategorizer(TextCategorizer):
-    def __init__(self, vocab: Vocab, model: Model, name: str = "calibrated_textcat", *, threshold: float, scorer: Optional[Callable] = None) -> None:
+    def __init__(
+        self,
+        vocab: Vocab,
+        model: Model,
+        name: str = "calibrated_textcat",
+        *,
+        threshold: float,
+        scorer: Optional[Callable] = None,
+    ) -> None:
         super().__init__(vocab, model, name, threshold=threshold, scorer=scorer)
         self.cfg["temperature"] = 1.0
 
@@ -54,10 +77,12 @@ class CalibratedTextCategorizer(TextCategorizer):
         examples = [eg for eg in examples if eg.reference.cats and len(eg.predicted)]
         if not examples:
             return {"temperature": self.cfg.get("temperature", 1.0), "docs": 0}
-        raw = np.concatenate([
-            self.model.ops.to_numpy(self.model.predict([eg.predicted for eg in examples[i : i + batch_size]]))
-            for i in range(0, len(examples), batch_size)
-        ])
+        raw = np.concatenate(
+            [
+                self.model.ops.to_numpy(self.model.predict([eg.predicted for eg in examples[i : i + batch_size]]))
+                for i in range(0, len(examples), batch_size)
+            ]
+        )
         labels = list(self.labels)
         gold = np.asarray([labels.index(top_category(eg.reference.cats)) for eg in examples])
         correct = raw.argmax(axis=1) == gold

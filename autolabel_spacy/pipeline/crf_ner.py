@@ -13,7 +13,6 @@ from spacy.vocab import Vocab
 from thinc.api import Config, Model
 from thinc.types import Floats2d
 
-from . import GradientPipe
 from ..abbreviations import abbreviation_constraints
 from ..calibration import fit_temperature
 from ..confidences import set_marginals, set_span_confidences
@@ -23,17 +22,21 @@ from ..ml.decoding import DocPrediction
 from ..ml.models import DEFAULT_TOK2VEC_CONFIG
 from ..ml.torch_bridge import check_threads, threads_for_ops
 from ..schemes import TagScheme
+from . import GradientPipe
 
 _TOKENS = [ORTH, IDX, SPACY]  # the same arrays: the same tokens of the same text
 
-default_model_config = """
+default_model_config = (
+    """
 [model]
 @architectures = "autolabel.CRFTagger.v1"
 scheme = "BILUO"
 lstm_depth = 0
 lstm_width = 256
 dropout = 0.1
-""" + DEFAULT_TOK2VEC_CONFIG
+"""
+    + DEFAULT_TOK2VEC_CONFIG
+)
 DEFAULT_CRF_NER_MODEL = Config().from_str(default_model_config)["model"]
 
 
@@ -272,15 +275,17 @@ class CRFEntityRecognizer(GradientPipe):
                 return preds
             # what the doc's abbreviation definitions settle, given this first
             # decoding, constrains a second one (see abbreviations.py)
-            constraints = [
-                abbreviation_constraints(doc, pred.spans) for doc, pred in zip(docs, preds)
-            ]
+            constraints = [abbreviation_constraints(doc, pred.spans) for doc, pred in zip(docs, preds)]
             again = [i for i, c in enumerate(constraints) if c]  # only the docs a constraint changes
             if not again:
                 return preds
             clamped = decoding.clamp(self._crf, [emissions[i] for i in again], [constraints[i] for i in again])
             redone = decoding.decode(
-                self._crf, clamped, self.cfg["store_marginals"], temperature, [ranges[i] for i in again] if ranges else None
+                self._crf,
+                clamped,
+                self.cfg["store_marginals"],
+                temperature,
+                [ranges[i] for i in again] if ranges else None,
             )
             for i, pred in zip(again, redone):
                 preds[i] = pred
@@ -332,7 +337,9 @@ class CRFEntityRecognizer(GradientPipe):
             return [[] for _ in docs]
         with self._threads():
             emissions = self.model.predict(docs)
-            probs, *_ = decoding.posteriors(self._crf, emissions, [list(s) for s in spans], None, self.cfg.get("temperature", 1.0))
+            probs, *_ = decoding.posteriors(
+                self._crf, emissions, [list(s) for s in spans], None, self.cfg.get("temperature", 1.0)
+            )
         return probs
 
     # -- calibration -------------------------------------------------------
@@ -445,4 +452,3 @@ def _without_edge_space(doc: Doc, start: int, end: int) -> tuple[int, int]:
     while end > start and doc[end - 1].is_space:
         end -= 1
     return start, end
-

@@ -1,6 +1,7 @@
 """``[nlp.after_creation] @callbacks = "autolabel.domain_tokenizer.v1"``: the
 tokenizer special cases of an installed domain, added when the pipeline is
 created."""
+
 from __future__ import annotations
 
 import warnings
@@ -19,7 +20,9 @@ def make_domain_tokenizer(domain: str):
         try:
             spec = get_domain(domain)
         except LookupError as err:
-            warnings.warn(f"autolabel.domain_tokenizer.v1: {err}; the tokenizer keeps the special cases it was saved with")
+            warnings.warn(
+                f"autolabel.domain_tokenizer.v1: {err}; the tokenizer keeps the special cases it was saved with"
+            )
             return nlp
         add_tokenizer_exceptions(nlp, spec)
         return nlp

@@ -158,7 +158,9 @@ class DomainVocab(Pipe):
         wanted = self.cfg["vocabularies"]
         missing = sorted(set(wanted or []) - known)
         if missing:
-            raise ValueError(f"{self.name}: domain {spec.name!r} has no vocabularies {missing} (it has {sorted(known)})")
+            raise ValueError(
+                f"{self.name}: domain {spec.name!r} has no vocabularies {missing} (it has {sorted(known)})"
+            )
         self.add_terms(spec.all_terms(wanted), source=f"domain {spec.name} {spec.plugin} {spec.version}".strip())
 
     def _ensure_loaded(self) -> None:
@@ -205,7 +207,10 @@ class DomainVocab(Pipe):
         data: dict = {}
         from_bytes(
             bytes_data,
-            {"cfg": lambda b: data.update(cfg=srsly.json_loads(b)), "terms": lambda b: data.update(terms=srsly.msgpack_loads(b))},
+            {
+                "cfg": lambda b: data.update(cfg=srsly.json_loads(b)),
+                "terms": lambda b: data.update(terms=srsly.msgpack_loads(b)),
+            },
             exclude,
         )
         self._load(data.get("cfg", {}), data.get("terms", {}))

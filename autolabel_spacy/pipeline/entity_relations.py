@@ -1,5 +1,6 @@
 """``entity_relations``: a trainable component that scores relations between
 the entities of a doc, with a calibrated probability per relation."""
+
 from __future__ import annotations
 
 from itertools import islice
@@ -12,18 +13,21 @@ from spacy.training import Example, validate_get_examples
 from spacy.vocab import Vocab
 from thinc.api import Config, Model
 
-from . import GradientPipe
 from .. import relations as rel
 from ..calibration import fit_temperature, log_loss
 from ..ml.models import DEFAULT_TOK2VEC_CONFIG
 from ..ml.relation_model import Candidates, make_candidates, sentence_ids
+from . import GradientPipe
 
-default_model_config = """
+default_model_config = (
+    """
 [model]
 @architectures = "autolabel.RelationScorer.v1"
 hidden_width = 128
 dropout = 0.1
-""" + DEFAULT_TOK2VEC_CONFIG
+"""
+    + DEFAULT_TOK2VEC_CONFIG
+)
 DEFAULT_RELATION_MODEL = Config().from_str(default_model_config)["model"]
 
 
@@ -38,7 +42,9 @@ DEFAULT_RELATION_MODEL = Config().from_str(default_model_config)["model"]
     },
     default_score_weights={"rel_f": 1.0, "rel_p": 0.0, "rel_r": 0.0, "rel_f_per_type": None},
 )
-def make_entity_relations(nlp: Language, name: str, model: Model, threshold: float, scorer: Optional[Callable]) -> "EntityRelations":
+def make_entity_relations(
+    nlp: Language, name: str, model: Model, threshold: float, scorer: Optional[Callable]
+) -> "EntityRelations":
     """Relations between the entities of each doc (``doc.ents``, grouped by
     concept id or text, see ``autolabel_spacy/relations.py``).
 
@@ -175,7 +181,9 @@ class EntityRelations(GradientPipe):
             raise ValueError(f"{self.name}: no relations between entities in the training examples and no labels given")
         self.model.get_ref("output_layer").set_dim("nO", len(self.labels), force=True)
         sample = list(islice(get_examples(), 10))
-        self.model.initialize(X=([eg.predicted for eg in sample], [self._training_candidates(eg).model_input for eg in sample]))
+        self.model.initialize(
+            X=([eg.predicted for eg in sample], [self._training_candidates(eg).model_input for eg in sample])
+        )
 
     def learn(self, examples: list[Example]) -> Optional[float]:
         found = [self._training_candidates(eg) for eg in examples]
@@ -230,7 +238,11 @@ class EntityRelations(GradientPipe):
             found = [self._training_candidates(eg) for eg in chunk]
             if not any(f.pairs for f in found):
                 continue
-            logits.append(self.model.ops.to_numpy(self.model.predict(([eg.predicted for eg in chunk], [f.model_input for f in found]))))
+            logits.append(
+                self.model.ops.to_numpy(
+                    self.model.predict(([eg.predicted for eg in chunk], [f.model_input for f in found]))
+                )
+            )
             truth.append(np.concatenate([self._gold_matrix(eg, f) for eg, f in zip(chunk, found)]))
         if not logits:
             return {"temperature": self.cfg.get("temperature", 1.0), "pairs": 0}
@@ -250,6 +262,7 @@ class Found(NamedTuple):
 
 def make_relation_scorer() -> Callable:
     """``autolabel.relation_scorer.v1``: relation P/R/F1 of the examples."""
+
     def score(examples: Iterable[Example], **kwargs) -> dict:
         return rel.score_relations((eg.predicted, eg.reference) for eg in examples)
 

@@ -16,6 +16,7 @@ request bodies over ``max_body_bytes`` are refused (413); a request never
 names a file or a model to load. A refused request gets a JSON ``{"error":
 ...}`` with its status and one log line; the server keeps serving.
 """
+
 from __future__ import annotations
 
 import hmac
@@ -90,7 +91,9 @@ def create_app(backend: Backend, credentials: Credentials = Credentials(), max_b
             return None
         if not credentials.accept(request):
             backend.unauthenticated += 1
-            log.warning("refused %s %s from %s: no valid credentials", request.method, request.path, request.remote_addr)
+            log.warning(
+                "refused %s %s from %s: no valid credentials", request.method, request.path, request.remote_addr
+            )
             if request.path == "/webhook":
                 log.warning(WEBHOOK_HINT)
             response = jsonify(error="credentials required")

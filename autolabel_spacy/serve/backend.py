@@ -20,6 +20,7 @@ A request's bad input is that request's error (4xx, with the reason), never
 another's: texts are checked before they join a shared batch, and a batch
 that fails is tagged again request by request.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -62,12 +63,23 @@ class Backend:
     """One pipeline, served. ``work_dir`` keeps the annotations received and
     the versions served."""
 
-    def __init__(self, model, work_dir, retrain_every: int = 0, held_out_every: int = 5, epochs: int = 5,
-                 active_learning: Optional[str] = None, min_held_out: int = 10, label_studio: Optional[LabelStudioClient] = None) -> None:
+    def __init__(
+        self,
+        model,
+        work_dir,
+        retrain_every: int = 0,
+        held_out_every: int = 5,
+        epochs: int = 5,
+        active_learning: Optional[str] = None,
+        min_held_out: int = 10,
+        label_studio: Optional[LabelStudioClient] = None,
+    ) -> None:
         if active_learning is not None and active_learning not in ACTIVE_LEARNING:
             raise ValueError(f"active learning strategy must be one of {ACTIVE_LEARNING}, got {active_learning!r}")
         self.active_learning = active_learning
-        load_pipeline(model, need_annotations="serve")  # a model that cannot serve is refused before anything is written
+        load_pipeline(
+            model, need_annotations="serve"
+        )  # a model that cannot serve is refused before anything is written
         self.work_dir = Path(work_dir)
         self.work_dir.mkdir(parents=True, exist_ok=True)
         self._claim = _claim(self.work_dir)  # one backend per work folder: two would overwrite each other's annotations
@@ -77,11 +89,18 @@ class Backend:
         self.model_path = str(self.versions.folder(entry["number"]))
         self.nlp = self._scoring(load_pipeline(self.model_path))
         self.model_version = entry["model_version"]
-        self.retrain_every, self.held_out_every, self.epochs, self.min_held_out = retrain_every, held_out_every, epochs, min_held_out
+        self.retrain_every, self.held_out_every, self.epochs, self.min_held_out = (
+            retrain_every,
+            held_out_every,
+            epochs,
+            min_held_out,
+        )
         self._update_thread: Optional[threading.Thread] = None
         self._answering = 0  # the changes the running update answers
         self.last_update: Optional[dict] = self.versions.last_update()
-        self.entity_labels = sorted({label for name in entity_components(self.nlp) for label in getattr(self.nlp.get_pipe(name), "labels", ())})
+        self.entity_labels = sorted(
+            {label for name in entity_components(self.nlp) for label in getattr(self.nlp.get_pipe(name), "labels", ())}
+        )
         others = known_other_labels(self.nlp)
         self.relation_labels, self.categories = others["relations"], others["categories"]
         self.store = AnnotationStore(self.work_dir)
@@ -168,11 +187,14 @@ class Backend:
             try:
                 text.encode("utf-8")
             except UnicodeEncodeError as err:
-                raise RequestError(f"{which}: its text holds a lone surrogate at character {err.start}, which is not text") from None
+                raise RequestError(
+                    f"{which}: its text holds a lone surrogate at character {err.start}, which is not text"
+                ) from None
             if len(text) > self.nlp.max_length:
                 raise RequestError(
                     f"{which}: its text has {len(text):,} characters, more than the model tags at once "
-                    f"({self.nlp.max_length:,}); split it into shorter tasks", 413,
+                    f"({self.nlp.max_length:,}); split it into shorter tasks",
+                    413,
                 )
             texts.append(text)
         return [self._prediction(doc, config) for doc in self._tag(texts)]
@@ -194,13 +216,15 @@ class Backend:
                 nlp = self.nlp  # the version serving now (an update may swap it later)
                 try:
                     docs = list(nlp.pipe([text for pending in batch for text in pending.texts]))
-                except Exception:  # noqa: BLE001 - whose input it was is found below
+                except Exception:
                     for pending in batch:
                         try:
                             pending.docs = list(nlp.pipe(pending.texts))
-                        except Exception as err:  # noqa: BLE001 - this request's input: its own error
+                        except Exception as err:
                             log.exception("could not tag a request of %d tasks", len(pending.texts))
-                            pending.error = RequestError(f"the model could not tag these tasks ({type(err).__name__}: {err})", 422)
+                            pending.error = RequestError(
+                                f"the model could not tag these tasks ({type(err).__name__}: {err})", 422
+                            )
                         pending.done = True
                 else:
                     at = 0
@@ -216,7 +240,9 @@ class Backend:
         reads (a crf_ner's token marginals for margin and entropy)."""
         if self.active_learning in ("margin", "entropy"):
             if "crf_ner" not in nlp.pipe_names:
-                raise ValueError(f"--active-learning {self.active_learning} reads crf_ner's marginals; the pipeline has no crf_ner")
+                raise ValueError(
+                    f"--active-learning {self.active_learning} reads crf_ner's marginals; the pipeline has no crf_ner"
+                )
             nlp.get_pipe("crf_ner").cfg["store_marginals"] = True
         return nlp
 
@@ -233,7 +259,9 @@ class Backend:
             kind = item.get("type")
             if kind == "labels" and item["value"]["labels"][0] not in config.labels:
                 continue
-            if kind == "relation" and (item["labels"][0] not in config.relations or not {item["from_id"], item["to_id"]} <= regions):
+            if kind == "relation" and (
+                item["labels"][0] not in config.relations or not {item["from_id"], item["to_id"]} <= regions
+            ):
                 continue
             if kind == "choices" and (not config.has_choices or item["value"]["choices"][0] not in config.choices):
                 continue
@@ -261,9 +289,15 @@ class Backend:
                 if event in ANNOTATION_EVENTS:
                     answer = self._put(event, payload, project_id)
                 elif event == "ANNOTATIONS_DELETED":
-                    answer = {"status": "deleted", "removed": self.store.delete_annotations(_ids(payload.get("annotations"), "annotations"))}
+                    answer = {
+                        "status": "deleted",
+                        "removed": self.store.delete_annotations(_ids(payload.get("annotations"), "annotations")),
+                    }
                 elif event == "TASKS_DELETED":
-                    answer = {"status": "deleted", "tasks_removed": self.store.delete_tasks(_ids(payload.get("tasks"), "tasks"))}
+                    answer = {
+                        "status": "deleted",
+                        "tasks_removed": self.store.delete_tasks(_ids(payload.get("tasks"), "tasks")),
+                    }
                 elif event == "PROJECT_DELETED" and project_id is not None:
                     answer = {"status": "deleted", "tasks_removed": self.store.delete_project(project_id)}
                     self.configs.pop(_project_id(project_id), None)
@@ -294,8 +328,14 @@ class Backend:
             change = self.store.put(task, annotation, project_id)
             answer["changes"].append(change.kind)
             if change.task is not None and change.kind in ("created", "updated"):
-                problem = readable(change.task, self._config_of(change.task), self._reader, self.entity_labels,
-                                   self.relation_labels, self.categories)
+                problem = readable(
+                    change.task,
+                    self._config_of(change.task),
+                    self._reader,
+                    self.entity_labels,
+                    self.relation_labels,
+                    self.categories,
+                )
                 if problem is not None:
                     where = where_of(change.task)
                     self._refuse({"record": where, "error": problem, "raw": change.task})
@@ -320,8 +360,17 @@ class Backend:
         docs = []
         for task in records:
             try:
-                docs.append(training_doc(task, self._config_of(task), self._reader, self.entity_labels, self.relation_labels, self.categories))
-            except Exception:  # noqa: BLE001 - RecordError or a reader bug: listed when it came in; one task never stops an update
+                docs.append(
+                    training_doc(
+                        task,
+                        self._config_of(task),
+                        self._reader,
+                        self.entity_labels,
+                        self.relation_labels,
+                        self.categories,
+                    )
+                )
+            except Exception:
                 continue
         return docs
 
@@ -345,7 +394,9 @@ class Backend:
     def _start_update(self, synced: bool = False) -> None:
         # the changes this update answers are only taken off once it is done: a restart meanwhile starts it again
         self._answering = self.store.changes
-        self._update_thread = threading.Thread(target=self._update, args=(synced,), name="autolabel-update", daemon=True)
+        self._update_thread = threading.Thread(
+            target=self._update, args=(synced,), name="autolabel-update", daemon=True
+        )
         self._update_thread.start()
 
     def _maybe_update(self) -> None:
@@ -397,9 +448,15 @@ class Backend:
 
     def status(self) -> dict:
         return {
-            "model_version": self.model_version, "annotations": self.store.annotation_count(), "tasks": len(self.store.tasks),
-            "refused": self.refused, "unauthenticated": self.unauthenticated, "projects": sorted(self.configs),
-            "updating": self.updating, "changes_since_update": self.store.changes, "last_update": self.last_update,
+            "model_version": self.model_version,
+            "annotations": self.store.annotation_count(),
+            "tasks": len(self.store.tasks),
+            "refused": self.refused,
+            "unauthenticated": self.unauthenticated,
+            "projects": sorted(self.configs),
+            "updating": self.updating,
+            "changes_since_update": self.store.changes,
+            "last_update": self.last_update,
             "versions": [{"number": e["number"], "model_version": e["model_version"]} for e in self.versions.entries],
         }
 
@@ -432,7 +489,9 @@ def _claim(work_dir: Path):
         handle.seek(0)
         holder = handle.read().strip() or "another process"
         handle.close()
-        raise ValueError(f"{work_dir}: another autolabel serve ({holder}) keeps its annotations here; stop it or give --work-dir") from None
+        raise ValueError(
+            f"{work_dir}: another autolabel serve ({holder}) keeps its annotations here; stop it or give --work-dir"
+        ) from None
     handle.seek(0)
     handle.truncate()
     handle.write(f"pid {os.getpid()}")

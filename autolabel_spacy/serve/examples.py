@@ -15,6 +15,7 @@ model has no head or label for is not a reason to drop the rest:
 A task that cannot be read at all (a span off token boundaries, every
 annotation cancelled) raises :class:`RecordError` with the reason.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -42,11 +43,15 @@ class TrainingDoc:
 
 def where_of(task: dict) -> str:
     ids = [a.get("id") for a in task.get("annotations", [])]
-    return f"project {task.get('project')!r}, task {task.get('id')!r}, annotation{'s' if len(ids) > 1 else ''} {', '.join(map(repr, ids))}"
+    return (
+        f"project {task.get('project')!r}, task {task.get('id')!r}, annotation{'s' if len(ids) > 1 else ''} "
+        f"{', '.join(map(repr, ids))}"
+    )
 
 
-def training_doc(task: dict, config: Optional[LabelingConfig], reader, entity_labels, relation_labels=None,
-                 categories=None) -> TrainingDoc:
+def training_doc(
+    task: dict, config: Optional[LabelingConfig], reader, entity_labels, relation_labels=None, categories=None
+) -> TrainingDoc:
     where = where_of(task)
     doc = task_to_doc(task, where, reader, names=config.names if config else None, align_hint=SERVE_ALIGN_HINT)
     notes = []
@@ -64,7 +69,9 @@ def training_doc(task: dict, config: Optional[LabelingConfig], reader, entity_la
         if strange:
             notes.append(f"relation labels {strange} are not the model's: the doc's relations are not learnt")
         elif lost:
-            notes.append("a relation joins a span of a label the model does not know: the doc's relations are not learnt")
+            notes.append(
+                "a relation joins a span of a label the model does not know: the doc's relations are not learnt"
+            )
         else:
             heads.add(RELATIONS)
     if RELATIONS not in heads and relations:
@@ -85,7 +92,7 @@ def readable(task: dict, config, reader, entity_labels, relation_labels=None, ca
         training_doc(task, config, reader, entity_labels, relation_labels, categories)
     except RecordError as err:
         return err.reason
-    except Exception as err:  # noqa: BLE001 - the annotation is kept whatever the reader makes of it
+    except Exception as err:
         return f"could not be read ({type(err).__name__}: {err})"
     return None
 

@@ -23,6 +23,7 @@ crash or a restart never leaves half of it; ``annotations-state.json``
 keeps the deleted ids, the projects' configs and the number of changes
 since the last update across restarts.
 """
+
 from __future__ import annotations
 
 import json
@@ -73,7 +74,9 @@ class AnnotationStore:
                 try:
                     task = json.loads(line)
                 except ValueError as err:
-                    raise ValueError(f"{self.path}:{lineno}: not a JSON line ({err}); the work folder's annotations are damaged") from None
+                    raise ValueError(
+                        f"{self.path}:{lineno}: not a JSON line ({err}); the work folder's annotations are damaged"
+                    ) from None
                 if not isinstance(task, dict) or "id" not in task:
                     raise ValueError(f"{self.path}:{lineno}: not a task with an 'id'")
                 self.tasks[_key(task["id"])] = task
@@ -85,7 +88,9 @@ class AnnotationStore:
 
     def save(self) -> None:
         lines = []
-        for task in self.records():  # a task's line is written again only when the task changed (its dict is replaced then)
+        for (
+            task
+        ) in self.records():  # a task's line is written again only when the task changed (its dict is replaced then)
             key = _key(task["id"])
             cached = self._lines.get(key)
             if cached is None or cached[0] is not task:
@@ -94,8 +99,11 @@ class AnnotationStore:
         for key in set(self._lines) - set(self.tasks):
             del self._lines[key]
         atomic_write_text(self.path, "".join(lines))
-        state = {"deleted_annotations": sorted(self.deleted, key=_sortable), "projects": self.projects,
-                 "changes_since_update": self.changes}
+        state = {
+            "deleted_annotations": sorted(self.deleted, key=_sortable),
+            "projects": self.projects,
+            "changes_since_update": self.changes,
+        }
         atomic_write_text(self.state_path, json.dumps(state, ensure_ascii=False, indent=1) + "\n")
 
     # -- reading --------------------------------------------------------------
@@ -128,9 +136,13 @@ class AnnotationStore:
         if not isinstance(task, dict) or task.get("id") is None:
             raise PayloadError(f"annotation {annotation['id']!r} comes without its task (an object with an 'id')")
         if not _is_id(task["id"]):
-            raise PayloadError(f"the id {task['id']!r} of annotation {annotation['id']!r}'s task is neither a number nor a string")
+            raise PayloadError(
+                f"the id {task['id']!r} of annotation {annotation['id']!r}'s task is neither a number nor a string"
+            )
         if annotation.get("task") is not None and _key(annotation["task"]) != _key(task["id"]):
-            raise PayloadError(f"annotation {annotation['id']!r} names task {annotation['task']!r} but comes with task {task['id']!r}")
+            raise PayloadError(
+                f"annotation {annotation['id']!r} names task {annotation['task']!r} but comes with task {task['id']!r}"
+            )
         if not isinstance(task.get("data"), dict):
             raise PayloadError(f"task {task['id']!r} has no 'data' object")
         annotation_key = _key(annotation["id"])
@@ -176,7 +188,12 @@ class AnnotationStore:
         """What the project holds, from its export: its tasks' lines become
         those of ``tasks`` (each with its annotations); returns how many
         annotations that added, changed or removed."""
-        before = {_key(a.get("id")): a for t in self.tasks.values() if _key(t.get("project")) == _key(project_id) for a in t["annotations"]}
+        before = {
+            _key(a.get("id")): a
+            for t in self.tasks.values()
+            if _key(t.get("project")) == _key(project_id)
+            for a in t["annotations"]
+        }
         for key in [k for k, t in self.tasks.items() if _key(t.get("project")) == _key(project_id)]:
             del self.tasks[key]
         after = {}
@@ -184,12 +201,22 @@ class AnnotationStore:
             if not isinstance(task, dict) or task.get("id") is None or not isinstance(task.get("data"), dict):
                 continue
             annotations = [a for a in task.get("annotations") or [] if isinstance(a, dict) and _is_id(a.get("id"))]
-            # an edit that reached the backend after the export was read stays (an event older than it would not undo it either)
-            annotations = sorted((before[_key(a["id"])] if _key(a["id"]) in before and _newer(before[_key(a["id"])], a) else a
-                                  for a in annotations), key=lambda a: _sortable(a.get("id")))
+            # an edit that reached the backend after the export was read stays (an event older than it would not undo
+            # it either)
+            annotations = sorted(
+                (
+                    before[_key(a["id"])] if _key(a["id"]) in before and _newer(before[_key(a["id"])], a) else a
+                    for a in annotations
+                ),
+                key=lambda a: _sortable(a.get("id")),
+            )
             if annotations:
-                self.tasks[_key(task["id"])] = {"id": task["id"], "project": task.get("project", project_id), "data": task["data"],
-                                                "annotations": annotations}
+                self.tasks[_key(task["id"])] = {
+                    "id": task["id"],
+                    "project": task.get("project", project_id),
+                    "data": task["data"],
+                    "annotations": annotations,
+                }
                 after.update({_key(a["id"]): a for a in annotations})
         gone = set(before) - set(after)
         self.deleted = (self.deleted | gone) - set(after)

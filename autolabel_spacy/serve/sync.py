@@ -11,6 +11,7 @@ knows through Label Studio's export API (``GET
 update, and replaces what it keeps of the project by what the project
 holds (``AnnotationStore.replace_project``).
 """
+
 from __future__ import annotations
 
 import logging
@@ -91,7 +92,9 @@ def sync_projects(client: Optional[LabelStudioClient], store, projects) -> dict:
             store.note_project(client.project(project))
             tasks = client.export(project)
         except SyncError as err:
-            log.warning("could not read project %s from Label Studio, keeping the annotations received (%s)", project, err)
+            log.warning(
+                "could not read project %s from Label Studio, keeping the annotations received (%s)", project, err
+            )
             continue
         done[project] = store.replace_project(project, tasks)
         if done[project]:

@@ -17,6 +17,7 @@ when the evidence says it is no worse.
 - **Verdict**: adopted when some head was updated and none scores lower on
   its held-out annotations than the served pipeline.
 """
+
 from __future__ import annotations
 
 import random
@@ -71,11 +72,15 @@ class UpdateResult:
         parts = []
         for head, r in self.heads.items():
             if r.judged:
-                parts.append(f"{head} {100 * r.updated:.1f} against {100 * r.served:.1f} served ({r.held_out} held out)")
+                parts.append(
+                    f"{head} {100 * r.updated:.1f} against {100 * r.served:.1f} served ({r.held_out} held out)"
+                )
             else:
                 parts.append(f"{head} not updated ({r.held_out} held out)")
-        return (f"update on {self.trained_on} annotations, {self.held_out} held out: {'; '.join(parts)}; "
-                f"{self.verdict or ('now serving ' + version)} ({self.seconds:.0f} s)")
+        return (
+            f"update on {self.trained_on} annotations, {self.held_out} held out: {'; '.join(parts)}; "
+            f"{self.verdict or ('now serving ' + version)} ({self.seconds:.0f} s)"
+        )
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -92,8 +97,16 @@ def held_out_split(docs: Sequence[TrainingDoc], every: int) -> tuple[list[Traini
     return [d for d in docs if not is_held_out(d.key, every)], held
 
 
-def update(served: Language, candidate: Language, docs: Sequence[TrainingDoc], held_out_every: int = 5,
-           epochs: int = 5, batch_size: int = 8, seed: int = 0, min_held_out: int = 10) -> UpdateResult:
+def update(
+    served: Language,
+    candidate: Language,
+    docs: Sequence[TrainingDoc],
+    held_out_every: int = 5,
+    epochs: int = 5,
+    batch_size: int = 8,
+    seed: int = 0,
+    min_held_out: int = 10,
+) -> UpdateResult:
     """Fine-tune ``candidate`` (a fresh copy of ``served``) on ``docs`` less
     the held-out share, each head on the docs that carry its labels, and
     score both on the held-out docs."""
@@ -107,10 +120,15 @@ def update(served: Language, candidate: Language, docs: Sequence[TrainingDoc], h
     updated = {head for head, r in results.items() if r.judged}
     if not updated:
         if not any(r.trained_on for r in results.values()):
-            verdict = f"kept the served model: every annotation kept is held out ({len(held)}), none is left to train on"
+            verdict = (
+                f"kept the served model: every annotation kept is held out ({len(held)}), none is left to train on"
+            )
         else:
             thin = ", ".join(f"{head} {r.held_out}" for head, r in results.items())
-            verdict = f"kept the served model: too few held-out annotations to judge an update ({thin}; {min_held_out} needed)"
+            verdict = (
+                f"kept the served model: too few held-out annotations to judge an update ({thin}; {min_held_out} "
+                "needed)"
+            )
         return UpdateResult(False, 0.0, 0.0, len(train), len(held), time.perf_counter() - start, results, verdict)
     listened = {name for name, pipe in candidate.pipeline if hasattr(pipe, "listener_map") and pipe.listener_map}
     optimizer = candidate.resume_training()
@@ -138,4 +156,6 @@ def update(served: Language, candidate: Language, docs: Sequence[TrainingDoc], h
     adopted = not lower
     verdict = "" if adopted else f"kept the served model (the update scored lower on {', '.join(lower)})"
     entity = results.get(ENTITIES) or HeadResult(0, 0)
-    return UpdateResult(adopted, entity.served, entity.updated, len(train), len(held), time.perf_counter() - start, results, verdict)
+    return UpdateResult(
+        adopted, entity.served, entity.updated, len(train), len(held), time.perf_counter() - start, results, verdict
+    )

@@ -10,6 +10,7 @@ latest adopted version again; a pipeline the work folder has not seen
 (another model trained meanwhile) becomes the next version. Every update,
 adopted or not, is a line of ``updates.jsonl``.
 """
+
 from __future__ import annotations
 
 import json
@@ -57,7 +58,11 @@ class ModelVersions:
             known = next((e for e in self.entries if given in (e["fingerprint"], e.get("source_fingerprint"))), None)
             if known is not None:
                 latest = self.entry(self.serving)
-                return latest, f"resuming {latest['model_version']}, the latest version adopted in {self.dir} ({model} is v{known['number']})"
+                return (
+                    latest,
+                    f"resuming {latest['model_version']}, the latest version adopted in {self.dir} ({model} is "
+                    f"v{known['number']})",
+                )
         entry = self._add_folder(model, given, source=str(model))
         how = "new to this work folder" if len(self.entries) > 1 else "the first version"
         return entry, f"serving {model} as {entry['model_version']} ({how})"
@@ -86,13 +91,29 @@ class ModelVersions:
         nlp.to_disk(partial)
         return self._record(partial, target, number, model_version, f"update of v{self.serving}", None, update)
 
-    def _record(self, partial: Path, target: Path, number: int, model_version: str, source: str,
-                source_fingerprint: Optional[str], update: Optional[dict] = None) -> dict:
-        if target.exists():  # a folder no version lists (a crash before versions.json was written): set aside, never reused
+    def _record(
+        self,
+        partial: Path,
+        target: Path,
+        number: int,
+        model_version: str,
+        source: str,
+        source_fingerprint: Optional[str],
+        update: Optional[dict] = None,
+    ) -> dict:
+        if (
+            target.exists()
+        ):  # a folder no version lists (a crash before versions.json was written): set aside, never reused
             target.rename(self.dir / f".v{number}.orphan-{int(time.time())}")
         partial.rename(target)
-        entry = {"number": number, "model_version": model_version, "path": target.name, "fingerprint": fingerprint(target),
-                 "source": source, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+        entry = {
+            "number": number,
+            "model_version": model_version,
+            "path": target.name,
+            "fingerprint": fingerprint(target),
+            "source": source,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        }
         if source_fingerprint:
             entry["source_fingerprint"] = source_fingerprint
         if update is not None:

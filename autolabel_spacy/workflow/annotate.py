@@ -26,6 +26,7 @@ process (``n_process`` > 1: spaCy's multiprocessing); ``ray``
 files (``run_files.py``) through the same functions, so their outputs are
 identical.
 """
+
 from __future__ import annotations
 
 import functools
@@ -138,11 +139,17 @@ def annotate(
     output = Path(output)
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}: choose one of {', '.join(ENGINES)}")
-    check_options(batch_size=batch_size, n_process=n_process, max_chars=max_chars, num_workers=num_workers, shard_size=shard_size)
+    check_options(
+        batch_size=batch_size, n_process=n_process, max_chars=max_chars, num_workers=num_workers, shard_size=shard_size
+    )
     thresholds = (accept_threshold, relation_threshold, category_threshold)
     if accept_threshold is None and thresholds != (None, None, None) and _sets_entities(model):
         raise ValueError("a relation or category threshold routes docs together with --accept-threshold: give that too")
-    routing = Routing(accept_threshold, rank_by, relation_threshold, category_threshold) if thresholds != (None, None, None) else None
+    routing = (
+        Routing(accept_threshold, rank_by, relation_threshold, category_threshold)
+        if thresholds != (None, None, None)
+        else None
+    )
     formats = get_plugins().formats()
     spec = get_plugins().format(output_format or format_for_path(output, formats))
     if spec.write is None:
@@ -152,7 +159,10 @@ def annotate(
     check_apart([input_path], {("output" if name == "all" else f"{name} file"): path for name, path in paths.items()})
     earlier = paths["run"].with_suffix(".parts")
     if earlier.is_dir():  # where an earlier autolabel-spacy kept a run's files
-        raise ValueError(f"{earlier} holds an unfinished run of an earlier autolabel-spacy: finish it with that version, or delete the folder")
+        raise ValueError(
+            f"{earlier} holds an unfinished run of an earlier autolabel-spacy: finish it with that version, or delete "
+            "the folder"
+        )
     for name, path in paths.items():
         if name != "run":
             check_output(path)
@@ -163,8 +173,16 @@ def annotate(
         return with_sentences(load_pipeline(model, need_annotations="annotate"))
 
     run = EngineRun(
-        model=model, pipeline=pipeline, records=inputs, routing=routing, batch_size=batch_size,
-        max_chars=max_chars, progress=progress, n_process=n_process, address=address, num_workers=num_workers,
+        model=model,
+        pipeline=pipeline,
+        records=inputs,
+        routing=routing,
+        batch_size=batch_size,
+        max_chars=max_chars,
+        progress=progress,
+        n_process=n_process,
+        address=address,
+        num_workers=num_workers,
         shard_size=shard_size,
     )
     chosen = ENGINES[engine]

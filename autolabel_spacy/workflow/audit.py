@@ -23,6 +23,7 @@ probability ``p`` is below that category's average self-confidence is a
 flagged ``category`` issue, score ``1 - p``, the reason naming the category
 the model prefers. A config without ``crf_ner`` judges categories only.
 """
+
 from __future__ import annotations
 
 import random
@@ -37,10 +38,10 @@ import srsly
 from spacy.cli.train import train
 from spacy.tokens import Doc, DocBin
 
+from ..confidences import marginals, scored_spans, top_category
 from ..configs import config_path
 from ..files import atomic_path, check_apart, check_output
 from ..format_io import read_docs
-from ..confidences import marginals, scored_spans, top_category
 from ..formats.records import META_KEY
 from ..loading import blank
 
@@ -49,7 +50,8 @@ from ..loading import blank
 class Issue:
     doc: int  # index of the doc in the corpus
     record: str  # its id in the source, if the format had one
-    kind: str  # "doubtful" (a given span), "missing" (a predicted span), "unjudged" or "category" (a doc's given category)
+    # "doubtful" (a given span), "missing" (a predicted span), "unjudged" or "category" (a doc's given category)
+    kind: str
     start: int  # token offsets
     end: int
     label: str
@@ -99,7 +101,11 @@ def audit(
         cut = max(1, len(train_docs) // 10)  # dev split for checkpoint selection and calibration
         DocBin(docs=train_docs[cut:]).to_disk(fold_dir / "train.spacy")
         DocBin(docs=train_docs[:cut]).to_disk(fold_dir / "dev.spacy")
-        settings = {"paths.train": str(fold_dir / "train.spacy"), "paths.dev": str(fold_dir / "dev.spacy"), "system.seed": seed}
+        settings = {
+            "paths.train": str(fold_dir / "train.spacy"),
+            "paths.dev": str(fold_dir / "dev.spacy"),
+            "system.seed": seed,
+        }
         settings.update(overrides or {})
         train(Path(config), fold_dir / "model", overrides=settings)
         nlp = spacy.load(fold_dir / "model" / "model-last")  # after the full budget; dev is small
@@ -107,7 +113,10 @@ def audit(
         if ner is not None:
             ner.cfg["store_marginals"] = True
         # the corpus's own tokens, so every given span maps onto the model's input
-        inputs = (Doc(nlp.vocab, words=[t.text for t in docs[i]], spaces=[bool(t.whitespace_) for t in docs[i]]) for i in held_out)
+        inputs = (
+            Doc(nlp.vocab, words=[t.text for t in docs[i]], spaces=[bool(t.whitespace_) for t in docs[i]])
+            for i in held_out
+        )
         predicted = list(nlp.pipe(inputs, batch_size=256))
         for i, pred in zip(held_out, predicted):
             if docs[i].cats and pred.cats:
@@ -120,7 +129,9 @@ def audit(
         for i, pred, spans, p, rare in zip(held_out, predicted, given, probs, unseen):
             judged[i] = (pred, spans, p, rare)
     if not judged and not categories:
-        raise ValueError(f"{config}: its pipeline judges neither entities (crf_ner) nor the corpus's categories (a textcat)")
+        raise ValueError(
+            f"{config}: its pipeline judges neither entities (crf_ner) nor the corpus's categories (a textcat)"
+        )
     issues = _issues(judged, record_ids) + _category_issues(categories, docs, record_ids)
     issues.sort(key=lambda x: (-x.score, x.doc, x.start))
     return issues
@@ -136,17 +147,24 @@ def _category_issues(judged: dict[int, tuple[dict, str]], docs: list[Doc], recor
         p = float(probs.get(given, 0.0))
         preferred = top_category(probs)
         if preferred != given:
-            reason = f"the model prefers the category {preferred!r} (p={probs[preferred]:.2f}) over the given {given!r} (p={p:.2f})"
+            reason = (
+                f"the model prefers the category {preferred!r} (p={probs[preferred]:.2f}) over the given {given!r} "
+                f"(p={p:.2f})"
+            )
         else:
             reason = f"the model gives the given category p={p:.2f}"
         rid = record_ids[i] if record_ids else str(i)
         text = docs[i].text[:80]
-        issues.append(Issue(i, rid, "category", 0, len(docs[i]), given, text, 1.0 - p, bool(p < threshold[given]), reason))
+        issues.append(
+            Issue(i, rid, "category", 0, len(docs[i]), given, text, 1.0 - p, bool(p < threshold[given]), reason)
+        )
     return issues
 
 
 def _issues(judged: dict, record_ids) -> list[Issue]:
-    threshold = _self_confidence((label, p) for _, spans, probs, _ in judged.values() for (_, _, label), p in zip(spans, probs))
+    threshold = _self_confidence(
+        (label, p) for _, spans, probs, _ in judged.values() for (_, _, label), p in zip(spans, probs)
+    )
     issues = []
     for i, (pred, spans, probs, unseen) in sorted(judged.items()):
         rid = record_ids[i] if record_ids else str(i)
@@ -155,24 +173,51 @@ def _issues(judged: dict, record_ids) -> list[Issue]:
             issues.append(Issue(i, rid, "unjudged", ent.start, ent.end, ent.label_, ent.text, 0.0, False, reason))
         predicted = scored_spans(pred)
         for (s, e, label), p in zip(spans, probs):
-            rival = [(sp, q) for sp, q in predicted if sp.start < e and s < sp.end and (sp.start, sp.end, sp.label_) != (s, e, label)]
+            rival = [
+                (sp, q)
+                for sp, q in predicted
+                if sp.start < e and s < sp.end and (sp.start, sp.end, sp.label_) != (s, e, label)
+            ]
             if rival:
                 sp, q = max(rival, key=lambda x: x[1])
                 reason = f"the model prefers {sp.text!r} as {sp.label_} (p={q:.2f}) over the given span (p={p:.2f})"
             else:
                 reason = f"the model gives the given span p={p:.2f} and finds no entity there"
             issues.append(
-                Issue(i, rid, "doubtful", s, e, label, pred[s:e].text, float(1.0 - p), bool(p < threshold.get(label, 0.5)), reason)
+                Issue(
+                    i,
+                    rid,
+                    "doubtful",
+                    s,
+                    e,
+                    label,
+                    pred[s:e].text,
+                    float(1.0 - p),
+                    bool(p < threshold.get(label, 0.5)),
+                    reason,
+                )
             )
         for sp, q in predicted:
             if any(sp.start < e and s < sp.end for s, e, _ in spans):
                 continue  # judged with the given span it overlaps
             not_o = _not_outside(pred, sp, q)
             reason = (
-                f"the model finds {sp.text!r} as {sp.label_} (p={q:.2f}; P(not O)={not_o:.2f}) where nothing is annotated"
+                f"the model finds {sp.text!r} as {sp.label_} (p={q:.2f}; P(not O)={not_o:.2f}) where nothing is "
+                "annotated"
             )
             issues.append(
-                Issue(i, rid, "missing", sp.start, sp.end, sp.label_, sp.text, not_o, bool(q >= threshold.get(sp.label_, 0.5)), reason)
+                Issue(
+                    i,
+                    rid,
+                    "missing",
+                    sp.start,
+                    sp.end,
+                    sp.label_,
+                    sp.text,
+                    not_o,
+                    bool(q >= threshold.get(sp.label_, 0.5)),
+                    reason,
+                )
             )
     return issues
 
@@ -208,7 +253,9 @@ def audit_file(
     config = config_path(config)
     docs = list(read_docs(data, blank(lang), data_format))
     if not any(d.ents or d.cats for d in docs):  # spaCy would stop on E923 while initialising the first fold
-        raise ValueError(f"{data}: none of its {len(docs)} docs has an entity or a category, so there is nothing to audit")
+        raise ValueError(
+            f"{data}: none of its {len(docs)} docs has an entity or a category, so there is nothing to audit"
+        )
     ids = [str((d.user_data.get(META_KEY) or {}).get("id", i)) for i, d in enumerate(docs)]
     overrides = {"training.max_epochs": epochs, "training.max_steps": 0, "nlp.lang": lang}
     issues = audit(docs, config, k, overrides, record_ids=ids)

@@ -20,6 +20,7 @@
    every later "AS" of the text is labelled too.
 4. ``spacy train`` on the weak labels, then the model can annotate.
 """
+
 from __future__ import annotations
 
 import random
@@ -67,7 +68,9 @@ class HeadCues:
                 suffixes.setdefault(words[-1][-SUFFIX_LEN:], Counter())[label] += 1
         # a head that ends one term only may be a one-off ("X chromosome")
         self.heads = {
-            word: labels.most_common(1)[0][0] for word, labels in heads.items() if sum(labels.values()) >= MIN_HEAD_TERMS
+            word: labels.most_common(1)[0][0]
+            for word, labels in heads.items()
+            if sum(labels.values()) >= MIN_HEAD_TERMS
         }
         self.suffixes = {
             s: labels.most_common(1)[0][0]
@@ -152,7 +155,11 @@ def defined_abbreviations(docs: Iterable[Doc], spans_of, max_length: int = 8) ->
 
 
 def weak_label(
-    doc: Doc, matches: list[Span], cues: Optional[HeadCues], unknown_rate: float = 0.0, rng: Optional[random.Random] = None
+    doc: Doc,
+    matches: list[Span],
+    cues: Optional[HeadCues],
+    unknown_rate: float = 0.0,
+    rng: Optional[random.Random] = None,
 ) -> Doc:
     """Matches as entities, probable missed mentions and a random
     ``unknown_rate`` share of the other tokens unannotated, the rest O."""
@@ -178,8 +185,14 @@ def _merge(spans: list[Span]) -> list[Span]:
 
 
 def weak_corpus(
-    nlp, texts: Iterable[str], terms: dict[str, str], attr: str = "LOWER", unknown: bool = True,
-    unknown_rate: float = 0.0, seed: int = 0, defined: Optional[dict[str, str]] = None,
+    nlp,
+    texts: Iterable[str],
+    terms: dict[str, str],
+    attr: str = "LOWER",
+    unknown: bool = True,
+    unknown_rate: float = 0.0,
+    seed: int = 0,
+    defined: Optional[dict[str, str]] = None,
 ) -> list[Doc]:
     """Weak-labelled docs of ``texts``: matches of ``terms`` and of the
     ``defined`` terms (:func:`text_defined_terms`) as entities; with
@@ -213,11 +226,7 @@ def text_defined_terms(nlp, texts: Iterable[str], terms: dict[str, str], attr: s
         words = tuple(t.lower_ for t in nlp.make_doc(term))
         parts.update(words[i:j] for i in range(len(words)) for j in range(i + 1, len(words) + 1))
     found = defined_abbreviations(nlp.tokenizer.pipe(texts), mentions)
-    return {
-        form: label
-        for form, label in found.items()
-        if tuple(t.lower_ for t in nlp.make_doc(form)) not in parts
-    }
+    return {form: label for form, label in found.items() if tuple(t.lower_ for t in nlp.make_doc(form)) not in parts}
 
 
 def bootstrap(
@@ -322,7 +331,14 @@ def bootstrap_raw(
         raise ValueError(f"{raw}: no usable text to bootstrap from")
     overrides = {"training.max_epochs": epochs, "training.max_steps": 0}
     result = bootstrap(
-        texts, terms, output_dir, config, lang=language, overrides=overrides, unknown=unknown, abbreviations=abbreviations
+        texts,
+        terms,
+        output_dir,
+        config,
+        lang=language,
+        overrides=overrides,
+        unknown=unknown,
+        abbreviations=abbreviations,
     )
     summary = annotate(result["model"], raw, Path(output_dir) / "annotations.jsonl", column=column, progress=False)
     return result, summary

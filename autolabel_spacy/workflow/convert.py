@@ -1,13 +1,14 @@
 """``convert``: an annotation file from one format to another (any format an
 installed plugin provides; ``autolabel formats`` lists them)."""
+
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Optional
 
 from ..files import atomic_path, check_apart, check_output, split_extension
-from ..formats import format_for_path
 from ..format_io import not_held, read_docs, reader_options, writable, write_docs
+from ..formats import format_for_path
 from ..formats.records import Record, set_aside
 from ..hooks.manager import get_plugins
 from ..loading import blank
@@ -53,7 +54,9 @@ def convert(
     check_output(output_path)
     spec = get_plugins().format(input_format)
     out_spec = get_plugins().format(output_format)
-    options = {"scheme": scheme, "limit": limit, "n_sents": n_sents, "strict": strict} if input_format == "conll" else {}
+    options = (
+        {"scheme": scheme, "limit": limit, "n_sents": n_sents, "strict": strict} if input_format == "conll" else {}
+    )
     options.update(reader_options(spec, align, label_map))
     repairs: list[str] = []
     if input_format == "conll":
@@ -71,7 +74,13 @@ def convert(
         errors_path = None
         check_apart([input_path], {"output": output_path})
         docs = []
-        for record in writable((Record(f"{input_path}#{i}", doc=doc) for i, doc in enumerate(read_docs(input_path, nlp, input_format, **options))), out_spec):
+        for record in writable(
+            (
+                Record(f"{input_path}#{i}", doc=doc)
+                for i, doc in enumerate(read_docs(input_path, nlp, input_format, **options))
+            ),
+            out_spec,
+        ):
             if record.error is not None:  # a whole-file format converts entirely or not at all
                 raise ValueError(f"{record.where}: {record.error}")
             docs.append(record.doc)

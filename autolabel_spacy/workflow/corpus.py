@@ -17,6 +17,7 @@ Label Studio, Prodigy, doccano exports) is read record by record:
 to ``<split>.errors.jsonl`` in the output folder with its line and reason
 (the rest of the split is converted). Any other file is token-per-line.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -24,12 +25,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from ..formats import format_for_path
+from ..corpora.reader import docs_from_file, to_docbin
 from ..format_io import reader_options
+from ..formats import format_for_path
 from ..formats.records import set_aside
 from ..hooks.manager import get_plugins
 from ..loading import blank
-from ..corpora.reader import docs_from_file, to_docbin
 
 SPLIT_NAMES = {"train": ("train",), "dev": ("dev", "devel", "valid", "validation"), "test": ("test",)}
 
@@ -61,17 +62,26 @@ def find_splits(folder: Path) -> dict[str, Path]:
         for split, names in SPLIT_NAMES.items():
             if stem in names:
                 if split in found:
-                    raise CorpusFolderError(f"{folder}: two files for the {split} split: {found[split].name}, {path.name}")
+                    raise CorpusFolderError(
+                        f"{folder}: two files for the {split} split: {found[split].name}, {path.name}"
+                    )
                 found[split] = path
     found = {split: found[split] for split in SPLIT_NAMES if split in found}
     if "train" not in found:
-        raise CorpusFolderError(f"{folder}: no train.* file (found: {', '.join(p.name for p in sorted(folder.iterdir()))})")
+        raise CorpusFolderError(
+            f"{folder}: no train.* file (found: {', '.join(p.name for p in sorted(folder.iterdir()))})"
+        )
     return found
 
 
 def convert_splits(
-    folder: Path, output: Path, lang: str = "en", dev_fraction: float = 0.1, scheme: str = "auto",
-    align: str = "strict", label_map: Optional[dict] = None,
+    folder: Path,
+    output: Path,
+    lang: str = "en",
+    dev_fraction: float = 0.1,
+    scheme: str = "auto",
+    align: str = "strict",
+    label_map: Optional[dict] = None,
 ) -> dict[str, SplitCounts]:
     """Convert every split of ``folder`` into ``output``; returns counts per
     output split (``dev`` marked as held out when it came from train)."""
@@ -92,7 +102,9 @@ def convert_splits(
         if split == "test":
             test_texts = [doc.text.replace("\n", " ") for doc in docs]
         if not docs and errors:
-            raise CorpusFolderError(f"{path}: every record was refused ({errors}); the reasons are in {output / f'{split}.errors.jsonl'}")
+            raise CorpusFolderError(
+                f"{path}: every record was refused ({errors}); the reasons are in {output / f'{split}.errors.jsonl'}"
+            )
         if not docs:
             raise CorpusFolderError(f"{path}: no sentences")
         if split == "train" and "dev" not in files:
@@ -121,7 +133,9 @@ def _record_format(path: Path):
     return spec if spec.read_records is not None else None
 
 
-def _record_docs(spec, path: Path, lang: str, align: str, label_map: Optional[dict], errors_path: Path) -> tuple[list, int]:
+def _record_docs(
+    spec, path: Path, lang: str, align: str, label_map: Optional[dict], errors_path: Path
+) -> tuple[list, int]:
     """The records of a split in a record format as docs; the refused ones
     written to ``errors_path`` (as ``autolabel import`` writes them)."""
     try:

@@ -12,6 +12,7 @@ its line, and so do the rows of a category too small to stratify
 (:data:`MIN_ROWS`). Shares too small for the categories are an error naming
 the file, before anything is written.
 """
+
 from __future__ import annotations
 
 import csv
@@ -22,10 +23,10 @@ from typing import Iterator, Optional, Sequence
 
 from sklearn.model_selection import train_test_split
 
-from ..files import atomic_path
 from ..confidences import top_category
-from ..formats.records import META_KEY, Record
 from ..corpora.reader import to_docbin
+from ..files import atomic_path
+from ..formats.records import META_KEY, Record
 
 DEFAULT_FRACTIONS = (0.6, 0.2, 0.2)  # train, dev, test
 MIN_ROWS = 3  # rows a category needs to be in a stratified train/dev/test split (its rows go to the errors with fewer)
@@ -57,7 +58,11 @@ def read_category_records(
             raise ValueError(f"{path}:1: no column {missing[0]!r} in the header {header}")
         t, lab = header.index(text_column), header.index(label_column)
         rows = [(reader.line_num, row) for row in reader]
-    known = list(label_names.values()) if label_names else sorted({row[lab].strip() for _, row in rows if len(row) == len(header)} - {""})
+    known = (
+        list(label_names.values())
+        if label_names
+        else sorted({row[lab].strip() for _, row in rows if len(row) == len(header)} - {""})
+    )
     for lineno, row in rows:
         where = f"{path}:{lineno}"
         raw = ",".join(row)
@@ -90,14 +95,23 @@ def stratified_split(docs: Sequence, fractions: Sequence[float] = DEFAULT_FRACTI
     index = list(range(len(docs)))
     rest, test = train_test_split(index, test_size=fractions[2], stratify=labels, random_state=seed)
     train, dev = train_test_split(
-        rest, test_size=fractions[1] / (fractions[0] + fractions[1]), stratify=[labels[i] for i in rest], random_state=seed
+        rest,
+        test_size=fractions[1] / (fractions[0] + fractions[1]),
+        stratify=[labels[i] for i in rest],
+        random_state=seed,
     )
     return {name: [docs[i] for i in sorted(part)] for name, part in (("train", train), ("dev", dev), ("test", test))}
 
 
 def convert_category_corpus(
-    path: Path, output: Path, nlp, text_column: str, label_column: str, label_names: Optional[dict] = None,
-    fractions: Sequence[float] = DEFAULT_FRACTIONS, seed: int = 0,
+    path: Path,
+    output: Path,
+    nlp,
+    text_column: str,
+    label_column: str,
+    label_names: Optional[dict] = None,
+    fractions: Sequence[float] = DEFAULT_FRACTIONS,
+    seed: int = 0,
 ) -> dict[str, int]:
     """Read, split and write ``train/dev/test.spacy`` (and the rows refused,
     to ``errors.jsonl``) under ``output``; returns the docs per split."""
@@ -108,19 +122,31 @@ def convert_category_corpus(
     for record in records:
         if record.error is None and sizes[top_category(record.doc.cats)] < MIN_ROWS:
             category = top_category(record.doc.cats)
-            record = Record(record.where, error=f"category {category!r} has {sizes[category]} rows; a stratified "
-                            f"train/dev/test split needs at least {MIN_ROWS} of each", raw=record.raw)
+            record = Record(
+                record.where,
+                error=f"category {category!r} has {sizes[category]} rows; a stratified "
+                f"train/dev/test split needs at least {MIN_ROWS} of each",
+                raw=record.raw,
+            )
         if record.error is None:
-            record.doc.cats = {c: p for c, p in record.doc.cats.items() if sizes[c] >= MIN_ROWS or c not in sizes}  # no category of refused rows
+            record.doc.cats = {
+                c: p for c, p in record.doc.cats.items() if sizes[c] >= MIN_ROWS or c not in sizes
+            }  # no category of refused rows
             docs.append(record.doc)
         else:
             errors.append(record.error_line())
     if not docs:
-        raise ValueError(f"{path}: no labelled texts" + (f" ({len(errors)} rows refused, first: {json.loads(errors[0])['error']})" if errors else ""))
+        raise ValueError(
+            f"{path}: no labelled texts"
+            + (f" ({len(errors)} rows refused, first: {json.loads(errors[0])['error']})" if errors else "")
+        )
     try:
         splits = stratified_split(docs, fractions, seed)
     except ValueError as err:  # shares too small for the categories: scikit-learn's reason, with the file
-        raise ValueError(f"{path}: {len(docs)} texts of {len({top_category(d.cats) for d in docs})} categories cannot be split in the shares {list(fractions)}: {err}") from None
+        raise ValueError(
+            f"{path}: {len(docs)} texts of {len({top_category(d.cats) for d in docs})} categories cannot be split in "
+            f"the shares {list(fractions)}: {err}"
+        ) from None
     output.mkdir(parents=True, exist_ok=True)  # nothing is written before the split is known to work
     counts = {}
     for split, part in splits.items():

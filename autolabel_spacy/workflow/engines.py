@@ -5,6 +5,7 @@ file is created) and ``run(run)`` (tag every record still to do into the
 run's files, :mod:`run_files`). ``local_engine`` tags in this process,
 ``ray_engine`` on Ray Data actors; ``annotate`` picks one by name.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -14,8 +15,8 @@ from typing import Callable, Iterable, Optional, Union
 from spacy.language import Language
 from tqdm import tqdm
 
-from .inputs import TextRecord
 from ..routing import Routing
+from .inputs import TextRecord
 from .run_files import RunFiles
 
 
@@ -40,4 +41,6 @@ class EngineRun:
     def progress_bar(self, desc: str) -> tqdm:
         """The run's bar in docs, starting at the records a resumed run has done."""
         initial = len(self.files.done_ids) if self.total and self.files is not None else 0
-        return tqdm(total=self.total, initial=initial, unit="doc", desc=desc, disable=not self.progress, dynamic_ncols=True)
+        return tqdm(
+            total=self.total, initial=initial, unit="doc", desc=desc, disable=not self.progress, dynamic_ncols=True
+        )

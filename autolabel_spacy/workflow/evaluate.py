@@ -2,6 +2,7 @@
 coverage/accuracy curve of routing by confidence with a recommended
 auto-accept threshold. Docs of several sentences (whole abstracts from
 ``pubtator``) are routed sentence by sentence, as a reviewer accepts them."""
+
 from __future__ import annotations
 
 import platform
@@ -13,17 +14,24 @@ from spacy.scorer import Scorer
 from spacy.training import Example
 
 from .. import __version__, evaluation, routing
-from ..evaluate_report import EntityReport, EvaluateReport
-from ..formats import format_for_path
-from ..format_io import read_docs, reader_options
 from ..confidences import scored_group
+from ..evaluate_report import EntityReport, EvaluateReport
+from ..format_io import read_docs, reader_options
+from ..formats import format_for_path
 from ..hooks.manager import get_plugins
 from ..loading import entity_components, load_pipeline
 
 
 def evaluate(
-    model, data, data_format: Optional[str] = None, target_accuracy: float = 0.99, batch_size: int = 256,
-    align: str = "strict", label_map: Optional[dict] = None, rank_by: str = "sentence", min_accepted: Optional[int] = None,
+    model,
+    data,
+    data_format: Optional[str] = None,
+    target_accuracy: float = 0.99,
+    batch_size: int = 256,
+    align: str = "strict",
+    label_map: Optional[dict] = None,
+    rank_by: str = "sentence",
+    min_accepted: Optional[int] = None,
 ) -> EvaluateReport:
     """The report of ``autolabel evaluate`` on gold ``data`` (any readable
     format; ``align`` and ``label_map`` for its reader, as ``convert``'s);
@@ -45,14 +53,18 @@ def evaluate(
     report = EvaluateReport(docs=len(gold), stamp=stamp(model, data, nlp), target_accuracy=target_accuracy)
     if entity_components(nlp):  # else a pipeline of categories only
         report.entities = _entity_report(predicted, gold, scores, target_accuracy, rank_by, min_accepted)
-    if "rel_f" in scores:  # a relation component: relations of the predicted entities, ids as relations.py transfers them
+    if (
+        "rel_f" in scores
+    ):  # a relation component: relations of the predicted entities, ids as relations.py transfers them
         report.relations = evaluation.relation_report(predicted, gold, scores, target_accuracy, min_accepted)
     if any(doc.cats for doc in gold):  # a category component, and gold categories
         report.categories = evaluation.category_report(predicted, gold, scores, target_accuracy, min_accepted)
     return report
 
 
-def _entity_report(predicted: list, gold: list, scores: dict, target_accuracy: float, rank_by: str, min_accepted: Optional[int]) -> EntityReport:
+def _entity_report(
+    predicted: list, gold: list, scores: dict, target_accuracy: float, rank_by: str, min_accepted: Optional[int]
+) -> EntityReport:
     """The entity part of the report: P/R/F1, span calibration, the routing
     curve by doc or sentence and the recommended threshold."""
     group = scored_group(predicted[0]) if predicted else None
@@ -83,7 +95,11 @@ def stamp(model, data, nlp) -> dict:
     """What a report was made from: the model (its path or name, and its
     meta's name and version), the data, the versions that made it, and when."""
     return {
-        "model": str(model), "pipeline": f"{nlp.meta.get('name', '')} {nlp.meta.get('version', '')}".strip(),
-        "data": str(data), "autolabel_spacy": __version__, "spacy": spacy.__version__,
-        "python": platform.python_version(), "made": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "model": str(model),
+        "pipeline": f"{nlp.meta.get('name', '')} {nlp.meta.get('version', '')}".strip(),
+        "data": str(data),
+        "autolabel_spacy": __version__,
+        "spacy": spacy.__version__,
+        "python": platform.python_version(),
+        "made": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     }

@@ -6,6 +6,7 @@ boundaries (snapped only with an explicit ``align="expand"|"contract"``),
 overlapping spans, labels outside the known label set, rejected answers,
 invalid JSON or bytes.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -13,9 +14,9 @@ from pathlib import Path
 from typing import Iterable, Optional
 
 from ..files import atomic_path, check_apart, check_output, split_extension
+from ..format_io import not_held, reader_options, writable
 from ..formats import format_for_path
 from ..formats.detect import RECORD_FORMATS, detect_format
-from ..format_io import not_held, reader_options, writable
 from ..formats.records import Record, set_aside
 from ..hooks.manager import get_domain, get_plugins
 from ..loading import blank, load_pipeline
@@ -34,7 +35,9 @@ class ImportSummary:
     not_held: dict = field(default_factory=dict)  # docs with what the output format does not hold (relations...)
 
 
-def known_labels(labels: Optional[Iterable[str]] = None, model=None, domain: Optional[str] = None) -> Optional[list[str]]:
+def known_labels(
+    labels: Optional[Iterable[str]] = None, model=None, domain: Optional[str] = None
+) -> Optional[list[str]]:
     """The label set to check imports against: given, a pipeline's (its
     ``crf_ner``/``ner`` labels) or a domain's; None means any label."""
     if labels:
@@ -70,7 +73,9 @@ def check_other_labels(record: Record, relation_labels: Optional[list], categori
     if relation_labels is not None:
         unknown = sorted({r.label for r in get_relations(record.doc)} - set(relation_labels))
         if unknown:
-            return Record(record.where, error=f"unknown relation labels {unknown} (known: {relation_labels})", raw=record.raw)
+            return Record(
+                record.where, error=f"unknown relation labels {unknown} (known: {relation_labels})", raw=record.raw
+            )
     if categories is not None:
         unknown = sorted(set(record.doc.cats) - set(categories))
         if unknown:
@@ -112,8 +117,11 @@ def import_annotations(
         except ValueError:
             by_extension = None
         by_content = detect_format(input_path)
-        if by_content and by_content[0] in formats and by_content[0] != by_extension and (
-            by_extension is None or by_extension in RECORD_FORMATS
+        if (
+            by_content
+            and by_content[0] in formats
+            and by_content[0] != by_extension
+            and (by_extension is None or by_extension in RECORD_FORMATS)
         ):
             input_format = by_content[0]
             detected = f"note: {input_path}: read as {input_format}, since {by_content[1]}" + (
@@ -152,7 +160,9 @@ def import_annotations(
             if record.error is None and labels is not None:
                 unknown = sorted({e.label_ for e in record.doc.ents} - set(labels))
                 if unknown:
-                    record = Record(record.where, error=f"unknown labels {unknown} (known: {sorted(labels)})", raw=record.raw)
+                    record = Record(
+                        record.where, error=f"unknown labels {unknown} (known: {sorted(labels)})", raw=record.raw
+                    )
             yield check_other_labels(record, relation_labels, categories)
 
     with atomic_path(errors_path) as tmp_errors:
@@ -160,4 +170,13 @@ def import_annotations(
         with atomic_path(output) as tmp_out:
             out_spec.write(docs, tmp_out)
     n_ents = sum(len(doc.ents) for doc in docs)
-    return ImportSummary(len(docs) + refused, len(docs), refused, n_ents, str(output), str(errors_path), detected, not_held(out_spec, docs))
+    return ImportSummary(
+        len(docs) + refused,
+        len(docs),
+        refused,
+        n_ents,
+        str(output),
+        str(errors_path),
+        detected,
+        not_held(out_spec, docs),
+    )

@@ -13,6 +13,7 @@ every subfolder; the other files are listed in :attr:`Inputs.skipped`).
 path, its kind, the CSV column, a folder's files), so a command fails at its
 start, not halfway; iterating it yields the records.
 """
+
 from __future__ import annotations
 
 import csv
@@ -27,7 +28,9 @@ from ..formats.records import RecordError, json_lines
 
 DEFAULT_MAX_CHARS = 1_000_000
 KINDS = (".txt", ".jsonl", ".csv", ".pubtator")
-MAX_CHARS_LIMIT = 2**31 - 2  # the longest text a record may hold: what Python's csv field limit takes, and far past what fits a doc
+MAX_CHARS_LIMIT = (
+    2**31 - 2
+)  # the longest text a record may hold: what Python's csv field limit takes, and far past what fits a doc
 
 
 @dataclass
@@ -66,7 +69,10 @@ class Inputs:
             if self.kind == ".csv":
                 header = _csv_header(self.path)
                 if column not in header:
-                    raise ValueError(f"{self.path}:1: no column {column!r} (columns: {', '.join(header) or 'none'}); choose one with --column")
+                    raise ValueError(
+                        f"{self.path}:1: no column {column!r} (columns: {', '.join(header) or 'none'}); choose one "
+                        "with --column"
+                    )
 
     def __iter__(self) -> Iterator[TextRecord]:
         records = {
@@ -166,7 +172,9 @@ def _pubtator_records(inputs: Inputs) -> Iterator[TextRecord]:
         except RecordError as err:
             line = err.where.rsplit(":", 1)[1]
             reason = f"line {line}: {err.reason}" if line != rid.rsplit(":", 1)[1] else err.reason
-            yield TextRecord(rid, error=reason, raw=raw.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace"))
+            yield TextRecord(
+                rid, error=reason, raw=raw.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            )
             continue
         yield TextRecord(rid, text=text, meta={"source": rid, "id": pmid, "title_length": len(title)}, raw=raw)
 
@@ -211,8 +219,14 @@ def _csv_rows(path: Path, max_chars: int) -> Iterator[tuple[int, Optional[list[s
             if reader.line_num > start:  # a quoted field over several lines: legitimate only if its quote closes
                 lines = lines if lines is not None else text.splitlines(keepends=True)
                 if "".join(lines[start - 1 : reader.line_num]).count('"') % 2:
-                    yield start, None, (f"unreadable CSV row (a quoted field opened on this line is never closed: it swallowed "
-                                        f"lines {start}-{reader.line_num}, to the end of the file)")
+                    yield (
+                        start,
+                        None,
+                        (
+                            f"unreadable CSV row (a quoted field opened on this line is never closed: it swallowed "
+                            f"lines {start}-{reader.line_num}, to the end of the file)"
+                        ),
+                    )
                     continue
             if row:
                 yield reader.line_num, row, None
@@ -236,7 +250,9 @@ def _csv_records(inputs: Inputs) -> Iterator[TextRecord]:
         else:
             values = dict(zip(header, row))
             if column not in values:
-                yield TextRecord(rid, error=f"row has no {column!r} field (it has {len(row)} of {len(header)} columns)", raw=raw)
+                yield TextRecord(
+                    rid, error=f"row has no {column!r} field (it has {len(row)} of {len(header)} columns)", raw=raw
+                )
                 continue
             meta = {k: v for k, v in values.items() if k != column}
             yield TextRecord(rid, text=values[column], meta={"source": rid, **meta}, raw=raw)

@@ -1,5 +1,6 @@
 """The ``local`` engine of ``annotate``: tags in this process (``n_process``
 > 1: spaCy's multiprocessing), in memory zones so the vocab stays flat."""
+
 from __future__ import annotations
 
 from .engines import EngineRun

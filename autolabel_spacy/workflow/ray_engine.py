@@ -19,6 +19,7 @@ Ray is an optional extra: ``pip install "autolabel-spacy[ray]"``, so it is
 imported inside the functions that use it, and :func:`check` says how to
 install it when it is missing.
 """
+
 from __future__ import annotations
 
 import json
@@ -30,9 +31,9 @@ from typing import Iterable, Optional
 import spacy
 
 from ..loading import check_annotates, with_sentences
+from ..routing import Routing
 from .engines import EngineRun
 from .inputs import TextRecord
-from ..routing import Routing
 from .run_files import FILES, json_line, tag_records
 
 # records per slice (the unit of work of one actor call), in nlp.pipe batches:
@@ -47,7 +48,7 @@ class MissingExtraError(LookupError):
 
 def require_ray() -> None:
     try:
-        import ray  # noqa: F401  (optional extra)
+        import ray
         import ray.data  # noqa: F401
     except ImportError as e:
         raise MissingExtraError(f"{INSTALL_HINT} ({e})") from None
@@ -154,7 +155,9 @@ def run(run: EngineRun) -> None:
     files = run.files
     # a path the workers can open whatever their working directory; else a package name
     model = str(Path(run.model).resolve()) if Path(run.model).exists() else str(run.model)
-    slices = write_shards(files.todo(run.records), files.folder / "shards", run.shard_size, SLICE_BATCHES * run.batch_size)
+    slices = write_shards(
+        files.todo(run.records), files.folder / "shards", run.shard_size, SLICE_BATCHES * run.batch_size
+    )
     if not slices:
         return
     started = start_ray(run.address, run.num_workers)

@@ -11,6 +11,7 @@ rendered with displaCy, each span labelled with its confidence. Nothing is
 fetched when the page is viewed: no scripts, fonts or images from the
 network.
 """
+
 from __future__ import annotations
 
 import html
@@ -22,17 +23,17 @@ import matplotlib
 
 matplotlib.use("Agg")  # no display: figures are drawn to SVG
 
-import matplotlib.pyplot as plt  # noqa: E402
-from spacy import displacy  # noqa: E402
-from spacy.tokens import Doc  # noqa: E402
+import matplotlib.pyplot as plt
+from spacy import displacy
+from spacy.tokens import Doc
 
-from ..checks import is_number  # noqa: E402
-from ..confidences import doc_confidence, scored_entities  # noqa: E402
-from ..evaluate_report import EvaluateReport, Recommendation, from_json, is_report  # noqa: E402
-from ..files import atomic_write_text, check_apart, check_output  # noqa: E402
-from ..format_io import read_docs  # noqa: E402
-from ..loading import blank  # noqa: E402
-from ..formats.records import RecordError, parse_json  # noqa: E402
+from ..checks import is_number
+from ..confidences import doc_confidence, scored_entities
+from ..evaluate_report import EvaluateReport, Recommendation, from_json, is_report
+from ..files import atomic_write_text, check_apart, check_output
+from ..format_io import read_docs
+from ..formats.records import RecordError, parse_json
+from ..loading import blank
 
 PALETTE = ("#7aecec", "#bfeeb7", "#feca74", "#ff9561", "#aa9cfc", "#c887fb", "#9cc9cc", "#ffeb80", "#ff8197", "#e4e7d2")
 STYLE = """
@@ -42,7 +43,7 @@ th { background: #f3f3f3; } td.n { text-align: right; }
 .plots { display: flex; flex-wrap: wrap; gap: 2em; } .plots figure { margin: 0; }
 .stamp { color: #555; font-size: .9em; } .doc { border-top: 1px solid #ddd; padding: .5em 0; }
 .doc h2 { font-size: .9em; font-weight: normal; color: #555; margin: .2em 0; }
-"""
+"""  # noqa: E501  (the page's CSS, as it is served)
 
 
 def _number(value):
@@ -69,10 +70,15 @@ def _e(value) -> str:
 def _svg(fig) -> str:
     buffer = io.StringIO()
     # no metadata (its date would make two pages of one report differ)
-    fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None, "Creator": None, "Format": None, "Type": None})
+    fig.savefig(
+        buffer,
+        format="svg",
+        bbox_inches="tight",
+        metadata={"Date": None, "Creator": None, "Format": None, "Type": None},
+    )
     plt.close(fig)
     text = buffer.getvalue()
-    return text[text.index("<svg"):]  # inline: no XML prolog or doctype
+    return text[text.index("<svg") :]  # inline: no XML prolog or doctype
 
 
 def reliability_svg(rows: list[dict], title: str) -> str:
@@ -80,10 +86,23 @@ def reliability_svg(rows: list[dict], title: str) -> str:
     diagonal a calibrated model follows; bar widths are the bins."""
     fig, ax = plt.subplots(figsize=(4.2, 4.2))
     filled = [r for r in rows if r.get("count")]
-    ax.bar([(r["low"] + r["high"]) / 2 for r in filled], [r["accuracy"] for r in filled],
-           width=[r["high"] - r["low"] for r in filled], edgecolor="#333", color="#7aa6da", label="accuracy")
+    ax.bar(
+        [(r["low"] + r["high"]) / 2 for r in filled],
+        [r["accuracy"] for r in filled],
+        width=[r["high"] - r["low"] for r in filled],
+        edgecolor="#333",
+        color="#7aa6da",
+        label="accuracy",
+    )
     ax.plot([0, 1], [0, 1], "--", color="#999", label="calibrated")
-    ax.scatter([r["confidence"] for r in filled], [r["accuracy"] for r in filled], color="#c0392b", zorder=3, s=12, label="mean confidence")
+    ax.scatter(
+        [r["confidence"] for r in filled],
+        [r["accuracy"] for r in filled],
+        color="#c0392b",
+        zorder=3,
+        s=12,
+        label="mean confidence",
+    )
     ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence", ylabel="accuracy", title=title)
     ax.legend(loc="upper left", fontsize=8)
     return _svg(fig)
@@ -98,8 +117,14 @@ def routing_svg(rows: list[dict], target: float, recommended: Optional[Recommend
         ax.plot(*zip(*points), "o-", color="#2c7fb8", markersize=3, label="thresholds")
     ax.axhline(target, color="#c0392b", linestyle="--", label=f"target {100 * target:g}%")
     if recommended:
-        ax.scatter([recommended.coverage], [recommended.accuracy], s=60, color="#c0392b", zorder=3,
-                   label=f"recommended {recommended.threshold:.3g}")
+        ax.scatter(
+            [recommended.coverage],
+            [recommended.accuracy],
+            s=60,
+            color="#c0392b",
+            zorder=3,
+            label=f"recommended {recommended.threshold:.3g}",
+        )
     ax.set(xlim=(0, 1), xlabel=f"share of {unit}s auto-accepted", ylabel="their accuracy", title="routing")
     ax.legend(loc="lower left", fontsize=8)
     return _svg(fig)
@@ -117,7 +142,8 @@ def _table(header: list[str], rows: list[list]) -> str:
     """Numbers right-aligned, text left."""
     head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
     body = "".join(
-        "<tr>" + "".join(f"<td{' class=n' if _numeric(c) else ''}>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows
+        "<tr>" + "".join(f"<td{' class=n' if _numeric(c) else ''}>{html.escape(str(c))}</td>" for c in row) + "</tr>"
+        for row in rows
     )
     return f"<table><tr>{head}</tr>{body}</table>"
 
@@ -136,36 +162,70 @@ def evaluation_page(report: EvaluateReport) -> str:
     ents = report.entities
     if ents is not None:
         unit = _e(ents.unit)
-        out.append(f"<h2>Entities</h2><p>{_e(report.docs)} docs; P {_pct(ents.ents_p)}, R {_pct(ents.ents_r)}, "
-                   f"F1 {_pct(ents.ents_f)}; {unit}s exactly right {_pct(ents.doc_accuracy)}%.</p>")
-        out.append(_table(["label", "P", "R", "F1"], [[label, _pct(s["p"]), _pct(s["r"]), _pct(s["f"])] for label, s in sorted(ents.per_label.items())]))
+        out.append(
+            f"<h2>Entities</h2><p>{_e(report.docs)} docs; P {_pct(ents.ents_p)}, R {_pct(ents.ents_r)}, "
+            f"F1 {_pct(ents.ents_f)}; {unit}s exactly right {_pct(ents.doc_accuracy)}%.</p>"
+        )
+        out.append(
+            _table(
+                ["label", "P", "R", "F1"],
+                [[label, _pct(s["p"]), _pct(s["r"]), _pct(s["f"])] for label, s in sorted(ents.per_label.items())],
+            )
+        )
         rec = ents.recommended
         if rec:
-            out.append(f"<p><b>Auto-accept threshold {_fmt(rec.threshold, '.4g')}</b>: {_pct(rec.coverage)}% of the {unit}s "
-                       f"({_e(rec.accepted)}) accepted, {_pct(rec.accuracy)}% of them exactly right (target {_pct(target)}%).</p>")
+            out.append(
+                f"<p><b>Auto-accept threshold {_fmt(rec.threshold, '.4g')}</b>: {_pct(rec.coverage)}% of the {unit}s "
+                f"({_e(rec.accepted)}) accepted, {_pct(rec.accuracy)}% of them exactly right (target "
+                f"{_pct(target)}%).</p>"
+            )
         else:
-            out.append(f"<p><b>No threshold</b> reaches {_pct(target)}% on at least {_e(ents.min_accepted)} {unit}s: "
-                       "every one goes to review.</p>")
-        out.append('<div class="plots"><figure>' + reliability_svg(ents.reliability, f"span confidence (ECE {_fmt(ents.span_ece, '.3f')})")
-                   + "</figure><figure>" + routing_svg(ents.routing, target, rec, ents.unit) + "</figure></div>")
+            out.append(
+                f"<p><b>No threshold</b> reaches {_pct(target)}% on at least {_e(ents.min_accepted)} {unit}s: "
+                "every one goes to review.</p>"
+            )
+        out.append(
+            '<div class="plots"><figure>'
+            + reliability_svg(ents.reliability, f"span confidence (ECE {_fmt(ents.span_ece, '.3f')})")
+            + "</figure><figure>"
+            + routing_svg(ents.routing, target, rec, ents.unit)
+            + "</figure></div>"
+        )
         errors = ents.confident_errors
         out.append("<h2>Commonest errors among the confident " + unit + "s</h2>")
-        out.append(_table(["kind", "label", "text", "count", "example"], [[e["kind"], e["label"], e["text"], e["count"], e["example"]] for e in errors])
-                   if errors else "<p>None.</p>")
+        out.append(
+            _table(
+                ["kind", "label", "text", "count", "example"],
+                [[e["kind"], e["label"], e["text"], e["count"], e["example"]] for e in errors],
+            )
+            if errors
+            else "<p>None.</p>"
+        )
     if report.relations is not None:
         section = report.relations
-        line = f"P {_pct(section.p)}, R {_pct(section.r)}, F1 {_pct(section.f)}; docs with exactly the gold relations {_pct(section.docs_exactly_right)}%"
+        line = (
+            f"P {_pct(section.p)}, R {_pct(section.r)}, F1 {_pct(section.f)}; docs with exactly the gold relations "
+            f"{_pct(section.docs_exactly_right)}%"
+        )
         out.append(f"<h2>Relations</h2><p>{html.escape(line + _accepts(section.recommended))}.</p>")
     if report.categories is not None:
         section = report.categories
         line = f"accuracy {_pct(section.accuracy)}%, macro-F1 {_pct(section.macro_f)}, ECE {_fmt(section.ece, '.3f')}"
         out.append(f"<h2>Categories</h2><p>{html.escape(line + _accepts(section.recommended))}.</p>")
-        out.append('<div class="plots"><figure>' + reliability_svg(section.reliability, "top category's probability") + "</figure></div>")
+        out.append(
+            '<div class="plots"><figure>'
+            + reliability_svg(section.reliability, "top category's probability")
+            + "</figure></div>"
+        )
     return _page("autolabel evaluate", out)
 
 
 def _accepts(rec: Optional[Recommendation]) -> str:
-    return f"; threshold {_fmt(rec.threshold, '.4g')} accepts {_pct(rec.coverage)}% of docs" if rec else "; no threshold: every doc to review"
+    return (
+        f"; threshold {_fmt(rec.threshold, '.4g')} accepts {_pct(rec.coverage)}% of docs"
+        if rec
+        else "; no threshold: every doc to review"
+    )
 
 
 def _colors(labels) -> dict:
@@ -176,13 +236,20 @@ def render_doc(doc: Doc, colors: dict) -> str:
     """The doc with displaCy, each span's label followed by its confidence."""
     ents, span_colors = [], {}
     for start, end, label, score in scored_entities(doc):
-        shown = _e(label) if score is None else f"{_e(label)} {score:.2f}"  # displaCy puts labels in the page as they are
+        shown = (
+            _e(label) if score is None else f"{_e(label)} {score:.2f}"
+        )  # displaCy puts labels in the page as they are
         span_colors[shown] = colors.get(label, PALETTE[0])
         ents.append({"start": start, "end": end, "label": shown})
     confidence = doc_confidence(doc)
     title = None if confidence is None else f"probability the annotation is right: {confidence:.3f}"
-    return displacy.render({"text": doc.text, "ents": ents, "title": title}, style="ent", manual=True, page=False,
-                           options={"colors": span_colors})
+    return displacy.render(
+        {"text": doc.text, "ents": ents, "title": title},
+        style="ent",
+        manual=True,
+        page=False,
+        options={"colors": span_colors},
+    )
 
 
 def annotation_page(summary: dict, review: list[Doc], shown: int = 10) -> str:
@@ -190,17 +257,23 @@ def annotation_page(summary: dict, review: list[Doc], shown: int = 10) -> str:
     and the first ``shown`` documents of its review queue."""
     out = [f"<h1>Annotation of {html.escape(str(summary.get('input', '')))}</h1>"]
     out.append(_stamp({"model": summary.get("model"), "input": summary.get("input")}))
-    rows = [[k, summary.get(k)] for k in ("inputs", "annotated", "accepted", "review", "errors", "accept_threshold", "rank_by") if k in summary]
+    rows = [
+        [k, summary.get(k)]
+        for k in ("inputs", "annotated", "accepted", "review", "errors", "accept_threshold", "rank_by")
+        if k in summary
+    ]
     out.append(_table(["", ""], rows))
     colors = _colors({label for doc in review for _, _, label, _ in scored_entities(doc)})
-    out.append(f"<h2>The review queue: its first {min(shown, len(review))} of {len(review)} documents, least sure first</h2>")
+    out.append(
+        f"<h2>The review queue: its first {min(shown, len(review))} of {len(review)} documents, least sure first</h2>"
+    )
     out += [f'<div class="doc">{render_doc(doc, colors)}</div>' for doc in review[:shown]]
     return _page("autolabel annotate", out)
 
 
 def _page(title: str, body: list[str]) -> str:
     return (
-        f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>"
+        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
         f"<style>{STYLE}</style></head><body>{''.join(body)}</body></html>\n"
     )
 

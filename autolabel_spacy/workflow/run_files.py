@@ -11,6 +11,7 @@ writes the outputs in the requested format. Both engines tag through
 :func:`tag_records` and write through :func:`json_line`, so their outputs
 are byte-identical.
 """
+
 from __future__ import annotations
 
 import json
@@ -36,9 +37,14 @@ ZONE_DOCS_MULTIPROCESS = 100_000
 # the settings of a run that decide what its files hold: a --resume
 # with any of them changed would mix two runs in one output
 RUN_SETTINGS = {
-    "model": "MODEL", "input": "INPUT", "column": "--column", "max_chars": "--max-chars",
-    "accept_threshold": "--accept-threshold", "rank_by": "--rank-by",
-    "relation_threshold": "--relation-threshold", "category_threshold": "--category-threshold",
+    "model": "MODEL",
+    "input": "INPUT",
+    "column": "--column",
+    "max_chars": "--max-chars",
+    "accept_threshold": "--accept-threshold",
+    "rank_by": "--rank-by",
+    "relation_threshold": "--relation-threshold",
+    "category_threshold": "--category-threshold",
 }
 
 
@@ -80,7 +86,9 @@ class RunFiles:
         for f in self.files.values():
             f.flush()
 
-    def todo(self, records: Iterable[TextRecord], on_error: Optional[Callable[[], None]] = None) -> Iterator[TextRecord]:
+    def todo(
+        self, records: Iterable[TextRecord], on_error: Optional[Callable[[], None]] = None
+    ) -> Iterator[TextRecord]:
         """The records still to tag: those already in the files (a resumed
         run) are skipped, and those that cannot be used go to the errors file."""
         for record in records:
@@ -106,7 +114,9 @@ class RunFiles:
         if failed and self.created and not any(self.path(name).stat().st_size for name in FILES):
             shutil.rmtree(self.folder, ignore_errors=True)
 
-    def finalize(self, pipeline: Callable, spec, paths: dict, routing: Optional[Routing]) -> tuple[dict, Optional[dict]]:
+    def finalize(
+        self, pipeline: Callable, spec, paths: dict, routing: Optional[Routing]
+    ) -> tuple[dict, Optional[dict]]:
         """Write the outputs (``paths``, as ``annotate.output_paths`` names
         them) from the closed files; returns the record count of each and,
         when routing, the units decided each way (a sentence of a doc routed
@@ -114,10 +124,16 @@ class RunFiles:
         counts = {}
         threshold = routing.threshold if routing else None
         if routing is None:
-            counts["all"] = _write_docs(pipeline, spec, _records(self.path("accepted")), paths["all"], self.written_in_part)
+            counts["all"] = _write_docs(
+                pipeline, spec, _records(self.path("accepted")), paths["all"], self.written_in_part
+            )
         else:
-            counts["accepted"] = _write_docs(pipeline, spec, _records(self.path("accepted")), paths["accepted"], self.written_in_part)
-            counts["review"] = _write_docs(pipeline, spec, _review_order(self.path("review")), paths["review"], self.written_in_part)
+            counts["accepted"] = _write_docs(
+                pipeline, spec, _records(self.path("accepted")), paths["accepted"], self.written_in_part
+            )
+            counts["review"] = _write_docs(
+                pipeline, spec, _review_order(self.path("review")), paths["review"], self.written_in_part
+            )
         counts["errors"] = _copy_jsonl(_records(self.path("errors")), paths["errors"])
         units = {"accepted": 0, "review": 0}
         self.annotated_with = {"relations": 0, "categories": 0}  # docs with them, for not_held
@@ -140,7 +156,9 @@ class RunFiles:
         shutil.rmtree(self.folder)
 
 
-def tag_records(nlp, records: list, routing: Optional[Routing], batch_size: int, n_process: int = 1) -> Iterator[tuple[str, dict]]:
+def tag_records(
+    nlp, records: list, routing: Optional[Routing], batch_size: int, n_process: int = 1
+) -> Iterator[tuple[str, dict]]:
     """(run file, its line) for each record (``id``, ``text``, ``meta``),
     in order. A record the pipeline fails on goes to the errors file with
     the reason and the run goes on: after a failed batch its records are
@@ -150,7 +168,9 @@ def tag_records(nlp, records: list, routing: Optional[Routing], batch_size: int,
     start = 0
     while start < len(records):
         try:
-            stream = nlp.pipe(((r.text, r) for r in records[start:]), as_tuples=True, batch_size=batch_size, n_process=n_process)
+            stream = nlp.pipe(
+                ((r.text, r) for r in records[start:]), as_tuples=True, batch_size=batch_size, n_process=n_process
+            )
             for doc, record in stream:
                 yield routed_record(doc, record.id, record.meta, routing)
                 start += 1
@@ -224,8 +244,12 @@ def _record_doc(nlp, record: dict):
     """The doc of a run-file record, entities and confidences restored."""
     spans = record["spans"]
     doc = make_doc(
-        nlp, record["text"], [(s["start"], s["end"], s["label"], s.get("kb_id")) for s in spans], record["id"],
-        scores=span_scores(spans), doc_score=record.get("score"),
+        nlp,
+        record["text"],
+        [(s["start"], s["end"], s["label"], s.get("kb_id")) for s in spans],
+        record["id"],
+        scores=span_scores(spans),
+        doc_score=record.get("score"),
     )
     if record.get("relations") is not None:
         set_relations(doc, read_relations(doc, record["relations"], record["id"]))
@@ -331,12 +355,17 @@ def _check_resumable(folder: Path, settings: dict) -> None:
     try:
         before = json.loads((folder / "run.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        raise ValueError(f"{folder}: no readable run.json, so the unfinished run cannot be checked; delete the folder and rerun") from None
+        raise ValueError(
+            f"{folder}: no readable run.json, so the unfinished run cannot be checked; delete the folder and rerun"
+        ) from None
     if "rank_by" not in before and before.get("accept_threshold") is not None:
         before["rank_by"] = "sentence"  # a run from before --rank-by routed by probability
-    if "input_content" in before and before["input_content"] != settings.get("input_content"):  # runs before it was kept: not checked
+    if "input_content" in before and before["input_content"] != settings.get(
+        "input_content"
+    ):  # runs before it was kept: not checked
         raise ValueError(
-            f"{folder}: --resume, but INPUT changed since the unfinished run began (its content's sha256 is not the same); "
+            f"{folder}: --resume, but INPUT changed since the unfinished run began (its content's sha256 is not the "
+            "same); "
             "its files hold records of the old content at their old lines: rerun without --resume, or delete the folder"
         )
     for key, option in RUN_SETTINGS.items():

@@ -19,6 +19,7 @@ relevance: each next doc maximises ``(1 - diversity) * uncertainty -
 diversity * (max cosine similarity to the docs already picked)``, with bags of
 hashed lowercase words as vectors, so one batch is not N near-duplicates.
 """
+
 from __future__ import annotations
 
 import json
@@ -30,10 +31,10 @@ from typing import Iterable, Optional
 import numpy as np
 
 from ..checks import check_count
-from ..files import atomic_path, check_apart, check_output, split_extension
-from ..formats import format_for_path
-from ..format_io import write_docs
 from ..confidences import doc_confidence, marginals, relation_confidence
+from ..files import atomic_path, check_apart, check_output, split_extension
+from ..format_io import write_docs
+from ..formats import format_for_path
 from ..formats.records import META_KEY
 from ..hooks.manager import get_plugins
 from ..loading import load_pipeline
@@ -58,7 +59,9 @@ def uncertainty(doc, strategy: str) -> float:
         parts.append(1.0 - relations)
     if doc.cats:
         probs = np.asarray([list(doc.cats.values())], dtype="float64")
-        parts.append(float(1.0 - probs.max()) if strategy == "least_confidence" else distribution_uncertainty(probs, strategy))
+        parts.append(
+            float(1.0 - probs.max()) if strategy == "least_confidence" else distribution_uncertainty(probs, strategy)
+        )
     return max(parts)
 
 
@@ -190,7 +193,9 @@ def select_file(
     chosen = select(model, (r.text for r in records), n, strategy, diversity, seed)
     with atomic_path(errors_path) as tmp, open(tmp, "w", encoding="utf-8") as out:
         for record in errors:
-            out.write(json.dumps({"id": record.id, "error": record.error, "raw": record.raw}, ensure_ascii=False) + "\n")
+            out.write(
+                json.dumps({"id": record.id, "error": record.error, "raw": record.raw}, ensure_ascii=False) + "\n"
+            )
     docs = []
     for rank, c in enumerate(chosen, start=1):
         c.doc.user_data[META_KEY] = {
@@ -204,6 +209,9 @@ def select_file(
     with atomic_path(output) as tmp:
         write_docs(docs, tmp, output_format)
     return {
-        "pool": len(records) + len(errors), "unreadable": len(errors), "selected": len(docs), "output": str(output),
+        "pool": len(records) + len(errors),
+        "unreadable": len(errors),
+        "selected": len(docs),
+        "output": str(output),
         "errors": str(errors_path),
     }

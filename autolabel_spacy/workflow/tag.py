@@ -1,11 +1,12 @@
 """``tag``: the entities a pipeline finds in some texts, with confidences,
 and the relations and categories when it has components for them."""
+
 from __future__ import annotations
 
 from typing import Iterable, Optional
 
-from ..formats.jsonl import doc_to_record
 from ..confidences import scored_group, span_confidences
+from ..formats.jsonl import doc_to_record
 from ..loading import load_pipeline
 
 
@@ -23,8 +24,13 @@ def tag(model: str, texts: Iterable[str], spans_key: Optional[str] = None) -> li
         record = {
             "text": doc.text,
             "spans": [
-                {"start": s.start_char, "end": s.end_char, "label": s.label_, "text": s.text,
-                 "score": round(float(scores[i]), 4) if i < len(scores) else None}
+                {
+                    "start": s.start_char,
+                    "end": s.end_char,
+                    "label": s.label_,
+                    "text": s.text,
+                    "score": round(float(scores[i]), 4) if i < len(scores) else None,
+                }
                 for i, s in enumerate(spans)
             ],
         }

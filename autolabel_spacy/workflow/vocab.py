@@ -7,6 +7,7 @@ entity and if, of all its occurrences in the corpus text (matched the way the
 ``min_precision`` are annotated as that entity: words that are usually not
 entities ("cancer" in "cancer centre", say) are left out.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -75,7 +76,9 @@ def build_vocabulary(
         f"(attr={attr}, min_count={min_count}, min_precision={min_precision}, folds={folds}): "
         f"{len(terms)} of {len(candidates)} entity strings kept"
     )
-    return Vocabulary(name=name, terms=terms, provenance=provenance, n_folds=folds if folds > 1 else 0, folds=term_folds)
+    return Vocabulary(
+        name=name, terms=terms, provenance=provenance, n_folds=folds if folds > 1 else 0, folds=term_folds
+    )
 
 
 def build_vocabulary_file(
@@ -98,7 +101,13 @@ def build_vocabulary_file(
     nlp = blank(lang)
     docs = read_docs(input_path, nlp, input_format)
     vocab = build_vocabulary(
-        docs, nlp.make_doc, output_path.stem, input_path.name, attr=attr, min_count=min_count, min_precision=min_precision,
+        docs,
+        nlp.make_doc,
+        output_path.stem,
+        input_path.name,
+        attr=attr,
+        min_count=min_count,
+        min_precision=min_precision,
         folds=folds,
     )
     if domain:
@@ -113,4 +122,6 @@ def check_domain_labels(vocab, domain: str) -> None:
     labels = set(get_domain(domain).label_names)
     unknown = sorted(set(vocab.terms.values()) - labels)
     if unknown:
-        raise ValueError(f"the corpus has labels {unknown} that domain {domain!r} does not define (its labels: {sorted(labels)})")
+        raise ValueError(
+            f"the corpus has labels {unknown} that domain {domain!r} does not define (its labels: {sorted(labels)})"
+        )

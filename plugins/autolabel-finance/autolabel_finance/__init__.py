@@ -5,6 +5,7 @@ plus MONEY and PERCENT, which finance users expect and which patterns find
 reliably; curated seed vocabularies of financial institutions and places,
 tokenizer exceptions for legal-entity suffixes, and a recommended config.
 """
+
 from __future__ import annotations
 
 from importlib.resources import files

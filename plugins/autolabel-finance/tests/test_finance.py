@@ -38,4 +38,11 @@ def test_vocab_labeler_finds_institutions():
 
 def test_crf_ner_takes_the_domain_labels():
     nlp = spacy.blank("en")
-    assert nlp.add_pipe("crf_ner", config={"domain": "finance"}).labels == ("PER", "ORG", "LOC", "MISC", "MONEY", "PERCENT")
+    assert nlp.add_pipe("crf_ner", config={"domain": "finance"}).labels == (
+        "PER",
+        "ORG",
+        "LOC",
+        "MISC",
+        "MONEY",
+        "PERCENT",
+    )

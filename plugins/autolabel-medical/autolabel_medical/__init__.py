@@ -5,6 +5,7 @@ subset, so NCBI-disease trains under this domain unchanged), vocabularies
 (public terminologies, see :mod:`.terminologies`, and curated seed lists),
 tokenizer exceptions for dosage units and a recommended config.
 """
+
 from __future__ import annotations
 
 from importlib.resources import files

@@ -1,4 +1,5 @@
 """``python -m autolabel_medical [--out DIR]``: build the public term files."""
+
 import sys
 
 from .terminologies import main

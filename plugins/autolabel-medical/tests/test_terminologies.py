@@ -1,4 +1,5 @@
 """The public vocabularies built from the pinned terminology packages."""
+
 import os
 import pickle
 import subprocess
@@ -70,7 +71,10 @@ def test_term_files_are_rebuilt_only_when_stale(built):
 
 def test_domains_show_reports_the_counts():
     result = subprocess.run(
-        [sys.executable, "-m", "autolabel_spacy", "domains", "show", "medical"], capture_output=True, text=True, check=True
+        [sys.executable, "-m", "autolabel_spacy", "domains", "show", "medical"],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     lines = {line.split("\t")[0].strip(): line for line in result.stdout.splitlines() if "\t" in line}
     assert "with a concept id" in lines["diseases_public"] and "Disease Ontology" in lines["diseases_public"]
@@ -80,14 +84,27 @@ def test_domains_show_reports_the_counts():
 
 def test_the_term_files_are_built_in_the_users_cache_never_in_the_installed_package(tmp_path):
     package = terminologies.Path(terminologies.__file__).parent
-    before = sorted((p.relative_to(package), p.stat().st_size) for p in package.rglob("*") if "__pycache__" not in p.parts)
+    before = sorted(
+        (p.relative_to(package), p.stat().st_size) for p in package.rglob("*") if "__pycache__" not in p.parts
+    )
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
     env.pop("AUTOLABEL_MEDICAL_VOCAB", None)
-    result = subprocess.run([sys.executable, "-m", "autolabel_medical"], capture_output=True, text=True, env=env, check=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "autolabel_medical"], capture_output=True, text=True, env=env, check=True
+    )
     built = sorted((tmp_path / "cache" / "autolabel-medical" / "vocab").iterdir())
-    assert [p.name for p in built] == sorted([terminologies.CHEMICALS, terminologies.DISEASES]) and str(built[0]) in result.stdout
-    after = sorted((p.relative_to(package), p.stat().st_size) for p in package.rglob("*") if "__pycache__" not in p.parts)
+    assert [p.name for p in built] == sorted([terminologies.CHEMICALS, terminologies.DISEASES]) and str(
+        built[0]
+    ) in result.stdout
+    after = sorted(
+        (p.relative_to(package), p.stat().st_size) for p in package.rglob("*") if "__pycache__" not in p.parts
+    )
     assert after == before  # pip uninstall leaves nothing behind that would shadow a later install
-    named = subprocess.run([sys.executable, "-m", "autolabel_medical"], capture_output=True, text=True, check=True,
-                           env={**env, "AUTOLABEL_MEDICAL_VOCAB": str(tmp_path / "mine")})
+    named = subprocess.run(
+        [sys.executable, "-m", "autolabel_medical"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**env, "AUTOLABEL_MEDICAL_VOCAB": str(tmp_path / "mine")},
+    )
     assert str(tmp_path / "mine") in named.stdout and len(list((tmp_path / "mine").iterdir())) == 2

@@ -4,6 +4,7 @@ The Chinese Resume NER scheme (Zhang & Yang 2018): NAME, ORG, TITLE, EDU,
 CONT, PRO, RACE, LOC, on character tokens (``spacy.blank("zh")``), with
 curated seed vocabularies and a recommended config.
 """
+
 from __future__ import annotations
 
 from importlib.resources import files

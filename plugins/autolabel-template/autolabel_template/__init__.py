@@ -1,4 +1,5 @@
 """Template of a domain plugin: one module, one hook, one vocabulary file."""
+
 from importlib.resources import files
 
 from autolabel_spacy import hookimpl
