@@ -20,10 +20,8 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Optional
 
-import srsly
-
 from .checks import is_number, is_whole
-from .files import atomic_path
+from .files import atomic_write_text
 
 KIND = "autolabel evaluate"
 VERSION = 1
@@ -117,11 +115,11 @@ class EvaluateReport:
 
 
 def write_report(report: EvaluateReport, path) -> None:
-    # srsly's JSON, as reports have always been written (its floats keep 10
-    # decimals: a threshold read back can be a hair above the confidence it
-    # was chosen at)
-    with atomic_path(path) as tmp:
-        srsly.write_json(tmp, report.to_json())
+    """The report as JSON, every float with all its digits: a threshold
+    read back is the confidence it was chosen at, so ``annotate`` accepts
+    exactly the units ``evaluate`` counted (srsly's JSON, which wrote
+    reports before, keeps 10 decimals and can round a threshold up past it)."""
+    atomic_write_text(path, json.dumps(report.to_json(), indent=2) + "\n")
 
 
 def read_report(path) -> EvaluateReport:

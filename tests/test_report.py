@@ -139,6 +139,31 @@ def test_an_evaluate_report_round_trips_and_its_json_is_what_evaluate_wrote(page
     assert (pages / "again.json").read_bytes() == (pages / "r.json").read_bytes()
 
 
+def test_a_threshold_read_back_is_the_confidence_it_was_chosen_at(tmp_path):
+    """Every digit of a recommended threshold survives the report: a
+    threshold rounded up would send the units at exactly that confidence
+    to review, though evaluate counted them as accepted."""
+    from report_examples import a_report
+
+    from autolabel_spacy.evaluate_report import Recommendation, read_report, write_report
+
+    confidence = 0.5017858147621155  # 0.5017858148 with 10 decimals: above it
+    write_report(
+        a_report(Recommendation(confidence, 0.5, 0.99, 120), categories=Recommendation(1 / 3, 0.2, 1.0, 40)),
+        tmp_path / "r.json",
+    )
+    back = read_report(tmp_path / "r.json")
+    assert back.entities.recommended.threshold == confidence and back.categories.recommended.threshold == 1 / 3
+
+
+def test_two_pages_of_one_report_are_the_same_bytes(pages, tmp_path):
+    runner, app = CliRunner(), build_app()
+    for name in ("a.html", "b.html"):
+        assert runner.invoke(app, ["report", str(pages / "r.json"), "-o", str(tmp_path / name)]).exit_code == 0
+    assert (tmp_path / "a.html").read_bytes() == (tmp_path / "b.html").read_bytes()
+    assert (tmp_path / "a.html").read_text().count("<svg") == 2
+
+
 def test_a_report_of_another_version_or_shape_is_one_error_naming_it(pages, tmp_path):
     from autolabel_spacy.evaluate_report import ReportError, read_report
 

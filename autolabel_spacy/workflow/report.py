@@ -69,13 +69,15 @@ def _e(value) -> str:
 
 def _svg(fig) -> str:
     buffer = io.StringIO()
-    # no metadata (its date would make two pages of one report differ)
-    fig.savefig(
-        buffer,
-        format="svg",
-        bbox_inches="tight",
-        metadata={"Date": None, "Creator": None, "Format": None, "Type": None},
-    )
+    # no metadata (its date would make two pages of one report differ), and
+    # the ids of clip paths and markers from a fixed salt, not a random one
+    with matplotlib.rc_context({"svg.hashsalt": "autolabel-report"}):
+        fig.savefig(
+            buffer,
+            format="svg",
+            bbox_inches="tight",
+            metadata={"Date": None, "Creator": None, "Format": None, "Type": None},
+        )
     plt.close(fig)
     text = buffer.getvalue()
     return text[text.index("<svg") :]  # inline: no XML prolog or doctype
