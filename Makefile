@@ -13,7 +13,7 @@ setup: $(STAMP)
 
 PLUGINS := plugins/autolabel-medical plugins/autolabel-finance plugins/autolabel-resume-zh
 
-REQUIREMENTS := -e ".[transformers,project,ray,test]" $(addprefix -e ,$(PLUGINS))
+REQUIREMENTS := -e ".[transformers,project,ray,pretrain,test]" $(addprefix -e ,$(PLUGINS))
 
 # every package at the version of constraints.txt, so that a setup on another
 # day trains bit-identical models on the same kind of machine

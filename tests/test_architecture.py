@@ -7,7 +7,7 @@ from pathlib import Path
 import autolabel_spacy
 
 PACKAGE = Path(autolabel_spacy.__file__).parent
-OPTIONAL_EXTRAS = {"ray", "transformers"}  # imported where used, so the core works without them
+OPTIONAL_EXTRAS = {"ray", "transformers", "floret"}  # imported where used, so the core works without them
 
 
 def modules() -> dict[str, Path]:

@@ -28,6 +28,7 @@ USER_ERROR = {
     "vocab build": [MISSING, "terms.tsv"],
     "serve": ["no-such-model"],
     "report": [MISSING, "-o", "report.html"],
+    "pretrain": [MISSING, "-o", "assets"],
 }
 
 

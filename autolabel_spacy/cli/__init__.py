@@ -16,6 +16,7 @@ from . import (
     evaluate,
     formats,
     importer,
+    pretrain,
     report,
     select,
     serve,
@@ -47,6 +48,7 @@ def build_app() -> typer.Typer:
     app.command("formats")(formats.formats_cli)
     app.command("serve")(serve.serve_cli)
     app.command("report")(report.report_cli)
+    app.command("pretrain")(pretrain.pretrain_cli)
     app.add_typer(domains.app, name="domains")
     app.add_typer(vocab.app, name="vocab")
     return app
