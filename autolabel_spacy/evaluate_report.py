@@ -108,11 +108,6 @@ class EvaluateReport:
         out.update(asdict(self))
         return {key: value for key, value in out.items() if value is not None}
 
-    @property
-    def unit(self) -> str:
-        """What the entity routing accepts: docs or sentences."""
-        return self.entities.unit if self.entities is not None else "doc"
-
 
 def write_report(report: EvaluateReport, path) -> None:
     """The report as JSON, every float with all its digits: a threshold

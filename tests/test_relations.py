@@ -69,12 +69,10 @@ def test_mention_pair_pooling_gradient_is_the_finite_difference_one():
     np.testing.assert_allclose(analytic, numeric, rtol=1e-3, atol=1e-3)
 
 
-def test_a_pair_logit_is_the_logsumexp_of_its_mention_pairs_and_so_is_its_gradient():
-    """Against a brute force: the scorer's rows computed one by one, the
-    pair's logit as log(sum(exp)), its gradient by finite differences of
-    the token vectors fed in place of a tok2vec."""
-    nlp = spacy.blank("en")
-    doc = nlp("Drug A caused disease B . Drug A , then disease B and C .")
+def two_chemicals_three_diseases() -> Doc:
+    """A doc whose entities a, b, c have several mentions: chemical a twice,
+    disease b twice, disease c once."""
+    doc = spacy.blank("en")("Drug A caused disease B . Drug A , then disease B and C .")
     doc.ents = [
         Span(doc, 0, 2, "Chemical", kb_id="a"),
         Span(doc, 3, 5, "Disease", kb_id="b"),
@@ -82,6 +80,14 @@ def test_a_pair_logit_is_the_logsumexp_of_its_mention_pairs_and_so_is_its_gradie
         Span(doc, 11, 13, "Disease", kb_id="b"),
         Span(doc, 14, 15, "Disease", kb_id="c"),
     ]
+    return doc
+
+
+def test_a_pair_logit_is_the_logsumexp_of_its_mention_pairs_and_so_is_its_gradient():
+    """Against a brute force: the scorer's rows computed one by one, the
+    pair's logit as log(sum(exp)), its gradient by finite differences of
+    the token vectors fed in place of a tok2vec."""
+    doc = two_chemicals_three_diseases()
     ents = rel.entities(doc)
     cands = make_candidates(doc, ents, [(0, 1), (0, 2)])
     assert cands.n_pairs == 2 and len(cands.rows) == 4 + 2  # 2 x 2 mention pairs, then 2 x 1
@@ -958,15 +964,7 @@ def test_a_resumed_run_with_relations_and_categories_writes_the_uninterrupted_ou
 def test_the_encoder_gradient_scale_multiplies_what_reaches_the_encoder_and_nothing_else():
     """encoder_grad_scale: the same logits, the same gradient on the head's
     own weights, the encoder's gradient times the scale."""
-    nlp = spacy.blank("en")
-    doc = nlp("Drug A caused disease B . Drug A , then disease B and C .")
-    doc.ents = [
-        Span(doc, 0, 2, "Chemical", kb_id="a"),
-        Span(doc, 3, 5, "Disease", kb_id="b"),
-        Span(doc, 6, 8, "Chemical", kb_id="a"),
-        Span(doc, 11, 13, "Disease", kb_id="b"),
-        Span(doc, 14, 15, "Disease", kb_id="c"),
-    ]
+    doc = two_chemicals_three_diseases()
     cands = make_candidates(doc, rel.entities(doc), [(0, 1), (0, 2)])
     vectors = np.random.default_rng(1).normal(size=(len(doc), 6)).astype("float32")
     out = {}
