@@ -110,6 +110,14 @@ def atomic_write_text(path, text: str) -> None:
         tmp.write_text(text, encoding="utf-8")
 
 
+def json_lines(text: str) -> list[str]:
+    """The lines of a JSON Lines text: split at newlines only, a carriage
+    return before one dropped. (``str.splitlines`` also splits at U+2028,
+    U+2029, U+0085 and the vertical tab and form feed, which a JSON string
+    may hold as they are: it would cut such a record in two.)"""
+    return [line[:-1] if line.endswith("\r") else line for line in text.split("\n")]
+
+
 def fingerprint(path) -> str:
     """sha256 of a file's bytes, or of a folder's files (their relative
     paths and bytes, in order): what a resume or a restart compares."""

@@ -1,6 +1,8 @@
 """The core's annotation formats (registered through the autolabel_formats
 hook): round trips, and errors that name the record."""
 
+import json
+
 import pytest
 import spacy
 import srsly
@@ -191,3 +193,15 @@ def test_prodigy_and_doccano_records(tmp_path):
     assert [(e.text, e.label_) for e in records[0].doc.ents] == [("Tamoxifen", "Chemical")]
     assert records[0].doc.user_data["meta"] == {"source": "x"}
     assert "label 0 must be [start, end, label]" in records[1].error
+
+
+@pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\x85"])
+def test_a_json_line_holding_a_unicode_line_separator_is_one_record(tmp_path, separator):
+    """JSON strings may hold U+2028, U+2029 and U+0085 as they are, and
+    str.splitlines splits at them: a Label Studio JSON-lines file whose text
+    holds one is still one task per line, read whole."""
+    task = {"id": 7, "data": {"text": f"Aspirin helps{separator}migraine ."}, "annotations": [{"id": 1, "result": []}]}
+    lines = [json.dumps(t, ensure_ascii=False) for t in (task, {**task, "id": 8})]
+    (tmp_path / "tasks.json").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    docs = list(read_docs(tmp_path / "tasks.json", spacy.blank("en"), "labelstudio"))
+    assert [d.text for d in docs] == [task["data"]["text"]] * 2

@@ -32,6 +32,7 @@ from typing import Iterable, Iterator, Optional
 from spacy.tokens import Doc
 
 from ..confidences import doc_confidence, scored_entities, top_category
+from ..files import json_lines
 from ..relations import drawn_keys, first_mentions, set_relations
 from .detect import foreign
 from .records import (
@@ -191,9 +192,9 @@ def _tasks(path) -> Iterator[tuple[str, object]]:
         raise RecordError(
             str(path), f"a Label Studio export is a JSON array of tasks, got a JSON {type(whole).__name__}"
         )
-    if error is not None and text.lstrip().startswith("[") and len(text.strip().splitlines()) == 1:
+    if error is not None and text.lstrip().startswith("[") and len(json_lines(text.strip())) == 1:
         raise RecordError(f"{path}:{error.lineno}", f"invalid JSON ({error.msg})")
-    for lineno, line in enumerate(text.splitlines(), start=1):
+    for lineno, line in enumerate(json_lines(text), start=1):
         if line.strip():
             try:
                 yield f"{path}:{lineno}", parse_json(line, f"{path}:{lineno}")

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Optional
 
-from ..files import atomic_write_text
+from ..files import atomic_write_text, json_lines
 
 
 class PayloadError(ValueError):
@@ -68,7 +68,7 @@ class AnnotationStore:
     # -- disk ---------------------------------------------------------------
     def _load(self) -> None:
         if self.path.exists():
-            for lineno, line in enumerate(self.path.read_text(encoding="utf-8").splitlines(), start=1):
+            for lineno, line in enumerate(json_lines(self.path.read_text(encoding="utf-8")), start=1):
                 if not line.strip():
                     continue
                 try:

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Optional
 
-from ..files import atomic_write_text, fingerprint
+from ..files import atomic_write_text, fingerprint, json_lines
 
 
 def versioned(meta: dict, number: int) -> tuple[str, str]:
@@ -131,7 +131,7 @@ class ModelVersions:
     def last_update(self) -> Optional[dict]:
         if not self.updates_path.exists():
             return None
-        lines = [line for line in self.updates_path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        lines = [line for line in json_lines(self.updates_path.read_text(encoding="utf-8")) if line.strip()]
         return json.loads(lines[-1]) if lines else None
 
     def _save(self) -> None:
